@@ -1,0 +1,221 @@
+import type { Command, PutCondition } from './command.js';
+import { coreError } from './errors.js';
+import { defaultStoreLimits, type StoreLimits } from './limits.js';
+
+/**
+ * The binary form of a command, version 1. This is what the WAL stores and
+ * what replication ships; only core looks inside.
+ *
+ *   version u8 (= 1) | op u8 | fields
+ *   put     flags u8 (bits 0-1: 0 always, 1 ifAbsent, 2 ifPresent; bit 2: returnPrevious) | bytes key | bytes value
+ *   del     count u32 | bytes key * count
+ *   cas     key | has-expected u8 | [expected] | has-value u8 | [value]
+ *   mput    count u32 | (key, value) * count
+ *   incrBy  key | delta i64
+ *   clear   (nothing)
+ *
+ * where `bytes` is length u32 | data, little-endian. Decoding checks every
+ * length against the input and the limits, and that nothing is left over.
+ */
+// #region codec-format
+export const COMMAND_FORMAT_VERSION = 1;
+const OpCode = { put: 1, del: 2, cas: 3, mput: 4, incrBy: 5, clear: 6 } as const;
+// #endregion codec-format
+
+const conditions: readonly PutCondition[] = ['always', 'ifAbsent', 'ifPresent'];
+
+function bytesSize(b: Uint8Array): number {
+  return 4 + b.byteLength;
+}
+
+/** Exact encoded size, so encoding allocates once. */
+function encodedSize(command: Command): number {
+  switch (command.op) {
+    case 'put':
+      return 3 + bytesSize(command.key) + bytesSize(command.value);
+    case 'del':
+      return 6 + command.keys.reduce((n, k) => n + bytesSize(k), 0);
+    case 'cas':
+      return (
+        4 +
+        bytesSize(command.key) +
+        (command.expected === null ? 0 : bytesSize(command.expected)) +
+        (command.value === null ? 0 : bytesSize(command.value))
+      );
+    case 'mput':
+      return 6 + command.entries.reduce((n, [k, v]) => n + bytesSize(k) + bytesSize(v), 0);
+    case 'incrBy':
+      return 2 + bytesSize(command.key) + 8;
+    case 'clear':
+      return 2;
+  }
+}
+
+class Writer {
+  at = 0;
+  constructor(readonly out: Buffer) {}
+  u8(n: number): void {
+    this.out[this.at++] = n;
+  }
+  u32(n: number): void {
+    this.out.writeUInt32LE(n, this.at);
+    this.at += 4;
+  }
+  bytes(b: Uint8Array): void {
+    this.u32(b.byteLength);
+    this.out.set(b, this.at);
+    this.at += b.byteLength;
+  }
+}
+
+// #region encode
+export function encodeCommand(command: Command): Buffer {
+  const w = new Writer(Buffer.allocUnsafe(encodedSize(command)));
+  w.u8(COMMAND_FORMAT_VERSION);
+  w.u8(OpCode[command.op]);
+  switch (command.op) {
+    case 'put':
+      w.u8(conditions.indexOf(command.when) | (command.returnPrevious ? 4 : 0));
+      w.bytes(command.key);
+      w.bytes(command.value);
+      break;
+    case 'del':
+      w.u32(command.keys.length);
+      for (const key of command.keys) w.bytes(key);
+      break;
+    case 'cas':
+      w.bytes(command.key);
+      w.u8(command.expected === null ? 0 : 1);
+      if (command.expected !== null) w.bytes(command.expected);
+      w.u8(command.value === null ? 0 : 1);
+      if (command.value !== null) w.bytes(command.value);
+      break;
+    case 'mput':
+      w.u32(command.entries.length);
+      for (const [key, value] of command.entries) {
+        w.bytes(key);
+        w.bytes(value);
+      }
+      break;
+    case 'incrBy':
+      w.bytes(command.key);
+      w.out.writeBigInt64LE(command.delta, w.at);
+      w.at += 8;
+      break;
+    case 'clear':
+      break;
+  }
+  return w.out;
+}
+// #endregion encode
+
+class Reader {
+  at = 0;
+  constructor(
+    readonly input: Buffer,
+    readonly limits: Readonly<StoreLimits>,
+  ) {}
+  error(why: string): Error {
+    return coreError('COMMAND_CORRUPT', `${why} at byte ${this.at} of ${this.input.length}`);
+  }
+  u8(): number {
+    if (this.at + 1 > this.input.length) throw this.error('input ends inside a field');
+    return this.input[this.at++] as number;
+  }
+  u32(): number {
+    if (this.at + 4 > this.input.length) throw this.error('input ends inside a length');
+    const n = this.input.readUInt32LE(this.at);
+    this.at += 4;
+    return n;
+  }
+  bytes(max: number, what: string): Buffer {
+    const length = this.u32();
+    if (length > max) throw this.error(`${what} of ${length} bytes exceeds the limit ${max}`);
+    if (this.at + length > this.input.length) throw this.error(`${what} of ${length} bytes runs past the input`);
+    const out = this.input.subarray(this.at, this.at + length);
+    this.at += length;
+    return out;
+  }
+  key(): Buffer {
+    return this.bytes(this.limits.keyBytesMax, 'key');
+  }
+  value(): Buffer {
+    return this.bytes(this.limits.valueBytesMax, 'value');
+  }
+  count(): number {
+    const n = this.u32();
+    if (n > this.limits.batchKeysMax) throw this.error(`count ${n} exceeds batchKeysMax ${this.limits.batchKeysMax}`);
+    // Each element needs at least 4 bytes, so a count the input cannot hold is rejected before any allocation.
+    if (n * 4 > this.input.length - this.at) throw this.error(`count ${n} cannot fit in the input`);
+    return n;
+  }
+  flag(): boolean {
+    const b = this.u8();
+    if (b > 1) throw this.error(`flag byte ${b} is neither 0 nor 1`);
+    return b === 1;
+  }
+}
+
+// #region decode
+/**
+ * Decodes one command. Throws DistkvError COMMAND_CORRUPT (or
+ * COMMAND_VERSION) for anything that is not exactly a valid encoding.
+ * The returned keys and values are views into `input`: copy them if the
+ * input buffer will be reused (the store copies on apply).
+ */
+export function decodeCommand(input: Uint8Array, limits: Readonly<StoreLimits> = defaultStoreLimits): Command {
+  const buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const r = new Reader(buf, limits);
+  const version = r.u8();
+  if (version !== COMMAND_FORMAT_VERSION) {
+    throw coreError('COMMAND_VERSION', `command format version ${version}; this build reads version ${COMMAND_FORMAT_VERSION}`);
+  }
+  const op = r.u8();
+  let command: Command;
+  switch (op) {
+    case OpCode.put: {
+      const flags = r.u8();
+      const when = conditions[flags & 3];
+      if (when === undefined || flags > 7) throw r.error(`put flags ${flags} are not valid`);
+      command = { op: 'put', key: r.key(), value: r.value(), when, returnPrevious: (flags & 4) !== 0 };
+      break;
+    }
+    case OpCode.del: {
+      const n = r.count();
+      const keys: Buffer[] = [];
+      for (let i = 0; i < n; i++) keys.push(r.key());
+      command = { op: 'del', keys };
+      break;
+    }
+    case OpCode.cas: {
+      const key = r.key();
+      const expected = r.flag() ? r.value() : null;
+      const value = r.flag() ? r.value() : null;
+      command = { op: 'cas', key, expected, value };
+      break;
+    }
+    case OpCode.mput: {
+      const n = r.count();
+      const entries: Array<readonly [Buffer, Buffer]> = [];
+      for (let i = 0; i < n; i++) entries.push([r.key(), r.value()]);
+      command = { op: 'mput', entries };
+      break;
+    }
+    case OpCode.incrBy: {
+      const key = r.key();
+      if (r.at + 8 > buf.length) throw r.error('input ends inside the delta');
+      const delta = buf.readBigInt64LE(r.at);
+      r.at += 8;
+      command = { op: 'incrBy', key, delta };
+      break;
+    }
+    case OpCode.clear:
+      command = { op: 'clear' };
+      break;
+    default:
+      throw r.error(`unknown op code ${op}`);
+  }
+  if (r.at !== buf.length) throw r.error(`${buf.length - r.at} bytes left over after the command`);
+  return command;
+}
+// #endregion decode

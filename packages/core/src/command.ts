@@ -1,0 +1,74 @@
+import { type BytesInput, toBuffer } from './bytes.js';
+
+/**
+ * Every change to the store is a `Command`: a plain value that can be
+ * encoded, logged, shipped to another node and applied there. Replication
+ * only has to agree on the order of commands; `apply` does the rest, and it
+ * is deterministic, so equal logs give equal stores.
+ *
+ * Reads are not commands: they change nothing and need not be logged.
+ */
+// #region command
+export type Command =
+  /** Set a value. `when` makes it conditional (Redis SET NX / XX). */
+  | { op: 'put'; key: Uint8Array; value: Uint8Array; when: PutCondition; returnPrevious: boolean }
+  /** Remove keys; the result counts the ones that existed. */
+  | { op: 'del'; keys: Uint8Array[] }
+  /** Compare-and-set: if the current value equals `expected` (null: absent), set `value` (null: delete). */
+  | { op: 'cas'; key: Uint8Array; expected: Uint8Array | null; value: Uint8Array | null }
+  /** Set several keys atomically: all or nothing. */
+  | { op: 'mput'; entries: Array<readonly [Uint8Array, Uint8Array]> }
+  /** Add to a base-10 integer value (absent counts as 0), like Redis INCRBY. */
+  | { op: 'incrBy'; key: Uint8Array; delta: bigint }
+  /** Remove every key. */
+  | { op: 'clear' };
+
+export type PutCondition = 'always' | 'ifAbsent' | 'ifPresent';
+// #endregion command
+
+export type CommandOp = Command['op'];
+
+// #region result
+/** What `apply` returns. Operating errors are values, so a replica applies them identically. */
+export type CommandResult =
+  | { ok: true; op: 'put'; written: boolean; previous: Buffer | null | undefined }
+  | { ok: true; op: 'del'; deleted: number }
+  | { ok: true; op: 'cas'; swapped: boolean; previous: Buffer | null }
+  | { ok: true; op: 'mput'; written: number }
+  | { ok: true; op: 'incrBy'; value: bigint }
+  | { ok: true; op: 'clear'; deleted: number }
+  | { ok: false; op: CommandOp; code: string; message: string };
+// #endregion result
+
+/** Builders, so callers can write `commands.put('k', 'v')` with strings or bytes. */
+export const commands = {
+  put(key: BytesInput, value: BytesInput, options: { when?: PutCondition; returnPrevious?: boolean } = {}): Command {
+    return {
+      op: 'put',
+      key: toBuffer(key),
+      value: toBuffer(value),
+      when: options.when ?? 'always',
+      returnPrevious: options.returnPrevious ?? false,
+    };
+  },
+  del(...keys: BytesInput[]): Command {
+    return { op: 'del', keys: keys.map(toBuffer) };
+  },
+  cas(key: BytesInput, expected: BytesInput | null, value: BytesInput | null): Command {
+    return {
+      op: 'cas',
+      key: toBuffer(key),
+      expected: expected === null ? null : toBuffer(expected),
+      value: value === null ? null : toBuffer(value),
+    };
+  },
+  mput(entries: Iterable<readonly [BytesInput, BytesInput]>): Command {
+    return { op: 'mput', entries: Array.from(entries, ([k, v]) => [toBuffer(k), toBuffer(v)] as const) };
+  },
+  incrBy(key: BytesInput, delta: bigint | number): Command {
+    return { op: 'incrBy', key: toBuffer(key), delta: BigInt(delta) };
+  },
+  clear(): Command {
+    return { op: 'clear' };
+  },
+};

@@ -1,0 +1,27 @@
+/**
+ * @distkv/core — phase 1 of distkv: an in-memory, byte-ordered key-value
+ * store whose changes are commands as data. See docs/01-core.md.
+ */
+export { AssertionError, assert } from './assert.js';
+export {
+  type BytesInput,
+  binaryToUtf8,
+  compareBytes,
+  fromBinaryString,
+  prefixEnd,
+  toBinaryString,
+  toBuffer,
+} from './bytes.js';
+export { COMMAND_FORMAT_VERSION, decodeCommand, encodeCommand } from './codec.js';
+export { type Command, type CommandOp, type CommandResult, commands, type PutCondition } from './command.js';
+export { crc32c } from './crc32c.js';
+export { type CoreErrorCode, coreErrorCodes, DistkvError, isDistkvError } from './errors.js';
+export { defaultStoreLimits, resolveLimits, type StoreLimits } from './limits.js';
+export {
+  type RestoreResult,
+  SNAPSHOT_VERSION,
+  SnapshotDecoder,
+  type SnapshotOptions,
+  SnapshotStream,
+} from './snapshot.js';
+export { type ScanOptions, Store, type StoreOptions } from './store.js';

@@ -1,0 +1,87 @@
+#!/usr/bin/env node
+// Docs stay true. A chapter quotes code like this:
+//
+//   <!-- quote: packages/core/src/store.ts#put -->
+//   ```ts
+//   ...the lines between `// #region put` and `// #endregion put`...
+//   ```
+//
+// This script fails when a quoted file or region is gone or when the block
+// no longer matches the source, and when a relative link points nowhere.
+// `node scripts/check-docs.mjs --write` refreshes every quoted block.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const QUOTE = /<!-- quote: ([^#\s]+)#([\w-]+) -->\n```(\w*)\n([\s\S]*?)```/g;
+const LINK = /\]\((?!https?:|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)/g;
+
+function* markdownFiles(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    if (statSync(path).isDirectory()) yield* markdownFiles(path);
+    else if (name.endsWith('.md')) yield path;
+  }
+}
+
+/** The lines between `#region name` and `#endregion name`, dedented. */
+export function extractRegion(source, name) {
+  const lines = source.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`(//|#|<!--)\\s*#region ${name}\\b`).test(l));
+  if (start < 0) return undefined;
+  const end = lines.findIndex((l, i) => i > start && new RegExp(`(//|#|<!--)\\s*#endregion ${name}\\b`).test(l));
+  if (end < 0) return undefined;
+  const body = lines.slice(start + 1, end).filter((l) => !/(\/\/|#)\s*#(end)?region\b/.test(l));
+  const indent = Math.min(...body.filter((l) => l.trim() !== '').map((l) => l.match(/^ */)[0].length));
+  return `${body.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join('\n')}\n`;
+}
+
+/** Checks (or with write=true refreshes) every markdown file under root's docs/ and the READMEs. */
+export function checkDocs(root, { write = false } = {}) {
+  const problems = [];
+  const files = [
+    ...(existsSync(join(root, 'docs')) ? markdownFiles(join(root, 'docs')) : []),
+    join(root, 'README.md'),
+    ...(existsSync(join(root, 'packages'))
+      ? readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p, 'README.md'))
+      : []),
+  ].filter((f) => existsSync(f));
+  let quotes = 0;
+  for (const file of files) {
+    const where = relative(root, file);
+    const text = readFileSync(file, 'utf8');
+    const updated = text.replace(QUOTE, (whole, path, region, lang, body) => {
+      quotes++;
+      const source = join(root, path);
+      if (!existsSync(source)) {
+        problems.push(`${where}: quotes ${path}, which does not exist`);
+        return whole;
+      }
+      const code = extractRegion(readFileSync(source, 'utf8'), region);
+      if (code === undefined) {
+        problems.push(`${where}: quotes region '${region}' of ${path}, which has no such region`);
+        return whole;
+      }
+      if (code !== body) {
+        if (!write) problems.push(`${where}: the quote of ${path}#${region} no longer matches the source (run node scripts/check-docs.mjs --write)`);
+        return `<!-- quote: ${path}#${region} -->\n\`\`\`${lang}\n${code}\`\`\``;
+      }
+      return whole;
+    });
+    if (write && updated !== text) writeFileSync(file, updated);
+    for (const match of text.matchAll(LINK)) {
+      const target = resolve(dirname(file), decodeURIComponent(match[1]));
+      if (!existsSync(target)) problems.push(`${where}: links to ${match[1]}, which does not exist`);
+    }
+  }
+  return { problems, quotes, files: files.length };
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const { problems, quotes, files } = checkDocs(root, { write: process.argv.includes('--write') });
+  for (const p of problems) console.error(`docs: ${p}`);
+  if (problems.length > 0) process.exit(1);
+  console.log(`docs: ok (${quotes} quoted regions in ${files} files match their sources)`);
+}

@@ -1,0 +1,2 @@
+export declare const CHAIN: string[];
+export declare function checkLayering(root: string): string[];

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the system tools that tests and benchmarks use, when missing and
+# when we may (root with apt-get). Every later phase adds its tools here, so
+# that a fresh machine needs nothing installed by hand.
+set -euo pipefail
+need=()
+# (phase 3 adds redis-tools here; phase 6 adds chromium)
+if [ ${#need[@]} -eq 0 ]; then
+  echo "setup: system tools present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+  echo "setup: missing ${need[*]}; install them with your package manager" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+echo "setup: installed ${need[*]}"

@@ -1,0 +1,64 @@
+// Goal: the docs check notices when quoted code drifts from its source.
+// Method: a temp repo with a doc quoting a region; change the source, the
+// region name, or the file, and see the checker report each.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkDocs, extractRegion } from '../scripts/check-docs.mjs';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const roots: string[] = [];
+afterEach(() => {
+  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
+});
+
+const source = 'export class A {\n  // #region add\n  add(a: number, b: number): number {\n    return a + b;\n  }\n  // #endregion add\n}\n';
+const doc = '# Chapter\n\n<!-- quote: packages/core/src/a.ts#add -->\n```ts\nadd(a: number, b: number): number {\n  return a + b;\n}\n```\n';
+
+function repo(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'distkv-docs-'));
+  roots.push(root);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  return root;
+}
+
+describe('docs quote check', () => {
+  it('extracts a region without its markers and dedented', () => {
+    expect(extractRegion(source, 'add')).toBe('add(a: number, b: number): number {\n  return a + b;\n}\n');
+    expect(extractRegion(source, 'missing')).toBeUndefined();
+  });
+
+  it('passes when the quote matches, and on this repository', () => {
+    expect(checkDocs(repo({ 'packages/core/src/a.ts': source, 'docs/01.md': doc })).problems).toEqual([]);
+    const here = checkDocs(repoRoot);
+    expect(here.problems).toEqual([]);
+    expect(here.quotes).toBeGreaterThan(0);
+  });
+
+  it('fails when the source changes under the quote, and --write repairs it', () => {
+    const root = repo({ 'packages/core/src/a.ts': source.replace('a + b', 'b + a'), 'docs/01.md': doc });
+    expect(checkDocs(root).problems).toEqual([
+      'docs/01.md: the quote of packages/core/src/a.ts#add no longer matches the source (run node scripts/check-docs.mjs --write)',
+    ]);
+    checkDocs(root, { write: true });
+    expect(readFileSync(join(root, 'docs/01.md'), 'utf8')).toContain('return b + a;');
+    expect(checkDocs(root).problems).toEqual([]);
+  });
+
+  it('fails when the region or the file is gone, or a link is broken', () => {
+    const root = repo({
+      'packages/core/src/a.ts': source.replaceAll('#region add', '#region sum').replace('#endregion add', '#endregion sum'),
+      'docs/01.md': `${doc}\n<!-- quote: packages/core/src/gone.ts#x -->\n\`\`\`ts\n\`\`\`\n\nSee [the next chapter](02-next.md).\n`,
+    });
+    expect(checkDocs(root).problems).toEqual([
+      "docs/01.md: quotes region 'add' of packages/core/src/a.ts, which has no such region",
+      'docs/01.md: quotes packages/core/src/gone.ts, which does not exist',
+      'docs/01.md: links to 02-next.md, which does not exist',
+    ]);
+  });
+});
