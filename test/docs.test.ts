@@ -14,8 +14,10 @@ afterEach(() => {
   for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
 });
 
-const source = 'export class A {\n  // #region add\n  add(a: number, b: number): number {\n    return a + b;\n  }\n  // #endregion add\n}\n';
-const doc = '# Chapter\n\n<!-- quote: packages/core/src/a.ts#add -->\n```ts\nadd(a: number, b: number): number {\n  return a + b;\n}\n```\n';
+const source =
+  'export class A {\n  // #region add\n  add(a: number, b: number): number {\n    return a + b;\n  }\n  // #endregion add\n}\n';
+const doc =
+  '# Chapter\n\n<!-- quote: packages/core/src/a.ts#add -->\n```ts\nadd(a: number, b: number): number {\n  return a + b;\n}\n```\n';
 
 function repo(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'distkv-docs-'));

@@ -173,6 +173,7 @@ class ByteQueue {
 
   read(n: number): Buffer {
     assert(n <= this.available, 'read only what is available');
+    if (n === 0) return Buffer.alloc(0);
     this.available -= n;
     const first = this.#chunks[0] as Buffer;
     if (first.length - this.#head >= n) {

@@ -7,7 +7,10 @@ import { type CoreErrorCode, coreError, DistkvError } from './errors.js';
 import { resolveLimits, type StoreLimits } from './limits.js';
 import { type RestoreResult, restoreInto, type SnapshotOptions, SnapshotStream, type SnapshotView } from './snapshot.js';
 
-const BTree = sortedBtree.default;
+// Node's ESM loader hands us module.exports (class at .default); vitest's
+// interop hands us the class itself. Accept both.
+const BTree: typeof sortedBtree.default =
+  (sortedBtree as { default?: typeof sortedBtree.default }).default ?? (sortedBtree as unknown as typeof sortedBtree.default);
 type KeyTree = InstanceType<typeof BTree<string, undefined>>;
 
 /** A value as held in memory: see INLINE_VALUE_BYTES_MAX in bytes.ts. */
