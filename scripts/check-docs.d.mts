@@ -1,2 +1,5 @@
 export declare function extractRegion(source: string, name: string): string | undefined;
-export declare function checkDocs(root: string, options?: { write?: boolean }): { problems: string[]; quotes: number; files: number };
+export declare function checkDocs(
+  root: string,
+  options?: { write?: boolean },
+): { problems: string[]; quotes: number; files: number };

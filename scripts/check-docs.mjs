@@ -64,7 +64,10 @@ export function checkDocs(root, { write = false } = {}) {
         return whole;
       }
       if (code !== body) {
-        if (!write) problems.push(`${where}: the quote of ${path}#${region} no longer matches the source (run node scripts/check-docs.mjs --write)`);
+        if (!write)
+          problems.push(
+            `${where}: the quote of ${path}#${region} no longer matches the source (run node scripts/check-docs.mjs --write)`,
+          );
         return `<!-- quote: ${path}#${region} -->\n\`\`\`${lang}\n${code}\`\`\``;
       }
       return whole;

@@ -1,0 +1,66 @@
+// Small helpers shared by the benchmarks: a table printer, free ports and
+// peer processes (redis-server), so each bench file reads as its method.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export function printTable(title: string, rows: Array<[string, string | number]>): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log(`\n${title}`);
+  console.log('-'.repeat(title.length));
+  for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`);
+}
+
+/** The last line of every benchmark: one flat JSON object. */
+export function printJsonLine(figures: Record<string, number | string | boolean | null>): void {
+  console.log(JSON.stringify(figures));
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function hasCommand(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs redis-cli against a port and returns its stdout. */
+export function redisCli(port: number, args: string[], input?: string | Buffer): string {
+  const r = spawnSync('redis-cli', ['-p', String(port), ...args], { input, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Starts redis-server on loopback with the given extra flags; resolves once it answers PING. */
+export async function startRedis(extra: string[] = []): Promise<{ port: number; stop: () => void }> {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 100; i++) {
+    const r = spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' });
+    if (r.stdout.trim() === 'PONG') return { port, stop: () => child.kill('SIGKILL') };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start within 5 s');
+}
+
+/** Reads one numeric field of `INFO <section>`. */
+export function redisInfoField(port: number, section: string, field: string): number {
+  const line = redisCli(port, ['INFO', section])
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
+  return Number(line?.split(':')[1]);
+}
