@@ -1,0 +1,23 @@
+/**
+ * @distkv/wal — phase 2 of distkv: a checksummed, segmented write-ahead log
+ * with group commit, atomic snapshots and crash recovery, and DurableStore,
+ * the phase-1 store made durable. See docs/02-wal.md.
+ */
+export { DurableStore, type DurableStoreOptions } from './durable-store.js';
+export { type WalErrorCode, walErrorCodes } from './errors.js';
+export { nodeFileSystem, type WalFile, type WalFileSystem } from './fs.js';
+export { defaultWalLimits, resolveWalLimits, type WalLimits } from './limits.js';
+export { ENTRY_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, WAL_FORMAT_VERSION } from './record.js';
+export type { HardState } from './state.js';
+export { type Fault, type FaultOp, FaultyFileSystem } from './testing/faulty-fs.js';
+export {
+  type AppendAck,
+  type Durability,
+  type FsyncPolicy,
+  type RepairResult,
+  repair,
+  segmentName,
+  Wal,
+  type WalEntry,
+  type WalOptions,
+} from './wal.js';

@@ -1,0 +1,877 @@
+import { join } from 'node:path';
+import { assert, DistkvError } from '@distkv/core';
+import { type WalErrorCode, walError } from './errors.js';
+import { nodeFileSystem, readFully, type WalFile, type WalFileSystem, writeFully } from './fs.js';
+import { resolveWalLimits, type WalLimits } from './limits.js';
+import {
+  checkEntryRecord,
+  checkSegmentHeader,
+  encodeEntry,
+  encodeSegmentHeader,
+  entryRecordBytes,
+  findLaterValidRecord,
+  SEGMENT_HEADER_BYTES,
+} from './record.js';
+import { type HardState, loadState, saveState } from './state.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'none';
+
+/**
+ * How far an acknowledged entry got. `fsynced`: fdatasync returned, so it
+ * survives a power cut. `written`: the kernel has it (it survives the
+ * process being killed, not the machine losing power).
+ */
+export type Durability = 'fsynced' | 'written';
+
+export interface AppendAck {
+  index: number;
+  durability: Durability;
+}
+
+export interface WalEntry {
+  index: number;
+  term: number;
+  payload: Buffer;
+}
+
+export interface WalOptions {
+  /** Directory of the segment files (created if missing). */
+  dir: string;
+  /** Default 'always'. */
+  fsync?: FsyncPolicy;
+  /** For 'interval': fsync this often. Default 1000. */
+  fsyncIntervalMs?: number;
+  limits?: Partial<WalLimits>;
+  /** The file system; tests inject failures through it. */
+  fs?: WalFileSystem;
+  /** Recovery messages (a cut tail, removed temp files). */
+  log?: (line: string) => void;
+  /** Where an empty log starts. Default 1. */
+  firstIndex?: number;
+  /** Called for every entry from `fromIndex` on while the log is read at open. */
+  replay?: { fromIndex: number; onEntry: (entry: WalEntry) => void };
+}
+
+interface Segment {
+  firstIndex: number;
+  name: string;
+  /** Offset of each entry's record in the file. */
+  offsets: number[];
+  /** Term of each entry. */
+  terms: number[];
+  /** Valid bytes in the file; the next record goes here. */
+  bytes: number;
+}
+
+type Settle<T> = { resolve: (value: T) => void; reject: (error: DistkvError) => void };
+type EntryOp = { kind: 'entry'; index: number; term: number; payload: Uint8Array } & Settle<AppendAck>;
+type ControlOp =
+  | ({ kind: 'sync' } & Settle<void>)
+  | ({ kind: 'barrier' } & Settle<void>)
+  | ({ kind: 'truncate'; index: number } & Settle<void>)
+  | ({ kind: 'compact'; upToIndex: number } & Settle<void>);
+type Op = EntryOp | ControlOp;
+
+const SEGMENT_NAME = /^(\d{20})\.wal$/;
+
+export function segmentName(firstIndex: number): string {
+  return `${String(firstIndex).padStart(20, '0')}.wal`;
+}
+
+function errnoCode(err: unknown): string {
+  return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
+    ? (err as { code: string }).code
+    : 'EIO';
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export interface ScanProblem {
+  file: string;
+  offset: number;
+  index: number;
+  reason: string;
+}
+
+export interface ScanResult {
+  segments: Segment[];
+  /** What was cut from the tail of the last segment (open), or from the first damaged segment on (repair). */
+  cut: Array<ScanProblem & { droppedBytes: number }>;
+  /** Segments after the damage that repair renamed to *.corrupt. */
+  removed: string[];
+}
+
+/**
+ * Reads every segment of `dir` and checks every record. In 'open' mode a
+ * damaged record at the tail of the last segment is cut off (a crash tore
+ * the last, never-acknowledged write); damage anywhere else throws
+ * WAL_CORRUPT. In 'repair' mode the log is cut at the first damage,
+ * wherever it is, and later segments are renamed to *.corrupt.
+ */
+// #region scan
+export async function scanLog(
+  fs: WalFileSystem,
+  dir: string,
+  limits: Readonly<WalLimits>,
+  mode: 'open' | 'repair',
+  log: (line: string) => void,
+  onEntry?: (index: number, term: number, payload: Buffer) => void,
+): Promise<ScanResult> {
+  const names = (await fs.readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
+  const result: ScanResult = { segments: [], cut: [], removed: [] };
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string;
+    const path = join(dir, name);
+    const buf = await fs.readFile(path);
+    const isLast = i === names.length - 1;
+    const previous = result.segments[result.segments.length - 1];
+    const nameIndex = Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]);
+    const expectedFirst = previous === undefined ? nameIndex : previous.firstIndex + previous.offsets.length;
+    const segment: Segment = { firstIndex: nameIndex, name, offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES };
+    let problem: ScanProblem | undefined;
+    const header = checkSegmentHeader(buf);
+    if (!header.ok) {
+      if (header.version !== undefined) {
+        throw walError('WAL_VERSION', `${path}: ${header.reason}; this build reads version 1`);
+      }
+      problem = { file: path, offset: 0, index: expectedFirst, reason: header.reason };
+    } else if (header.firstIndex !== nameIndex || nameIndex !== expectedFirst) {
+      problem = {
+        file: path,
+        offset: 0,
+        index: expectedFirst,
+        reason: `segment starts at index ${header.firstIndex} but index ${expectedFirst} comes next (a gap)`,
+      };
+    }
+    let at = SEGMENT_HEADER_BYTES;
+    let expected = nameIndex;
+    while (problem === undefined && at < buf.length) {
+      const check = checkEntryRecord(buf, at, expected, limits.entryBytesMax);
+      if (!check.ok) {
+        problem = { file: path, offset: at, index: expected, reason: check.reason };
+        break;
+      }
+      segment.offsets.push(at);
+      segment.terms.push(check.entry.term);
+      onEntry?.(expected, check.entry.term, check.entry.payload);
+      expected++;
+      at = check.end;
+    }
+    if (problem === undefined) {
+      segment.bytes = buf.length;
+      result.segments.push(segment);
+      continue;
+    }
+    // A torn write only ever damages the end of the last segment. Damage
+    // followed by intact records, or in an older segment, is corruption.
+    const tornTail =
+      isLast && problem.offset > 0 && findLaterValidRecord(buf, problem.offset, expected - 1, limits.entryBytesMax) === undefined;
+    if (mode === 'open' && !tornTail) {
+      throw walError(
+        'WAL_CORRUPT',
+        `${problem.file} at offset ${problem.offset} (entry index ${problem.index}): ${problem.reason}. ` +
+          'This is not a torn tail, so the log refuses to start; repair() keeps the valid prefix.',
+      );
+    }
+    const keep = problem.offset;
+    const droppedBytes = buf.length - keep;
+    if (keep === 0) {
+      // The header itself is damaged: nothing in this file can be trusted.
+      await fs.rename(path, `${path}.corrupt`);
+      result.removed.push(`${name}.corrupt`);
+    } else {
+      const file = await fs.open(path, 'r+');
+      try {
+        await file.truncate(keep);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      segment.bytes = keep;
+      result.segments.push(segment);
+    }
+    result.cut.push({ ...problem, droppedBytes });
+    log(
+      `wal: ${path}: dropped ${droppedBytes} bytes from offset ${keep} (${problem.reason}); ` +
+        `the log now ends at index ${expected - 1}`,
+    );
+    for (const later of names.slice(i + 1)) {
+      await fs.rename(join(dir, later), join(dir, `${later}.corrupt`));
+      result.removed.push(`${later}.corrupt`);
+      log(`wal: repair moved ${later} aside as ${later}.corrupt`);
+    }
+    if (result.removed.length > 0) await fs.syncDir(dir);
+    break;
+  }
+  return result;
+}
+// #endregion scan
+
+export interface RepairResult {
+  /** Last index of the valid prefix that was kept (firstIndex - 1 when empty). */
+  lastIndex: number;
+  /** Where the log was cut, if anywhere. */
+  cut: Array<ScanProblem & { droppedBytes: number }>;
+  /** Segment files moved aside (renamed to *.corrupt), not deleted. */
+  removed: string[];
+}
+
+/**
+ * Keeps the longest valid prefix of the log in `dir`: cuts the first damaged
+ * segment at the damage and moves every later segment aside as *.corrupt.
+ * Run it only after reading the error that made open() refuse: entries
+ * after the damage are given up.
+ */
+export async function repair(
+  dir: string,
+  options: { fs?: WalFileSystem; log?: (line: string) => void; limits?: Partial<WalLimits> } = {},
+): Promise<RepairResult> {
+  const fs = options.fs ?? nodeFileSystem;
+  const result = await scanLog(fs, dir, resolveWalLimits(options.limits), 'repair', options.log ?? (() => undefined));
+  const last = result.segments[result.segments.length - 1];
+  return {
+    lastIndex: last === undefined ? 0 : last.firstIndex + last.offsets.length - 1,
+    cut: result.cut,
+    removed: result.removed,
+  };
+}
+
+/**
+ * A segmented write-ahead log of `(index, term, payload)` entries with group
+ * commit. `append()` resolves once its entry is durable under the fsync
+ * policy; one write+fdatasync is in flight at a time, and entries that
+ * arrive meanwhile form the next batch. Later phases use it as the Raft log.
+ */
+export class Wal {
+  readonly dir: string;
+  readonly policy: FsyncPolicy;
+  readonly limits: Readonly<WalLimits>;
+  readonly #fs: WalFileSystem;
+  readonly #log: (line: string) => void;
+  #segments: Segment[];
+  #file: WalFile;
+  #queue: Op[] = [];
+  #queueHead = 0;
+  #queueEntries = 0;
+  #queueBytes = 0;
+  #pumping = false;
+  #syncWanted = false;
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+  #lastIndex: number;
+  #lastTerm: number;
+  #writtenIndex: number;
+  #durableIndex: number;
+  #failed: DistkvError | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #stateChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(options: WalOptions, fs: WalFileSystem, limits: Readonly<WalLimits>, segments: Segment[], file: WalFile) {
+    this.dir = options.dir;
+    this.policy = options.fsync ?? 'always';
+    this.limits = limits;
+    this.#fs = fs;
+    this.#log = options.log ?? (() => undefined);
+    this.#segments = segments;
+    this.#file = file;
+    const last = this.#active;
+    this.#lastIndex = last.firstIndex + last.offsets.length - 1;
+    this.#writtenIndex = this.#lastIndex;
+    this.#durableIndex = this.#lastIndex;
+    this.#lastTerm = this.#termAt(this.#lastIndex) ?? 0;
+  }
+
+  static async open(options: WalOptions): Promise<Wal> {
+    const fs = options.fs ?? nodeFileSystem;
+    const limits = resolveWalLimits(options.limits);
+    const policy = options.fsync ?? 'always';
+    if (policy !== 'always' && policy !== 'interval' && policy !== 'none') {
+      throw walError('WAL_LIMIT_INVALID', `fsync must be 'always', 'interval' or 'none', got ${String(policy)}`);
+    }
+    const intervalMs = options.fsyncIntervalMs ?? 1000;
+    if (!Number.isSafeInteger(intervalMs) || intervalMs < 1 || intervalMs > 3_600_000) {
+      throw walError('WAL_LIMIT_INVALID', `fsyncIntervalMs must be an integer from 1 to 3600000, got ${intervalMs}`);
+    }
+    const firstIndex = options.firstIndex ?? 1;
+    if (!Number.isSafeInteger(firstIndex) || firstIndex < 1) {
+      throw walError('WAL_LIMIT_INVALID', `firstIndex must be a positive integer, got ${firstIndex}`);
+    }
+    const log = options.log ?? (() => undefined);
+    await fs.mkdir(options.dir);
+    for (const name of await fs.readdir(options.dir)) {
+      // A crash while a segment was being created leaves its temp file.
+      if (name.endsWith('.wal.tmp')) {
+        await fs.unlink(join(options.dir, name));
+        log(`wal: removed unfinished segment ${name}`);
+      }
+    }
+    const replay = options.replay;
+    const scan = await scanLog(
+      fs,
+      options.dir,
+      limits,
+      'open',
+      log,
+      replay === undefined
+        ? undefined
+        : (index, term, payload) => {
+            if (index >= replay.fromIndex) replay.onEntry({ index, term, payload });
+          },
+    );
+    let segments = scan.segments;
+    if (segments.length === 0) {
+      await createSegment(fs, options.dir, firstIndex);
+      segments = [{ firstIndex, name: segmentName(firstIndex), offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES }];
+    }
+    const active = segments[segments.length - 1] as Segment;
+    const file = await fs.open(join(options.dir, active.name), 'r+');
+    const wal = new Wal(options, fs, limits, segments, file);
+    if (policy === 'interval') {
+      wal.#timer = setInterval(() => {
+        wal.#syncWanted = true;
+        wal.#kick();
+      }, intervalMs);
+      wal.#timer.unref();
+    }
+    return wal;
+  }
+
+  /** First index still in the log (entries before it were compacted away). */
+  get firstIndex(): number {
+    return (this.#segments[0] as Segment).firstIndex;
+  }
+
+  /** Index of the last entry appended, including ones not yet durable. */
+  get lastIndex(): number {
+    return this.#lastIndex;
+  }
+
+  /** Term of the last entry appended (0 for an empty log). */
+  get lastTerm(): number {
+    return this.#lastTerm;
+  }
+
+  /** Last index known to be fsynced. */
+  get durableIndex(): number {
+    return this.#durableIndex;
+  }
+
+  /** Why the log stopped accepting writes, if it did. */
+  get failure(): DistkvError | undefined {
+    return this.#failed;
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1] as Segment;
+  }
+
+  // #region append
+  /**
+   * Appends one entry at `lastIndex + 1`. The index is assigned now (read
+   * `lastIndex` right after the call); the promise resolves once the entry
+   * is durable under the policy, in index order.
+   */
+  append(entry: { term?: number; payload: Uint8Array; index?: number }): Promise<AppendAck> {
+    const term = entry.term ?? 0;
+    assert(Number.isSafeInteger(term) && term >= 0, 'term is a non-negative integer');
+    assert(term >= this.#lastTerm, 'terms never decrease along the log');
+    if (entry.index !== undefined) assert(entry.index === this.#lastIndex + 1, 'append continues the log');
+    const refusal = this.#refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const bytes = entry.payload.byteLength;
+    if (bytes > this.limits.entryBytesMax) {
+      return Promise.reject(
+        walError('WAL_ENTRY_TOO_LARGE', `an entry of ${bytes} bytes exceeds limits.entryBytesMax = ${this.limits.entryBytesMax}`),
+      );
+    }
+    if (this.#queueEntries >= this.limits.queueEntriesMax || this.#queueBytes + bytes > this.limits.queueBytesMax) {
+      return Promise.reject(
+        walError(
+          'WAL_QUEUE_FULL',
+          `${this.#queueEntries} entries (${this.#queueBytes} bytes) wait to be written ` +
+            `(limits.queueEntriesMax = ${this.limits.queueEntriesMax}, limits.queueBytesMax = ${this.limits.queueBytesMax})`,
+        ),
+      );
+    }
+    const index = ++this.#lastIndex;
+    this.#lastTerm = term;
+    this.#queueEntries++;
+    this.#queueBytes += bytes;
+    return new Promise<AppendAck>((resolve, reject) => {
+      this.#queue.push({ kind: 'entry', index, term, payload: entry.payload, resolve, reject });
+      this.#kick();
+    });
+  }
+  // #endregion append
+
+  /** Makes everything appended so far durable (fdatasync), whatever the policy. */
+  flush(): Promise<void> {
+    if (this.#closed) return Promise.reject(walError('WAL_CLOSED', 'the log is closed'));
+    return this.#control({ kind: 'sync' });
+  }
+
+  /**
+   * Removes every entry after `index` (Raft overwrites a conflicting
+   * suffix). Takes effect for `lastIndex` at once; on disk, later segments
+   * are unlinked and the file cut and fsynced before the promise resolves,
+   * and before any entry appended after this call is written.
+   */
+  truncateAfter(index: number): Promise<void> {
+    assert(Number.isSafeInteger(index), 'index is an integer');
+    const refusal = this.#refusal();
+    if (refusal !== undefined) return Promise.reject(refusal);
+    if (index < this.firstIndex - 1 || index > this.#lastIndex) {
+      return Promise.reject(
+        walError('WAL_RANGE', `cannot truncate after ${index}: the log holds ${this.firstIndex}..${this.#lastIndex}`),
+      );
+    }
+    if (index === this.#lastIndex) return this.#control({ kind: 'barrier' });
+    this.#lastIndex = index;
+    this.#lastTerm = this.term(index) ?? 0;
+    return this.#control({ kind: 'truncate', index });
+  }
+
+  /**
+   * Deletes the segments whose entries all lie at or below `upToIndex`
+   * (after a snapshot covers them). The segment being written is kept, so
+   * `firstIndex` may stay below `upToIndex + 1`.
+   */
+  compact(upToIndex: number): Promise<void> {
+    assert(Number.isSafeInteger(upToIndex), 'upToIndex is an integer');
+    if (this.#closed) return Promise.reject(walError('WAL_CLOSED', 'the log is closed'));
+    return this.#control({ kind: 'compact', upToIndex });
+  }
+
+  /** The term of entry `index`, or undefined when it is not in the log. */
+  term(index: number): number | undefined {
+    if (index > this.#writtenIndex && index <= this.#lastIndex) {
+      for (let i = this.#queueHead; i < this.#queue.length; i++) {
+        const op = this.#queue[i] as Op;
+        if (op.kind === 'entry' && op.index === index) return op.term;
+      }
+    }
+    return this.#termAt(index);
+  }
+
+  #termAt(index: number): number | undefined {
+    if (index > this.#writtenIndex) return undefined;
+    const segment = this.#segmentOf(index);
+    return segment?.terms[index - segment.firstIndex];
+  }
+
+  #segmentOf(index: number): Segment | undefined {
+    // Segments are few (one per segmentBytes); a backwards walk finds recent entries first.
+    for (let i = this.#segments.length - 1; i >= 0; i--) {
+      const segment = this.#segments[i] as Segment;
+      if (index >= segment.firstIndex) {
+        return index < segment.firstIndex + segment.offsets.length ? segment : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  // #region entries
+  /**
+   * Entries `fromIndex..toIndex` (both inclusive), read back from the files
+   * and checked against their checksums again. Stops early, after at least
+   * one entry, once `bytesMax` payload bytes are gathered.
+   */
+  async entries(fromIndex: number, toIndex: number, bytesMax = Number.POSITIVE_INFINITY): Promise<WalEntry[]> {
+    if (fromIndex < this.firstIndex || toIndex > this.#lastIndex || fromIndex > toIndex + 1) {
+      throw walError(
+        'WAL_RANGE',
+        `entries ${fromIndex}..${toIndex} are not all in the log (${this.firstIndex}..${this.#lastIndex})`,
+      );
+    }
+    // Entries still queued are read once written.
+    if (toIndex > this.#writtenIndex) await this.#control({ kind: 'barrier' });
+    const out: WalEntry[] = [];
+    let bytes = 0;
+    let index = fromIndex;
+    while (index <= toIndex) {
+      const segment = this.#segmentOf(index);
+      if (segment === undefined) throw walError('WAL_RANGE', `entry ${index} left the log while it was being read`);
+      const last = Math.min(toIndex, segment.firstIndex + segment.offsets.length - 1);
+      const start = segment.offsets[index - segment.firstIndex] as number;
+      const end =
+        last + 1 - segment.firstIndex < segment.offsets.length
+          ? (segment.offsets[last + 1 - segment.firstIndex] as number)
+          : segment.bytes;
+      const isActive = segment === this.#active;
+      const file = isActive ? this.#file : await this.#fs.open(join(this.dir, segment.name), 'r');
+      let buf: Buffer;
+      try {
+        buf = await readFully(file, end - start, start);
+      } finally {
+        if (!isActive) await file.close();
+      }
+      let at = 0;
+      for (; index <= last; index++) {
+        const check = checkEntryRecord(buf, at, index, this.limits.entryBytesMax);
+        if (!check.ok) {
+          throw walError(
+            'WAL_CORRUPT',
+            `${join(this.dir, segment.name)} at offset ${start + at} (entry index ${index}): ${check.reason}`,
+          );
+        }
+        out.push({ index, term: check.entry.term, payload: Buffer.from(check.entry.payload) });
+        bytes += check.entry.payload.length;
+        at = check.end;
+        if (bytes >= bytesMax) return out;
+      }
+    }
+    return out;
+  }
+  // #endregion entries
+
+  /** The persisted term and vote (term 0, no vote, when never saved). */
+  loadState(): Promise<HardState> {
+    return loadState(this.#fs, this.dir);
+  }
+
+  /** Saves term and vote atomically (temp file, fsync, rename, fsync dir); calls are serialised. */
+  saveState(state: HardState): Promise<void> {
+    if (this.#closed) return Promise.reject(walError('WAL_CLOSED', 'the log is closed'));
+    const next = this.#stateChain.then(() => saveState(this.#fs, this.dir, state));
+    this.#stateChain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Flushes, stops the timer and closes the file. Later calls fail with WAL_CLOSED. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    const done = this.#failed === undefined ? this.#control({ kind: 'sync' }).catch(() => undefined) : Promise.resolve();
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#closing = done.then(async () => {
+      await this.#stateChain;
+      await this.#file.close();
+    });
+    return this.#closing;
+  }
+
+  // ---- the writer ----------------------------------------------------------
+
+  #refusal(): DistkvError | undefined {
+    if (this.#closed) return walError('WAL_CLOSED', 'the log is closed');
+    if (this.#failed !== undefined) {
+      return walError('WAL_FAILED', `the log refuses writes after an earlier failure (${this.#failed.message}); reopen it`);
+    }
+    return undefined;
+  }
+
+  #control(
+    op: { kind: 'sync' } | { kind: 'barrier' } | { kind: 'truncate'; index: number } | { kind: 'compact'; upToIndex: number },
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ ...op, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    void this.#pump();
+  }
+
+  // #region pump
+  /** The single writer: one batch (one write, at most one fdatasync) at a time. */
+  async #pump(): Promise<void> {
+    try {
+      // Bounded: each pass consumes at least one queued op or the sync request.
+      for (;;) {
+        const op = this.#queue[this.#queueHead];
+        if (op === undefined) {
+          this.#queue = [];
+          this.#queueHead = 0;
+          if (this.#syncWanted && this.#dirty && this.#failed === undefined) {
+            this.#syncWanted = false;
+            await this.#sync().catch(() => undefined);
+            continue;
+          }
+          this.#syncWanted = false;
+          return;
+        }
+        if (op.kind === 'entry') {
+          await this.#writeBatch();
+        } else {
+          this.#queueHead++;
+          await this.#runControl(op);
+        }
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+  // #endregion pump
+
+  #takeBatch(): { batch: EntryOp[]; bytes: number; payloadBytes: number } {
+    const batch: EntryOp[] = [];
+    let bytes = 0;
+    let payloadBytes = 0;
+    while (this.#queueHead < this.#queue.length) {
+      const op = this.#queue[this.#queueHead] as Op;
+      if (op.kind !== 'entry') break;
+      const recordBytes = entryRecordBytes(op.payload.byteLength);
+      if (batch.length > 0 && (batch.length >= this.limits.batchEntriesMax || bytes + recordBytes > this.limits.batchBytesMax))
+        break;
+      batch.push(op);
+      bytes += recordBytes;
+      payloadBytes += op.payload.byteLength;
+      this.#queueHead++;
+    }
+    this.#queueEntries -= batch.length;
+    this.#queueBytes -= payloadBytes;
+    if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
+      // Drop what was consumed, so a queue that never empties stays bounded.
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+    return { batch, bytes, payloadBytes };
+  }
+
+  // #region write-batch
+  async #writeBatch(): Promise<void> {
+    const { batch, bytes } = this.#takeBatch();
+    const first = batch[0] as EntryOp;
+    const last = batch[batch.length - 1] as EntryOp;
+    if (this.#failed !== undefined) {
+      for (const op of batch) op.reject(this.#refusal() as DistkvError);
+      return;
+    }
+    if (this.#active.offsets.length > 0 && this.#active.bytes + bytes > this.limits.segmentBytes) {
+      try {
+        await this.#roll(first.index);
+      } catch (err) {
+        const error = err instanceof DistkvError ? err : this.#writeError(err, `starting a segment at index ${first.index}`);
+        this.#rejectFrom(batch, error, this.#failed === undefined);
+        return;
+      }
+    }
+    const segment = this.#active;
+    const start = segment.bytes;
+    const buf = Buffer.allocUnsafe(bytes);
+    const offsets: number[] = [];
+    let at = 0;
+    for (const op of batch) {
+      offsets.push(start + at);
+      at = encodeEntry(buf, at, op.index, op.term, op.payload);
+    }
+    try {
+      await writeFully(this.#file, buf, start);
+    } catch (err) {
+      await this.#rollback(batch, start, err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      segment.offsets.push(offsets[i] as number);
+      segment.terms.push((batch[i] as EntryOp).term);
+    }
+    segment.bytes = start + bytes;
+    this.#writtenIndex = last.index;
+    this.#dirty = true;
+    if (this.policy === 'always') {
+      try {
+        await this.#sync();
+      } catch (err) {
+        this.#rejectFrom(batch, err as DistkvError, false);
+        return;
+      }
+      for (const op of batch) op.resolve({ index: op.index, durability: 'fsynced' });
+    } else {
+      for (const op of batch) op.resolve({ index: op.index, durability: 'written' });
+    }
+  }
+  // #endregion write-batch
+
+  #writeError(err: unknown, what: string): DistkvError {
+    const errno = errnoCode(err);
+    const code: WalErrorCode = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'WAL_DISK_FULL' : 'WAL_WRITE_FAILED';
+    return walError(code, `${what} failed (${errno}: ${message(err)}); nothing of it was acknowledged`, {
+      cause: err,
+      definite: true,
+    });
+  }
+
+  // #region rollback
+  /**
+   * A write failed (ENOSPC, EIO): cut the file back to where the batch
+   * began and fsync, so the failed entries are certainly gone, then reject
+   * the batch and everything queued after it (their indexes followed it).
+   * The log stays open: the next append is tried afresh.
+   */
+  async #rollback(batch: EntryOp[], start: number, cause: unknown): Promise<void> {
+    const first = (batch[0] as EntryOp).index;
+    const last = (batch[batch.length - 1] as EntryOp).index;
+    try {
+      await this.#file.truncate(start);
+      await this.#file.datasync();
+    } catch (err) {
+      this.#failed = walError('WAL_FAILED', `cutting back a failed write also failed (${message(err)})`, {
+        cause: err,
+        definite: false,
+      });
+      this.#rejectFrom(batch, this.#failed, true);
+      return;
+    }
+    this.#rejectFrom(batch, this.#writeError(cause, `writing entries ${first}..${last} to ${this.#active.name}`), true);
+  }
+  // #endregion rollback
+
+  /** Rejects `batch` and every queued op after it, and rewinds lastIndex to what is written. */
+  #rejectFrom(batch: EntryOp[], error: DistkvError, definite: boolean): void {
+    for (const op of batch) op.reject(error);
+    const rest = this.#queue.slice(this.#queueHead);
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queueEntries = 0;
+    this.#queueBytes = 0;
+    const after = walError(error.code as WalErrorCode, `not written: an earlier entry failed (${error.message})`, { definite });
+    for (const op of rest) {
+      if (op.kind === 'sync' || op.kind === 'barrier') this.#queue.push(op);
+      else op.reject(after);
+    }
+    this.#lastIndex = this.#writtenIndex;
+    this.#lastTerm = this.#termAt(this.#writtenIndex) ?? 0;
+  }
+
+  async #sync(): Promise<void> {
+    if (!this.#dirty) return;
+    const target = this.#writtenIndex;
+    try {
+      await this.#file.datasync();
+    } catch (err) {
+      // After a failed fsync the kernel may have dropped the dirty pages:
+      // nothing written since the last good fsync can be trusted, so stop.
+      this.#failed = walError('WAL_FSYNC_FAILED', `fdatasync of ${this.#active.name} failed (${message(err)})`, {
+        cause: err,
+        definite: false,
+      });
+      throw this.#failed;
+    }
+    this.#dirty = false;
+    this.#durableIndex = target;
+  }
+
+  async #runControl(op: ControlOp): Promise<void> {
+    try {
+      switch (op.kind) {
+        case 'barrier':
+          break;
+        case 'sync':
+          if (this.#failed !== undefined) throw this.#refusal();
+          await this.#sync();
+          break;
+        case 'truncate':
+          await this.#truncate(op.index);
+          break;
+        case 'compact':
+          await this.#compact(op.upToIndex);
+          break;
+      }
+      op.resolve();
+    } catch (err) {
+      op.reject(err as DistkvError);
+    }
+  }
+
+  // #region roll
+  /**
+   * Starts a new segment. The old one is fsynced first, so that only the
+   * last segment can ever have a torn tail; the new one appears complete
+   * (header written, fsynced, renamed, directory fsynced) or not at all.
+   */
+  async #roll(firstIndex: number): Promise<void> {
+    await this.#sync();
+    const path = join(this.dir, segmentName(firstIndex));
+    await createSegment(this.#fs, this.dir, firstIndex);
+    let file: WalFile;
+    try {
+      file = await this.#fs.open(path, 'r+');
+    } catch (err) {
+      // An empty segment we do not track would look like a gap at recovery.
+      await this.#fs.unlink(path).catch(() => undefined);
+      throw err;
+    }
+    await this.#file.close();
+    this.#file = file;
+    this.#segments.push({ firstIndex, name: segmentName(firstIndex), offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES });
+  }
+  // #endregion roll
+
+  // #region truncate
+  async #truncate(index: number): Promise<void> {
+    if (index >= this.#writtenIndex) return; // only queued entries were removed, and they were dropped from the queue
+    try {
+      // Unlink later segments newest first, so that a crash leaves a prefix.
+      let keep = this.#segments.length - 1;
+      while (keep > 0 && (this.#segments[keep] as Segment).firstIndex > index + 1) keep--;
+      const doomed = this.#segments.slice(keep + 1).reverse();
+      if (doomed.length > 0) {
+        await this.#file.close();
+        for (const segment of doomed) await this.#fs.unlink(join(this.dir, segment.name));
+        await this.#fs.syncDir(this.dir);
+        this.#segments.length = keep + 1;
+        this.#file = await this.#fs.open(join(this.dir, this.#active.name), 'r+');
+      }
+      const segment = this.#active;
+      const count = index + 1 - segment.firstIndex;
+      const bytes = count < segment.offsets.length ? (segment.offsets[count] as number) : segment.bytes;
+      await this.#file.truncate(bytes);
+      await this.#file.datasync();
+      segment.offsets.length = count;
+      segment.terms.length = count;
+      segment.bytes = bytes;
+      this.#writtenIndex = index;
+      this.#durableIndex = index;
+      this.#dirty = false;
+    } catch (err) {
+      this.#failed = walError('WAL_FAILED', `truncating the log after ${index} failed (${message(err)})`, {
+        cause: err,
+        definite: false,
+      });
+      throw this.#failed;
+    }
+  }
+  // #endregion truncate
+
+  async #compact(upToIndex: number): Promise<void> {
+    // Oldest first, so that a crash leaves a suffix that still starts at a segment header.
+    let removed = 0;
+    while (this.#segments.length - removed > 1) {
+      const next = this.#segments[removed + 1] as Segment;
+      if (next.firstIndex > upToIndex + 1) break;
+      try {
+        await this.#fs.unlink(join(this.dir, (this.#segments[removed] as Segment).name));
+      } catch (err) {
+        this.#segments.splice(0, removed);
+        throw this.#writeError(err, `deleting a compacted segment`);
+      }
+      removed++;
+    }
+    this.#segments.splice(0, removed);
+    if (removed > 0) await this.#fs.syncDir(this.dir);
+  }
+}
+
+// #region create-segment
+/** Creates a segment that holds only its header: temp file, fsync, rename, fsync dir. */
+async function createSegment(fs: WalFileSystem, dir: string, firstIndex: number): Promise<void> {
+  const path = join(dir, segmentName(firstIndex));
+  const temp = `${path}.tmp`;
+  await fs.unlink(temp).catch(() => undefined);
+  const file = await fs.open(temp, 'wx');
+  try {
+    await writeFully(file, encodeSegmentHeader(firstIndex), 0);
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await fs.rename(temp, path);
+  await fs.syncDir(dir);
+}
+// #endregion create-segment
