@@ -1,0 +1,256 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { assert, type DistkvError } from '@distkv/core';
+import { netError } from './errors.js';
+import { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
+
+export interface ReconnectOptions {
+  /** Connection attempts per call before CONNECTION_REFUSED; 1 means no retry. */
+  attemptsMax: number;
+  backoffMsMin: number;
+  backoffMsMax: number;
+}
+
+export interface ClientOptions {
+  host?: string;
+  port?: number;
+  /** 'resp' (default) speaks RESP2; 'line' the seed's line protocol. */
+  protocol?: 'resp' | 'line';
+  /** Per request: no reply within this many ms rejects with TIMEOUT and drops the connection. Default 10 s. */
+  timeoutMs?: number;
+  /** Sent as AUTH on every (re)connection. */
+  password?: string;
+  reconnect?: Partial<ReconnectOptions>;
+}
+
+type LineReply = string | string[];
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (error: DistkvError) => void;
+  timer: NodeJS.Timeout | undefined;
+  /** Line protocol only: 'lines' collects until END, 'none' expects no reply. */
+  shape: 'one' | 'lines' | 'none';
+  lines?: string[];
+}
+
+const defaultReconnect: ReconnectOptions = { attemptsMax: 5, backoffMsMin: 50, backoffMsMax: 2000 };
+
+/**
+ * A promise-based client for both protocols. Requests are pipelined: each
+ * call writes at once and its promise settles when its reply arrives, in
+ * order. A lost connection rejects what was in flight with
+ * CONNECTION_CLOSED (indefinite: a write may have been applied) and the
+ * next call reconnects, with exponential backoff.
+ */
+export class Client {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'resp' | 'line';
+  readonly #timeoutMs: number;
+  readonly #password: string | undefined;
+  readonly #reconnect: ReconnectOptions;
+  #socket: Socket | undefined;
+  #connecting: Promise<Socket> | undefined;
+  readonly #pending: Pending[] = [];
+  #decoder = new RespReplyDecoder();
+  #lineBuffer = '';
+  #closed = false;
+
+  constructor(options: ClientOptions = {}) {
+    this.host = options.host ?? '127.0.0.1';
+    this.port = options.port ?? 6380;
+    this.protocol = options.protocol ?? 'resp';
+    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    this.#password = options.password;
+    this.#reconnect = { ...defaultReconnect, ...options.reconnect };
+    const r = this.#reconnect;
+    for (const [name, value] of Object.entries({ timeoutMs: this.#timeoutMs, ...r })) {
+      if (!Number.isSafeInteger(value) || value < (name === 'attemptsMax' || name === 'timeoutMs' ? 1 : 0)) {
+        throw netError('LIMIT_INVALID', `${name} must be a positive integer, got ${String(value)}`);
+      }
+    }
+  }
+
+  /** A client that is already connected (or the reason it could not connect). */
+  static async connect(options: ClientOptions = {}): Promise<Client> {
+    const client = new Client(options);
+    await client.#ensureSocket();
+    return client;
+  }
+
+  /** Sends one RESP command; resolves with its reply, rejects with SERVER_ERROR on an error reply. */
+  call(...args: Array<string | number | bigint | Uint8Array>): Promise<RespValue> {
+    assert(this.protocol === 'resp', 'call() needs protocol resp; use send() for the line protocol');
+    assert(args.length > 0, 'a command has a name');
+    return this.#request(encodeRequest(args), 'one');
+  }
+
+  /** Sends one line-protocol request (`PUT k v`); SCAN resolves with the list of keys, QUIT with ''. */
+  send(line: string): Promise<LineReply> {
+    assert(this.protocol === 'line', 'send() needs protocol line; use call() for RESP');
+    assert(!/[\r\n]/.test(line) && line.trim() !== '', 'one non-blank line without line breaks');
+    const name = line.trim().split(/\s+/)[0]?.toUpperCase();
+    const shape = name === 'SCAN' ? 'lines' : name === 'QUIT' ? 'none' : 'one';
+    return this.#request(Buffer.from(`${line}\n`, 'utf8'), shape);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const socket = this.#socket;
+    if (socket === undefined || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.end();
+    });
+  }
+
+  async #request<T>(data: Buffer, shape: Pending['shape']): Promise<T> {
+    if (this.#closed) throw netError('CLIENT_CLOSED', 'the client was closed');
+    const socket = await this.#ensureSocket();
+    return new Promise<T>((resolve, reject) => {
+      const pending: Pending = { resolve: resolve as (v: never) => void, reject, timer: undefined, shape };
+      pending.timer = setTimeout(() => {
+        this.#fail(socket, netError('TIMEOUT', `no reply within ${this.#timeoutMs} ms`, { definite: false }), pending);
+      }, this.#timeoutMs);
+      this.#pending.push(pending);
+      socket.write(data);
+      if (shape === 'none') {
+        // QUIT: the server answers by closing.
+        pending.lines = [];
+      }
+    });
+  }
+
+  #ensureSocket(): Promise<Socket> {
+    if (this.#socket !== undefined && !this.#socket.destroyed) return Promise.resolve(this.#socket);
+    this.#connecting ??= this.#connectWithBackoff().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  // #region reconnect
+  async #connectWithBackoff(): Promise<Socket> {
+    let lastError = '';
+    for (let attempt = 0; attempt < this.#reconnect.attemptsMax; attempt++) {
+      if (attempt > 0) {
+        const backoffMs = Math.min(this.#reconnect.backoffMsMax, this.#reconnect.backoffMsMin * 2 ** (attempt - 1));
+        await new Promise((resolve) => setTimeout(resolve, backoffMs * (0.5 + Math.random() / 2)));
+      }
+      if (this.#closed) break;
+      try {
+        const socket = await this.#open();
+        this.#socket = socket;
+        if (this.#password !== undefined) {
+          if (this.protocol === 'resp') await this.call('AUTH', this.#password);
+          else await this.send(`AUTH ${this.#password}`);
+        }
+        return socket;
+      } catch (err) {
+        lastError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+        if ((err as DistkvError).code === 'SERVER_ERROR') throw err;
+      }
+    }
+    throw netError(
+      'CONNECTION_REFUSED',
+      `could not connect to ${this.host}:${this.port} after ${this.#reconnect.attemptsMax} attempt(s): ${lastError}`,
+    );
+  }
+  // #endregion reconnect
+
+  #open(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = netConnect({ host: this.host, port: this.port });
+      socket.setNoDelay(true);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        this.#decoder = new RespReplyDecoder();
+        this.#lineBuffer = '';
+        socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
+        socket.on('error', () => {});
+        socket.on('close', () => {
+          const quit = this.#pending[0]?.shape === 'none';
+          if (quit) this.#settle(this.#pending.shift() as Pending, '');
+          this.#fail(socket, netError('CONNECTION_CLOSED', 'the connection closed with requests in flight', { definite: false }));
+        });
+        resolve(socket);
+      });
+    });
+  }
+
+  #onData(socket: Socket, chunk: Buffer): void {
+    if (this.protocol === 'resp') {
+      this.#decoder.push(chunk);
+      let replies: RespValue[];
+      try {
+        replies = this.#decoder.drain();
+      } catch (err) {
+        this.#fail(
+          socket,
+          netError('PROTOCOL_ERROR', `bad reply from the server: ${(err as Error).message}`, { definite: false }),
+        );
+        return;
+      }
+      for (const reply of replies) {
+        const pending = this.#pending.shift();
+        if (pending === undefined) {
+          this.#fail(socket, netError('PROTOCOL_ERROR', 'a reply arrived that nobody asked for', { definite: false }));
+          return;
+        }
+        if (reply instanceof RespErrorReply) this.#reject(pending, netError('SERVER_ERROR', reply.message));
+        else this.#settle(pending, reply);
+      }
+      return;
+    }
+    this.#lineBuffer += chunk.toString('utf8');
+    for (let newline = this.#lineBuffer.indexOf('\n'); newline >= 0; newline = this.#lineBuffer.indexOf('\n')) {
+      const line = this.#lineBuffer.slice(0, newline).replace(/\r$/, '');
+      this.#lineBuffer = this.#lineBuffer.slice(newline + 1);
+      const pending = this.#pending[0];
+      if (pending === undefined || pending.shape === 'none') {
+        this.#fail(socket, netError('PROTOCOL_ERROR', 'a reply arrived that nobody asked for', { definite: false }));
+        return;
+      }
+      if (pending.shape === 'lines' && !line.startsWith('ERROR ')) {
+        if (line !== 'END') {
+          pending.lines ??= [];
+          pending.lines.push(line);
+          continue;
+        }
+        this.#pending.shift();
+        this.#settle(pending, pending.lines ?? []);
+        continue;
+      }
+      this.#pending.shift();
+      if (line.startsWith('ERROR ')) this.#reject(pending, netError('SERVER_ERROR', line));
+      else this.#settle(pending, line);
+    }
+  }
+
+  #settle(pending: Pending, value: unknown): void {
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.resolve(value as never);
+  }
+
+  #reject(pending: Pending, error: DistkvError): void {
+    if (pending.timer !== undefined) clearTimeout(pending.timer);
+    pending.reject(error);
+  }
+
+  /** Rejects every request in flight on `socket` (the timed-out one with `first`'s error) and drops the socket. */
+  #fail(socket: Socket, error: DistkvError, timedOut?: Pending): void {
+    if (socket !== this.#socket) return;
+    const inFlight = this.#pending.splice(0);
+    for (const pending of inFlight) {
+      this.#reject(
+        pending,
+        pending === timedOut || timedOut === undefined
+          ? error
+          : netError('CONNECTION_CLOSED', 'dropped after an earlier request timed out', { definite: false }),
+      );
+    }
+    this.#socket = undefined;
+    socket.destroy();
+  }
+}

@@ -1,0 +1,248 @@
+import type { Socket } from 'node:net';
+import type { KvBackend } from './backend.js';
+import { isLineWrite, lineDispatch } from './line-commands.js';
+import { LineParser } from './line-parser.js';
+import { error } from './reply.js';
+import { commandTable, dispatch, type Outcome, type ServerContext, type SessionState } from './resp-commands.js';
+import { ProtocolViolation, RespRequestParser } from './resp-parser.js';
+
+/** A reply in the connection's queue; `data` is undefined while its write awaits the backend. */
+interface Slot {
+  data: Buffer | undefined;
+}
+
+type Request = Buffer[] | Buffer;
+
+export interface ConnectionHooks {
+  readonly backend: KvBackend;
+  readonly context: ServerContext;
+  readonly onCommand: () => void;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * One client connection. Requests are parsed from whatever chunks arrive
+ * and handled in order; replies leave in the same order, written to a
+ * corked socket so one pass over a chunk becomes one `writev`.
+ *
+ * Ordering rules: writes go to the backend at once (so a pipeline of
+ * writes shares one fsync) and their replies wait in `#slots`; a read that
+ * arrives while this connection has writes in flight waits for them, so a
+ * client always reads its own writes.
+ */
+export class Connection {
+  readonly session: SessionState;
+  readonly #socket: Socket;
+  readonly #hooks: ConnectionHooks;
+  #protocol: 'resp' | 'line' | undefined;
+  #resp: RespRequestParser | undefined;
+  #line: LineParser | undefined;
+  readonly #slots: Slot[] = [];
+  #writesInFlight = 0;
+  /** A read waiting for this connection's writes to finish. */
+  #blocked: Request | undefined;
+  /** No more requests will be handled: QUIT, a protocol error, end of input, or shutdown. */
+  #closing = false;
+  #readEnded = false;
+  #readingPaused = false;
+  #pumping = false;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void>;
+
+  constructor(socket: Socket, id: number, hooks: ConnectionHooks) {
+    this.#socket = socket;
+    this.#hooks = hooks;
+    this.session = { id, name: null, authenticated: hooks.context.requirepass === null };
+    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.setNoDelay(true);
+    const { idleTimeoutMs } = hooks.context.limits;
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => {
+        hooks.log(`client ${id}: idle for ${idleTimeoutMs} ms, closing`);
+        socket.destroy();
+      });
+    }
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => {
+      this.#readEnded = true;
+      this.#pump();
+    });
+    socket.on('drain', () => {
+      if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+      this.#drainTimer = undefined;
+      this.#pump();
+    });
+    socket.on('error', () => {}); // 'close' follows; resets by clients are routine
+    socket.on('close', () => {
+      if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+      this.#closing = true;
+    });
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /** Graceful shutdown: handle nothing new, send the replies still owed, then close. */
+  shutdown(): Promise<void> {
+    this.#closing = true;
+    this.#pump();
+    return this.#closed;
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#protocol === undefined) {
+      // #region protocol-choice
+      this.#protocol = chunk[0] === 42 /* '*' */ ? 'resp' : 'line';
+      // #endregion protocol-choice
+      const { limits } = this.#hooks.context;
+      if (this.#protocol === 'resp') this.#resp = new RespRequestParser(limits);
+      else this.#line = new LineParser(limits.lineBytesMax);
+    }
+    if (this.#resp !== undefined) this.#resp.push(chunk);
+    else this.#line?.push(chunk);
+    this.#pump();
+  }
+
+  #isWrite(request: Request): boolean {
+    if (Buffer.isBuffer(request)) return isLineWrite(request);
+    const name = (request[0] as Buffer).toString('latin1').toLowerCase();
+    return commandTable.get(name)?.flags.includes('write') === true;
+  }
+
+  #nextRequest(): Request | undefined {
+    return this.#resp !== undefined ? this.#resp.next() : this.#line?.next();
+  }
+
+  // #region pump
+  /** Handles every complete request that may be handled now, then flushes the replies in one corked write. */
+  #pump(): void {
+    if (this.#pumping || this.#socket.destroyed) return;
+    this.#pumping = true;
+    const socket = this.#socket;
+    socket.cork();
+    try {
+      for (;;) {
+        if (this.#blocked !== undefined) {
+          if (this.#writesInFlight > 0) break;
+          const request = this.#blocked;
+          this.#blocked = undefined;
+          this.#handle(request);
+          continue;
+        }
+        if (this.#closing || socket.writableNeedDrain) break;
+        if (this.#slots.length >= this.#hooks.context.limits.pendingRepliesMax) break;
+        let request: Request | undefined;
+        try {
+          request = this.#nextRequest();
+        } catch (err) {
+          if (!(err instanceof ProtocolViolation)) throw err;
+          // Framing is lost: answer like Redis, then close.
+          this.#reply(this.#protocol === 'resp' ? error(err.reply) : Buffer.from(`${err.reply}\n`));
+          this.#closing = true;
+          break;
+        }
+        if (request === undefined) {
+          if (this.#readEnded) this.#closing = true;
+          break;
+        }
+        if (this.#writesInFlight > 0 && !this.#isWrite(request)) {
+          this.#blocked = request;
+          break;
+        }
+        this.#handle(request);
+      }
+      this.#flushSlots();
+    } finally {
+      socket.uncork();
+      this.#pumping = false;
+    }
+    this.#afterPump();
+  }
+  // #endregion pump
+
+  #afterPump(): void {
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    const { limits } = this.#hooks.context;
+    if (socket.writableLength > limits.outputBytesMax) {
+      this.#hooks.log(`client ${this.session.id}: ${socket.writableLength} reply bytes unread (outputBytesMax), closing`);
+      socket.destroy();
+      return;
+    }
+    if (this.#closing && this.#slots.length === 0 && this.#blocked === undefined) {
+      if (!socket.writableEnded) socket.end();
+      return;
+    }
+    // Backpressure: read only while the client keeps up with its replies.
+    const mayRead = !this.#closing && !socket.writableNeedDrain && this.#slots.length < limits.pendingRepliesMax;
+    if (mayRead && this.#readingPaused) {
+      this.#readingPaused = false;
+      socket.resume();
+    } else if (!mayRead && !this.#readingPaused) {
+      this.#readingPaused = true;
+      socket.pause();
+    }
+    if (socket.writableNeedDrain && this.#drainTimer === undefined) {
+      this.#drainTimer = setTimeout(() => {
+        this.#hooks.log(`client ${this.session.id}: did not read its replies for ${limits.drainWaitMsMax} ms, closing`);
+        socket.destroy();
+      }, limits.drainWaitMsMax);
+      this.#drainTimer.unref();
+    }
+  }
+
+  #handle(request: Request): void {
+    this.#hooks.onCommand();
+    let outcome: Outcome | undefined;
+    if (Buffer.isBuffer(request)) outcome = lineDispatch(request, this.session, this.#hooks.context);
+    else outcome = dispatch(request, this.session, this.#hooks.context);
+    if (outcome === undefined) return;
+    if (Buffer.isBuffer(outcome)) {
+      this.#reply(outcome);
+    } else if ('close' in outcome) {
+      if (outcome.close.length > 0) this.#reply(outcome.close);
+      this.#closing = true;
+    } else {
+      // #region write
+      const slot: Slot = { data: undefined };
+      this.#slots.push(slot);
+      this.#writesInFlight++;
+      const format = outcome.reply;
+      this.#hooks.backend.execute(outcome.write).then(
+        (result) => this.#settle(slot, format(result)),
+        (err: unknown) => this.#settle(slot, this.#failure(err)),
+      );
+      // #endregion write
+    }
+  }
+
+  #failure(err: unknown): Buffer {
+    const message = err instanceof Error ? err.message : String(err);
+    return this.#protocol === 'resp' ? error(`ERR ${message}`) : Buffer.from(`ERROR ${message.replace(/[\r\n]/g, ' ')}\n`);
+  }
+
+  #settle(slot: Slot, data: Buffer): void {
+    slot.data = data;
+    this.#writesInFlight--;
+    this.#pump();
+  }
+
+  #reply(data: Buffer): void {
+    if (this.#slots.length === 0) this.#socket.write(data);
+    else this.#slots.push({ data });
+  }
+
+  #flushSlots(): void {
+    while (this.#slots.length > 0) {
+      const data = (this.#slots[0] as Slot).data;
+      if (data === undefined) return;
+      this.#slots.shift();
+      this.#socket.write(data);
+    }
+  }
+}

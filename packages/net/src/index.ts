@@ -1,0 +1,22 @@
+/**
+ * @distkv/net — phase 3 of distkv: the store on the network. One port
+ * speaks RESP2 (redis-cli, redis-benchmark, ioredis) and the seed's line
+ * protocol; peers use length-prefixed frames. See docs/03-net.md.
+ */
+export type { KvBackend } from './backend.js';
+export { Client, type ClientOptions, type ReconnectOptions } from './client.js';
+export { type NetErrorCode, netErrorCodes } from './errors.js';
+export {
+  encodeFrame,
+  FRAME_BYTES_HARD_MAX,
+  FrameDecoder,
+  FramedConnection,
+  type FramedConnectionOptions,
+} from './framed.js';
+export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
+export { LineParser } from './line-parser.js';
+export { commandTable } from './resp-commands.js';
+export { ProtocolViolation, RespRequestParser } from './resp-parser.js';
+export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
+export { DISTKV_VERSION, Server, type ServerOptions } from './server.js';
+export { MemoryBackend } from './testing/memory-backend.js';

@@ -1,0 +1,170 @@
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { arch, platform } from 'node:os';
+import { assert } from '@distkv/core';
+import type { KvBackend } from './backend.js';
+import { Connection } from './connection.js';
+import { netError } from './errors.js';
+import { resolveServerLimits, type ServerLimits } from './limits.js';
+import { REDIS_COMPAT_VERSION, ScanCursors, type ServerContext } from './resp-commands.js';
+
+export interface ServerOptions {
+  backend: KvBackend;
+  /** Default 6380; 0 picks a free port (see `address`). */
+  port?: number;
+  /** Default 127.0.0.1: a fresh server is not reachable from other machines. */
+  host?: string;
+  limits?: Partial<ServerLimits>;
+  /** When set, a connection must AUTH before anything but AUTH, HELLO and QUIT. */
+  requirepass?: string | null;
+  /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
+  config?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export const DISTKV_VERSION = '0.3.0';
+
+/**
+ * The client-facing server: one port, RESP2 and the seed's line protocol.
+ * `Server.listen()` resolves once it accepts connections; `close()` is the
+ * graceful shutdown (stop accepting, finish what is in flight, flush).
+ */
+export class Server {
+  readonly limits: Readonly<ServerLimits>;
+  readonly #net: NetServer;
+  readonly #backend: KvBackend;
+  readonly #connections = new Set<Connection>();
+  readonly #context: ServerContext;
+  readonly #log: (line: string) => void;
+  readonly #startedAtMs = Date.now();
+  #nextClientId = 1;
+  #commandsProcessed = 0;
+  #connectionsReceived = 0;
+  #connectionsRejected = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: ServerOptions) {
+    this.limits = resolveServerLimits(options.limits);
+    this.#backend = options.backend;
+    this.#log = options.log ?? (() => {});
+    const requirepass = options.requirepass ?? null;
+    assert(requirepass === null || typeof requirepass === 'string', 'requirepass is a string or null');
+    const extraConfig = options.config ?? {};
+    this.#context = {
+      store: options.backend.store,
+      limits: this.limits,
+      requirepass: requirepass === '' ? null : requirepass,
+      cursors: new ScanCursors(this.limits.scanCursorsMax),
+      info: () => this.#info(),
+      config: () => ({
+        save: '',
+        appendonly: 'no',
+        databases: '1',
+        maxclients: String(this.limits.clientsMax),
+        timeout: String(Math.ceil(this.limits.idleTimeoutMs / 1000)),
+        'proto-max-bulk-len': String(this.limits.bulkBytesMax),
+        port: String(this.address.port),
+        bind: this.address.host,
+        ...extraConfig,
+      }),
+    };
+    this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+  }
+
+  static listen(options: ServerOptions): Promise<Server> {
+    const server = new Server(options);
+    const port = options.port ?? 6380;
+    const host = options.host ?? '127.0.0.1';
+    return new Promise((resolve, reject) => {
+      server.#net.once('error', reject);
+      server.#net.listen({ port, host }, () => {
+        server.#net.off('error', reject);
+        server.#net.on('error', (err) => server.#log(`server error: ${err.message}`));
+        resolve(server);
+      });
+    });
+  }
+
+  get address(): { host: string; port: number } {
+    const address = this.#net.address();
+    if (address === null || typeof address === 'string') return { host: '', port: 0 };
+    return { host: address.address, port: address.port };
+  }
+
+  get clientCount(): number {
+    return this.#connections.size;
+  }
+
+  #accept(socket: Socket): void {
+    this.#connectionsReceived++;
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    if (this.#connections.size >= this.limits.clientsMax) {
+      this.#connectionsRejected++;
+      socket.on('error', () => {});
+      socket.end('-ERR max number of clients reached\r\n');
+      return;
+    }
+    const connection = new Connection(socket, this.#nextClientId++, {
+      backend: this.#backend,
+      context: this.#context,
+      onCommand: () => {
+        this.#commandsProcessed++;
+      },
+      log: this.#log,
+    });
+    this.#connections.add(connection);
+    void connection.closed.then(() => this.#connections.delete(connection));
+  }
+
+  // #region close
+  /**
+   * Graceful shutdown: stop accepting, let every connection finish the
+   * requests it already read and send their replies, then flush the
+   * backend. Connections still open after `timeoutMs` are destroyed.
+   */
+  close(timeoutMs = 10_000): Promise<void> {
+    this.#closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+      const timer = setTimeout(() => {
+        for (const connection of this.#connections) connection.destroy();
+      }, timeoutMs);
+      await Promise.all([...this.#connections].map((c) => c.shutdown()));
+      clearTimeout(timer);
+      await stopped;
+      await this.#backend.flush?.();
+    })();
+    return this.#closing;
+  }
+  // #endregion close
+
+  #info(): Record<string, Record<string, string | number>> {
+    const memory = process.memoryUsage();
+    return {
+      Server: {
+        redis_version: REDIS_COMPAT_VERSION,
+        distkv_version: DISTKV_VERSION,
+        redis_mode: 'standalone',
+        os: `${platform()} ${arch()}`,
+        process_id: process.pid,
+        tcp_port: this.address.port,
+        uptime_in_seconds: Math.floor((Date.now() - this.#startedAtMs) / 1000),
+      },
+      Clients: { connected_clients: this.#connections.size, maxclients: this.limits.clientsMax },
+      Memory: { used_memory: memory.heapUsed, used_memory_rss: memory.rss },
+      Persistence: { loading: 0 },
+      Stats: {
+        total_connections_received: this.#connectionsReceived,
+        total_commands_processed: this.#commandsProcessed,
+        rejected_connections: this.#connectionsRejected,
+      },
+      Replication: { role: 'master', connected_slaves: 0 },
+      Keyspace: this.#context.store.size > 0 ? { db0: `keys=${this.#context.store.size},expires=0,avg_ttl=0` } : {},
+    };
+  }
+}
+
+export function serverClosedError(): Error {
+  return netError('SERVER_CLOSED', 'the server is closed');
+}
