@@ -617,8 +617,11 @@ export class Wal {
       const op = this.#queue[this.#queueHead] as Op;
       if (op.kind !== 'entry') break;
       const recordBytes = entryRecordBytes(op.payload.byteLength);
-      if (batch.length > 0 && (batch.length >= this.limits.batchEntriesMax || bytes + recordBytes > this.limits.batchBytesMax))
-        break;
+      const full =
+        batch.length >= this.limits.batchEntriesMax ||
+        bytes + recordBytes > this.limits.batchBytesMax ||
+        this.#segmentFull(bytes + recordBytes);
+      if (batch.length > 0 && full) break;
       batch.push(op);
       bytes += recordBytes;
       payloadBytes += op.payload.byteLength;
@@ -636,21 +639,25 @@ export class Wal {
 
   // #region write-batch
   async #writeBatch(): Promise<void> {
+    const head = this.#queue[this.#queueHead] as EntryOp;
+    if (
+      this.#failed === undefined &&
+      this.#active.offsets.length > 0 &&
+      this.#segmentFull(entryRecordBytes(head.payload.byteLength))
+    ) {
+      try {
+        await this.#roll(head.index);
+      } catch (err) {
+        const error = err instanceof DistkvError ? err : this.#writeError(err, `starting a segment at index ${head.index}`);
+        this.#rejectFrom(this.#takeBatch().batch, error, this.#failed === undefined);
+        return;
+      }
+    }
     const { batch, bytes } = this.#takeBatch();
-    const first = batch[0] as EntryOp;
     const last = batch[batch.length - 1] as EntryOp;
     if (this.#failed !== undefined) {
       for (const op of batch) op.reject(this.#refusal() as DistkvError);
       return;
-    }
-    if (this.#active.offsets.length > 0 && this.#active.bytes + bytes > this.limits.segmentBytes) {
-      try {
-        await this.#roll(first.index);
-      } catch (err) {
-        const error = err instanceof DistkvError ? err : this.#writeError(err, `starting a segment at index ${first.index}`);
-        this.#rejectFrom(batch, error, this.#failed === undefined);
-        return;
-      }
     }
     const segment = this.#active;
     const start = segment.bytes;
@@ -687,6 +694,11 @@ export class Wal {
     }
   }
   // #endregion write-batch
+
+  /** Would `bytes` more overflow the segment being written? */
+  #segmentFull(bytes: number): boolean {
+    return this.#active.bytes + bytes > this.limits.segmentBytes;
+  }
 
   #writeError(err: unknown, what: string): DistkvError {
     const errno = errnoCode(err);

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDistkvError } from '@distkv/core';
+import { afterEach } from 'vitest';
+import { walErrorCodes } from '../src/index.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed after the test. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wal-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** mulberry32: a small seeded PRNG, so a failing case replays from its seed. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function payloadOf(index: number): Buffer {
+  return Buffer.from(`entry-${index}-${'y'.repeat((index * 7) % 50)}`);
+}
+
+/** True when `err` is one of the documented @distkv/wal errors. */
+export function isDocumentedWalError(err: unknown): boolean {
+  return isDistkvError(err) && Object.hasOwn(walErrorCodes, err.code);
+}
