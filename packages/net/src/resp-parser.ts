@@ -12,6 +12,8 @@ export interface RequestParserLimits {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Bulk strings up to this size that span chunks get one buffer of their announced length at once. */
+const BULK_PREALLOCATE_BYTES_MAX = 1024 * 1024;
 const CR = 13;
 const LF = 10;
 
@@ -68,6 +70,8 @@ export class RespRequestParser {
   #bulkLength = 0;
   /** An argument that spans chunks is gathered here. */
   #bulk: Buffer | null = null;
+  /** ...or, when it is large, as the chunks that arrived (see BULK_PREALLOCATE_BYTES_MAX). */
+  #bulkParts: Buffer[] | null = null;
   #bulkFilled = 0;
 
   constructor(limits: RequestParserLimits) {
@@ -126,7 +130,7 @@ export class RespRequestParser {
         }
         case State.BulkData: {
           const available = this.#buf.length - this.#pos;
-          if (this.#bulk === null) {
+          if (this.#bulk === null && this.#bulkParts === null) {
             if (available >= this.#bulkLength) {
               this.#args.push(this.#buf.subarray(this.#pos, this.#pos + this.#bulkLength));
               this.#pos += this.#bulkLength;
@@ -134,16 +138,20 @@ export class RespRequestParser {
               break;
             }
             if (available === 0) return undefined;
-            this.#bulk = Buffer.allocUnsafe(this.#bulkLength);
+            // A length is only a claim: memory grows with the bytes that really arrive.
+            if (this.#bulkLength <= BULK_PREALLOCATE_BYTES_MAX) this.#bulk = Buffer.allocUnsafe(this.#bulkLength);
+            else this.#bulkParts = [];
             this.#bulkFilled = 0;
           }
           const take = Math.min(available, this.#bulkLength - this.#bulkFilled);
-          this.#buf.copy(this.#bulk, this.#bulkFilled, this.#pos, this.#pos + take);
+          if (this.#bulk !== null) this.#buf.copy(this.#bulk, this.#bulkFilled, this.#pos, this.#pos + take);
+          else this.#bulkParts?.push(Buffer.from(this.#buf.subarray(this.#pos, this.#pos + take)));
           this.#bulkFilled += take;
           this.#pos += take;
           if (this.#bulkFilled < this.#bulkLength) return undefined;
-          this.#args.push(this.#bulk);
+          this.#args.push(this.#bulk ?? Buffer.concat(this.#bulkParts ?? [], this.#bulkLength));
           this.#bulk = null;
+          this.#bulkParts = null;
           this.#bulkFilled = 0;
           this.#state = State.BulkEnd;
           break;

@@ -1,0 +1,35 @@
+// A distkv server in a dozen lines: the store in memory (or durable with
+// --data-dir), both protocols on one port. Run from packages/net:
+//   node --loader ts-node/esm --no-warnings examples/server.ts [--port 6380] [--data-dir ./data] [--requirepass pw]
+// then try `redis-cli -p 6380 SET hello world` or type `PUT hello world`
+// into `distkv client --line`. Ctrl-C shuts it down gracefully.
+import { parseArgs } from 'node:util';
+import { type KvBackend, MemoryBackend, Server } from '@distkv/net';
+import { DurableStore } from '@distkv/wal';
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: '6380' },
+    'data-dir': { type: 'string' },
+    fsync: { type: 'string', default: 'always' },
+    requirepass: { type: 'string' },
+    'idle-timeout-ms': { type: 'string', default: '0' },
+  },
+});
+
+// #region example
+const dataDir = values['data-dir'];
+const backend: KvBackend =
+  dataDir === undefined
+    ? new MemoryBackend()
+    : await DurableStore.open({ dir: dataDir, fsync: values.fsync as 'always' | 'interval' | 'none' });
+const server = await Server.listen({
+  backend,
+  port: Number(values.port),
+  requirepass: values.requirepass ?? null,
+  limits: { idleTimeoutMs: Number(values['idle-timeout-ms']) },
+});
+console.log(`distkv listening on ${server.address.host}:${server.address.port}`);
+process.once('SIGINT', () => void server.close().then(() => process.exit(0)));
+process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+// #endregion example
