@@ -1,0 +1,48 @@
+/**
+ * @distkv/replication — phase 4 of distkv: Raft log replication as a pure,
+ * deterministic state machine, and the simulator that checks it.
+ * See docs/04-replication.md.
+ */
+export {
+  defaultReplicationLimits,
+  type RaftConfig,
+  type ReplicationLimits,
+  type ReplicationMode,
+  type ResolvedConfig,
+  resolveConfig,
+} from './config.js';
+export {
+  describeCommandPayload,
+  describeEntry,
+  describeMessage,
+  describeReady,
+  type PayloadFormatter,
+} from './describe.js';
+export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
+export { Progress, type ProgressState } from './progress.js';
+export { type ProgressStatus, type Proposal, RaftNode, type Ready, type SoftState, type Status } from './raft.js';
+export { RaftLog } from './raft-log.js';
+export { type Rng, seededRng } from './rng.js';
+export { type LogStorage, MemoryStorage } from './storage.js';
+export * from './testing/index.js';
+export {
+  type Entry,
+  type HardState,
+  type LogIndex,
+  logIndex,
+  type Message,
+  type MessageType,
+  type MsgApp,
+  type MsgAppResp,
+  type MsgHeartbeat,
+  type MsgHeartbeatResp,
+  type MsgSnap,
+  type MsgSnapResp,
+  type NodeId,
+  nodeId,
+  type Role,
+  type Snapshot,
+  type SnapshotMeta,
+  type Term,
+  term,
+} from './types.js';

@@ -1,0 +1,662 @@
+/**
+ * The Raft replication state machine, pure: no sockets, no timers, no disk.
+ * Inputs are `step(message)`, `tick()` and `propose(payload)`; every effect
+ * leaves as data in a `Ready`, which the driver carries out in the order
+ * documented on `Ready` and then acknowledges with `advance()`.
+ *
+ * Roles and terms are complete (any message with a higher term makes a node
+ * a follower; stale terms are refused), but in phase 4 nobody campaigns: the
+ * configured leader takes a fresh term each time it starts. Phase 5 adds
+ * RequestVote, pre-vote and check-quorum as new message types and a
+ * `campaign()` that ends in the same `becomeLeader`.
+ */
+import { assert } from '@distkv/core';
+import type { RaftConfig, ResolvedConfig } from './config.js';
+import { resolveConfig } from './config.js';
+import { replicationError } from './errors.js';
+import { Progress, type ProgressState } from './progress.js';
+import { RaftLog } from './raft-log.js';
+import type { LogStorage } from './storage.js';
+import type {
+  Entry,
+  HardState,
+  LogIndex,
+  Message,
+  MsgApp,
+  MsgAppResp,
+  MsgHeartbeat,
+  MsgSnap,
+  MsgSnapResp,
+  NodeId,
+  Role,
+  Snapshot,
+  SnapshotMeta,
+  Term,
+} from './types.js';
+
+// #region ready
+/**
+ * Everything the state machine wants done, handed to the driver. Carry it
+ * out in this order, then call `advance(ready)`:
+ *
+ * 1. PERSIST, then sync: `snapshot` (replaces the whole log), then
+ *    `entries` (drop any stored entry at or after entries[0].index, then
+ *    append), then `hardState`. Nothing below may happen before the sync
+ *    returns: messages promise that these bytes are durable.
+ * 2. SEND `messages` (any order; the network may lose or reorder them anyway).
+ * 3. APPLY: if `snapshot` is set, restore the application from it; then
+ *    apply `committedEntries` in order.
+ * 4. ACKNOWLEDGE clients: `async` mode may acknowledge this leader's
+ *    proposals up to `leaderDurableIndex` as soon as step 1 is done;
+ *    `sync` mode acknowledges a proposal when it appears, with the same
+ *    term, in `committedEntries` and has been applied.
+ */
+export interface Ready {
+  readonly hardState: HardState | undefined;
+  readonly snapshot: Snapshot | undefined;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  readonly committedEntries: readonly Entry[];
+  /** Leader only: after step 1, its own log is durable up to here (async acknowledgement point). */
+  readonly leaderDurableIndex: LogIndex | undefined;
+  /** Set when the role or the known leader changed. */
+  readonly softState: SoftState | undefined;
+}
+// #endregion ready
+
+export interface SoftState {
+  readonly role: Role;
+  readonly leader: NodeId | null;
+}
+
+export interface ProgressStatus {
+  match: LogIndex;
+  next: LogIndex;
+  state: ProgressState;
+  inflights: number;
+}
+
+export interface Status {
+  id: NodeId;
+  role: Role;
+  term: Term;
+  leader: NodeId | null;
+  commit: LogIndex;
+  applied: LogIndex;
+  firstIndex: LogIndex;
+  lastIndex: LogIndex;
+  /** Leader only: what it knows of each voter, itself included. */
+  progress: Map<NodeId, ProgressStatus> | undefined;
+}
+
+export interface Proposal {
+  readonly index: LogIndex;
+  readonly term: Term;
+}
+
+export class RaftNode {
+  readonly id: NodeId;
+  readonly config: ResolvedConfig;
+  readonly log: RaftLog;
+  term: Term;
+  vote: NodeId | null;
+  role: Role = 'follower';
+  leader: NodeId | null = null;
+  /** Leader only. */
+  progress = new Map<NodeId, Progress>();
+  /** Leader: ticks since the last heartbeat. */
+  heartbeatElapsedTicks = 0;
+  /** Follower: ticks since it last heard from a leader (phase 5 campaigns when it reaches electionTimeoutTicks). */
+  electionElapsedTicks = 0;
+  #messages: Message[] = [];
+  #uncommittedBytes = 0;
+  #prevHardState: HardState;
+  #prevSoftState: SoftState;
+  #readyOutstanding = false;
+  /** Follower: the snapshot being received, chunk by chunk. */
+  #incoming: { meta: SnapshotMeta; totalBytes: number; chunks: Uint8Array[]; receivedBytes: number } | undefined;
+
+  constructor(config: RaftConfig, storage: LogStorage) {
+    this.config = resolveConfig(config);
+    this.id = this.config.id;
+    const hs = storage.initialState();
+    this.term = hs.term;
+    this.vote = hs.vote;
+    this.log = new RaftLog(storage, hs.commit, this.config.applied);
+    this.#prevHardState = hs;
+    this.#prevSoftState = { role: 'follower', leader: null };
+    this.becomeFollower(hs.term, null);
+    // #region fixed-leader
+    // Phase 4: the configured leader starts a fresh term every time it
+    // starts, as if it had won an election. Its first Ready persists the
+    // new term before any message of that term is sent, so two incarnations
+    // never share a term, and entries it lost in a crash (never sent, since
+    // persist comes before send) cannot be confused with new ones.
+    if (this.config.leader === this.id) this.campaignFixed();
+    // #endregion fixed-leader
+  }
+
+  // ---- inputs ---------------------------------------------------------------
+
+  /** One unit of logical time. The driver decides how long a tick is. */
+  tick(): void {
+    if (this.role === 'leader') {
+      this.heartbeatElapsedTicks++;
+      if (this.heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
+        this.heartbeatElapsedTicks = 0;
+        this.#broadcastHeartbeat();
+      }
+    } else {
+      this.electionElapsedTicks++;
+    }
+  }
+
+  /** Appends `payload` to the leader's log. Throws NOT_LEADER, PROPOSAL_TOO_LARGE or PROPOSALS_FULL (all definite). */
+  propose(payload: Uint8Array): Proposal {
+    if (this.role !== 'leader') {
+      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
+    }
+    const { entryBytesMax, uncommittedBytesMax } = this.config.limits;
+    if (payload.byteLength > entryBytesMax) {
+      throw replicationError(
+        'PROPOSAL_TOO_LARGE',
+        `payload of ${payload.byteLength} bytes exceeds limits.entryBytesMax = ${entryBytesMax}`,
+      );
+    }
+    if (this.#uncommittedBytes + payload.byteLength > uncommittedBytesMax) {
+      throw replicationError(
+        'PROPOSALS_FULL',
+        `${this.#uncommittedBytes} uncommitted bytes; limits.uncommittedBytesMax = ${uncommittedBytesMax}`,
+      );
+    }
+    const entry: Entry = { term: this.term, index: (this.log.lastIndex() + 1) as LogIndex, payload };
+    this.log.append([entry]);
+    this.#uncommittedBytes += payload.byteLength;
+    this.#broadcastAppend();
+    return { index: entry.index, term: entry.term };
+  }
+
+  // #region step
+  /** Handles one message from a peer. Messages from stale terms are refused. */
+  step(m: Message): void {
+    assert(m.to === this.id, `message for ${m.to} stepped into ${this.id}`);
+    assert(m.from !== this.id, 'a node does not message itself');
+    if (m.term > this.term) {
+      const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
+      this.becomeFollower(m.term, fromLeader ? m.from : null);
+    } else if (m.term < this.term) {
+      // A stale leader learns the current term from the reply and steps down.
+      if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
+        this.#send({
+          type: 'MsgAppResp',
+          to: m.from,
+          reject: true,
+          index: 0 as LogIndex,
+          hintIndex: 0 as LogIndex,
+          hintTerm: 0 as Term,
+        });
+      }
+      return;
+    }
+    switch (this.role) {
+      case 'leader':
+        this.#stepLeader(m);
+        break;
+      case 'candidate':
+        // A leader exists for this term: stop campaigning.
+        if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
+          this.becomeFollower(m.term, m.from);
+          this.#stepFollower(m);
+        }
+        break;
+      case 'follower':
+        this.#stepFollower(m);
+        break;
+    }
+  }
+  // #endregion step
+
+  // ---- outputs ---------------------------------------------------------------
+
+  hasReady(): boolean {
+    if (this.#readyOutstanding) return false;
+    return (
+      this.#messages.length > 0 ||
+      this.log.unstableEntries.length > 0 ||
+      this.log.unstableSnapshot !== undefined ||
+      !sameHardState(this.#hardState(), this.#prevHardState) ||
+      !sameSoftState(this.#softState(), this.#prevSoftState) ||
+      this.log.committed > this.log.applied
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.#readyOutstanding, 'advance() the previous Ready before asking for another');
+    const hs = this.#hardState();
+    const ss = this.#softState();
+    const entries = [...this.log.unstableEntries];
+    const last = entries[entries.length - 1];
+    const rd: Ready = {
+      hardState: sameHardState(hs, this.#prevHardState) ? undefined : hs,
+      snapshot: this.log.unstableSnapshot,
+      entries,
+      messages: this.#messages,
+      committedEntries: this.log.nextCommitted(this.config.limits.appendBytesMax),
+      leaderDurableIndex: this.role === 'leader' && last !== undefined ? last.index : undefined,
+      softState: sameSoftState(ss, this.#prevSoftState) ? undefined : ss,
+    };
+    this.#messages = [];
+    this.#prevHardState = hs;
+    this.#prevSoftState = ss;
+    this.#readyOutstanding = true;
+    return rd;
+  }
+
+  /** The driver has carried out `rd` (persisted, sent, applied). */
+  advance(rd: Ready): void {
+    assert(this.#readyOutstanding, 'advance() without an outstanding Ready');
+    this.#readyOutstanding = false;
+    if (rd.snapshot !== undefined) {
+      this.log.stableSnapTo(rd.snapshot.meta.index);
+      this.log.appliedTo(rd.snapshot.meta.index);
+    }
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) {
+      this.log.stableTo(last.index, last.term);
+      // The leader counts itself toward a majority only once its own copy is durable.
+      const self = this.progress.get(this.id);
+      if (this.role === 'leader' && self !== undefined && last.term === this.term && this.log.matchTerm(last.index, last.term)) {
+        if (self.maybeUpdate(last.index) && this.#maybeCommit()) this.#broadcastAppend();
+      }
+    }
+    const applied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (applied !== undefined) this.log.appliedTo(applied.index);
+  }
+
+  status(): Status {
+    let progress: Map<NodeId, ProgressStatus> | undefined;
+    if (this.role === 'leader') {
+      progress = new Map();
+      for (const [id, pr] of this.progress) {
+        progress.set(id, { match: pr.match, next: pr.next, state: pr.state, inflights: pr.inflights.length });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      progress,
+    };
+  }
+
+  // ---- roles -------------------------------------------------------------------
+
+  becomeFollower(t: Term, leader: NodeId | null): void {
+    assert(t >= this.term, 'terms never go back');
+    if (t > this.term) {
+      this.term = t;
+      this.vote = null;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.progress = new Map();
+    this.#uncommittedBytes = 0;
+    this.electionElapsedTicks = 0;
+    this.heartbeatElapsedTicks = 0;
+  }
+
+  /** Phase 4's stand-in for winning an election: take the next term and lead it. */
+  campaignFixed(): void {
+    assert(this.config.leader === this.id, 'only the configured leader leads in phase 4');
+    this.term = (this.term + 1) as Term;
+    this.vote = this.id;
+    this.becomeLeader();
+  }
+
+  // #region become-leader
+  becomeLeader(): void {
+    assert(this.role !== 'leader', 'already leading');
+    this.role = 'leader';
+    this.leader = this.id;
+    this.#incoming = undefined;
+    this.heartbeatElapsedTicks = 0;
+    const last = this.log.lastIndex();
+    const stableLast = (this.log.unstableOffset - 1) as LogIndex;
+    this.progress = new Map();
+    for (const v of this.config.voters) {
+      const pr = new Progress(0 as LogIndex, (last + 1) as LogIndex, this.config.limits.inflightAppendsMax);
+      if (v === this.id) {
+        pr.match = Math.min(stableLast, last) as LogIndex;
+        pr.becomeReplicate();
+      }
+      this.progress.set(v, pr);
+    }
+    // An entry of the new term: once it commits, so does everything before
+    // it (§5.4.2), including entries of earlier terms that only a count of
+    // replicas would never make safe to commit.
+    this.log.append([{ term: this.term, index: (last + 1) as LogIndex, payload: new Uint8Array(0) }]);
+    this.#broadcastAppend();
+  }
+  // #endregion become-leader
+
+  // ---- leader --------------------------------------------------------------------
+
+  #stepLeader(m: Message): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return; // not a voter
+    switch (m.type) {
+      case 'MsgAppResp':
+        this.#handleAppendResponse(m, pr);
+        break;
+      case 'MsgHeartbeatResp':
+        pr.probeSent = false;
+        if (pr.state === 'replicate' && pr.inflights.length >= pr.inflightAppendsMax) pr.inflights = pr.inflights.slice(1);
+        if (pr.match < this.log.lastIndex()) this.#sendAppend(m.from, true);
+        break;
+      case 'MsgSnapResp':
+        this.#handleSnapshotResponse(m, pr);
+        break;
+      default:
+        assert(false, `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+    }
+  }
+
+  // #region append-response
+  #handleAppendResponse(m: MsgAppResp, pr: Progress): void {
+    if (m.reject) {
+      // Fast backtracking: skip every entry of a term the follower cannot match.
+      let hint = m.hintIndex;
+      if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.hintIndex, m.hintTerm);
+      if (pr.maybeDecrTo(m.index, hint)) {
+        if (pr.state === 'replicate') pr.becomeProbe();
+        this.#sendAppend(m.from, false);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    const updated = pr.maybeUpdate(m.index);
+    if (pr.state === 'snapshot') {
+      const pending = pr.pendingSnapshot;
+      if (pending !== undefined && m.index >= pending.snapshot.meta.index) {
+        // The follower holds the snapshot. If the leader compacted again
+        // meanwhile, probing finds out and starts the newer snapshot.
+        pr.becomeProbe();
+        if (pr.match + 1 >= this.log.firstIndex()) pr.becomeReplicate();
+      } else if (!updated) {
+        return;
+      }
+    } else if (pr.state === 'probe') {
+      if (!updated && pr.match !== m.index) return; // a stale acknowledgement
+      pr.becomeReplicate();
+    } else {
+      if (!updated) return;
+      pr.freeInflightsUpTo(m.index);
+    }
+    if (this.#maybeCommit()) {
+      this.#broadcastAppend();
+    } else if (wasPaused || pr.state === 'probe') {
+      this.#sendAppend(m.from, false);
+    }
+    // Fill the window: at most inflightAppendsMax iterations, since each send takes a slot.
+    while (pr.state === 'replicate' && this.#sendAppend(m.from, false)) {}
+  }
+  // #endregion append-response
+
+  #handleSnapshotResponse(m: MsgSnapResp, pr: Progress): void {
+    const pending = pr.pendingSnapshot;
+    if (pr.state !== 'snapshot' || pending === undefined) return;
+    if (pending.snapshot.meta.index !== m.meta.index || pending.snapshot.meta.term !== m.meta.term) return;
+    if (m.reject) {
+      // The follower refused it (too large for its limits): fall back to probing and try again later.
+      pr.becomeProbe();
+      return;
+    }
+    // Stop-and-wait: the next chunk leaves when the previous one is acknowledged.
+    // Duplicated or stale acknowledgements do not move it, so they send nothing.
+    if (m.offset <= pending.ackedOffset) return;
+    pending.ackedOffset = m.offset;
+    if (m.offset < pending.snapshot.data.byteLength) this.#sendSnapshotChunk(m.from, pr);
+  }
+
+  // #region commit
+  /**
+   * The commit index moves to the highest index a majority holds durably —
+   * but only if that entry is of the current term (§5.4.2, Figure 8): an
+   * entry of an earlier term held by a majority can still be overwritten
+   * by a leader that never had it. Entries before it commit with it.
+   */
+  #maybeCommit(): boolean {
+    const matches = this.config.voters.map((v) => this.progress.get(v)?.match ?? (0 as LogIndex)).sort((a, b) => b - a);
+    const quorumMatch = matches[Math.floor(matches.length / 2)] as LogIndex;
+    if (quorumMatch <= this.log.committed) return false;
+    if (this.log.term(quorumMatch) !== this.term && !this.config.unsafe.commitPreviousTermEntries) return false;
+    const before = this.log.committed;
+    this.log.commitTo(quorumMatch);
+    for (const e of this.log.slice(
+      (before + 1) as LogIndex,
+      (quorumMatch + 1) as LogIndex,
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    )) {
+      if (e.term === this.term) this.#uncommittedBytes -= e.payload.byteLength;
+    }
+    assert(this.#uncommittedBytes >= 0, 'uncommitted bytes never go negative');
+    return true;
+  }
+  // #endregion commit
+
+  #broadcastAppend(): void {
+    for (const id of this.config.voters) if (id !== this.id) this.#sendAppend(id, true);
+  }
+
+  #broadcastHeartbeat(): void {
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      // A probe waits at most one heartbeat interval for its answer.
+      pr.probeSent = false;
+      this.#send({ type: 'MsgHeartbeat', to: id, commit: Math.min(pr.match, this.log.committed) as LogIndex });
+      if (pr.state === 'snapshot') this.#retrySnapshot(id, pr);
+    }
+  }
+
+  // #region send-append
+  /** Sends the follower what it lacks, within the flow-control limits. Returns whether a message left. */
+  #sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress.get(to);
+    assert(pr !== undefined, `no progress for ${to}`);
+    if (pr.isPaused()) return false;
+    const prevIndex = (pr.next - 1) as LogIndex;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined || pr.next < this.log.firstIndex()) {
+      // What the follower needs next was compacted away: send a snapshot instead.
+      const snapshot = this.log.storage.snapshot();
+      assert(snapshot.meta.index >= prevIndex, 'a compacted entry is covered by the snapshot');
+      pr.becomeSnapshot(snapshot);
+      this.#sendSnapshotChunk(to, pr);
+      return false;
+    }
+    const { appendEntriesMax, appendBytesMax } = this.config.limits;
+    const entries = this.log.slice(pr.next, (this.log.lastIndex() + 1) as LogIndex, appendEntriesMax, appendBytesMax);
+    const last = entries[entries.length - 1];
+    if (last === undefined && !sendIfEmpty) return false;
+    this.#send({ type: 'MsgApp', to, prevIndex, prevTerm, entries, commit: this.log.committed });
+    if (pr.state === 'replicate') {
+      if (last !== undefined) pr.sentEntries(last.index);
+    } else {
+      pr.probeSent = true;
+    }
+    return last !== undefined;
+  }
+  // #endregion send-append
+
+  /**
+   * A heartbeat interval without progress means a chunk or its answer was
+   * lost: resend from what the follower acknowledged. Two in a row mean the
+   * follower may have restarted and forgotten its chunks: start over.
+   */
+  #retrySnapshot(to: NodeId, pr: Progress): void {
+    const pending = pr.pendingSnapshot;
+    assert(pending !== undefined, 'snapshot state has a pending snapshot');
+    if (pending.ackedOffset !== pending.ackedAtLastHeartbeat) {
+      pending.ackedAtLastHeartbeat = pending.ackedOffset;
+      pending.stalledHeartbeats = 0;
+      return;
+    }
+    pending.stalledHeartbeats++;
+    if (pending.stalledHeartbeats >= 2) {
+      pending.ackedOffset = 0;
+      pending.ackedAtLastHeartbeat = 0;
+      pending.stalledHeartbeats = 0;
+    }
+    this.#sendSnapshotChunk(to, pr);
+  }
+
+  #sendSnapshotChunk(to: NodeId, pr: Progress): void {
+    const pending = pr.pendingSnapshot;
+    assert(pending !== undefined, 'sending a snapshot chunk without a pending snapshot');
+    const { data, meta } = pending.snapshot;
+    const offset = pending.ackedOffset;
+    const chunk = data.subarray(offset, offset + this.config.limits.snapshotChunkBytesMax);
+    pending.sentOffset = offset + chunk.byteLength;
+    this.#send({ type: 'MsgSnap', to, meta, offset, totalBytes: data.byteLength, chunk });
+  }
+
+  // ---- follower ---------------------------------------------------------------------
+
+  #stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'MsgApp':
+        this.electionElapsedTicks = 0;
+        this.leader = m.from;
+        this.#handleAppendEntries(m);
+        break;
+      case 'MsgHeartbeat':
+        this.electionElapsedTicks = 0;
+        this.leader = m.from;
+        this.#handleHeartbeat(m);
+        break;
+      case 'MsgSnap':
+        this.electionElapsedTicks = 0;
+        this.leader = m.from;
+        this.#handleSnapshotChunk(m);
+        break;
+      default:
+        // Replies to a leadership this node no longer holds.
+        break;
+    }
+  }
+
+  // #region handle-append
+  #handleAppendEntries(m: MsgApp): void {
+    if (m.prevIndex < this.log.committed) {
+      // Everything up to the commit index already matches the leader.
+      this.#acceptAppend(m.from, this.log.committed);
+      return;
+    }
+    if (this.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      // Consistency check passed: the logs agree up to prevIndex (§5.3).
+      const lastNew = this.log.maybeAppend(m.prevIndex, m.entries);
+      this.log.commitTo(Math.min(m.commit, lastNew) as LogIndex);
+      this.#acceptAppend(m.from, lastNew);
+      return;
+    }
+    // Reject, with a hint: the last index at or below prevIndex whose term
+    // is not above prevTerm. Entries after it cannot match.
+    const hintIndex = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()) as LogIndex, m.prevTerm);
+    const hintTerm = this.log.term(hintIndex) ?? (0 as Term);
+    this.#send({ type: 'MsgAppResp', to: m.from, reject: true, index: m.prevIndex, hintIndex, hintTerm });
+  }
+  // #endregion handle-append
+
+  #acceptAppend(to: NodeId, index: LogIndex): void {
+    this.#send({ type: 'MsgAppResp', to, reject: false, index, hintIndex: 0 as LogIndex, hintTerm: 0 as Term });
+  }
+
+  #handleHeartbeat(m: MsgHeartbeat): void {
+    // The leader never sends a commit beyond what this node matched.
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()) as LogIndex);
+    this.#send({ type: 'MsgHeartbeatResp', to: m.from });
+  }
+
+  // #region handle-snapshot
+  #handleSnapshotChunk(m: MsgSnap): void {
+    const { meta } = m;
+    if (meta.index <= this.log.committed) {
+      this.#incoming = undefined;
+      this.#acceptAppend(m.from, this.log.committed);
+      return;
+    }
+    if (m.totalBytes > this.config.limits.snapshotBytesMax) {
+      this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: 0, reject: true });
+      return;
+    }
+    if (m.offset === 0) this.#incoming = { meta, totalBytes: m.totalBytes, chunks: [], receivedBytes: 0 };
+    const incoming = this.#incoming;
+    if (
+      incoming === undefined ||
+      incoming.meta.index !== meta.index ||
+      incoming.meta.term !== meta.term ||
+      incoming.receivedBytes !== m.offset
+    ) {
+      // Out of order or from another snapshot: tell the leader where to resume.
+      const same = incoming !== undefined && incoming.meta.index === meta.index && incoming.meta.term === meta.term;
+      this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: same ? incoming.receivedBytes : 0, reject: false });
+      return;
+    }
+    incoming.chunks.push(m.chunk);
+    incoming.receivedBytes += m.chunk.byteLength;
+    assert(incoming.receivedBytes <= incoming.totalBytes, 'chunks never exceed the declared size');
+    if (incoming.receivedBytes < incoming.totalBytes) {
+      this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: incoming.receivedBytes, reject: false });
+      return;
+    }
+    this.#incoming = undefined;
+    if (this.log.matchTerm(meta.index, meta.term)) {
+      // The log already holds the snapshot's last entry: only the commit index moves.
+      this.log.commitTo(meta.index);
+    } else {
+      this.log.restore({ meta, data: concat(incoming.chunks, incoming.totalBytes) });
+    }
+    this.#acceptAppend(m.from, meta.index);
+  }
+  // #endregion handle-snapshot
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  #send(m: DistributiveOmit<Message, 'from' | 'term'>): void {
+    this.#messages.push({ ...m, from: this.id, term: this.term } as Message);
+  }
+
+  #hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  #softState(): SoftState {
+    return { role: this.role, leader: this.leader };
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function sameSoftState(a: SoftState, b: SoftState): boolean {
+  return a.role === b.role && a.leader === b.leader;
+}
+
+function concat(chunks: Uint8Array[], totalBytes: number): Uint8Array {
+  const out = new Uint8Array(totalBytes);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,438 @@
+/**
+ * A whole cluster in one process, deterministic: nodes (state machine +
+ * simulated disk + a real `@distkv/core` Store), a simulated network, and a
+ * checker that raises `InvariantViolation` the moment a safety property
+ * breaks. The random simulator and the transcript tests both drive it.
+ */
+import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@distkv/core';
+import type { RaftConfig, ReplicationLimits } from '../config.js';
+import { describeEntry, describeMessage, describeReady } from '../describe.js';
+import { RaftNode, type Ready } from '../raft.js';
+import type { Rng } from '../rng.js';
+import { MemoryStorage } from '../storage.js';
+import type { Entry, LogIndex, Message, NodeId, Snapshot, Term } from '../types.js';
+import { SimDisk } from './disk.js';
+
+/** A safety property failed. The message names it; the simulator adds the seed. */
+export class InvariantViolation extends Error {
+  override name = 'InvariantViolation';
+}
+
+function violated(what: string): never {
+  throw new InvariantViolation(what);
+}
+
+export interface ClusterOptions {
+  /** Node ids; the first is the configured leader unless `leader` says otherwise. */
+  ids: readonly string[];
+  leader?: string;
+  heartbeatIntervalTicks?: number;
+  electionTimeoutTicks?: number;
+  limits?: Partial<ReplicationLimits>;
+  unsafe?: RaftConfig['unsafe'];
+  /** Deliberate driver bugs (FoundationDB's BUGGIFY), to prove the checker finds them. */
+  buggify?: {
+    /** Send a Ready's messages and apply it before its writes are synced; sync later. */
+    sendBeforePersist?: boolean;
+  };
+  /** Decides torn writes on crash and similar choices. */
+  rng: Rng;
+  /** Most messages the network holds; beyond it the oldest is lost. */
+  networkMessagesMax?: number;
+}
+
+export interface InFlight {
+  readonly seq: number;
+  readonly message: Message;
+}
+
+export class SimNode {
+  readonly id: NodeId;
+  readonly disk = new SimDisk();
+  raft: RaftNode | undefined;
+  storage = new MemoryStorage();
+  store = new Store();
+  /** Index of the last entry applied to `store` in this incarnation. */
+  appliedIndex = 0 as LogIndex;
+  /** buggify.sendBeforePersist: writes handed to the disk but not yet synced. */
+  syncOwed = false;
+  constructor(id: NodeId) {
+    this.id = id;
+  }
+  get up(): boolean {
+    return this.raft !== undefined;
+  }
+}
+
+function payloadHash(payload: Uint8Array): string {
+  return `${payload.byteLength}:${crc32c(payload)}`;
+}
+
+/**
+ * The application's snapshot in the simulator: the whole store as one
+ * encoded `mput` command, built and restored synchronously through core's
+ * stable public API (scan, encodeCommand, apply). `Store.snapshot()` and
+ * the async `Store.restore()` are the driver's job; the simulator stays
+ * synchronous so that one seed is one deterministic run. Small stores only
+ * (limits.batchKeysMax).
+ */
+export function snapshotStore(store: Store): Uint8Array {
+  const entries = store.scan();
+  if (entries.length === 0) return new Uint8Array(0);
+  return encodeCommand(commands.mput(entries));
+}
+
+export function restoreStore(data: Uint8Array): Store {
+  const store = new Store();
+  if (data.byteLength === 0) return store;
+  const result = store.apply(decodeCommand(data));
+  assert(result.ok, 'a snapshot restores into an empty store');
+  return store;
+}
+
+export class SimCluster {
+  readonly ids: readonly NodeId[];
+  readonly leaderId: NodeId;
+  readonly nodes = new Map<NodeId, SimNode>();
+  /** The network: messages sent and not yet delivered or lost. */
+  network: InFlight[] = [];
+  /** Directed links that lose everything, as "from->to". */
+  readonly blocked = new Set<string>();
+  readonly options: ClusterOptions;
+  #seq = 0;
+  // ---- checker state ----
+  /** What was applied at each index, by any node: never changes once set. */
+  readonly applied = new Map<number, { term: Term; hash: string }>();
+  /** Highest index any node applied. */
+  appliedIndexMax = 0;
+  /** Every (index, term) ever persisted: its payload and the term before it. */
+  readonly persisted = new Map<string, { hash: string; prevTerm: Term | undefined }>();
+  readonly leaderOfTerm = new Map<number, NodeId>();
+  /** Store digests at snapshot points, to compare restores with the original. */
+  readonly digestAt = new Map<number, string>();
+  readonly stats = { proposals: 0, readies: 0, delivered: 0, lost: 0, crashes: 0, snapshotsSent: 0, snapshotsInstalled: 0 };
+
+  constructor(options: ClusterOptions) {
+    assert(options.ids.length > 0, 'a cluster has nodes');
+    this.options = options;
+    this.ids = options.ids.map((s) => s as NodeId);
+    this.leaderId = (options.leader ?? options.ids[0]) as NodeId;
+    for (const id of this.ids) {
+      this.nodes.set(id, new SimNode(id));
+      this.restart(id);
+    }
+  }
+
+  node(id: string): SimNode {
+    const n = this.nodes.get(id as NodeId);
+    assert(n !== undefined, `no node ${id}`);
+    return n;
+  }
+
+  raft(id: string): RaftNode {
+    const r = this.node(id).raft;
+    assert(r !== undefined, `node ${id} is down`);
+    return r;
+  }
+
+  // ---- life cycle ----------------------------------------------------------------
+
+  /** Starts (or restarts) a node from what its disk holds durably. */
+  restart(id: NodeId): void {
+    const n = this.node(id);
+    assert(!n.up, `node ${id} is already up`);
+    const d = n.disk.synced;
+    n.storage = new MemoryStorage();
+    n.storage.applySnapshot(d.snapshot);
+    n.storage.append(d.entries);
+    n.storage.setHardState(d.hardState);
+    n.store = restoreStore(d.snapshot.data);
+    n.appliedIndex = d.snapshot.meta.index;
+    n.syncOwed = false;
+    const config: RaftConfig = {
+      id,
+      voters: this.ids,
+      leader: this.leaderId,
+      applied: d.snapshot.meta.index,
+      ...(this.options.heartbeatIntervalTicks !== undefined
+        ? { heartbeatIntervalTicks: this.options.heartbeatIntervalTicks }
+        : {}),
+      ...(this.options.electionTimeoutTicks !== undefined ? { electionTimeoutTicks: this.options.electionTimeoutTicks } : {}),
+      ...(this.options.limits !== undefined ? { limits: this.options.limits } : {}),
+      ...(this.options.unsafe !== undefined ? { unsafe: this.options.unsafe } : {}),
+    };
+    n.raft = new RaftNode(config, n.storage);
+    this.#checkLeaders();
+  }
+
+  /**
+   * Power loss. `midReady`: the crash strikes while the node is persisting
+   * its next Ready — its writes reach the page cache, then a random prefix
+   * of them survives and nothing is sent.
+   */
+  crash(id: NodeId, options: { midReady?: boolean } = {}): void {
+    const n = this.node(id);
+    assert(n.raft !== undefined, `node ${id} is already down`);
+    if (options.midReady === true && n.raft.hasReady()) this.#writeReady(n, n.raft.ready());
+    n.disk.crash(this.options.rng.int(n.disk.pending.length + 1));
+    n.raft = undefined;
+    this.stats.crashes++;
+    this.#checkCommittedDurable();
+  }
+
+  // ---- inputs --------------------------------------------------------------------
+
+  tick(id: NodeId): void {
+    this.raft(id).tick();
+  }
+
+  propose(id: NodeId, payload: Uint8Array): { index: LogIndex; term: Term } {
+    const p = this.raft(id).propose(payload);
+    this.stats.proposals++;
+    return p;
+  }
+
+  /** Delivers one in-flight message (by position in `network`); returns it and whether it arrived. */
+  deliver(position: number, options: { keepCopy?: boolean } = {}): { message: Message; arrived: boolean } {
+    const f = this.network[position];
+    assert(f !== undefined, 'deliver a message that is in flight');
+    if (options.keepCopy !== true) this.network.splice(position, 1);
+    const m = f.message;
+    const to = this.node(m.to);
+    if (to.raft === undefined || this.blocked.has(`${m.from}->${m.to}`)) {
+      this.stats.lost++;
+      return { message: m, arrived: false };
+    }
+    to.raft.step(m);
+    this.stats.delivered++;
+    this.#checkLeaders();
+    return { message: m, arrived: true };
+  }
+
+  /** Loses one in-flight message. */
+  drop(position: number): Message {
+    const [f] = this.network.splice(position, 1);
+    assert(f !== undefined, 'drop a message that is in flight');
+    this.stats.lost++;
+    return f.message;
+  }
+
+  partition(groups: readonly (readonly NodeId[])[]): void {
+    this.blocked.clear();
+    for (const g of groups) {
+      for (const h of groups) {
+        if (g === h) continue;
+        for (const a of g) for (const b of h) this.blocked.add(`${a}->${b}`);
+      }
+    }
+  }
+
+  heal(): void {
+    this.blocked.clear();
+  }
+
+  /** The node snapshots its store at its applied index and compacts its log there. */
+  compact(id: NodeId): LogIndex | undefined {
+    const n = this.node(id);
+    assert(n.raft !== undefined, `node ${id} is down`);
+    const index = n.appliedIndex;
+    if (index <= n.storage.firstIndex() - 1) return undefined;
+    if (index > n.storage.lastIndex()) return undefined; // applied but not yet in stable storage (buggify only)
+    const data = snapshotStore(n.store);
+    const t = n.storage.term(index);
+    assert(t !== undefined, 'the applied index is in the log');
+    const digest = n.store.digest();
+    const known = this.digestAt.get(index);
+    if (known !== undefined && known !== digest)
+      violated(`node ${id}: state at ${index} is ${digest}, another node had ${known}`);
+    this.digestAt.set(index, digest);
+    n.disk.write({ kind: 'compact', snapshot: { meta: { index, term: t }, data } });
+    n.disk.sync();
+    n.storage.compact(index, data);
+    return index;
+  }
+
+  // ---- the driver: carrying out a Ready ---------------------------------------------
+
+  /** Carries out one Ready of node `id` in the documented order; returns it (for transcripts). */
+  processReady(id: NodeId): Ready | undefined {
+    const n = this.node(id);
+    const raft = n.raft;
+    if (raft === undefined || !raft.hasReady()) return undefined;
+    const rd = raft.ready();
+    this.stats.readies++;
+    // #region driver-order
+    this.#writeReady(n, rd); // 1. persist ...
+    if (this.options.buggify?.sendBeforePersist === true) {
+      n.syncOwed = true; // BUG on purpose: sync later, after sending
+    } else {
+      n.disk.sync(); // ... and sync before anything else
+    }
+    this.#afterPersist(n, rd);
+    for (const m of rd.messages) this.#send(m); // 2. send
+    if (rd.snapshot !== undefined) this.#installSnapshot(n, rd.snapshot); // 3. apply
+    for (const e of rd.committedEntries) this.#apply(n, e);
+    raft.advance(rd); // 4. acknowledge
+    // #endregion driver-order
+    return rd;
+  }
+
+  /** buggify.sendBeforePersist: the late sync. */
+  syncOwed(id: NodeId): void {
+    const n = this.node(id);
+    if (n.up && n.syncOwed) {
+      n.disk.sync();
+      n.syncOwed = false;
+    }
+  }
+
+  #writeReady(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) n.disk.write({ kind: 'snapshot', snapshot: rd.snapshot });
+    if (rd.entries.length > 0) n.disk.write({ kind: 'entries', entries: rd.entries });
+    if (rd.hardState !== undefined) n.disk.write({ kind: 'hardState', hardState: rd.hardState });
+  }
+
+  #afterPersist(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0) {
+      n.storage.append(rd.entries);
+      this.#checkPersistedEntries(n, rd.entries);
+    }
+    if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
+  }
+
+  #send(m: Message): void {
+    if (m.type === 'MsgSnap' && m.offset === 0) this.stats.snapshotsSent++;
+    this.network.push({ seq: this.#seq++, message: m });
+    const max = this.options.networkMessagesMax ?? 10_000;
+    if (this.network.length > max) {
+      this.network.shift();
+      this.stats.lost++;
+    }
+  }
+
+  #installSnapshot(n: SimNode, snapshot: Snapshot): void {
+    const index = snapshot.meta.index;
+    n.store = restoreStore(snapshot.data);
+    n.appliedIndex = index;
+    this.stats.snapshotsInstalled++;
+    const known = this.digestAt.get(index);
+    const digest = n.store.digest();
+    if (known !== undefined && known !== digest)
+      violated(`node ${n.id}: snapshot at ${index} restores ${digest}, expected ${known}`);
+  }
+
+  // #region check-apply
+  #apply(n: SimNode, e: Entry): void {
+    if (e.index !== n.appliedIndex + 1)
+      violated(`node ${n.id} applied ${e.index} after ${n.appliedIndex}: applies must be in order, without gaps`);
+    const hash = payloadHash(e.payload);
+    const first = this.applied.get(e.index);
+    if (first === undefined) {
+      this.applied.set(e.index, { term: e.term, hash });
+    } else if (first.term !== e.term || first.hash !== hash) {
+      violated(
+        `node ${n.id} applied ${describeEntry(e)} at ${e.index}, but ${first.term}/${e.index} was applied there before: state machine safety`,
+      );
+    }
+    if (e.index > this.appliedIndexMax) this.appliedIndexMax = e.index;
+    if (e.payload.byteLength > 0) n.store.apply(decodeCommand(e.payload));
+    n.appliedIndex = e.index;
+    const known = this.digestAt.get(e.index);
+    if (known !== undefined && known !== n.store.digest())
+      violated(`node ${n.id}: state after ${e.index} differs from a snapshot taken there`);
+  }
+  // #endregion check-apply
+
+  // #region check-log
+  /**
+   * Log matching (§5.3), checked incrementally as entries are persisted: one
+   * (index, term) always names the same payload and the same preceding
+   * term, anywhere. By induction two logs that share an (index, term)
+   * share everything before it. And a committed (applied) entry is never
+   * overwritten by another.
+   */
+  #checkPersistedEntries(n: SimNode, entries: readonly Entry[]): void {
+    for (const e of entries) {
+      const committed = this.applied.get(e.index);
+      if (committed !== undefined && committed.term !== e.term) {
+        violated(`node ${n.id} persisted ${describeEntry(e)} over committed entry ${committed.term}/${e.index}`);
+      }
+      const prevTerm = n.storage.term((e.index - 1) as LogIndex);
+      const key = `${e.index}/${e.term}`;
+      const hash = payloadHash(e.payload);
+      const seen = this.persisted.get(key);
+      if (seen === undefined) {
+        this.persisted.set(key, { hash, prevTerm });
+      } else if (seen.hash !== hash) {
+        violated(`log matching: two different entries are ${e.term}/${e.index} (node ${n.id})`);
+      } else if (seen.prevTerm !== undefined && prevTerm !== undefined && seen.prevTerm !== prevTerm) {
+        violated(
+          `log matching: ${e.term}/${e.index} follows term ${prevTerm} on node ${n.id} but term ${seen.prevTerm} elsewhere`,
+        );
+      }
+    }
+  }
+  // #endregion check-log
+
+  #checkLeaders(): void {
+    for (const n of this.nodes.values()) {
+      const r = n.raft;
+      if (r === undefined || r.role !== 'leader') continue;
+      const other = this.leaderOfTerm.get(r.term);
+      if (other === undefined) this.leaderOfTerm.set(r.term, n.id);
+      else if (other !== n.id) violated(`election safety: ${other} and ${n.id} both lead term ${r.term}`);
+    }
+  }
+
+  /** A committed entry is durable on a majority, so no crash can make it vanish. */
+  #checkCommittedDurable(): void {
+    const c = this.appliedIndexMax;
+    if (c === 0) return;
+    const entry = this.applied.get(c);
+    assert(entry !== undefined, 'the highest applied index was recorded');
+    let holders = 0;
+    for (const n of this.nodes.values()) if (n.disk.holds(c as LogIndex, entry.term)) holders++;
+    if (holders < Math.floor(this.ids.length / 2) + 1) {
+      violated(`committed entry ${entry.term}/${c} is durable on only ${holders} of ${this.ids.length} nodes`);
+    }
+  }
+
+  /** After the run: every node is up, has applied everything the leader has, and all states are equal. */
+  checkConverged(): string | undefined {
+    const leader = this.nodes.get(this.leaderId)?.raft;
+    if (leader === undefined) return 'the leader is down';
+    const last = leader.log.lastIndex();
+    if (leader.log.committed !== last) return `leader committed ${leader.log.committed} of ${last}`;
+    const digests = new Set<string>();
+    for (const n of this.nodes.values()) {
+      if (!n.up) return `node ${n.id} is down`;
+      if (n.appliedIndex !== last) return `node ${n.id} applied ${n.appliedIndex} of ${last}`;
+      digests.add(n.store.digest());
+    }
+    if (digests.size !== 1) return `digests differ: ${[...digests].join(' ')}`;
+    return undefined;
+  }
+
+  /** Processes Readys and delivers every message until nothing moves (at most `roundsMax` rounds). Returns rounds used. */
+  settle(roundsMax: number, onEvent?: (line: string) => void): number {
+    for (let round = 0; round < roundsMax; round++) {
+      let moved = false;
+      for (const id of this.ids) {
+        this.syncOwed(id);
+        const rd = this.processReady(id);
+        if (rd !== undefined) {
+          moved = true;
+          if (onEvent !== undefined) for (const l of describeReady(rd)) onEvent(`${id}: ${l}`);
+        }
+      }
+      while (this.network.length > 0) {
+        moved = true;
+        const { message, arrived } = this.deliver(0);
+        onEvent?.(`${describeMessage(message)}${arrived ? '' : ' (lost)'}`);
+      }
+      if (!moved) return round;
+    }
+    return roundsMax;
+  }
+}

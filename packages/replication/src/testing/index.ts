@@ -1,0 +1,12 @@
+/** Simulation tools that phase 5 reuses: the cluster, its disks and network, the seeded scenario runner. */
+export {
+  type ClusterOptions,
+  type InFlight,
+  InvariantViolation,
+  restoreStore,
+  SimCluster,
+  SimNode,
+  snapshotStore,
+} from './cluster.js';
+export { type DiskState, type DiskWrite, SimDisk } from './disk.js';
+export { formatFailure, replayCommand, runScenario, runSeeds, type ScenarioOptions, type ScenarioResult } from './simulator.js';

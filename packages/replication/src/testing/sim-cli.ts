@@ -1,0 +1,46 @@
+/**
+ * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
+ * replays one and prints its trace. Exit code 1 on the first failure, which
+ * is printed with its seed and replay command.
+ */
+import { formatFailure, runScenario } from './simulator.js';
+
+function flag(name: string): number | undefined {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return undefined;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isSafeInteger(v) || v < 0) {
+    console.error(`${name} needs a non-negative integer`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const seed = flag('--seed');
+const seeds = flag('--seeds') ?? 1000;
+const from = flag('--from') ?? 0;
+const buggify = process.argv.includes('--buggify-send-before-persist') ? { sendBeforePersist: true } : undefined;
+
+if (seed !== undefined) {
+  const r = runScenario({ seed, traceLinesMax: 100_000, ...(buggify !== undefined ? { buggify } : {}) });
+  for (const line of r.trace) console.log(line);
+  console.log(JSON.stringify(r.stats));
+  if (!r.ok) {
+    console.error(formatFailure({ ...r, trace: [] }));
+    process.exit(1);
+  }
+  console.log(`SEED=${seed} ok`);
+} else {
+  const started = process.hrtime.bigint();
+  let committed = 0;
+  for (let s = from; s < from + seeds; s++) {
+    const r = runScenario({ seed: s, ...(buggify !== undefined ? { buggify } : {}) });
+    committed += r.stats.committed;
+    if (!r.ok) {
+      console.error(formatFailure(r));
+      process.exit(1);
+    }
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  console.log(`${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${committed} entries committed in total)`);
+}

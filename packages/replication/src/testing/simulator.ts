@@ -1,0 +1,218 @@
+/**
+ * The deterministic simulator (TigerBeetle's VOPR, FoundationDB's
+ * simulation): one seed decides a whole scenario — proposals, ticks,
+ * message loss, duplication, reordering, partitions, crashes with torn
+ * writes, restarts and compactions — and the cluster's checker looks at
+ * every step. A failure carries the seed and the command that replays it.
+ */
+import { commands, encodeCommand } from '@distkv/core';
+import type { RaftConfig, ReplicationLimits } from '../config.js';
+import { describeMessage } from '../describe.js';
+import { type Rng, seededRng } from '../rng.js';
+import type { NodeId } from '../types.js';
+import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
+
+// #region scenario-options
+export interface ScenarioOptions {
+  seed: number;
+  /** Cluster size; default: 3 or 5, chosen by the seed. */
+  nodes?: number;
+  /** Random steps before healing; default 200. */
+  stepsMax?: number;
+  /** Ticks allowed after healing for every node to catch up; default 300. */
+  stabilizeTicksMax?: number;
+  /** Probability that a sent message is lost / duplicated on delivery. */
+  dropProbability?: number;
+  duplicateProbability?: number;
+  /** Turn faults off (crashes, partitions) for a smoke run. */
+  crashes?: boolean;
+  partitions?: boolean;
+  limits?: Partial<ReplicationLimits>;
+  unsafe?: RaftConfig['unsafe'];
+  buggify?: ClusterOptions['buggify'];
+  /** Keep the last this many trace lines for the failure report; default 60. */
+  traceLinesMax?: number;
+}
+// #endregion scenario-options
+
+export interface ScenarioResult {
+  seed: number;
+  ok: boolean;
+  /** What failed: a violated invariant, an assertion in the code, or no convergence. */
+  failure: string | undefined;
+  /** The shortest command that replays this seed. */
+  replay: string;
+  trace: string[];
+  stats: SimCluster['stats'] & { steps: number; committed: number; stabilizeTicks: number };
+}
+
+export function replayCommand(seed: number): string {
+  return `pnpm --filter @distkv/replication sim --seed ${seed}`;
+}
+
+// Small limits so that one scenario exercises batching, flow control and chunking.
+const simLimits: Partial<ReplicationLimits> = {
+  appendEntriesMax: 4,
+  appendBytesMax: 256,
+  inflightAppendsMax: 3,
+  snapshotChunkBytesMax: 64,
+  uncommittedBytesMax: 4096,
+  entryBytesMax: 1024,
+};
+
+function randomCommand(rng: Rng, counter: number): Uint8Array {
+  const key = `k${rng.int(12)}`;
+  switch (rng.int(5)) {
+    case 0:
+      return encodeCommand(commands.del(key));
+    case 1:
+      return encodeCommand(commands.incrBy(`n${rng.int(3)}`, rng.int(10) - 3));
+    default:
+      return encodeCommand(commands.put(key, `v${counter}`));
+  }
+}
+
+// #region run-scenario
+export function runScenario(options: ScenarioOptions): ScenarioResult {
+  const { seed } = options;
+  const rng = seededRng(seed);
+  const n = options.nodes ?? (rng.chance(0.7) ? 3 : 5);
+  const ids = Array.from({ length: n }, (_, i) => String(i + 1));
+  const stepsMax = options.stepsMax ?? 200;
+  const stabilizeTicksMax = options.stabilizeTicksMax ?? 300;
+  const dropP = options.dropProbability ?? 0.05;
+  const dupP = options.duplicateProbability ?? 0.03;
+  const crashes = options.crashes ?? true;
+  const partitions = options.partitions ?? true;
+  const traceLinesMax = options.traceLinesMax ?? 60;
+  const trace: string[] = [];
+  const log = (line: string): void => {
+    trace.push(line);
+    if (trace.length > traceLinesMax) trace.shift();
+  };
+  const cluster = new SimCluster({
+    ids,
+    rng,
+    heartbeatIntervalTicks: 2,
+    electionTimeoutTicks: 10,
+    limits: { ...simLimits, ...options.limits },
+    ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
+    ...(options.buggify !== undefined ? { buggify: options.buggify } : {}),
+    networkMessagesMax: 500,
+  });
+  const nodeIds = cluster.ids;
+  let steps = 0;
+  let stabilizeTicks = 0;
+  let failure: string | undefined;
+  let counter = 0;
+
+  const processSome = (): void => {
+    for (const id of nodeIds) {
+      if (!cluster.node(id).up) continue;
+      if (rng.chance(0.5)) cluster.syncOwed(id);
+      if (rng.chance(0.7)) cluster.processReady(id);
+    }
+  };
+
+  try {
+    for (; steps < stepsMax; steps++) {
+      const roll = rng.int(100);
+      if (roll < 22) {
+        const leader = cluster.node(cluster.leaderId);
+        if (leader.raft?.role === 'leader') {
+          try {
+            const p = cluster.propose(leader.id, randomCommand(rng, counter++));
+            log(`propose ${leader.id} -> ${p.term}/${p.index}`);
+          } catch (err) {
+            log(`propose ${leader.id} refused: ${(err as Error).message}`);
+          }
+        }
+      } else if (roll < 55) {
+        if (cluster.network.length > 0) {
+          const pos = rng.int(cluster.network.length); // any message: reordering
+          const f = cluster.network[pos];
+          if (f !== undefined && rng.chance(dropP)) {
+            cluster.drop(pos);
+            log(`drop ${describeMessage(f.message)}`);
+          } else {
+            const { message, arrived } = cluster.deliver(pos, { keepCopy: rng.chance(dupP) });
+            log(`deliver ${describeMessage(message)}${arrived ? '' : ' (lost)'}`);
+          }
+        }
+      } else if (roll < 75) {
+        for (const id of nodeIds) if (cluster.node(id).up) cluster.tick(id);
+        log('tick');
+      } else if (roll < 78 && crashes) {
+        const up = nodeIds.filter((id) => cluster.node(id).up);
+        if (up.length > 0) {
+          const id = rng.pick(up);
+          const midReady = rng.chance(0.5);
+          cluster.crash(id, { midReady });
+          log(`crash ${id}${midReady ? ' (mid-Ready)' : ''}`);
+        }
+      } else if (roll < 84 && crashes) {
+        const down = nodeIds.filter((id) => !cluster.node(id).up);
+        if (down.length > 0) {
+          const id = rng.pick(down);
+          cluster.restart(id);
+          log(`restart ${id}`);
+        }
+      } else if (roll < 86 && partitions) {
+        const shuffled = [...nodeIds].sort(() => rng.next() - 0.5);
+        const cut = 1 + rng.int(n - 1);
+        const groups: NodeId[][] = [shuffled.slice(0, cut), shuffled.slice(cut)];
+        cluster.partition(groups);
+        log(`partition ${groups.map((g) => g.join(' ')).join(' | ')}`);
+      } else if (roll < 90 && partitions) {
+        cluster.heal();
+        log('heal');
+      } else if (roll < 94) {
+        const up = nodeIds.filter((id) => cluster.node(id).up);
+        if (up.length > 0) {
+          const id = rng.pick(up);
+          const at = cluster.compact(id);
+          if (at !== undefined) log(`compact ${id} at ${at}`);
+        }
+      }
+      processSome();
+    }
+    // Heal everything and let the cluster catch up.
+    cluster.heal();
+    for (const id of nodeIds) if (!cluster.node(id).up) cluster.restart(id);
+    log('heal; restart all; stabilize');
+    for (; stabilizeTicks < stabilizeTicksMax; stabilizeTicks++) {
+      cluster.settle(50);
+      if (cluster.checkConverged() === undefined) break;
+      for (const id of nodeIds) cluster.tick(id);
+    }
+    const notConverged = cluster.checkConverged();
+    if (notConverged !== undefined) failure = `no convergence after ${stabilizeTicksMax} ticks: ${notConverged}`;
+  } catch (err) {
+    failure = err instanceof InvariantViolation ? `invariant violated: ${err.message}` : `error: ${(err as Error).stack ?? err}`;
+  }
+  const leader = cluster.node(cluster.leaderId).raft;
+  return {
+    seed,
+    ok: failure === undefined,
+    failure,
+    replay: replayCommand(seed),
+    trace,
+    stats: { ...cluster.stats, steps, committed: leader?.log.committed ?? 0, stabilizeTicks },
+  };
+}
+// #endregion run-scenario
+
+export function formatFailure(r: ScenarioResult): string {
+  return [`SEED=${r.seed}`, `${r.failure}`, `replay: ${r.replay}`, 'last events:', ...r.trace.map((l) => `  ${l}`)].join('\n');
+}
+
+/** Runs seeds [first, first + count); stops at the first failure. */
+export function runSeeds(first: number, count: number, options: Omit<ScenarioOptions, 'seed'> = {}): ScenarioResult[] {
+  const results: ScenarioResult[] = [];
+  for (let seed = first; seed < first + count; seed++) {
+    const r = runScenario({ ...options, seed });
+    results.push(r);
+    if (!r.ok) break;
+  }
+  return results;
+}
