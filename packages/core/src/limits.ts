@@ -12,7 +12,7 @@ export interface StoreLimits {
   keyBytesMax: number;
   /** Longest value: Redis's proto-max-bulk-len. */
   valueBytesMax: number;
-  /** Most keys in one store. A JavaScript Map holds at most 2^24 entries. */
+  /** Most keys in one store (the sorted index is a JavaScript B+ tree). */
   keysMax: number;
   /** Most key+value bytes held in total (a maxmemory for the payload). */
   dataBytesMax: number;
@@ -28,7 +28,7 @@ export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
   keyBytesMax: 64 * 1024,
   valueBytesMax: 512 * 1024 * 1024,
   keysMax: 16_000_000,
-  dataBytesMax: 8 * 1024 * 1024 * 1024,
+  dataBytesMax: 4 * 1024 * 1024 * 1024,
   batchKeysMax: 100_000,
   scanLimitMax: 100_000,
   snapshotsOpenMax: 4,
@@ -37,10 +37,12 @@ export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
 
 /** Hard ceilings: a limit may be lowered freely but never raised past these. */
 const hardMax: Readonly<StoreLimits> = Object.freeze({
-  keyBytesMax: 16 * 1024 * 1024,
+  // A key and an inline value share one 4 MiB arena chunk (see table.ts).
+  keyBytesMax: 1024 * 1024,
   valueBytesMax: 512 * 1024 * 1024,
-  keysMax: 16_000_000,
-  dataBytesMax: Number.MAX_SAFE_INTEGER,
+  keysMax: 100_000_000,
+  // The arena addresses 32 GiB; compaction keeps chunks at least 1/4 live.
+  dataBytesMax: 7 * 1024 * 1024 * 1024,
   batchKeysMax: 10_000_000,
   scanLimitMax: 10_000_000,
   snapshotsOpenMax: 64,

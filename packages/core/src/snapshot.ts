@@ -1,8 +1,8 @@
 import { assert } from './assert.js';
-import { INLINE_VALUE_BYTES_MAX } from './bytes.js';
 import { crc32c } from './crc32c.js';
 import { coreError } from './errors.js';
 import type { StoreLimits } from './limits.js';
+import type { ArenaTable } from './table.js';
 
 /**
  * The snapshot format, version 1. A stream of checksummed blocks, so that
@@ -31,15 +31,15 @@ const BLOCK_BYTES_DEFAULT = 64 * 1024;
 /** Most bytes of META a snapshot may carry. */
 export const SNAPSHOT_META_BYTES_MAX = 1024 * 1024;
 
-type StoredValue = string | Buffer;
-
 /** The store's state frozen at one moment, as the snapshot stream reads it. */
 export interface SnapshotView {
-  map: Map<string, StoredValue>;
+  /** The live table: read through `shadow` for keys changed since. */
+  table: ArenaTable;
+  /** An O(1) copy-on-write clone of the sorted keys at the moment of the snapshot. */
   keys: { keys(): IterableIterator<string> };
   size: number;
   /** Old values of keys changed since the snapshot began (null: was absent). */
-  shadow: Map<string, StoredValue | null>;
+  shadow: Map<string, Buffer | null>;
   closed: boolean;
 }
 
@@ -61,6 +61,20 @@ function block(type: number, body: Uint8Array): Buffer[] {
   header.writeUInt32LE(body.length, 1);
   header.writeUInt32LE(crc32c(body, crc32c(header, 0, 0, 1)), 5);
   return [header, Buffer.from(body.buffer, body.byteOffset, body.byteLength)];
+}
+
+/**
+ * Where the snapshot's value of `key` is now: saved in the shadow (changed
+ * since the snapshot began), or still in a table slot. Valid until the next
+ * write to the store, so read and copy it without yielding in between.
+ */
+function readFrozen(view: SnapshotView, key: string): { saved: Buffer | undefined; slot: number; length: number } {
+  const saved = view.shadow.get(key);
+  assert(saved !== null, 'a key of the frozen tree existed when the snapshot began');
+  if (saved !== undefined) return { saved, slot: -1, length: saved.length };
+  const slot = view.table.findString(key);
+  assert(slot >= 0, 'an unchanged key is still in the table');
+  return { saved: undefined, slot, length: view.table.valueLength(slot) };
 }
 
 /**
@@ -124,16 +138,16 @@ export class SnapshotStream implements Iterable<Buffer> {
     let used = 0;
     let count = 0;
     for (const key of view.keys.keys()) {
-      // A key changed after the snapshot began reads its saved old value.
-      const value = view.shadow.has(key) ? view.shadow.get(key) : view.map.get(key);
-      assert(value !== undefined, 'a key of the frozen tree has a value');
-      if (value === null) continue; // cannot happen: the key was in the tree, so it existed
+      let value = readFrozen(view, key);
       const entryBytes = 8 + key.length + value.length;
       if (used + entryBytes > body.length) {
         if (used > 0) {
           yield* block(BlockType.entries, body.subarray(0, used));
           body = Buffer.allocUnsafe(this.#blockBytes);
           used = 0;
+          // Writes ran while we were suspended: the value's bytes may have
+          // moved (never changed: the shadow keeps them), so look again.
+          value = readFrozen(view, key);
         }
         if (entryBytes > body.length) body = Buffer.allocUnsafe(entryBytes);
       }
@@ -142,7 +156,7 @@ export class SnapshotStream implements Iterable<Buffer> {
       used += body.write(key, used, 'latin1');
       body.writeUInt32LE(value.length, used);
       used += 4;
-      used += typeof value === 'string' ? body.write(value, used, 'latin1') : value.copy(body, used);
+      used += value.saved === undefined ? view.table.copyValue(value.slot, body, used) : value.saved.copy(body, used);
       count++;
       if (entryBytes > this.#blockBytes) {
         yield* block(BlockType.entries, body.subarray(0, used));
@@ -203,6 +217,13 @@ class ByteQueue {
 }
 
 /**
+ * Receives each decoded entry: the key as a one-byte string and as bytes,
+ * and the value. The byte views point into the decoder's buffers and are
+ * valid only during the call: copy what you keep.
+ */
+export type EntrySink = (binaryKey: string, key: Buffer, value: Buffer) => void;
+
+/**
  * Decodes a snapshot fed in chunks of any size. Memory stays bounded: a
  * block's declared length is checked against the limits before its bytes
  * are awaited.
@@ -215,10 +236,10 @@ export class SnapshotDecoder {
   #count = 0;
   #sawEntries = false;
   #limits: Readonly<StoreLimits>;
-  #onEntry: (key: string, value: StoredValue) => void;
+  #onEntry: EntrySink;
   meta: Buffer | null = null;
 
-  constructor(limits: Readonly<StoreLimits>, onEntry: (key: string, value: StoredValue) => void) {
+  constructor(limits: Readonly<StoreLimits>, onEntry: EntrySink) {
     this.#limits = limits;
     this.#onEntry = onEntry;
   }
@@ -327,6 +348,7 @@ export class SnapshotDecoder {
       if (keyLength > this.#limits.keyBytesMax || keyLength > body.length - at - 4) {
         throw coreError('SNAPSHOT_CORRUPT', `key length ${keyLength} does not fit`);
       }
+      const keyBytes = body.subarray(at, at + keyLength);
       const key = body.toString('latin1', at, at + keyLength);
       at += keyLength;
       const valueLength = body.readUInt32LE(at);
@@ -334,17 +356,14 @@ export class SnapshotDecoder {
       if (valueLength > this.#limits.valueBytesMax || valueLength > body.length - at) {
         throw coreError('SNAPSHOT_CORRUPT', `value length ${valueLength} does not fit`);
       }
-      const value =
-        valueLength <= INLINE_VALUE_BYTES_MAX
-          ? body.toString('latin1', at, at + valueLength)
-          : Buffer.from(body.subarray(at, at + valueLength));
+      const value = body.subarray(at, at + valueLength);
       at += valueLength;
       if (this.#lastKey !== undefined && !(key > this.#lastKey)) {
         throw coreError('SNAPSHOT_CORRUPT', 'keys are not in strictly ascending order');
       }
       this.#lastKey = key;
       this.#count++;
-      this.#onEntry(key, value);
+      this.#onEntry(key, keyBytes, value);
     }
   }
   // #endregion snapshot-decode
@@ -354,7 +373,7 @@ export class SnapshotDecoder {
 export async function restoreInto(
   source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   limits: Readonly<StoreLimits>,
-  onEntry: (key: string, value: StoredValue) => void,
+  onEntry: EntrySink,
 ): Promise<RestoreResult> {
   const decoder = new SnapshotDecoder(limits, onEntry);
   for await (const chunk of source) decoder.push(chunk);

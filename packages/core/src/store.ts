@@ -1,20 +1,18 @@
 import sortedBtree from 'sorted-btree';
 import { assert } from './assert.js';
-import { type BytesInput, binaryToUtf8, fromBinaryString, INLINE_VALUE_BYTES_MAX, prefixEnd, toBinaryString } from './bytes.js';
+import { type BytesInput, fromBinaryString, prefixEnd, toBinaryString, toBuffer } from './bytes.js';
 import type { Command, CommandResult, PutCondition } from './command.js';
 import { crc32c } from './crc32c.js';
 import { type CoreErrorCode, coreError, DistkvError } from './errors.js';
 import { resolveLimits, type StoreLimits } from './limits.js';
 import { type RestoreResult, restoreInto, type SnapshotOptions, SnapshotStream, type SnapshotView } from './snapshot.js';
+import { ArenaTable } from './table.js';
 
 // Node's ESM loader hands us module.exports (class at .default); vitest's
 // interop hands us the class itself. Accept both.
 const BTree: typeof sortedBtree.default =
   (sortedBtree as { default?: typeof sortedBtree.default }).default ?? (sortedBtree as unknown as typeof sortedBtree.default);
 type KeyTree = InstanceType<typeof BTree<string, undefined>>;
-
-/** A value as held in memory: see INLINE_VALUE_BYTES_MAX in bytes.ts. */
-export type StoredValue = string | Buffer;
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -26,19 +24,7 @@ function compareBinary(a: string, b: string): number {
 }
 
 function newKeyTree(): KeyTree {
-  return new BTree<string, undefined>(undefined, compareBinary, 64);
-}
-
-function storedLength(value: StoredValue): number {
-  return value.length;
-}
-
-function storedToBuffer(value: StoredValue): Buffer {
-  return typeof value === 'string' ? fromBinaryString(value) : Buffer.from(value);
-}
-
-function storedToBinary(value: StoredValue): string {
-  return typeof value === 'string' ? value : value.toString('latin1');
+  return new BTree<string, undefined>(undefined, compareBinary, 128);
 }
 
 export interface ScanOptions {
@@ -60,16 +46,16 @@ export interface StoreOptions {
 
 /**
  * The phase-1 store: an in-memory map of byte keys to byte values, kept in
- * key order. A hash map answers point reads in O(1); a B+ tree of the same
- * keys (sorted-btree) answers ordered scans and gives snapshots an O(1)
- * copy-on-write clone.
+ * key order. A hash table over an arena (table.ts) answers point reads; a
+ * B+ tree of the same keys (sorted-btree) answers ordered scans and gives
+ * snapshots an O(1) copy-on-write clone.
  */
 export class Store {
   readonly limits: Readonly<StoreLimits>;
   // #region store-state
-  /** key -> value, both as one-byte strings: point reads and writes. */
-  #map = new Map<string, StoredValue>();
-  /** The same keys, sorted bytewise: scans and snapshots. */
+  /** key -> value, both as bytes in an arena: point reads and writes. */
+  #table = new ArenaTable();
+  /** The same keys as one-byte strings, sorted bytewise: scans and snapshots. */
   #keys: KeyTree = newKeyTree();
   /** Sum of key and value lengths, checked against limits.dataBytesMax. */
   #dataBytes = 0;
@@ -83,30 +69,31 @@ export class Store {
 
   /** Number of keys. */
   get size(): number {
-    return this.#map.size;
+    return this.#table.size;
   }
 
-  /** Bytes of keys and values held (not counting JavaScript's own overhead). */
+  /** Bytes of keys and values held (not counting the index's own overhead). */
   get dataBytes(): number {
     return this.#dataBytes;
   }
 
   // ---- reads -------------------------------------------------------------
 
+  // #region get
   /** The value of `key` as a fresh Buffer, or undefined when absent. */
   get(key: BytesInput): Buffer | undefined {
-    const value = this.#map.get(toBinaryString(key));
-    return value === undefined ? undefined : storedToBuffer(value);
+    const slot = this.#table.find(typeof key === 'string' ? Buffer.from(key, 'utf8') : key);
+    return slot < 0 ? undefined : this.#table.value(slot);
   }
+  // #endregion get
 
   /** The value of `key` decoded as UTF-8, or undefined when absent. */
   getString(key: BytesInput): string | undefined {
-    const value = this.#map.get(toBinaryString(key));
-    return value === undefined ? undefined : binaryToUtf8(storedToBinary(value));
+    return this.get(key)?.toString('utf8');
   }
 
   has(key: BytesInput): boolean {
-    return this.#map.has(toBinaryString(key));
+    return this.#table.find(typeof key === 'string' ? Buffer.from(key, 'utf8') : key) >= 0;
   }
 
   // #region scan
@@ -128,9 +115,9 @@ export class Store {
     const out: Array<[Buffer, Buffer]> = [];
     if (limit === 0 || (high !== undefined && low >= high)) return out;
     const emit = (key: string): void => {
-      const value = this.#map.get(key);
-      assert(value !== undefined, 'every key in the tree is in the map');
-      out.push([fromBinaryString(key), storedToBuffer(value)]);
+      const slot = this.#table.findString(key);
+      assert(slot >= 0, 'every key in the tree is in the table');
+      out.push([fromBinaryString(key), this.#table.value(slot)]);
     };
     if (options.reverse) {
       for (const [key] of this.#keys.entriesReversed(high, undefined, high !== undefined)) {
@@ -155,12 +142,12 @@ export class Store {
     let crc = 0;
     const header = Buffer.allocUnsafe(8);
     for (const key of this.#keys.keys()) {
-      const value = this.#map.get(key) as StoredValue;
+      const value = this.#table.value(this.#table.findString(key));
       header.writeUInt32LE(key.length, 0);
-      header.writeUInt32LE(storedLength(value), 4);
+      header.writeUInt32LE(value.length, 4);
       crc = crc32c(header, crc);
       crc = crc32c(Buffer.from(key, 'latin1'), crc);
-      crc = crc32c(typeof value === 'string' ? Buffer.from(value, 'latin1') : value, crc);
+      crc = crc32c(value, crc);
     }
     return `${this.size}:${crc.toString(16).padStart(8, '0')}`;
   }
@@ -168,7 +155,7 @@ export class Store {
   // ---- writes: the convenience API throws DistkvError ----------------------
 
   put(key: BytesInput, value: BytesInput): void {
-    this.#put(this.#key(key), this.#value(value), 'always');
+    this.#put(this.#key(key), this.#value(value), 'always', false);
   }
 
   /** Removes `key`; true when it existed. */
@@ -181,12 +168,11 @@ export class Store {
    * "absent"), replace it with `value` (null means "delete").
    */
   cas(key: BytesInput, expected: BytesInput | null, value: BytesInput | null): { swapped: boolean; previous: Buffer | null } {
-    const result = this.#cas(
+    return this.#cas(
       this.#key(key),
       expected === null ? null : this.#value(expected),
       value === null ? null : this.#value(value),
     );
-    return { swapped: result.swapped, previous: result.previous === undefined ? null : storedToBuffer(result.previous) };
   }
 
   /** Adds `delta` to the integer at `key` (absent is 0) and returns the new value. */
@@ -196,7 +182,7 @@ export class Store {
 
   /** Sets every entry, or none when any of them breaks a limit. */
   mput(entries: Iterable<readonly [BytesInput, BytesInput]>): number {
-    const converted: Array<[string, StoredValue]> = [];
+    const converted: Array<[Buffer, Buffer]> = [];
     for (const [key, value] of entries) {
       if (converted.length >= this.limits.batchKeysMax)
         this.#fail('BATCH_TOO_LARGE', `more than ${this.limits.batchKeysMax} keys`);
@@ -207,9 +193,9 @@ export class Store {
 
   /** Removes every key; returns how many there were. */
   clear(): number {
-    const deleted = this.#map.size;
-    // Open snapshots keep the old map and tree; new ones start empty.
-    this.#map = new Map();
+    const deleted = this.#table.size;
+    // Open snapshots keep the old table and tree; new writes go to fresh ones.
+    this.#table = new ArenaTable();
     this.#keys = newKeyTree();
     this.#dataBytes = 0;
     return deleted;
@@ -225,10 +211,8 @@ export class Store {
     try {
       switch (command.op) {
         case 'put': {
-          const key = this.#key(command.key);
-          const r = this.#put(key, this.#value(command.value), command.when);
-          const previous = command.returnPrevious ? (r.previous === undefined ? null : storedToBuffer(r.previous)) : undefined;
-          return { ok: true, op: 'put', written: r.written, previous };
+          const r = this.#put(this.#key(command.key), this.#value(command.value), command.when, command.returnPrevious);
+          return { ok: true, op: 'put', written: r.written, previous: command.returnPrevious ? r.previous : undefined };
         }
         case 'del': {
           if (command.keys.length > this.limits.batchKeysMax)
@@ -243,17 +227,12 @@ export class Store {
             command.expected === null ? null : this.#value(command.expected),
             command.value === null ? null : this.#value(command.value),
           );
-          return {
-            ok: true,
-            op: 'cas',
-            swapped: r.swapped,
-            previous: r.previous === undefined ? null : storedToBuffer(r.previous),
-          };
+          return { ok: true, op: 'cas', ...r };
         }
         case 'mput': {
           if (command.entries.length > this.limits.batchKeysMax)
             this.#fail('BATCH_TOO_LARGE', `more than ${this.limits.batchKeysMax} keys`);
-          const entries = command.entries.map(([k, v]): [string, StoredValue] => [this.#key(k), this.#value(v)]);
+          const entries = command.entries.map(([k, v]): [Buffer, Buffer] => [this.#key(k), this.#value(v)]);
           return { ok: true, op: 'mput', written: this.#mput(entries) };
         }
         case 'incrBy':
@@ -285,9 +264,9 @@ export class Store {
       );
     }
     const view: SnapshotView = {
-      map: this.#map,
+      table: this.#table,
       keys: this.#keys.clone(),
-      size: this.#map.size,
+      size: this.#table.size,
       shadow: new Map(),
       closed: false,
     };
@@ -303,137 +282,135 @@ export class Store {
    * valid; on any error it is left exactly as it was.
    */
   async restore(source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<RestoreResult> {
-    const map = new Map<string, StoredValue>();
+    const table = new ArenaTable();
     const keys = newKeyTree();
     let dataBytes = 0;
-    const result = await restoreInto(source, this.limits, (key, value) => {
-      if (map.size >= this.limits.keysMax) this.#fail('STORE_FULL', `snapshot holds more than ${this.limits.keysMax} keys`);
-      const size = key.length + storedLength(value);
+    const result = await restoreInto(source, this.limits, (binaryKey, key, value) => {
+      if (table.size >= this.limits.keysMax) this.#fail('STORE_FULL', `snapshot holds more than ${this.limits.keysMax} keys`);
+      const size = key.length + value.length;
       if (dataBytes + size > this.limits.dataBytesMax)
         this.#fail('STORE_FULL', `snapshot holds more than ${this.limits.dataBytesMax} bytes`);
-      if (map.has(key)) throw coreError('SNAPSHOT_CORRUPT', 'a key appears twice');
-      map.set(key, value);
-      keys.set(key, undefined);
+      // The decoder checks that keys strictly ascend, so each key is new.
+      table.set(-1, key, value);
+      keys.set(binaryKey, undefined);
       dataBytes += size;
     });
-    this.#map = map;
+    this.#table = table;
     this.#keys = keys;
     this.#dataBytes = dataBytes;
     return result;
   }
 
-  // ---- internals: binary strings in, DistkvError thrown -------------------
+  // ---- internals: validated bytes in, DistkvError thrown -------------------
 
   #fail(code: CoreErrorCode, message: string): never {
     throw coreError(code, message);
   }
 
-  #key(key: BytesInput): string {
-    const binary = toBinaryString(key);
-    if (binary.length > this.limits.keyBytesMax) {
-      this.#fail('KEY_TOO_LARGE', `key of ${binary.length} bytes exceeds keyBytesMax ${this.limits.keyBytesMax}`);
+  #key(key: BytesInput): Buffer {
+    const bytes = toBuffer(key);
+    if (bytes.length > this.limits.keyBytesMax) {
+      this.#fail('KEY_TOO_LARGE', `key of ${bytes.length} bytes exceeds keyBytesMax ${this.limits.keyBytesMax}`);
     }
-    return binary;
+    return bytes;
   }
 
-  #value(value: BytesInput): StoredValue {
-    const length = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
-    if (length > this.limits.valueBytesMax) {
-      this.#fail('VALUE_TOO_LARGE', `value of ${length} bytes exceeds valueBytesMax ${this.limits.valueBytesMax}`);
+  #value(value: BytesInput): Buffer {
+    const bytes = toBuffer(value);
+    if (bytes.length > this.limits.valueBytesMax) {
+      this.#fail('VALUE_TOO_LARGE', `value of ${bytes.length} bytes exceeds valueBytesMax ${this.limits.valueBytesMax}`);
     }
-    if (length <= INLINE_VALUE_BYTES_MAX) return toBinaryString(value);
-    return typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+    return bytes;
   }
 
-  /** Saves the pre-change value of `key` for every snapshot still streaming. */
-  #beforeChange(key: string): void {
+  /** Saves the pre-change value of `key` (in `slot`, -1 if absent) for every snapshot still streaming. */
+  #beforeChange(key: Buffer, slot: number): void {
+    let binary: string | undefined;
     for (const view of this.#views) {
-      if (!view.closed && view.map === this.#map && !view.shadow.has(key)) {
-        view.shadow.set(key, this.#map.get(key) ?? null);
-      }
+      if (view.closed || view.table !== this.#table) continue;
+      binary ??= key.toString('latin1');
+      if (!view.shadow.has(binary)) view.shadow.set(binary, slot < 0 ? null : this.#table.value(slot));
     }
   }
 
   // #region put
-  #put(key: string, value: StoredValue, when: PutCondition): { written: boolean; previous: StoredValue | undefined } {
-    const previous = this.#map.get(key);
-    if (when === 'ifAbsent' && previous !== undefined) return { written: false, previous };
-    if (when === 'ifPresent' && previous === undefined) return { written: false, previous };
-    const growth = key.length + storedLength(value) - (previous === undefined ? 0 : key.length + storedLength(previous));
-    if (previous === undefined && this.#map.size >= this.limits.keysMax) {
+  #put(key: Buffer, value: Buffer, when: PutCondition, wantPrevious: boolean): { written: boolean; previous: Buffer | null } {
+    const table = this.#table;
+    const slot = table.find(key);
+    const previous = wantPrevious && slot >= 0 ? table.value(slot) : null;
+    if (when === 'ifAbsent' && slot >= 0) return { written: false, previous };
+    if (when === 'ifPresent' && slot < 0) return { written: false, previous };
+    const growth = slot < 0 ? key.length + value.length : value.length - table.valueLength(slot);
+    if (slot < 0 && table.size >= this.limits.keysMax) {
       this.#fail('STORE_FULL', `the store holds limits.keysMax = ${this.limits.keysMax} keys`);
     }
     if (this.#dataBytes + growth > this.limits.dataBytesMax) {
       this.#fail('STORE_FULL', `the store holds limits.dataBytesMax = ${this.limits.dataBytesMax} bytes`);
     }
-    if (this.#views.length !== 0) this.#beforeChange(key);
-    this.#map.set(key, value);
-    if (previous === undefined) this.#keys.set(key, undefined);
+    if (this.#views.length !== 0) this.#beforeChange(key, slot);
+    table.set(slot, key, value);
+    if (slot < 0) this.#keys.set(key.toString('latin1'), undefined);
     this.#dataBytes += growth;
     return { written: true, previous };
   }
   // #endregion put
 
-  #del(key: string): boolean {
-    const previous = this.#map.get(key);
-    if (previous === undefined) return false;
-    if (this.#views.length !== 0) this.#beforeChange(key);
-    this.#map.delete(key);
-    this.#keys.delete(key);
-    this.#dataBytes -= key.length + storedLength(previous);
+  #del(key: Buffer): boolean {
+    const slot = this.#table.find(key);
+    if (slot < 0) return false;
+    if (this.#views.length !== 0) this.#beforeChange(key, slot);
+    this.#dataBytes -= key.length + this.#table.valueLength(slot);
+    this.#table.delete(slot);
+    this.#keys.delete(key.toString('latin1'));
     return true;
   }
 
-  #cas(
-    key: string,
-    expected: StoredValue | null,
-    value: StoredValue | null,
-  ): { swapped: boolean; previous: StoredValue | undefined } {
-    const previous = this.#map.get(key);
-    const matches =
-      expected === null
-        ? previous === undefined
-        : previous !== undefined && storedToBinary(previous) === storedToBinary(expected);
+  #cas(key: Buffer, expected: Buffer | null, value: Buffer | null): { swapped: boolean; previous: Buffer | null } {
+    const slot = this.#table.find(key);
+    const previous = slot < 0 ? null : this.#table.value(slot);
+    const matches = expected === null ? slot < 0 : slot >= 0 && this.#table.valueEquals(slot, expected);
     if (!matches) return { swapped: false, previous };
     if (value === null) this.#del(key);
-    else this.#put(key, value, 'always');
+    else this.#put(key, value, 'always', false);
     return { swapped: true, previous };
   }
 
-  #incrBy(key: string, delta: bigint): bigint {
+  #incrBy(key: Buffer, delta: bigint): bigint {
     if (delta < INT64_MIN || delta > INT64_MAX)
       this.#fail('INTEGER_OVERFLOW', 'the increment is outside the signed 64-bit range');
-    const previous = this.#map.get(key);
+    const slot = this.#table.find(key);
     let current = 0n;
-    if (previous !== undefined) {
-      const text = storedToBinary(previous);
+    if (slot >= 0) {
+      const text = this.#table.valueLatin1(slot);
       if (!INT64_TEXT.test(text)) this.#fail('NOT_INTEGER', 'value is not an integer or out of range');
       current = BigInt(text);
       if (current < INT64_MIN || current > INT64_MAX) this.#fail('NOT_INTEGER', 'value is not an integer or out of range');
     }
     const next = current + delta;
     if (next < INT64_MIN || next > INT64_MAX) this.#fail('INTEGER_OVERFLOW', 'increment or decrement would overflow');
-    this.#put(key, next.toString(), 'always');
+    this.#put(key, Buffer.from(next.toString(), 'latin1'), 'always', false);
     return next;
   }
 
-  #mput(entries: Array<[string, StoredValue]>): number {
+  #mput(entries: Array<[Buffer, Buffer]>): number {
     // Check every limit before the first write, so that MPUT is all or nothing.
-    const seen = new Map<string, StoredValue>();
-    for (const [key, value] of entries) seen.set(key, value);
+    // A key given twice keeps its last value, as if the puts ran in order.
+    const last = new Map<string, [Buffer, Buffer]>();
+    for (const entry of entries) last.set(entry[0].toString('latin1'), entry);
     let newKeys = 0;
     let growth = 0;
-    for (const [key, value] of seen) {
-      const previous = this.#map.get(key);
-      if (previous === undefined) newKeys++;
-      growth += key.length + storedLength(value) - (previous === undefined ? 0 : key.length + storedLength(previous));
+    for (const [key, value] of last.values()) {
+      const slot = this.#table.find(key);
+      if (slot < 0) newKeys++;
+      growth += slot < 0 ? key.length + value.length : value.length - this.#table.valueLength(slot);
     }
-    if (this.#map.size + newKeys > this.limits.keysMax)
+    if (this.#table.size + newKeys > this.limits.keysMax) {
       this.#fail('STORE_FULL', `the store would exceed limits.keysMax = ${this.limits.keysMax} keys`);
+    }
     if (this.#dataBytes + growth > this.limits.dataBytesMax) {
       this.#fail('STORE_FULL', `the store would exceed limits.dataBytesMax = ${this.limits.dataBytesMax} bytes`);
     }
-    for (const [key, value] of seen) this.#put(key, value, 'always');
+    for (const [key, value] of last.values()) this.#put(key, value, 'always', false);
     return entries.length;
   }
 }

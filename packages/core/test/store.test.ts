@@ -217,7 +217,7 @@ describe('limits', () => {
 
   it('validates limits at construction', () => {
     expect(codeOf(() => new Store({ limits: { keysMax: 0 } }))).toBe('LIMIT_INVALID');
-    expect(codeOf(() => new Store({ limits: { keysMax: 20_000_000 } }))).toBe('LIMIT_INVALID');
+    expect(codeOf(() => new Store({ limits: { keysMax: 200_000_000 } }))).toBe('LIMIT_INVALID');
     expect(codeOf(() => new Store({ limits: { scanLimitMax: 1.5 } }))).toBe('LIMIT_INVALID');
   });
 
