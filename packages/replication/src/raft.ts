@@ -400,7 +400,8 @@ export class RaftNode {
     if (this.#maybeCommit()) {
       this.#broadcastAppend();
     } else if (wasPaused || pr.state === 'probe') {
-      this.#sendAppend(m.from, false);
+      // It was waiting on this answer: tell it at least the commit index, which it may have missed.
+      this.#sendAppend(m.from, wasPaused);
     }
     // Fill the window: at most inflightAppendsMax iterations, since each send takes a slot.
     while (pr.state === 'replicate' && this.#sendAppend(m.from, false)) {}

@@ -10,3 +10,4 @@ export {
 } from './cluster.js';
 export { type DiskState, type DiskWrite, SimDisk } from './disk.js';
 export { formatFailure, replayCommand, runScenario, runSeeds, type ScenarioOptions, type ScenarioResult } from './simulator.js';
+export { runTranscript } from './transcript.js';
