@@ -1,0 +1,157 @@
+// Goal: every server limit is validated, enforced with a clear answer, and leaves other clients alone; auth and ordering rules hold. Method: small limits on in-process servers, raw sockets and the Client.
+
+import { Client, encodeRequest, MemoryBackend, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawSocket, startServer, waitFor } from './helpers.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close(1000);
+});
+
+async function serve(limits: Partial<ServerLimits>, extra: { requirepass?: string; delayMs?: number } = {}) {
+  const started = await startServer({
+    limits,
+    backend: new MemoryBackend(extra.delayMs === undefined ? {} : { delayMs: extra.delayMs }),
+    ...(extra.requirepass === undefined ? {} : { requirepass: extra.requirepass }),
+  });
+  servers.push(started.server);
+  return started;
+}
+
+describe('limits', () => {
+  it('are validated when the server is built', () => {
+    expect(() => resolveServerLimits({ clientsMax: 0 })).toThrow(expect.objectContaining({ code: 'LIMIT_INVALID' }));
+    expect(() => resolveServerLimits({ bulkBytesMax: 1024 ** 3 })).toThrow(/bulkBytesMax must be an integer from 1 to/);
+    expect(() => resolveServerLimits({ idleTimeoutMs: 1.5 })).toThrow(/idleTimeoutMs/);
+    expect(resolveServerLimits().bulkBytesMax).toBe(512 * 1024 * 1024);
+  });
+
+  it('clientsMax: one client too many is told so and closed', async () => {
+    const { port } = await serve({ clientsMax: 2 });
+    const a = await Client.connect({ port });
+    const b = await Client.connect({ port });
+    const c = await RawSocket.open(port);
+    await c.waitClosed();
+    expect(c.received.toString()).toBe('-ERR max number of clients reached\r\n');
+    expect(await a.call('PING')).toBe('PONG');
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it('idleTimeoutMs: an idle connection is closed', async () => {
+    const { port } = await serve({ idleTimeoutMs: 100 });
+    const raw = await RawSocket.open(port);
+    await raw.waitClosed();
+    expect(raw.closed).toBe(true);
+  });
+
+  it('lineBytesMax: a long line-protocol request is refused and the connection closed', async () => {
+    const { port } = await serve({ lineBytesMax: 64 });
+    const raw = await RawSocket.open(port);
+    raw.write(`PUT k ${'x'.repeat(100)}\n`);
+    await raw.waitClosed();
+    expect(raw.received.toString()).toBe('ERROR LINE TOO LONG\n');
+  });
+
+  it('argsCountMax and bulkBytesMax: refused like Redis, then closed', async () => {
+    const { port } = await serve({ argsCountMax: 3, bulkBytesMax: 10 });
+    const raw = await RawSocket.open(port);
+    raw.write(encodeRequest(['MSET', 'a', '1', 'b', '2']));
+    await raw.waitClosed();
+    expect(raw.received.toString()).toBe('-ERR Protocol error: invalid multibulk length\r\n');
+    const raw2 = await RawSocket.open(port);
+    raw2.write(encodeRequest(['SET', 'a', 'x'.repeat(11)]));
+    await raw2.waitClosed();
+    expect(raw2.received.toString()).toBe('-ERR Protocol error: invalid bulk length\r\n');
+  });
+
+  it('pendingRepliesMax: a deep pipeline of slow writes is throttled, not dropped, and answered in order', async () => {
+    const { port } = await serve({ pendingRepliesMax: 4 }, { delayMs: 5 });
+    const raw = await RawSocket.open(port);
+    const requests: Buffer[] = [];
+    for (let i = 0; i < 40; i++) requests.push(encodeRequest(['INCR', 'n']));
+    requests.push(encodeRequest(['GET', 'n']));
+    raw.write(Buffer.concat(requests));
+    const expected = `${Array.from({ length: 40 }, (_, i) => `:${i + 1}\r\n`).join('')}$2\r\n40\r\n`;
+    expect(await raw.until((t) => t.length >= expected.length)).toBe(expected);
+    raw.destroy();
+  });
+
+  it('drainWaitMsMax: a client that does not read its replies is disconnected', async () => {
+    const logs: string[] = [];
+    const started = await startServer({ limits: { drainWaitMsMax: 200 }, log: (l) => logs.push(l) });
+    servers.push(started.server);
+    const client = await Client.connect({ port: started.port });
+    await client.call('SET', 'big', Buffer.alloc(1024 * 1024, 'x'));
+    const raw = await RawSocket.open(started.port);
+    raw.socket.pause(); // a paused socket does not even notice the close: watch the server instead
+    for (let i = 0; i < 64; i++) raw.socket.write(encodeRequest(['GET', 'big']));
+    await waitFor(() => started.server.clientCount === 1);
+    expect(logs.join('\n')).toMatch(/did not read its replies for 200 ms/);
+    expect(await client.call('PING')).toBe('PONG');
+    raw.destroy();
+    await client.close();
+  });
+
+  it('outputBytesMax: a reply that cannot be sent within the bound disconnects the client', async () => {
+    const logs: string[] = [];
+    const started = await startServer({ limits: { outputBytesMax: 1024 * 1024 }, log: (l) => logs.push(l) });
+    servers.push(started.server);
+    const client = await Client.connect({ port: started.port });
+    await client.call('SET', 'big', Buffer.alloc(32 * 1024 * 1024, 'x'));
+    const raw = await RawSocket.open(started.port);
+    raw.socket.pause();
+    raw.socket.write(encodeRequest(['GET', 'big']));
+    await waitFor(() => started.server.clientCount === 1);
+    expect(logs.join('\n')).toMatch(/reply bytes unread \(outputBytesMax\)/);
+    expect(await client.call('PING')).toBe('PONG');
+    raw.destroy();
+    await client.close();
+  });
+});
+
+describe('--requirepass', () => {
+  it('serves only AUTH, HELLO and QUIT before AUTH, with Redis error texts', async () => {
+    const { port } = await serve({}, { requirepass: 'sesame' });
+    const raw = await RawSocket.open(port);
+    raw.write(
+      Buffer.concat([
+        encodeRequest(['GET', 'a']),
+        encodeRequest(['AUTH', 'wrong']),
+        encodeRequest(['HELLO', '2']),
+        encodeRequest(['AUTH', 'sesame']),
+        encodeRequest(['SET', 'a', '1']),
+        encodeRequest(['QUIT']),
+      ]),
+    );
+    await raw.waitClosed();
+    expect(raw.received.toString()).toBe(
+      '-NOAUTH Authentication required.\r\n' +
+        '-WRONGPASS invalid username-password pair or user is disabled.\r\n' +
+        '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n' +
+        '+OK\r\n+OK\r\n+OK\r\n',
+    );
+    const client = await Client.connect({ port, password: 'sesame' });
+    expect(await client.call('GET', 'a')).toEqual(Buffer.from('1'));
+    await client.close();
+    const line = await Client.connect({ port, protocol: 'line', password: 'sesame' });
+    expect(await line.send('GET a')).toBe('1');
+    await line.close();
+    const raw2 = await RawSocket.open(port);
+    raw2.write('GET a\nQUIT\n');
+    await raw2.waitClosed();
+    expect(raw2.received.toString()).toBe('ERROR NOAUTH AUTHENTICATION REQUIRED\n');
+  });
+});
+
+describe('ordering', () => {
+  it('a read pipelined after writes sees them (read-your-writes), even with a slow backend', async () => {
+    const { port } = await serve({}, { delayMs: 20 });
+    const raw = await RawSocket.open(port);
+    raw.write(
+      Buffer.concat([encodeRequest(['SET', 'k', 'new']), encodeRequest(['GET', 'k']), encodeRequest(['SET', 'k', 'newer'])]),
+    );
+    expect(await raw.until((t) => t.length >= 19)).toBe('+OK\r\n$3\r\nnew\r\n+OK\r\n');
+    raw.destroy();
+  });
+});
