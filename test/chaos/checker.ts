@@ -185,7 +185,7 @@ function searchKey(ops: Operation[], stepsMax: number): { result: boolean | 'unk
       if (stack.length >= longest.length) {
         longest = stack.map((s) => s.entry.op);
         stuck = [];
-        for (let x = head.next; x !== null && x !== e.next; x = x.next) if (x.isCall) stuck.push(x.op);
+        for (let x: Entry | null = head.next; x !== null && x !== e.next; x = x.next) if (x.isCall) stuck.push(x.op);
       }
       const top = stack.pop();
       if (top === undefined) return { result: false, longest, stuck };
