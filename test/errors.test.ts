@@ -21,7 +21,7 @@ const packages = readdirSync(join(root, 'packages')).filter((p) => {
 function documentedCodes(pkg: string): string[] {
   const section = doc.split(/^## /m).find((s) => s.startsWith(`@distkv/${pkg}\n`));
   if (section === undefined) return [];
-  return [...section.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1] as string).sort();
+  return [...section.matchAll(/^\| `([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1] as string).sort();
 }
 
 describe('docs/errors.md', () => {
