@@ -164,6 +164,7 @@ export async function scanLog(
       result.segments.push(segment);
       continue;
     }
+    // #region torn-tail
     // A torn write only ever damages the end of the last segment. Damage
     // followed by intact records, or in an older segment, is corruption.
     const tornTail =
@@ -175,6 +176,7 @@ export async function scanLog(
           'This is not a torn tail, so the log refuses to start; repair() keeps the valid prefix.',
       );
     }
+    // #endregion torn-tail
     const keep = problem.offset;
     const droppedBytes = buf.length - keep;
     if (keep === 0) {
