@@ -11,12 +11,22 @@ export function splitCommandLine(line: string): string[] | undefined {
     while (i < line.length && !/\s/.test(line[i] as string)) {
       const c = line[i] as string;
       if (c === '"' || c === "'") {
-        const close = line.indexOf(c, i + 1);
-        if (close < 0) return undefined; // unbalanced quotes
-        let body = line.slice(i + 1, close);
-        if (c === '"') body = body.replace(/\\(.)/g, (_, x: string) => ({ n: '\n', r: '\r', t: '\t' })[x] ?? x);
+        // A quoted part: inside double quotes, backslash escapes the next character.
+        let j = i + 1;
+        let body = '';
+        while (j < line.length && line[j] !== c) {
+          if (c === '"' && line[j] === '\\' && j + 1 < line.length) {
+            const x = line[j + 1] as string;
+            body += ({ n: '\n', r: '\r', t: '\t' } as Record<string, string>)[x] ?? x;
+            j += 2;
+          } else {
+            body += line[j];
+            j++;
+          }
+        }
+        if (j >= line.length) return undefined; // unbalanced quotes
         arg += body;
-        i = close + 1;
+        i = j + 1;
       } else {
         arg += c;
         i++;

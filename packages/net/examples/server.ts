@@ -29,7 +29,7 @@ const server = await Server.listen({
   requirepass: values.requirepass ?? null,
   limits: { idleTimeoutMs: Number(values['idle-timeout-ms']) },
 });
-console.log(`distkv listening on ${server.address.host}:${server.address.port}`);
 process.once('SIGINT', () => void server.close().then(() => process.exit(0)));
 process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
+console.log(`distkv listening on ${server.address.host}:${server.address.port}`);
 // #endregion example

@@ -30,7 +30,7 @@ describe('graceful shutdown', () => {
     try {
       const client = await Client.connect({ port: second.port });
       const values = await Promise.all(Array.from({ length: acknowledged }, (_, i) => client.call('GET', `key:${i}`)));
-      values.forEach((v, i) => expect(v).toEqual(Buffer.from(`value:${i}`)));
+      for (const [i, v] of values.entries()) expect(v).toEqual(Buffer.from(`value:${i}`));
       await client.close();
     } finally {
       await stopChild(second.child);

@@ -92,11 +92,6 @@ async function runServer(flags: ServerFlags): Promise<void> {
     },
     log,
   });
-  const { host, port } = server.address;
-  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
-  // Tests and scripts read the port from this line (with --port 0).
-  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
-
   // Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once.
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -115,5 +110,9 @@ async function runServer(flags: ServerFlags): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  const { host, port } = server.address;
+  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
+  // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
+  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion run-server
