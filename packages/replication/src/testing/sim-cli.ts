@@ -1,9 +1,10 @@
 /**
  * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
- * replays one and prints its trace. Exit code 1 on the first failure, which
+ * replays one and prints its trace. `--buggify-send-before-persist` and
+ * `--unsafe-commit-previous-term` run the deliberately broken variants. Exit code 1 on the first failure, which
  * is printed with its seed and replay command.
  */
-import { formatFailure, runScenario } from './simulator.js';
+import { formatFailure, runScenario, type ScenarioOptions } from './simulator.js';
 
 function flag(name: string): number | undefined {
   const i = process.argv.indexOf(name);
@@ -19,10 +20,13 @@ function flag(name: string): number | undefined {
 const seed = flag('--seed');
 const seeds = flag('--seeds') ?? 1000;
 const from = flag('--from') ?? 0;
-const buggify = process.argv.includes('--buggify-send-before-persist') ? { sendBeforePersist: true } : undefined;
+const variant: Omit<ScenarioOptions, 'seed'> = {
+  ...(process.argv.includes('--buggify-send-before-persist') ? { buggify: { sendBeforePersist: true } } : {}),
+  ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
+};
 
 if (seed !== undefined) {
-  const r = runScenario({ seed, traceLinesMax: 100_000, ...(buggify !== undefined ? { buggify } : {}) });
+  const r = runScenario({ ...variant, seed, traceLinesMax: 100_000 });
   for (const line of r.trace) console.log(line);
   console.log(JSON.stringify(r.stats));
   if (!r.ok) {
@@ -34,7 +38,7 @@ if (seed !== undefined) {
   const started = process.hrtime.bigint();
   let committed = 0;
   for (let s = from; s < from + seeds; s++) {
-    const r = runScenario({ seed: s, ...(buggify !== undefined ? { buggify } : {}) });
+    const r = runScenario({ ...variant, seed: s });
     committed += r.stats.committed;
     if (!r.ok) {
       console.error(formatFailure(r));

@@ -46,8 +46,12 @@ export interface ScenarioResult {
   stats: SimCluster['stats'] & { steps: number; committed: number; stabilizeTicks: number };
 }
 
-export function replayCommand(seed: number): string {
-  return `pnpm --filter @distkv/replication sim --seed ${seed}`;
+export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed'> = {}): string {
+  const flags = [
+    options.buggify?.sendBeforePersist === true ? ' --buggify-send-before-persist' : '',
+    options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '',
+  ].join('');
+  return `pnpm --filter @distkv/replication sim --seed ${seed}${flags}`;
 }
 
 // Small limits so that one scenario exercises batching, flow control and chunking.
@@ -147,18 +151,22 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
         if (up.length > 0) {
           const id = rng.pick(up);
           const midReady = rng.chance(0.5);
-          cluster.crash(id, { midReady });
           log(`crash ${id}${midReady ? ' (mid-Ready)' : ''}`);
+          cluster.crash(id, { midReady });
         }
       } else if (roll < 84 && crashes) {
         const down = nodeIds.filter((id) => !cluster.node(id).up);
         if (down.length > 0) {
           const id = rng.pick(down);
-          cluster.restart(id);
           log(`restart ${id}`);
+          cluster.restart(id);
         }
       } else if (roll < 86 && partitions) {
-        const shuffled = [...nodeIds].sort(() => rng.next() - 0.5);
+        const shuffled = [...nodeIds];
+        for (let i = shuffled.length - 1; i > 0; i--) {
+          const j = rng.int(i + 1);
+          [shuffled[i], shuffled[j]] = [shuffled[j] as NodeId, shuffled[i] as NodeId];
+        }
         const cut = 1 + rng.int(n - 1);
         const groups: NodeId[][] = [shuffled.slice(0, cut), shuffled.slice(cut)];
         cluster.partition(groups);
@@ -195,7 +203,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     seed,
     ok: failure === undefined,
     failure,
-    replay: replayCommand(seed),
+    replay: replayCommand(seed, options),
     trace,
     stats: { ...cluster.stats, steps, committed: leader?.log.committed ?? 0, stabilizeTicks },
   };
