@@ -586,6 +586,11 @@ export class Wal {
     try {
       // Bounded: each pass consumes at least one queued op or the sync request.
       for (;;) {
+        if (this.#syncWanted && this.#queueHead < this.#queue.length) {
+          // The interval timer fired under sustained load: sync before the next batch.
+          this.#syncWanted = false;
+          if (this.#dirty && this.#failed === undefined) await this.#sync().catch(() => undefined);
+        }
         const op = this.#queue[this.#queueHead];
         if (op === undefined) {
           this.#queue = [];
@@ -600,6 +605,9 @@ export class Wal {
         }
         if (op.kind === 'entry') {
           await this.#writeBatch();
+          // Without an fsync to wait for, a write completes in microtasks; yield
+          // to the event loop so timers (the interval fsync) and I/O still run.
+          if (this.policy !== 'always') await new Promise<void>((resolve) => setImmediate(resolve));
         } else {
           this.#queueHead++;
           await this.#runControl(op);
