@@ -1,0 +1,189 @@
+// `pnpm bench net`: distkv's server against redis-server, side by side, with
+// redis-benchmark (50 clients): SET and GET without pipelining and with
+// -P 16, both stores in memory only; then durable SET, distkv --fsync always
+// against Redis appendonly yes + appendfsync always. Prints a table, then
+// one JSON line (the last line) with each rate and each ratio.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client } from '@distkv/net';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const launcher = join(root, 'packages', 'cli', 'bin', 'distkv.mjs');
+const CLIENTS = 50;
+const REQUESTS = 100_000;
+const REQUESTS_PIPELINED = 400_000;
+const REQUESTS_DURABLE = 20_000;
+const KEYSPACE = 100_000;
+
+function has(command: string): boolean {
+  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPing(port: number): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    try {
+      const client = await Client.connect({ port, reconnect: { attemptsMax: 1 }, timeoutMs: 2000 });
+      await client.call('PING');
+      await client.close();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`nothing answers PING on port ${port}`);
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+async function startDistkv(args: string[]): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [launcher, 'server', '--port', String(port), '--quiet', ...args], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  await waitForPing(port);
+  return { port, child };
+}
+
+async function startRedis(args: string[]): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'distkv-bench-redis-'));
+  dirs.push(dir);
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...args], {
+    stdio: 'ignore',
+  });
+  children.push(child);
+  await waitForPing(port);
+  return { port, child };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    process.kill(child.pid as number, 'SIGKILL');
+  });
+}
+
+/** Runs redis-benchmark and returns requests per second for each test it ran. */
+function redisBenchmark(port: number, tests: string, requests: number, pipeline: number): Record<string, number> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', tests, '-n', String(requests), '-c', String(CLIENTS)];
+  args.push('-r', String(KEYSPACE), '-P', String(pipeline), '--csv');
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`redis-benchmark failed: ${result.stderr}`);
+  const rates: Record<string, number> = {};
+  for (const line of result.stdout.split('\n')) {
+    const match = /^"([A-Z]+)","([\d.]+)"/.exec(line);
+    if (match !== null) rates[match[1] as string] = Number(match[2]);
+  }
+  return rates;
+}
+
+async function measure(
+  start: () => Promise<{ port: number; child: ChildProcess }>,
+  durableStart: () => Promise<{ port: number; child: ChildProcess }>,
+): Promise<number[]> {
+  const plain = await start();
+  const once = redisBenchmark(plain.port, 'set,get', REQUESTS, 1);
+  const piped = redisBenchmark(plain.port, 'set,get', REQUESTS_PIPELINED, 16);
+  await stop(plain.child);
+  const durable = await durableStart();
+  const durableSet = redisBenchmark(durable.port, 'set', REQUESTS_DURABLE, 1);
+  await stop(durable.child);
+  return [once.SET ?? 0, once.GET ?? 0, piped.SET ?? 0, piped.GET ?? 0, durableSet.SET ?? 0];
+}
+
+const names = ['set_ops_s', 'get_ops_s', 'set_p16_ops_s', 'get_p16_ops_s', 'durable_set_ops_s'] as const;
+const ratioNames = ['set_vs_redis', 'get_vs_redis', 'set_p16_vs_redis', 'get_p16_vs_redis', 'durable_set_vs_redis'] as const;
+const targets = [0.8, 0.8, 0.5, 0.5, 1.0];
+const labels = [
+  'SET, 50 clients',
+  'GET, 50 clients',
+  'SET, 50 clients, -P 16',
+  'GET, 50 clients, -P 16',
+  'durable SET (fsync always)',
+];
+
+async function main(): Promise<void> {
+  if (!has('redis-benchmark')) {
+    console.log(
+      'redis-benchmark is missing: install it with `sudo apt-get install redis-tools` (Debian/Ubuntu). Nothing to measure.',
+    );
+    console.log(
+      JSON.stringify(Object.fromEntries([...names, ...names.map((n) => `redis_${n}`), ...ratioNames].map((k) => [k, null]))),
+    );
+    return;
+  }
+  const withRedis = has('redis-server');
+  if (!withRedis) {
+    console.log(
+      'redis-server is missing: install it with `sudo apt-get install redis-server` to compare; measuring distkv alone.',
+    );
+  }
+  console.log(
+    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); client, servers and redis-benchmark share them.`,
+  );
+  const dataDir = mkdtempSync(join(tmpdir(), 'distkv-bench-'));
+  dirs.push(dataDir);
+  const distkv = await measure(
+    () => startDistkv(['--in-memory']),
+    () => startDistkv(['--data-dir', dataDir, '--fsync', 'always']),
+  );
+  const redis = withRedis
+    ? await measure(
+        () => startRedis(['--appendonly', 'no']),
+        () => startRedis(['--appendonly', 'yes', '--appendfsync', 'always']),
+      )
+    : names.map(() => 0);
+  const ratios = distkv.map((d, i) => ((redis[i] as number) > 0 ? Number((d / (redis[i] as number)).toFixed(3)) : null));
+
+  const rows = labels.map((label, i) => [
+    label,
+    Math.round(distkv[i] as number).toLocaleString('en-US'),
+    withRedis ? Math.round(redis[i] as number).toLocaleString('en-US') : '-',
+    ratios[i] === null ? '-' : `${ratios[i]}×`,
+    `>= ${targets[i]}×`,
+  ]);
+  const header = ['benchmark (redis-benchmark)', 'distkv ops/s', 'redis ops/s', 'distkv/redis', 'target'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, c) => cell.padEnd(widths[c] as number)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row as string[]));
+
+  const json: Record<string, number | null> = {};
+  names.forEach((n, i) => {
+    json[n] = Math.round(distkv[i] as number);
+  });
+  names.forEach((n, i) => {
+    json[`redis_${n}`] = withRedis ? Math.round(redis[i] as number) : null;
+  });
+  ratioNames.forEach((n, i) => {
+    json[n] = ratios[i] ?? null;
+  });
+  console.log(JSON.stringify(json));
+}
+
+try {
+  await main();
+} finally {
+  await Promise.all(children.map(stop));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
