@@ -605,9 +605,12 @@ export class Wal {
         }
         if (op.kind === 'entry') {
           await this.#writeBatch();
-          // Without an fsync to wait for, a write completes in microtasks; yield
-          // to the event loop so timers (the interval fsync) and I/O still run.
-          if (this.policy !== 'always') await new Promise<void>((resolve) => setImmediate(resolve));
+          // Yield one event-loop turn before the next batch. The writers just
+          // acknowledged resubmit in microtasks; without this turn they would
+          // miss the batch that is already queued, and closed-loop writers
+          // would split into two cohorts that take turns, halving each batch.
+          // Under 'interval' and 'none' it also lets timers and I/O run.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         } else {
           this.#queueHead++;
           await this.#runControl(op);
