@@ -16,7 +16,6 @@ export const netErrorCodes = {
   TIMEOUT: 'no reply within timeoutMs (the request may have been applied)',
   SERVER_ERROR: 'the server answered a request with an error reply',
   CLIENT_CLOSED: 'a request was made on a client after close()',
-  SERVER_CLOSED: 'the server is shutting down or closed',
 } as const;
 // #endregion error-codes
 

@@ -3,7 +3,6 @@ import { arch, platform } from 'node:os';
 import { assert } from '@distkv/core';
 import type { KvBackend } from './backend.js';
 import { Connection } from './connection.js';
-import { netError } from './errors.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
 import { REDIS_COMPAT_VERSION, ScanCursors, type ServerContext } from './resp-commands.js';
 
@@ -163,8 +162,4 @@ export class Server {
       Keyspace: this.#context.store.size > 0 ? { db0: `keys=${this.#context.store.size},expires=0,avg_ttl=0` } : {},
     };
   }
-}
-
-export function serverClosedError(): Error {
-  return netError('SERVER_CLOSED', 'the server is closed');
 }
