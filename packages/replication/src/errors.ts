@@ -11,6 +11,7 @@ export const replicationErrorCodes = {
   NOT_LEADER: 'a proposal reached a node that is not the leader; nothing was proposed',
   PROPOSAL_TOO_LARGE: 'a proposed payload is longer than limits.entryBytesMax',
   PROPOSALS_FULL: 'uncommitted entries already hold limits.uncommittedBytesMax bytes; retry later',
+  MESSAGE_CORRUPT: 'bytes from a peer are not a valid replication message (checksum, version, framing or limits)',
 } as const;
 // #endregion error-codes
 

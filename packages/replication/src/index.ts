@@ -3,6 +3,7 @@
  * deterministic state machine, and the simulator that checks it.
  * See docs/04-replication.md.
  */
+export { type DecodeLimits, decodeMessage, encodeMessage, MESSAGE_FORMAT_VERSION } from './codec.js';
 export {
   defaultReplicationLimits,
   type RaftConfig,

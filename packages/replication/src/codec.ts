@@ -1,0 +1,223 @@
+/**
+ * Messages as bytes, for the peer connections: a version, the fields, and a
+ * CRC-32C of everything before it. Decoding trusts nothing: every length is
+ * checked against the bytes present and the limits, entries must follow
+ * prevIndex without gaps, and any flaw raises MESSAGE_CORRUPT.
+ */
+import { crc32c } from '@distkv/core';
+import { replicationError } from './errors.js';
+import type { Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term } from './types.js';
+
+export const MESSAGE_FORMAT_VERSION = 1;
+const NODE_ID_BYTES_MAX = 255;
+
+const typeCodes: Record<MessageType, number> = {
+  MsgApp: 1,
+  MsgAppResp: 2,
+  MsgHeartbeat: 3,
+  MsgHeartbeatResp: 4,
+  MsgSnap: 5,
+  MsgSnapResp: 6,
+};
+const typeNames = new Map(Object.entries(typeCodes).map(([name, code]) => [code, name as MessageType]));
+
+class Writer {
+  parts: Buffer[] = [];
+  u8(v: number): void {
+    this.parts.push(Buffer.of(v));
+  }
+  u32(v: number): void {
+    const b = Buffer.allocUnsafe(4);
+    b.writeUInt32LE(v);
+    this.parts.push(b);
+  }
+  u64(v: number): void {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigUInt64LE(BigInt(v));
+    this.parts.push(b);
+  }
+  bytes(v: Uint8Array): void {
+    this.u32(v.byteLength);
+    this.parts.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+  }
+  id(v: string): void {
+    const b = Buffer.from(v, 'utf8');
+    if (b.length > NODE_ID_BYTES_MAX)
+      throw replicationError('CONFIG_INVALID', `node id of ${b.length} bytes exceeds ${NODE_ID_BYTES_MAX}`);
+    this.u8(b.length);
+    this.parts.push(b);
+  }
+  finish(): Buffer {
+    const body = Buffer.concat(this.parts);
+    const out = Buffer.allocUnsafe(body.length + 4);
+    body.copy(out);
+    out.writeUInt32LE(crc32c(body), body.length);
+    return out;
+  }
+}
+
+class Reader {
+  at = 0;
+  constructor(readonly buf: Buffer) {}
+  need(n: number, what: string): void {
+    if (this.buf.length - this.at < n) throw corrupt(`${what} cut short`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.at++] as number;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const v = this.buf.readUInt32LE(this.at);
+    this.at += 4;
+    return v;
+  }
+  u64(what: string): number {
+    this.need(8, what);
+    const v = this.buf.readBigUInt64LE(this.at);
+    this.at += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw corrupt(`${what} ${v} is beyond 2^53`);
+    return Number(v);
+  }
+  bytes(what: string, max: number): Buffer {
+    const n = this.u32(`${what} length`);
+    if (n > max) throw corrupt(`${what} of ${n} bytes exceeds ${max}`);
+    this.need(n, what);
+    const v = Buffer.from(this.buf.subarray(this.at, this.at + n));
+    this.at += n;
+    return v;
+  }
+  id(what: string): NodeId {
+    const n = this.u8(`${what} length`);
+    this.need(n, what);
+    const v = this.buf.toString('utf8', this.at, this.at + n);
+    this.at += n;
+    return v as NodeId;
+  }
+}
+
+function corrupt(why: string): Error {
+  return replicationError('MESSAGE_CORRUPT', why);
+}
+
+export function encodeMessage(m: Message): Buffer {
+  const w = new Writer();
+  w.u8(MESSAGE_FORMAT_VERSION);
+  w.u8(typeCodes[m.type]);
+  w.id(m.from);
+  w.id(m.to);
+  w.u64(m.term);
+  switch (m.type) {
+    case 'MsgApp':
+      w.u64(m.prevIndex);
+      w.u64(m.prevTerm);
+      w.u64(m.commit);
+      w.u32(m.entries.length);
+      for (const e of m.entries) {
+        w.u64(e.term);
+        w.bytes(e.payload);
+      }
+      break;
+    case 'MsgAppResp':
+      w.u8(m.reject ? 1 : 0);
+      w.u64(m.index);
+      w.u64(m.hintIndex);
+      w.u64(m.hintTerm);
+      break;
+    case 'MsgHeartbeat':
+      w.u64(m.commit);
+      break;
+    case 'MsgHeartbeatResp':
+      break;
+    case 'MsgSnap':
+      w.u64(m.meta.index);
+      w.u64(m.meta.term);
+      w.u64(m.offset);
+      w.u64(m.totalBytes);
+      w.bytes(m.chunk);
+      break;
+    case 'MsgSnapResp':
+      w.u64(m.meta.index);
+      w.u64(m.meta.term);
+      w.u64(m.offset);
+      w.u8(m.reject ? 1 : 0);
+      break;
+  }
+  return w.finish();
+}
+
+export interface DecodeLimits {
+  /** Most entries a MsgApp may carry (the receiver's appendEntriesMax is a good value). */
+  entriesMax: number;
+  /** Largest entry payload or snapshot chunk. */
+  bytesMax: number;
+}
+
+export function decodeMessage(input: Uint8Array, limits: DecodeLimits): Message {
+  const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (buf.length < 6) throw corrupt(`${buf.length} bytes is too short for a message`);
+  const body = buf.subarray(0, buf.length - 4);
+  if (crc32c(body) !== buf.readUInt32LE(buf.length - 4)) throw corrupt('checksum mismatch');
+  const r = new Reader(body);
+  const version = r.u8('version');
+  if (version !== MESSAGE_FORMAT_VERSION) throw corrupt(`format version ${version}; this build reads ${MESSAGE_FORMAT_VERSION}`);
+  const type = typeNames.get(r.u8('type'));
+  if (type === undefined) throw corrupt('unknown message type');
+  const from = r.id('from');
+  const to = r.id('to');
+  const t = r.u64('term') as Term;
+  let m: Message;
+  switch (type) {
+    case 'MsgApp': {
+      const prevIndex = r.u64('prevIndex') as LogIndex;
+      const prevTerm = r.u64('prevTerm') as Term;
+      const commit = r.u64('commit') as LogIndex;
+      const count = r.u32('entry count');
+      if (count > limits.entriesMax) throw corrupt(`${count} entries exceed ${limits.entriesMax}`);
+      const entries: Entry[] = [];
+      for (let i = 0; i < count; i++) {
+        const et = r.u64('entry term') as Term;
+        entries.push({ term: et, index: (prevIndex + 1 + i) as LogIndex, payload: r.bytes('entry payload', limits.bytesMax) });
+      }
+      m = { type, from, to, term: t, prevIndex, prevTerm, commit, entries };
+      break;
+    }
+    case 'MsgAppResp': {
+      const reject = r.u8('reject') === 1;
+      m = {
+        type,
+        from,
+        to,
+        term: t,
+        reject,
+        index: r.u64('index') as LogIndex,
+        hintIndex: r.u64('hintIndex') as LogIndex,
+        hintTerm: r.u64('hintTerm') as Term,
+      };
+      break;
+    }
+    case 'MsgHeartbeat':
+      m = { type, from, to, term: t, commit: r.u64('commit') as LogIndex };
+      break;
+    case 'MsgHeartbeatResp':
+      m = { type, from, to, term: t };
+      break;
+    case 'MsgSnap': {
+      const meta: SnapshotMeta = { index: r.u64('snapshot index') as LogIndex, term: r.u64('snapshot term') as Term };
+      const offset = r.u64('offset');
+      const totalBytes = r.u64('totalBytes');
+      const chunk = r.bytes('chunk', limits.bytesMax);
+      if (offset + chunk.length > totalBytes) throw corrupt('chunk runs past the snapshot size');
+      m = { type, from, to, term: t, meta, offset, totalBytes, chunk };
+      break;
+    }
+    case 'MsgSnapResp': {
+      const meta: SnapshotMeta = { index: r.u64('snapshot index') as LogIndex, term: r.u64('snapshot term') as Term };
+      const offset = r.u64('offset');
+      m = { type, from, to, term: t, meta, offset, reject: r.u8('reject') === 1 };
+      break;
+    }
+  }
+  if (r.at !== body.length) throw corrupt(`${body.length - r.at} bytes after the message`);
+  return m;
+}
