@@ -4,7 +4,8 @@
 # that a fresh machine needs nothing installed by hand.
 set -euo pipefail
 need=()
-# (phase 3 adds redis-tools here; phase 6 adds chromium)
+# redis-cli and redis-benchmark: real Redis clients in the net tests (phase 3).
+command -v redis-cli >/dev/null || need+=(redis-tools)
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup: system tools present"
   exit 0
