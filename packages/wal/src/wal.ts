@@ -609,8 +609,9 @@ export class Wal {
           // acknowledged resubmit in microtasks; without this turn they would
           // miss the batch that is already queued, and closed-loop writers
           // would split into two cohorts that take turns, halving each batch.
-          // Under 'interval' and 'none' it also lets timers and I/O run.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          // Under 'interval' and 'none' it also lets timers and I/O run. With
+          // nothing queued there is nobody to wait for: a lone writer goes on at once.
+          if (this.#queueHead < this.#queue.length) await new Promise<void>((resolve) => setImmediate(resolve));
         } else {
           this.#queueHead++;
           await this.#runControl(op);
