@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Wal } from '../src/index.js';
+import { DurableStore, Wal } from '../src/index.js';
 import { buildPlain } from './fixtures/build-plain.js';
 
 const killsTotal = Number(process.env.DISTKV_CRASH_KILLS ?? 200);
@@ -30,11 +30,12 @@ function rng(state: number): () => number {
 }
 
 let root: string;
-let fixture: string;
 beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'wal-crash-'));
-  buildPlain(join(root, 'build'), fileURLToPath(new URL('./fixtures/crash-writer.mjs', import.meta.url)));
-  fixture = join(root, 'build', 'fixture.mjs');
+  buildPlain(join(root, 'build'), [
+    fileURLToPath(new URL('./fixtures/crash-writer.mjs', import.meta.url)),
+    fileURLToPath(new URL('./fixtures/crash-store.mjs', import.meta.url)),
+  ]);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -45,9 +46,11 @@ interface Life {
 }
 
 /** Runs one child until it has acknowledged `killAfterAcks` appends (or opened, for 0), then SIGKILLs it. */
-function liveAndDie(dir: string, killAfterAcks: number, delayTicks: number): Promise<Life> {
+function liveAndDie(fixture: string, dir: string, killAfterAcks: number, delayTicks: number): Promise<Life> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, ['--no-warnings', fixture, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, ['--no-warnings', join(root, 'build', fixture), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const life: Life = { openedAt: -1, acked: [], stderr: '' };
     let buffered = '';
     let killed = false;
@@ -92,7 +95,7 @@ describe('crash test with real processes (SIGKILL)', () => {
     for (let kill = 0; kill < killsTotal; kill++) {
       const killAfterAcks = Math.floor(random() * 40);
       const delayTicks = Math.floor(random() * 4);
-      const life = await liveAndDie(dir, killAfterAcks, delayTicks);
+      const life = await liveAndDie('crash-writer.mjs', dir, killAfterAcks, delayTicks);
       if (life.stderr.includes('dropped')) tailsCut++;
       // The child's own recovery already saw everything acknowledged before.
       expect(life.openedAt, `SEED=${seed} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
@@ -120,5 +123,28 @@ describe('crash test with real processes (SIGKILL)', () => {
     await wal.close();
     console.log(`crash test: ${killsTotal} kills, ${all.length} entries, ${tailsCut} torn tails cut, seed ${seed}`);
     expect(maxAcked).toBeGreaterThan(0);
+  });
+
+  it('keeps every acknowledged DurableStore put across kills during snapshots and compactions', async () => {
+    const random = rng(seed + 1);
+    const dir = join(root, 'store');
+    const kills = Math.max(20, Math.floor(killsTotal / 5));
+    let maxAcked = 0;
+    for (let kill = 0; kill < kills; kill++) {
+      const life = await liveAndDie('crash-store.mjs', dir, Math.floor(random() * 60), Math.floor(random() * 4));
+      expect(life.openedAt, `SEED=${seed + 1} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
+      for (const index of life.acked) maxAcked = Math.max(maxAcked, index);
+    }
+    const store = await DurableStore.open({ dir, snapshotEveryEntries: 0 });
+    try {
+      expect(store.lastIndex).toBeGreaterThanOrEqual(maxAcked);
+      expect(store.snapshotIndex).toBeGreaterThan(0);
+      expect(store.store.size).toBe(store.lastIndex);
+      for (let i = 1; i <= store.lastIndex; i++) {
+        expect(store.store.getString(`k${i}`), `SEED=${seed + 1} key k${i}`).toBe(`value ${i} ${'z'.repeat(i % 40)}`);
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
