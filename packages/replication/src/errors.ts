@@ -11,13 +11,18 @@ export const replicationErrorCodes = {
   NOT_LEADER: 'a proposal reached a node that is not the leader; nothing was proposed',
   PROPOSAL_TOO_LARGE: 'a proposed payload is longer than limits.entryBytesMax',
   PROPOSALS_FULL: 'uncommitted entries already hold limits.uncommittedBytesMax bytes; retry later',
+  STATE_CORRUPT: "a node's hardstate or snapshot file fails its checksum or framing",
+  PROPOSAL_DROPPED: "another entry was committed at the proposal's index; it will never apply",
+  NODE_STOPPED: 'the node stopped before the proposal was acknowledged; it may still apply',
   MESSAGE_CORRUPT: 'bytes from a peer are not a valid replication message (checksum, version, framing or limits)',
 } as const;
 // #endregion error-codes
 
 export type ReplicationErrorCode = keyof typeof replicationErrorCodes;
 
-/** All replication errors so far are definite: they are raised before anything enters the log. */
+/** Errors after which the operation may still have happened. */
+const indefinite: ReadonlySet<ReplicationErrorCode> = new Set(['NODE_STOPPED']);
+
 export function replicationError(code: ReplicationErrorCode, message: string): DistkvError<ReplicationErrorCode> {
-  return new DistkvError(code, message, { definite: true });
+  return new DistkvError(code, message, { definite: !indefinite.has(code) });
 }

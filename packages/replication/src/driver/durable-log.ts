@@ -1,0 +1,194 @@
+/**
+ * The driver's disk: carries out step 1 of a Ready (persist, then sync).
+ *
+ *   <dataDir>/log/        the Raft log, a @distkv/wal Wal (one entry per Raft entry, its term kept)
+ *   <dataDir>/hardstate   term and vote (commit is volatile), replaced atomically
+ *   <dataDir>/snapshot    the latest snapshot: its (index, term) and the store's snapshot bytes
+ *
+ * An in-memory MemoryStorage mirrors the log for the state machine to read;
+ * it is updated only after the bytes are durable. Entries live in memory
+ * too, bounded by compaction.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assert, crc32c, type DistkvError } from '@distkv/core';
+import { Wal } from '@distkv/wal';
+import { replicationError } from '../errors.js';
+import type { Ready } from '../raft.js';
+import { MemoryStorage } from '../storage.js';
+import type { Entry, HardState, LogIndex, NodeId, Snapshot, Term } from '../types.js';
+
+const HARDSTATE_MAGIC = 'DKVRAFTH';
+const SNAPSHOT_MAGIC = 'DKVRAFTS';
+
+/** Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. */
+async function writeAtomically(dir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(dir, `${name}.tmp`);
+  const file = await open(tmp, 'w');
+  try {
+    await file.write(bytes, 0, bytes.byteLength, 0);
+    await file.datasync();
+  } finally {
+    await file.close();
+  }
+  await rename(tmp, join(dir, name));
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+function frame(magic: string, body: Buffer): Buffer {
+  const out = Buffer.alloc(8 + 4 + body.length + 4);
+  out.write(magic, 0, 'latin1');
+  out.writeUInt32LE(body.length, 8);
+  body.copy(out, 12);
+  out.writeUInt32LE(crc32c(out, 0, 0, 12 + body.length), 12 + body.length);
+  return out;
+}
+
+function unframe(magic: string, buf: Buffer, what: string): Buffer {
+  const bad = (why: string): DistkvError => replicationError('STATE_CORRUPT', `${what}: ${why}`);
+  if (buf.length < 16 || buf.toString('latin1', 0, 8) !== magic) throw bad('bad magic or too short');
+  const length = buf.readUInt32LE(8);
+  if (length !== buf.length - 16) throw bad('length does not match the file');
+  if (crc32c(buf, 0, 0, 12 + length) !== buf.readUInt32LE(12 + length)) throw bad('checksum mismatch');
+  return buf.subarray(12, 12 + length);
+}
+
+async function readIfExists(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export class DurableLog {
+  readonly dir: string;
+  readonly storage = new MemoryStorage();
+  #wal: Wal;
+  #savedTerm: Term = 0 as Term;
+  #savedVote: NodeId | null = null;
+
+  private constructor(dir: string, wal: Wal) {
+    this.dir = dir;
+    this.#wal = wal;
+  }
+
+  /** Opens (or creates) the data directory; returns the log and the snapshot the application must restore. */
+  static async open(dir: string): Promise<{ log: DurableLog; snapshot: Snapshot }> {
+    await mkdir(dir, { recursive: true });
+    let hardState: HardState = { term: 0 as Term, vote: null, commit: 0 as LogIndex };
+    const hs = await readIfExists(join(dir, 'hardstate'));
+    if (hs !== undefined) {
+      const body = unframe(HARDSTATE_MAGIC, hs, 'hardstate');
+      const voteLength = body.readUInt16LE(8);
+      hardState = {
+        term: Number(body.readBigUInt64LE(0)) as Term,
+        vote: voteLength === 0 ? null : (body.toString('utf8', 10, 10 + voteLength) as NodeId),
+        commit: 0 as LogIndex,
+      };
+    }
+    let snapshot: Snapshot = { meta: { index: 0 as LogIndex, term: 0 as Term }, data: new Uint8Array(0) };
+    const sn = await readIfExists(join(dir, 'snapshot'));
+    if (sn !== undefined) {
+      const body = unframe(SNAPSHOT_MAGIC, sn, 'snapshot');
+      snapshot = {
+        meta: { index: Number(body.readBigUInt64LE(0)) as LogIndex, term: Number(body.readBigUInt64LE(8)) as Term },
+        data: Buffer.from(body.subarray(16)),
+      };
+    }
+    const entries: Entry[] = [];
+    const logDir = join(dir, 'log');
+    let wal = await Wal.open({
+      dir: logDir,
+      firstIndex: snapshot.meta.index + 1,
+      replay: {
+        fromIndex: snapshot.meta.index + 1,
+        onEntry: (e) => entries.push({ index: e.index as LogIndex, term: e.term as Term, payload: e.payload }),
+      },
+    });
+    if (wal.lastIndex < snapshot.meta.index || wal.firstIndex > snapshot.meta.index + 1) {
+      // A snapshot was installed and the crash came before the old log was replaced: it is all covered.
+      await wal.close();
+      await rm(logDir, { recursive: true, force: true });
+      wal = await Wal.open({ dir: logDir, firstIndex: snapshot.meta.index + 1 });
+      entries.length = 0;
+    }
+    const log = new DurableLog(dir, wal);
+    log.storage.applySnapshot(snapshot);
+    log.storage.append(entries);
+    log.storage.setHardState(hardState);
+    log.#savedTerm = hardState.term;
+    log.#savedVote = hardState.vote;
+    return { log, snapshot };
+  }
+
+  // #region persist
+  /** Step 1 of a Ready: snapshot, entries, hard state — durable before this resolves. */
+  async persist(rd: Ready): Promise<void> {
+    if (rd.snapshot !== undefined) await this.#installSnapshot(rd.snapshot);
+    const first = rd.entries[0];
+    if (first !== undefined) {
+      if (first.index <= this.#wal.lastIndex) await this.#wal.truncateAfter(first.index - 1);
+      // One promise per entry; the WAL writes them as one batch and one fdatasync.
+      await Promise.all(rd.entries.map((e) => this.#wal.append({ index: e.index, term: e.term, payload: e.payload })));
+      await this.#wal.flush();
+      this.storage.append(rd.entries);
+    }
+    const hs = rd.hardState;
+    if (hs !== undefined) {
+      // The commit index is volatile: only a new term or vote costs a sync.
+      if (hs.term !== this.#savedTerm || hs.vote !== this.#savedVote) await this.#saveHardState(hs);
+      this.storage.setHardState(hs);
+    }
+  }
+  // #endregion persist
+
+  /** After the application snapshotted itself at `index` (already applied): keep the snapshot, drop the log before it. */
+  async compact(index: LogIndex, data: Uint8Array): Promise<void> {
+    const t = this.storage.term(index);
+    assert(t !== undefined, 'the compaction point is in the log');
+    if (index <= this.storage.snapshot().meta.index) return;
+    await this.#writeSnapshot({ meta: { index, term: t }, data });
+    this.storage.compact(index, data);
+    await this.#wal.compact(index);
+  }
+
+  async close(): Promise<void> {
+    await this.#wal.close();
+  }
+
+  async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    await this.#writeSnapshot(snapshot);
+    // The whole log is replaced: start a new one right after the snapshot.
+    await this.#wal.close();
+    const logDir = join(this.dir, 'log');
+    await rm(logDir, { recursive: true, force: true });
+    this.#wal = await Wal.open({ dir: logDir, firstIndex: snapshot.meta.index + 1 });
+    this.storage.applySnapshot(snapshot);
+  }
+
+  async #writeSnapshot(snapshot: Snapshot): Promise<void> {
+    const body = Buffer.alloc(16 + snapshot.data.byteLength);
+    body.writeBigUInt64LE(BigInt(snapshot.meta.index), 0);
+    body.writeBigUInt64LE(BigInt(snapshot.meta.term), 8);
+    Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength).copy(body, 16);
+    await writeAtomically(this.dir, 'snapshot', frame(SNAPSHOT_MAGIC, body));
+  }
+
+  async #saveHardState(hs: HardState): Promise<void> {
+    const vote = Buffer.from(hs.vote ?? '', 'utf8');
+    const body = Buffer.alloc(10 + vote.length);
+    body.writeBigUInt64LE(BigInt(hs.term), 0);
+    body.writeUInt16LE(vote.length, 8);
+    vote.copy(body, 10);
+    await writeAtomically(this.dir, 'hardstate', frame(HARDSTATE_MAGIC, body));
+    this.#savedTerm = hs.term;
+    this.#savedVote = hs.vote;
+  }
+}

@@ -1,0 +1,229 @@
+/**
+ * Peer links over TCP with @distkv/net's FramedConnection: one listening
+ * socket for what peers send us, one outgoing connection per peer for what
+ * we send them. Raft tolerates loss, so the transport never blocks the
+ * node: a peer's queue is bounded (peerQueueMessagesMax) and sheds its
+ * oldest message when full, and a lost connection is retried with
+ * exponential backoff (reconnectDelayMsMin..reconnectDelayMsMax).
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { FramedConnection } from '@distkv/net';
+import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
+import { replicationError } from '../errors.js';
+import type { Message, NodeId } from '../types.js';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export interface TransportLimits {
+  peerQueueMessagesMax: number;
+  reconnectDelayMsMin: number;
+  reconnectDelayMsMax: number;
+  frameBytesMax: number;
+}
+
+export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
+  peerQueueMessagesMax: 1024,
+  reconnectDelayMsMin: 20,
+  reconnectDelayMsMax: 2000,
+  frameBytesMax: 64 * 1024 * 1024,
+});
+
+class PeerLink {
+  queue: Buffer[] = [];
+  connection: FramedConnection | undefined;
+  connecting = false;
+  /** The socket buffer is full: queue until it drains. */
+  blocked = false;
+  delayMs: number;
+  timer: NodeJS.Timeout | undefined;
+  dropped = 0;
+  constructor(
+    readonly address: PeerAddress,
+    readonly limits: TransportLimits,
+  ) {
+    this.delayMs = limits.reconnectDelayMsMin;
+  }
+}
+
+export class TcpTransport {
+  readonly limits: Readonly<TransportLimits>;
+  readonly #server: Server;
+  readonly #links = new Map<NodeId, PeerLink>();
+  readonly #inbound = new Set<Socket>();
+  #onMessage: (m: Message) => void = () => undefined;
+  #decodeLimits: DecodeLimits;
+  #closed = false;
+
+  private constructor(server: Server, limits: TransportLimits, decodeLimits: DecodeLimits) {
+    this.#server = server;
+    this.limits = limits;
+    this.#decodeLimits = decodeLimits;
+  }
+
+  /** Listens on `listen` (port 0 picks one; see `address`). Peers are added later with `setPeers`. */
+  static async listen(
+    listen: PeerAddress,
+    decodeLimits: DecodeLimits,
+    limits: Partial<TransportLimits> = {},
+  ): Promise<TcpTransport> {
+    const resolved = { ...defaultTransportLimits, ...limits };
+    for (const [k, v] of Object.entries(resolved)) {
+      if (!Number.isSafeInteger(v) || v < 1)
+        throw replicationError('CONFIG_INVALID', `${k} must be a positive integer, got ${v}`);
+    }
+    const server = createServer();
+    const t = new TcpTransport(server, resolved, decodeLimits);
+    server.on('connection', (socket) => t.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return t;
+  }
+
+  get address(): PeerAddress {
+    const a = this.#server.address();
+    if (a === null || typeof a === 'string') throw new Error('the transport is not listening on TCP');
+    return { host: a.address, port: a.port };
+  }
+
+  onMessage(handler: (m: Message) => void): void {
+    this.#onMessage = handler;
+  }
+
+  setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
+    for (const [id, address] of peers) if (!this.#links.has(id)) this.#links.set(id, new PeerLink(address, this.limits));
+  }
+
+  /** Messages dropped so far because a peer's queue was full. */
+  droppedCount(): number {
+    let n = 0;
+    for (const l of this.#links.values()) n += l.dropped;
+    return n;
+  }
+
+  send(m: Message): void {
+    const link = this.#links.get(m.to);
+    if (link === undefined || this.#closed) return;
+    const bytes = encodeMessage(m);
+    const c = link.connection;
+    if (c !== undefined && link.queue.length === 0 && !link.blocked) {
+      try {
+        // false: this one is buffered, but later ones wait in the queue until the socket drains.
+        if (!c.send(bytes)) this.#waitForDrain(link, c);
+        return;
+      } catch {
+        link.connection = undefined;
+      }
+    }
+    link.queue.push(bytes);
+    if (link.queue.length > this.limits.peerQueueMessagesMax) {
+      link.queue.shift();
+      link.dropped++;
+    }
+    this.#connect(link);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const l of this.#links.values()) {
+      if (l.timer !== undefined) clearTimeout(l.timer);
+      l.connection?.destroy();
+    }
+    for (const s of this.#inbound) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closed) {
+      socket.destroy();
+      return;
+    }
+    this.#inbound.add(socket);
+    socket.once('close', () => this.#inbound.delete(socket));
+    new FramedConnection(socket, {
+      frameBytesMax: this.limits.frameBytesMax,
+      onFrame: (frame) => {
+        let m: Message;
+        try {
+          m = decodeMessage(frame, this.#decodeLimits);
+        } catch {
+          socket.destroy(); // a peer that sends garbage loses its connection, not our process
+          return;
+        }
+        this.#onMessage(m);
+      },
+    });
+  }
+
+  #connect(link: PeerLink): void {
+    if (link.connection !== undefined || link.connecting || link.timer !== undefined || this.#closed) return;
+    link.connecting = true;
+    FramedConnection.connect(link.address.host, link.address.port, {
+      frameBytesMax: this.limits.frameBytesMax,
+      onFrame: () => undefined, // replies come on the peer's own connection to us
+      onClose: () => {
+        link.connection = undefined;
+        link.blocked = false;
+        if (link.queue.length > 0) this.#retry(link);
+      },
+    }).then(
+      (c) => {
+        link.connecting = false;
+        if (this.#closed) {
+          c.destroy();
+          return;
+        }
+        link.connection = c;
+        link.delayMs = this.limits.reconnectDelayMsMin;
+        this.#flush(link);
+      },
+      () => {
+        link.connecting = false;
+        this.#retry(link);
+      },
+    );
+  }
+
+  #retry(link: PeerLink): void {
+    if (this.#closed || link.timer !== undefined) return;
+    link.timer = setTimeout(() => {
+      link.timer = undefined;
+      this.#connect(link);
+    }, link.delayMs);
+    link.timer.unref();
+    link.delayMs = Math.min(link.delayMs * 2, this.limits.reconnectDelayMsMax);
+  }
+
+  #waitForDrain(link: PeerLink, c: FramedConnection): void {
+    link.blocked = true;
+    void c.drained().then(() => {
+      link.blocked = false;
+      this.#flush(link);
+    });
+  }
+
+  #flush(link: PeerLink): void {
+    const c = link.connection;
+    if (c === undefined) return;
+    while (link.queue.length > 0) {
+      const bytes = link.queue.shift() as Buffer;
+      try {
+        if (!c.send(bytes)) {
+          this.#waitForDrain(link, c);
+          return;
+        }
+      } catch {
+        link.connection = undefined;
+        this.#retry(link);
+        return;
+      }
+    }
+  }
+}
