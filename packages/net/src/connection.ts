@@ -46,6 +46,7 @@ export class Connection {
   #readEnded = false;
   #readingPaused = false;
   #pumping = false;
+  #pumpQueued = false;
   #drainTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void>;
 
@@ -229,7 +230,15 @@ export class Connection {
   #settle(slot: Slot, data: Buffer): void {
     slot.data = data;
     this.#writesInFlight--;
-    this.#pump();
+    // The backend settles a batch of writes in one go (one fsync, many
+    // entries): pump once after all of them, so their replies leave in one
+    // write instead of one system call each.
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.#pump();
+    });
   }
 
   #reply(data: Buffer): void {
