@@ -127,6 +127,8 @@ export class Connection {
     const socket = this.#socket;
     socket.cork();
     try {
+      // Replies settled since the last pass go first: they free slots for new requests.
+      this.#flushSlots();
       for (;;) {
         if (this.#blocked !== undefined) {
           if (this.#writesInFlight > 0) break;

@@ -77,6 +77,15 @@ describe('limits', () => {
     raw.destroy();
   });
 
+  it('pendingRepliesMax: a pipeline far deeper than the limit, settled in batches, is answered completely', async () => {
+    // Regression: replies settled together must free their slots before the next pass reads on.
+    const { port } = await serve({ pendingRepliesMax: 16 });
+    const client = await Client.connect({ port });
+    const replies = await Promise.all(Array.from({ length: 2000 }, () => client.call('INCR', 'deep')));
+    expect(replies).toEqual(Array.from({ length: 2000 }, (_, i) => i + 1));
+    await client.close();
+  });
+
   it('drainWaitMsMax: a client that does not read its replies is disconnected', async () => {
     const logs: string[] = [];
     const started = await startServer({ limits: { drainWaitMsMax: 200 }, log: (l) => logs.push(l) });
