@@ -609,9 +609,11 @@ export class Wal {
           // acknowledged resubmit in microtasks; without this turn they would
           // miss the batch that is already queued, and closed-loop writers
           // would split into two cohorts that take turns, halving each batch.
-          // Under 'interval' and 'none' it also lets timers and I/O run. With
-          // nothing queued there is nobody to wait for: a lone writer goes on at once.
-          if (this.#queueHead < this.#queue.length) await new Promise<void>((resolve) => setImmediate(resolve));
+          // Under 'interval' and 'none' it also lets timers and I/O run. The
+          // turn is taken even with an empty queue: the writers just acked
+          // are about to resubmit, and the first of them must not start a
+          // batch of one while the others are still on their way.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         } else {
           this.#queueHead++;
           await this.#runControl(op);
