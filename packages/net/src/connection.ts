@@ -47,6 +47,9 @@ export class Connection {
   #readingPaused = false;
   #pumping = false;
   #pumpQueued = false;
+  /** Replies of the current pass, written as one Buffer at its end (fewer stream calls than one write each). */
+  #out: Buffer[] = [];
+  #outBytes = 0;
   #drainTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void>;
 
@@ -137,7 +140,7 @@ export class Connection {
           this.#handle(request);
           continue;
         }
-        if (this.#closing || socket.writableNeedDrain) break;
+        if (this.#closing || socket.writableNeedDrain || this.#outBytes >= socket.writableHighWaterMark) break;
         if (this.#slots.length >= this.#hooks.context.limits.pendingRepliesMax) break;
         let request: Request | undefined;
         try {
@@ -161,6 +164,7 @@ export class Connection {
       }
       this.#flushSlots();
     } finally {
+      this.#writeOut();
       socket.uncork();
       this.#pumping = false;
     }
@@ -244,8 +248,21 @@ export class Connection {
   }
 
   #reply(data: Buffer): void {
-    if (this.#slots.length === 0) this.#socket.write(data);
+    if (this.#slots.length === 0) this.#send(data);
     else this.#slots.push({ data });
+  }
+
+  #send(data: Buffer): void {
+    this.#out.push(data);
+    this.#outBytes += data.length;
+  }
+
+  #writeOut(): void {
+    if (this.#out.length === 0) return;
+    const data = this.#out.length === 1 ? (this.#out[0] as Buffer) : Buffer.concat(this.#out, this.#outBytes);
+    this.#out = [];
+    this.#outBytes = 0;
+    if (!this.#socket.destroyed) this.#socket.write(data);
   }
 
   #flushSlots(): void {
@@ -253,7 +270,7 @@ export class Connection {
       const data = (this.#slots[0] as Slot).data;
       if (data === undefined) return;
       this.#slots.shift();
-      this.#socket.write(data);
+      this.#send(data);
     }
   }
 }
