@@ -604,16 +604,19 @@ export class Wal {
           return;
         }
         if (op.kind === 'entry') {
-          await this.#writeBatch();
+          const batchEntries = await this.#writeBatch();
           // Yield one event-loop turn before the next batch. The writers just
           // acknowledged resubmit in microtasks; without this turn they would
           // miss the batch that is already queued, and closed-loop writers
           // would split into two cohorts that take turns, halving each batch.
-          // Under 'interval' and 'none' it also lets timers and I/O run. The
-          // turn is taken even with an empty queue: the writers just acked
+          // The turn is taken even with an empty queue: the writers just acked
           // are about to resubmit, and the first of them must not start a
-          // batch of one while the others are still on their way.
-          await new Promise<void>((resolve) => setImmediate(resolve));
+          // batch of one while the others are still on their way. Only a
+          // lone writer (a batch of one, nothing queued) has nobody to wait
+          // for. Under 'interval' and 'none' the turn is always taken: a
+          // write completes in microtasks, and timers and I/O must still run.
+          const alone = batchEntries === 1 && this.#queueHead === this.#queue.length;
+          if (this.policy !== 'always' || !alone) await new Promise<void>((resolve) => setImmediate(resolve));
         } else {
           this.#queueHead++;
           await this.#runControl(op);
@@ -654,7 +657,8 @@ export class Wal {
   }
 
   // #region write-batch
-  async #writeBatch(): Promise<void> {
+  /** Writes (and under 'always' fsyncs) one batch; returns how many entries it held. */
+  async #writeBatch(): Promise<number> {
     const head = this.#queue[this.#queueHead] as EntryOp;
     if (
       this.#failed === undefined &&
@@ -665,15 +669,16 @@ export class Wal {
         await this.#roll(head.index);
       } catch (err) {
         const error = err instanceof DistkvError ? err : this.#writeError(err, `starting a segment at index ${head.index}`);
-        this.#rejectFrom(this.#takeBatch().batch, error, this.#failed === undefined);
-        return;
+        const { batch } = this.#takeBatch();
+        this.#rejectFrom(batch, error, this.#failed === undefined);
+        return batch.length;
       }
     }
     const { batch, bytes } = this.#takeBatch();
     const last = batch[batch.length - 1] as EntryOp;
     if (this.#failed !== undefined) {
       for (const op of batch) op.reject(this.#refusal() as DistkvError);
-      return;
+      return batch.length;
     }
     const segment = this.#active;
     const start = segment.bytes;
@@ -688,7 +693,7 @@ export class Wal {
       await writeFully(this.#file, buf, start);
     } catch (err) {
       await this.#rollback(batch, start, err);
-      return;
+      return batch.length;
     }
     for (let i = 0; i < batch.length; i++) {
       segment.offsets.push(offsets[i] as number);
@@ -702,12 +707,13 @@ export class Wal {
         await this.#sync();
       } catch (err) {
         this.#rejectFrom(batch, err as DistkvError, false);
-        return;
+        return batch.length;
       }
       for (const op of batch) op.resolve({ index: op.index, durability: 'fsynced' });
     } else {
       for (const op of batch) op.resolve({ index: op.index, durability: 'written' });
     }
+    return batch.length;
   }
   // #endregion write-batch
 
