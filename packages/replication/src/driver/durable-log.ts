@@ -112,8 +112,14 @@ export class DurableLog {
         onEntry: (e) => entries.push({ index: e.index as LogIndex, term: e.term as Term, payload: e.payload }),
       },
     });
-    if (wal.lastIndex < snapshot.meta.index || wal.firstIndex > snapshot.meta.index + 1) {
-      // A snapshot was installed and the crash came before the old log was replaced: it is all covered.
+    const termAtSnapshot = snapshot.meta.index === 0 ? undefined : wal.term(snapshot.meta.index);
+    if (
+      wal.lastIndex < snapshot.meta.index ||
+      wal.firstIndex > snapshot.meta.index + 1 ||
+      (termAtSnapshot !== undefined && termAtSnapshot !== snapshot.meta.term)
+    ) {
+      // A snapshot from the leader was installed and the crash came before the
+      // old log was replaced: the old log is covered by it or disagrees with it.
       await wal.close();
       await rm(logDir, { recursive: true, force: true });
       wal = await Wal.open({ dir: logDir, firstIndex: snapshot.meta.index + 1 });

@@ -3,8 +3,9 @@
  * socket for what peers send us, one outgoing connection per peer for what
  * we send them. Raft tolerates loss, so the transport never blocks the
  * node: a peer's queue is bounded (peerQueueMessagesMax) and sheds its
- * oldest message when full, and a lost connection is retried with
- * exponential backoff (reconnectDelayMsMin..reconnectDelayMsMax).
+ * oldest message when full, a failed connection attempt empties it, and a
+ * lost connection is retried with exponential backoff
+ * (reconnectDelayMsMin..reconnectDelayMsMax).
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { FramedConnection } from '@distkv/net';
@@ -186,6 +187,10 @@ export class TcpTransport {
       },
       () => {
         link.connecting = false;
+        // The peer is unreachable: what waited for it is stale by the time it
+        // returns, and Raft resends what still matters. Keep nothing.
+        link.dropped += link.queue.length;
+        link.queue = [];
         this.#retry(link);
       },
     );
