@@ -255,9 +255,12 @@ export class DurableStore {
     } catch (err) {
       stream.close();
       await this.#fs.unlink(temp).catch(() => undefined);
-      throw err instanceof DistkvError
-        ? err
-        : walError('WAL_WRITE_FAILED', `writing snapshot ${final} failed: ${String(err)}`, { cause: err });
+      if (err instanceof DistkvError) throw err;
+      const errno = (err as NodeJS.ErrnoException).code;
+      const code = errno === 'ENOSPC' || errno === 'EDQUOT' ? 'WAL_DISK_FULL' : 'WAL_WRITE_FAILED';
+      throw walError(code, `writing snapshot ${final} failed (${String(err)}); the previous snapshot and the log are intact`, {
+        cause: err,
+      });
     }
     this.#snapshotIndex = index;
     // Only now that the new snapshot is durable may older state go.

@@ -479,7 +479,9 @@ export class Wal {
   /**
    * Entries `fromIndex..toIndex` (both inclusive), read back from the files
    * and checked against their checksums again. Stops early, after at least
-   * one entry, once `bytesMax` payload bytes are gathered.
+   * one entry, once `bytesMax` payload bytes are gathered. A truncation or
+   * compaction that removes the range while it is being read makes this
+   * throw WAL_RANGE or WAL_CORRUPT; the Raft driver serialises the two.
    */
   async entries(fromIndex: number, toIndex: number, bytesMax = Number.POSITIVE_INFINITY): Promise<WalEntry[]> {
     if (fromIndex < this.firstIndex || toIndex > this.#lastIndex || fromIndex > toIndex + 1) {

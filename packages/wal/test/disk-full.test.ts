@@ -1,5 +1,6 @@
 // Goal: a full disk or an I/O error rejects the failed batch clearly, loses nothing acknowledged, keeps reads going,
 // and writes work again once space returns, without a restart. Method: inject ENOSPC/EIO through FaultyFileSystem.
+import { readdirSync } from 'node:fs';
 import { commands, isDistkvError } from '@distkv/core';
 import { describe, expect, it } from 'vitest';
 import { DurableStore, FaultyFileSystem, Wal } from '../src/index.js';
@@ -91,6 +92,26 @@ describe('disk full (ENOSPC) and write errors', () => {
     entries.forEach((e) => {
       expect(e.payload.equals(payloadOf(e.index))).toBe(true);
     });
+    await again.close();
+  });
+});
+
+describe('disk full while writing a snapshot', () => {
+  it('rejects with WAL_DISK_FULL, leaves no temp file, keeps serving, and the next snapshot succeeds', async () => {
+    const dir = tempDir();
+    const fs = new FaultyFileSystem();
+    const store = await DurableStore.open({ dir, fs, snapshotEveryEntries: 0 });
+    for (let i = 0; i < 50; i++) await store.execute(commands.put(`k${i}`, 'v'.repeat(100)));
+    const clear = fs.inject({ op: 'write', code: 'ENOSPC', pathIncludes: '.snap' });
+    await expect(store.snapshot()).rejects.toMatchObject({ code: 'WAL_DISK_FULL' });
+    expect(readdirSync(dir).filter((n) => n.includes('.snap'))).toEqual([]);
+    await store.execute(commands.put('after', 'yes'));
+    clear();
+    expect((await store.snapshot()).index).toBe(51);
+    await store.close();
+    const again = await DurableStore.open({ dir });
+    expect(again.store.getString('after')).toBe('yes');
+    expect(again.store.size).toBe(51);
     await again.close();
   });
 });
