@@ -754,7 +754,9 @@ export class Wal {
       this.#rejectFrom(batch, this.#failed, true);
       return;
     }
-    this.#rejectFrom(batch, this.#writeError(cause, `writing entries ${first}..${last} to ${this.#active.name}`), true);
+    const error = this.#writeError(cause, `writing entries ${first}..${last} to ${this.#active.name}`);
+    this.#log(`wal: ${error.message}; the file was cut back and the log goes on`);
+    this.#rejectFrom(batch, error, true);
   }
   // #endregion rollback
 
@@ -787,6 +789,7 @@ export class Wal {
         cause: err,
         definite: false,
       });
+      this.#log(`wal: ${this.#failed.message}; the log refuses writes until it is reopened`);
       throw this.#failed;
     }
     this.#dirty = false;
