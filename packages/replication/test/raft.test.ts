@@ -125,6 +125,15 @@ describe('the configured leader (phase 4)', () => {
     expect(rd.messages.every((m) => m.term === 5)).toBe(true);
   });
 
+  it('never reuses a term whose entries survived a crash that lost the hard state (found by the simulator, seed 3485)', () => {
+    // A torn write kept the entries of term 1 but not the hard state that said "term 1".
+    const storage = storageWith(0, [e(1, 1), e(1, 2)]);
+    const leader = new RaftNode({ id: n('1'), voters, leader: n('1') }, storage);
+    expect(leader.term).toBe(2);
+    const follower = new RaftNode({ id: n('2'), voters, leader: n('1') }, storageWith(0, [e(1, 1)]));
+    expect(follower.term).toBe(1);
+  });
+
   it('counts its own entry toward a majority only after advance() (its copy is durable)', () => {
     const storage = new MemoryStorage();
     const solo = new RaftNode({ id: n('1'), voters: [n('1')], leader: n('1') }, storage);

@@ -1,7 +1,8 @@
 /**
  * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
  * replays one and prints its trace. `--buggify-send-before-persist` and
- * `--unsafe-commit-previous-term` run the deliberately broken variants. Exit code 1 on the first failure, which
+ * `--unsafe-commit-previous-term` run the deliberately broken variants;
+ * `--steps N` makes each scenario longer (default 200). Exit code 1 on the first failure, which
  * is printed with its seed and replay command.
  */
 import { formatFailure, runScenario, type ScenarioOptions } from './simulator.js';
@@ -20,7 +21,9 @@ function flag(name: string): number | undefined {
 const seed = flag('--seed');
 const seeds = flag('--seeds') ?? 1000;
 const from = flag('--from') ?? 0;
+const steps = flag('--steps');
 const variant: Omit<ScenarioOptions, 'seed'> = {
+  ...(steps !== undefined ? { stepsMax: steps } : {}),
   ...(process.argv.includes('--buggify-send-before-persist') ? { buggify: { sendBeforePersist: true } } : {}),
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
 };

@@ -50,6 +50,7 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
   const flags = [
     options.buggify?.sendBeforePersist === true ? ' --buggify-send-before-persist' : '',
     options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '',
+    options.stepsMax !== undefined ? ` --steps ${options.stepsMax}` : '',
   ].join('');
   return `pnpm --filter @distkv/replication sim --seed ${seed}${flags}`;
 }
