@@ -12,6 +12,8 @@ import { buildPlain } from './fixtures/build-plain.js';
 
 const killsTotal = Number(process.env.DISTKV_CRASH_KILLS ?? 200);
 const seed = Number(process.env.DISTKV_CRASH_SEED ?? 20_260_222);
+/** Generous, and only a bound: a longer DISTKV_CRASH_KILLS run gets proportionally more time. */
+const timeoutMs = 60_000 + killsTotal * 1_000;
 
 function payloadOf(index: number): Buffer {
   return Buffer.from(`entry-${index}-${'x'.repeat(index % 97)}`);
@@ -86,65 +88,73 @@ function liveAndDie(fixture: string, dir: string, killAfterAcks: number, delayTi
 }
 
 describe('crash test with real processes (SIGKILL)', () => {
-  it(`keeps every acknowledged append across ${killsTotal} kills`, async () => {
-    const random = rng(seed);
-    const dir = join(root, 'data');
-    let maxAcked = 0;
-    let tailsCut = 0;
-    let lastIndex = 0;
-    for (let kill = 0; kill < killsTotal; kill++) {
-      const killAfterAcks = Math.floor(random() * 40);
-      const delayTicks = Math.floor(random() * 4);
-      const life = await liveAndDie('crash-writer.mjs', dir, killAfterAcks, delayTicks);
-      if (life.stderr.includes('dropped')) tailsCut++;
-      // The child's own recovery already saw everything acknowledged before.
-      expect(life.openedAt, `SEED=${seed} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
-      for (const index of life.acked) maxAcked = Math.max(maxAcked, index);
-      const wal = await Wal.open({ dir, limits: { segmentBytes: 8192 } });
-      try {
-        expect(wal.firstIndex).toBe(1);
-        expect(wal.lastIndex, `SEED=${seed} kill ${kill}: acknowledged ${maxAcked}`).toBeGreaterThanOrEqual(maxAcked);
-        const from = Math.max(1, lastIndex - 64);
-        const entries = await wal.entries(from, wal.lastIndex);
-        entries.forEach((entry, i) => {
-          expect(entry.index).toBe(from + i);
-          expect(entry.payload.equals(payloadOf(entry.index)), `SEED=${seed} entry ${entry.index}`).toBe(true);
-        });
-        lastIndex = wal.lastIndex;
-      } finally {
-        await wal.close();
+  it(
+    `keeps every acknowledged append across ${killsTotal} kills`,
+    async () => {
+      const random = rng(seed);
+      const dir = join(root, 'data');
+      let maxAcked = 0;
+      let tailsCut = 0;
+      let lastIndex = 0;
+      for (let kill = 0; kill < killsTotal; kill++) {
+        const killAfterAcks = Math.floor(random() * 40);
+        const delayTicks = Math.floor(random() * 4);
+        const life = await liveAndDie('crash-writer.mjs', dir, killAfterAcks, delayTicks);
+        if (life.stderr.includes('dropped')) tailsCut++;
+        // The child's own recovery already saw everything acknowledged before.
+        expect(life.openedAt, `SEED=${seed} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
+        for (const index of life.acked) maxAcked = Math.max(maxAcked, index);
+        const wal = await Wal.open({ dir, limits: { segmentBytes: 8192 } });
+        try {
+          expect(wal.firstIndex).toBe(1);
+          expect(wal.lastIndex, `SEED=${seed} kill ${kill}: acknowledged ${maxAcked}`).toBeGreaterThanOrEqual(maxAcked);
+          const from = Math.max(1, lastIndex - 64);
+          const entries = await wal.entries(from, wal.lastIndex);
+          entries.forEach((entry, i) => {
+            expect(entry.index).toBe(from + i);
+            expect(entry.payload.equals(payloadOf(entry.index)), `SEED=${seed} entry ${entry.index}`).toBe(true);
+          });
+          lastIndex = wal.lastIndex;
+        } finally {
+          await wal.close();
+        }
       }
-    }
-    // The whole log, once more, end to end.
-    const wal = await Wal.open({ dir });
-    const all = await wal.entries(1, wal.lastIndex);
-    expect(all.length).toBe(wal.lastIndex);
-    for (const entry of all) expect(entry.payload.equals(payloadOf(entry.index))).toBe(true);
-    await wal.close();
-    console.log(`crash test: ${killsTotal} kills, ${all.length} entries, ${tailsCut} torn tails cut, seed ${seed}`);
-    expect(maxAcked).toBeGreaterThan(0);
-  });
+      // The whole log, once more, end to end.
+      const wal = await Wal.open({ dir });
+      const all = await wal.entries(1, wal.lastIndex);
+      expect(all.length).toBe(wal.lastIndex);
+      for (const entry of all) expect(entry.payload.equals(payloadOf(entry.index))).toBe(true);
+      await wal.close();
+      console.log(`crash test: ${killsTotal} kills, ${all.length} entries, ${tailsCut} torn tails cut, seed ${seed}`);
+      expect(maxAcked).toBeGreaterThan(0);
+    },
+    timeoutMs,
+  );
 
-  it('keeps every acknowledged DurableStore put across kills during snapshots and compactions', async () => {
-    const random = rng(seed + 1);
-    const dir = join(root, 'store');
-    const kills = Math.max(20, Math.floor(killsTotal / 5));
-    let maxAcked = 0;
-    for (let kill = 0; kill < kills; kill++) {
-      const life = await liveAndDie('crash-store.mjs', dir, Math.floor(random() * 60), Math.floor(random() * 4));
-      expect(life.openedAt, `SEED=${seed + 1} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
-      for (const index of life.acked) maxAcked = Math.max(maxAcked, index);
-    }
-    const store = await DurableStore.open({ dir, snapshotEveryEntries: 0 });
-    try {
-      expect(store.lastIndex).toBeGreaterThanOrEqual(maxAcked);
-      expect(store.snapshotIndex).toBeGreaterThan(0);
-      expect(store.store.size).toBe(store.lastIndex);
-      for (let i = 1; i <= store.lastIndex; i++) {
-        expect(store.store.getString(`k${i}`), `SEED=${seed + 1} key k${i}`).toBe(`value ${i} ${'z'.repeat(i % 40)}`);
+  it(
+    'keeps every acknowledged DurableStore put across kills during snapshots and compactions',
+    async () => {
+      const random = rng(seed + 1);
+      const dir = join(root, 'store');
+      const kills = Math.max(20, Math.floor(killsTotal / 5));
+      let maxAcked = 0;
+      for (let kill = 0; kill < kills; kill++) {
+        const life = await liveAndDie('crash-store.mjs', dir, Math.floor(random() * 60), Math.floor(random() * 4));
+        expect(life.openedAt, `SEED=${seed + 1} kill ${kill}`).toBeGreaterThanOrEqual(maxAcked);
+        for (const index of life.acked) maxAcked = Math.max(maxAcked, index);
       }
-    } finally {
-      await store.close();
-    }
-  });
+      const store = await DurableStore.open({ dir, snapshotEveryEntries: 0 });
+      try {
+        expect(store.lastIndex).toBeGreaterThanOrEqual(maxAcked);
+        expect(store.snapshotIndex).toBeGreaterThan(0);
+        expect(store.store.size).toBe(store.lastIndex);
+        for (let i = 1; i <= store.lastIndex; i++) {
+          expect(store.store.getString(`k${i}`), `SEED=${seed + 1} key k${i}`).toBe(`value ${i} ${'z'.repeat(i % 40)}`);
+        }
+      } finally {
+        await store.close();
+      }
+    },
+    timeoutMs,
+  );
 });
