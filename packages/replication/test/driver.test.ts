@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commands } from '@distkv/core';
-import { type PeerAddress, ReplicationNode, type ReplicationNodeOptions, TcpTransport } from '@distkv/replication';
+import { type NodeId, type PeerAddress, ReplicationNode, type ReplicationNodeOptions, TcpTransport } from '@distkv/replication';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const decodeLimits = { entriesMax: 256, bytesMax: 4 * 1024 * 1024 };
@@ -146,6 +146,28 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     expect(r.result).toBeUndefined();
     await until('applied everywhere', () => converged(nodes));
     for (const n of nodes.values()) expect(n.store.getString('k')).toBe('v');
+  }, 60_000);
+
+  it("INFO replication reports role, leader, term, indexes and each follower's match and lag", async () => {
+    const { nodes } = await cluster('sync');
+    const leader = nodes.get('n1') as ReplicationNode;
+    await leader.propose(commands.put('k', 'v'));
+    await until('the leader knows every follower matches it', () =>
+      ['n2', 'n3'].every((id) => leader.status().progress?.get(id as NodeId)?.match === leader.raft.log.lastIndex()),
+    );
+    const info = leader.info(new Map([['n1', '127.0.0.1:7001']]));
+    expect(info.split('\r\n').slice(0, 8)).toEqual([
+      'role:leader',
+      'node_id:n1',
+      'leader_id:n1',
+      'leader_addr:127.0.0.1:7001',
+      'replication_mode:sync',
+      'term:1',
+      'commit_index:2',
+      'applied_index:2',
+    ]);
+    expect(info).toMatch(/\r\nfollower0:id=n2,state=replicate,match_index=2,lag=0\r\n/);
+    expect((nodes.get('n2') as ReplicationNode).info()).toMatch(/^role:follower\r\nnode_id:n2\r\nleader_id:n1\r\n/);
   }, 60_000);
 
   it('a follower refuses proposals with NOT_LEADER (definite)', async () => {

@@ -125,6 +125,37 @@ export class ReplicationNode {
     return this.raft.status();
   }
 
+  // #region info
+  /**
+   * The `INFO replication` section, one `field:value` per line as Redis
+   * prints it. `addresses` maps node ids to client addresses (the server
+   * knows them; this layer only knows peer ports) for `leader_addr`.
+   */
+  info(addresses: ReadonlyMap<string, string> = new Map()): string {
+    const s = this.raft.status();
+    const lines = [
+      `role:${s.role}`,
+      `node_id:${s.id}`,
+      `leader_id:${s.leader ?? ''}`,
+      `leader_addr:${s.leader === null ? '' : (addresses.get(s.leader) ?? '')}`,
+      `replication_mode:${this.mode}`,
+      `term:${s.term}`,
+      `commit_index:${s.commit}`,
+      `applied_index:${s.applied}`,
+      `first_index:${s.firstIndex}`,
+      `last_index:${s.lastIndex}`,
+    ];
+    if (s.progress !== undefined) {
+      let i = 0;
+      for (const [id, p] of s.progress) {
+        if (id === s.id) continue;
+        lines.push(`follower${i++}:id=${id},state=${p.state},match_index=${p.match},lag=${s.lastIndex - p.match}`);
+      }
+    }
+    return `${lines.join('\r\n')}\r\n`;
+  }
+  // #endregion info
+
   /** Leader only. Resolves per the mode; rejects NOT_LEADER, PROPOSALS_FULL, … (definite) or NODE_STOPPED (indefinite). */
   propose(command: Command): Promise<ProposeResult> {
     if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped; nothing was proposed'));
