@@ -120,6 +120,14 @@ describe.skipIf(!redisCli)('redis-cli (skipped when redis-cli is missing: apt-ge
       [['SCAN', '0'], '0\nx\nz'],
       [['CLIENT', 'ID'], ''],
       [['CLIENT', 'GETNAME'], ''],
+      [['CLIENT', 'SETNAME', 'cli'], 'OK'],
+      [
+        ['AUTH', 'secret'],
+        'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
+      ],
+      [['KEYS', 'z*'], 'z'],
+      [['COMMAND', 'DOCS', 'get'], 'get\nsummary\nReturns the value of a key.\nsince\n1.0.0\ngroup\nstring'],
+      [['CONFIG', 'GET', 'databases'], 'databases\n1'],
       [['SELECT', '0'], 'OK'],
       [['COMMAND', 'COUNT'], '24'],
       [['HELLO', '3'], 'NOPROTO unsupported protocol version'],
@@ -133,6 +141,8 @@ describe.skipIf(!redisCli)('redis-cli (skipped when redis-cli is missing: apt-ge
     }
     expect(cli('INFO')).toMatch(/# Keyspace\r?\ndb0:keys=2/);
     expect(cli('QUIT')).toBe('OK');
+    expect(cli('FLUSHDB')).toBe('OK');
+    expect(cli('DBSIZE')).toBe('0');
   });
 
   it('lists every key with --scan', () => {
