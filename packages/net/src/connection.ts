@@ -23,7 +23,7 @@ export interface ConnectionHooks {
 /**
  * One client connection. Requests are parsed from whatever chunks arrive
  * and handled in order; replies leave in the same order, written to a
- * corked socket so one pass over a chunk becomes one `writev`.
+ * single Buffer per pass, so one pass over a chunk becomes one `write`.
  *
  * Ordering rules: writes go to the backend at once (so a pipeline of
  * writes shares one fsync) and their replies wait in `#slots`; a read that
@@ -123,12 +123,11 @@ export class Connection {
   }
 
   // #region pump
-  /** Handles every complete request that may be handled now, then flushes the replies in one corked write. */
+  /** Handles every complete request that may be handled now, then sends their replies in one write. */
   #pump(): void {
     if (this.#pumping || this.#socket.destroyed) return;
     this.#pumping = true;
     const socket = this.#socket;
-    socket.cork();
     try {
       // Replies settled since the last pass go first: they free slots for new requests.
       this.#flushSlots();
@@ -165,7 +164,6 @@ export class Connection {
       this.#flushSlots();
     } finally {
       this.#writeOut();
-      socket.uncork();
       this.#pumping = false;
     }
     this.#afterPump();
