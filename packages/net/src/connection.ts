@@ -47,6 +47,8 @@ export class Connection {
   #readingPaused = false;
   #pumping = false;
   #pumpQueued = false;
+  /** The last pass stopped with requests left because its output was full. */
+  #resumeLater = false;
   /** Replies of the current pass, written as one Buffer at its end (fewer stream calls than one write each). */
   #out: Buffer[] = [];
   #outBytes = 0;
@@ -139,7 +141,12 @@ export class Connection {
           this.#handle(request);
           continue;
         }
-        if (this.#closing || socket.writableNeedDrain || this.#outBytes >= socket.writableHighWaterMark) break;
+        if (this.#closing || socket.writableNeedDrain) break;
+        if (this.#outBytes >= socket.writableHighWaterMark) {
+          // Enough for one write: send it, and go on in a later turn (or on 'drain').
+          this.#resumeLater = true;
+          break;
+        }
         if (this.#slots.length >= this.#hooks.context.limits.pendingRepliesMax) break;
         let request: Request | undefined;
         try {
@@ -191,6 +198,11 @@ export class Connection {
     } else if (!mayRead && !this.#readingPaused) {
       this.#readingPaused = true;
       socket.pause();
+    }
+    if (this.#resumeLater) {
+      this.#resumeLater = false;
+      // If the socket took it all there will be no 'drain' to wake us: pump again after I/O.
+      if (!socket.writableNeedDrain) setImmediate(() => this.#pump());
     }
     if (socket.writableNeedDrain && this.#drainTimer === undefined) {
       this.#drainTimer = setTimeout(() => {

@@ -154,6 +154,16 @@ describe('--requirepass', () => {
 });
 
 describe('ordering', () => {
+  it('a pipeline whose replies exceed the socket high-water mark is answered completely', async () => {
+    // Regression: a pass that stops because its output is full must be resumed even when no 'drain' follows.
+    const { port } = await serve({});
+    const client = await Client.connect({ port });
+    await client.call('SET', 'big', Buffer.alloc(256 * 1024, 'x'));
+    const replies = await Promise.all(Array.from({ length: 40 }, () => client.call('GET', 'big')));
+    expect(replies.every((r) => Buffer.isBuffer(r) && r.length === 256 * 1024)).toBe(true);
+    await client.close();
+  });
+
   it('a read pipelined after writes sees them (read-your-writes), even with a slow backend', async () => {
     const { port } = await serve({}, { delayMs: 20 });
     const raw = await RawSocket.open(port);
