@@ -1,6 +1,6 @@
 /**
- * RESP2 reply encoding. Replies are Buffers so a connection can hand them
- * to a corked socket as they are produced; the common ones are built once.
+ * RESP2 reply encoding. Replies are Buffers that a connection gathers and
+ * writes once per pass; the common ones are built once.
  */
 export const OK = Buffer.from('+OK\r\n');
 export const PONG = Buffer.from('+PONG\r\n');
