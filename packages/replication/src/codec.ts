@@ -8,7 +8,8 @@ import { crc32c } from '@distkv/core';
 import { replicationError } from './errors.js';
 import type { Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term } from './types.js';
 
-export const MESSAGE_FORMAT_VERSION = 1;
+/** 2 (phase 5): vote, pre-vote, TimeoutNow and policy messages; heartbeats carry a round number. */
+export const MESSAGE_FORMAT_VERSION = 2;
 const NODE_ID_BYTES_MAX = 255;
 
 const typeCodes: Record<MessageType, number> = {
@@ -18,6 +19,12 @@ const typeCodes: Record<MessageType, number> = {
   MsgHeartbeatResp: 4,
   MsgSnap: 5,
   MsgSnapResp: 6,
+  MsgVote: 7,
+  MsgVoteResp: 8,
+  MsgPreVote: 9,
+  MsgPreVoteResp: 10,
+  MsgTimeoutNow: 11,
+  MsgPolicy: 12,
 };
 const typeNames = new Map(Object.entries(typeCodes).map(([name, code]) => [code, name as MessageType]));
 
@@ -126,8 +133,10 @@ export function encodeMessage(m: Message): Buffer {
       break;
     case 'MsgHeartbeat':
       w.u64(m.commit);
+      w.u64(m.seq ?? 0);
       break;
     case 'MsgHeartbeatResp':
+      w.u64(m.seq ?? 0);
       break;
     case 'MsgSnap':
       w.u64(m.meta.index);
@@ -141,6 +150,21 @@ export function encodeMessage(m: Message): Buffer {
       w.u64(m.meta.term);
       w.u64(m.offset);
       w.u8(m.reject ? 1 : 0);
+      break;
+    case 'MsgVote':
+    case 'MsgPreVote':
+      w.u64(m.lastIndex);
+      w.u64(m.lastTerm);
+      w.u8(m.transfer ? 1 : 0);
+      break;
+    case 'MsgVoteResp':
+    case 'MsgPreVoteResp':
+      w.u8(m.reject ? 1 : 0);
+      break;
+    case 'MsgTimeoutNow':
+      break;
+    case 'MsgPolicy':
+      w.id(m.kind);
       break;
   }
   return w.finish();
@@ -196,11 +220,33 @@ export function decodeMessage(input: Uint8Array, limits: DecodeLimits): Message 
       };
       break;
     }
-    case 'MsgHeartbeat':
-      m = { type, from, to, term: t, commit: r.u64('commit') as LogIndex };
+    case 'MsgHeartbeat': {
+      const commit = r.u64('commit') as LogIndex;
+      const seq = r.u64('seq');
+      m = seq === 0 ? { type, from, to, term: t, commit } : { type, from, to, term: t, commit, seq };
       break;
-    case 'MsgHeartbeatResp':
+    }
+    case 'MsgHeartbeatResp': {
+      const seq = r.u64('seq');
+      m = seq === 0 ? { type, from, to, term: t } : { type, from, to, term: t, seq };
+      break;
+    }
+    case 'MsgVote':
+    case 'MsgPreVote': {
+      const lastIndex = r.u64('lastIndex') as LogIndex;
+      const lastTerm = r.u64('lastTerm') as Term;
+      m = { type, from, to, term: t, lastIndex, lastTerm, transfer: r.u8('transfer') === 1 };
+      break;
+    }
+    case 'MsgVoteResp':
+    case 'MsgPreVoteResp':
+      m = { type, from, to, term: t, reject: r.u8('reject') === 1 };
+      break;
+    case 'MsgTimeoutNow':
       m = { type, from, to, term: t };
+      break;
+    case 'MsgPolicy':
+      m = { type, from, to, term: t, kind: r.id('kind') };
       break;
     case 'MsgSnap': {
       const meta: SnapshotMeta = { index: r.u64('snapshot index') as LogIndex, term: r.u64('snapshot term') as Term };

@@ -46,13 +46,23 @@ export function describeMessage(m: Message): string {
     case 'MsgAppResp':
       return m.reject ? `${head} Log:${m.index} Rejected (Hint: ${m.hintTerm}/${m.hintIndex})` : `${head} Log:${m.index}`;
     case 'MsgHeartbeat':
-      return `${head} Commit:${m.commit}`;
+      return `${head} Commit:${m.commit}${m.seq !== undefined && m.seq > 0 ? ` Seq:${m.seq}` : ''}`;
     case 'MsgHeartbeatResp':
-      return head;
+      return m.seq !== undefined && m.seq > 0 ? `${head} Seq:${m.seq}` : head;
     case 'MsgSnap':
       return `${head} Snapshot:${m.meta.term}/${m.meta.index} Bytes:${m.offset}+${m.chunk.byteLength}/${m.totalBytes}`;
     case 'MsgSnapResp':
       return `${head} Snapshot:${m.meta.term}/${m.meta.index} Offset:${m.offset}${m.reject ? ' Rejected' : ''}`;
+    case 'MsgVote':
+    case 'MsgPreVote':
+      return `${head} Log:${m.lastTerm}/${m.lastIndex}${m.transfer ? ' Transfer' : ''}`;
+    case 'MsgVoteResp':
+    case 'MsgPreVoteResp':
+      return m.reject ? `${head} Rejected` : head;
+    case 'MsgTimeoutNow':
+      return head;
+    case 'MsgPolicy':
+      return `${head} ${m.kind}`;
   }
 }
 
@@ -68,6 +78,9 @@ export function describeReady(rd: Ready, format: PayloadFormatter = describeComm
     for (const e of rd.entries) out.push(`  ${describeEntry(e, format)}`);
   }
   if (rd.leaderDurableIndex !== undefined) out.push(`LeaderDurable:${rd.leaderDurableIndex}`);
+  if (rd.readStates !== undefined && rd.readStates.length > 0) {
+    out.push(`ReadStates:${rd.readStates.map((r) => ` ${r.id}@${r.index}`).join('')}`);
+  }
   if (rd.messages.length > 0) {
     out.push('Messages:');
     for (const m of rd.messages) out.push(`  ${describeMessage(m)}`);

@@ -15,6 +15,8 @@ export const replicationErrorCodes = {
   PROPOSAL_DROPPED: "another entry was committed at the proposal's index; it will never apply",
   NODE_STOPPED: 'the node stopped before the proposal was acknowledged; it may still apply',
   MESSAGE_CORRUPT: 'bytes from a peer are not a valid replication message (checksum, version, framing or limits)',
+  READS_FULL: 'the leader already holds limits.readsPendingMax unanswered reads; retry later',
+  TRANSFER_TARGET_INVALID: 'leadership can only be transferred to another voter',
 } as const;
 // #endregion error-codes
 

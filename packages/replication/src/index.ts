@@ -1,12 +1,14 @@
 /**
  * @distkv/replication — phase 4 of distkv: Raft log replication as a pure,
- * deterministic state machine, and the simulator that checks it.
+ * deterministic state machine, and the simulator that checks it. Phase 5
+ * added elections to the same state machine (see @distkv/election).
  * See docs/04-replication.md.
  */
 export { type DecodeLimits, decodeMessage, encodeMessage, MESSAGE_FORMAT_VERSION } from './codec.js';
 export {
   defaultReplicationLimits,
   type RaftConfig,
+  type ReadMode,
   type ReplicationLimits,
   type ReplicationMode,
   type ResolvedConfig,
@@ -24,7 +26,16 @@ export { type ProposeResult, ReplicationNode, type ReplicationNodeOptions } from
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
 export { Progress, type ProgressState } from './progress.js';
-export { type ProgressStatus, type Proposal, RaftNode, type Ready, type SoftState, type Status } from './raft.js';
+export {
+  type ElectionPolicy,
+  type ProgressStatus,
+  type Proposal,
+  RaftNode,
+  type ReadState,
+  type Ready,
+  type SoftState,
+  type Status,
+} from './raft.js';
 export { RaftLog } from './raft-log.js';
 export { type Rng, seededRng } from './rng.js';
 export { type LogStorage, MemoryStorage } from './storage.js';
@@ -40,8 +51,12 @@ export {
   type MsgAppResp,
   type MsgHeartbeat,
   type MsgHeartbeatResp,
+  type MsgPolicy,
   type MsgSnap,
   type MsgSnapResp,
+  type MsgTimeoutNow,
+  type MsgVote,
+  type MsgVoteResp,
   type NodeId,
   nodeId,
   type Role,

@@ -5,10 +5,14 @@
  * documented on `Ready` and then acknowledges with `advance()`.
  *
  * Roles and terms are complete (any message with a higher term makes a node
- * a follower; stale terms are refused), but in phase 4 nobody campaigns: the
- * configured leader takes a fresh term each time it starts. Phase 5 adds
- * RequestVote, pre-vote and check-quorum as new message types and a
- * `campaign()` that ends in the same `becomeLeader`.
+ * a follower; stale terms are refused). With a configured leader (phase 4)
+ * nobody campaigns: the configured leader takes a fresh term each time it
+ * starts. Without one (phase 5) the voters elect: randomised timeouts,
+ * RequestVote with the up-to-date check, pre-vote, check-quorum,
+ * leadership transfer and ReadIndex — in here, as in etcd, because votes
+ * and terms are the same state that replication fences with. A pluggable
+ * `ElectionPolicy` (the Bully algorithm in `@distkv/election`) may replace
+ * Raft's campaigning; it drives the same `leadNewTerm`/`becomeFollower`.
  */
 import { assert } from '@distkv/core';
 import type { RaftConfig, ResolvedConfig } from './config.js';
@@ -16,6 +20,7 @@ import { resolveConfig } from './config.js';
 import { replicationError } from './errors.js';
 import { Progress, type ProgressState } from './progress.js';
 import { RaftLog } from './raft-log.js';
+import { type Rng, seededRng } from './rng.js';
 import type { LogStorage } from './storage.js';
 import type {
   Entry,
@@ -25,14 +30,42 @@ import type {
   MsgApp,
   MsgAppResp,
   MsgHeartbeat,
+  MsgHeartbeatResp,
+  MsgPolicy,
   MsgSnap,
   MsgSnapResp,
+  MsgVote,
+  MsgVoteResp,
   NodeId,
   Role,
   Snapshot,
   SnapshotMeta,
   Term,
 } from './types.js';
+
+// #region election-policy
+/**
+ * An alternative to Raft's own campaigning, plugged in per node through
+ * `RaftConfig.election`. The node still owns terms, the log and
+ * replication; the policy only decides *when* this node leads
+ * (`node.leadNewTerm()`) or follows (`node.becomeFollower(term, leader)`),
+ * and talks to its peers with `MsgPolicy` messages (`node.sendPolicy`).
+ * Pure like the node: no timers, no I/O.
+ */
+export interface ElectionPolicy {
+  readonly name: string;
+  /** Called on every tick while the node is not leader, after `electionElapsedTicks` grew. */
+  tick(node: RaftNode): void;
+  /** A policy message for this node; a higher term in it has already been adopted. */
+  step(node: RaftNode, m: MsgPolicy): void;
+}
+// #endregion election-policy
+
+/** A read that may now be served: once the application has applied `index`, local state is linearizable for it. */
+export interface ReadState {
+  readonly id: string;
+  readonly index: LogIndex;
+}
 
 // #region ready
 /**
@@ -61,6 +94,12 @@ export interface Ready {
   readonly leaderDurableIndex: LogIndex | undefined;
   /** Set when the role or the known leader changed. */
   readonly softState: SoftState | undefined;
+  /**
+   * 5. READ: reads confirmed since the last Ready (`readIndex`). Serve each
+   * once `index` is applied. A read missing here when the node stops
+   * leading (softState) never will be: fail it as retryable.
+   */
+  readonly readStates: readonly ReadState[];
 }
 // #endregion ready
 
@@ -106,8 +145,32 @@ export class RaftNode {
   progress = new Map<NodeId, Progress>();
   /** Leader: ticks since the last heartbeat. */
   heartbeatElapsedTicks = 0;
-  /** Follower: ticks since it last heard from a leader (phase 5 campaigns when it reaches electionTimeoutTicks). */
+  /** Non-leader: ticks since it last heard from a leader or campaigned. Leader: ticks since the last check-quorum. */
   electionElapsedTicks = 0;
+  /** Campaign when electionElapsedTicks reaches this: random in [electionTimeoutTicks, 2 * electionTimeoutTicks). */
+  randomizedElectionTimeoutTicks = 0;
+  /** Leader: the voter it is handing leadership to (thesis §3.10), or null. */
+  leadTransferee: NodeId | null = null;
+  #transferElapsedTicks = 0;
+  readonly #rng: Rng;
+  /** Candidate / pre-candidate: the answers so far. */
+  #votes = new Map<NodeId, boolean>();
+  /** Ticks since a leader was last heard (or since start); never reset by campaigning. A follower in lease ignores votes. */
+  #leaderSilentTicks = 0;
+  /** Leader, check-quorum: voters heard from since the last check. */
+  #recentActive = new Set<NodeId>();
+  /** Ticks this node has lived; the lease's clock. */
+  #ticks = 0;
+  /** Leader: heartbeat rounds are numbered; the tick each recent round left, for leases. */
+  #roundSeq = 0;
+  #roundSentTick = new Map<number, number>();
+  /** Leader, lease: per voter, the send tick of the latest round it answered. */
+  #leaseAckTick = new Map<NodeId, number>();
+  /** Leader: reads waiting for its first entry of this term to commit (§6.4 step 1). */
+  #readsAwaitingCommit: string[] = [];
+  /** Leader: reads waiting for a heartbeat round to be answered by a majority, oldest first. */
+  #readsPending: { id: string; index: LogIndex; seq: number; acks: Set<NodeId> }[] = [];
+  #readStates: ReadState[] = [];
   #messages: Message[] = [];
   #uncommittedBytes = 0;
   /** Leader: index of the no-op its leadership began with; only later entries count in #uncommittedBytes. */
@@ -121,6 +184,7 @@ export class RaftNode {
   constructor(config: RaftConfig, storage: LogStorage) {
     this.config = resolveConfig(config);
     this.id = this.config.id;
+    this.#rng = config.rng ?? seededRng(idSeed(this.config.id));
     const hs = storage.initialState();
     this.log = new RaftLog(storage, hs.commit, this.config.applied);
     // A crash can keep a Ready's entries and lose its hard state (a torn
@@ -141,27 +205,68 @@ export class RaftNode {
     // persist comes before send) cannot be confused with new ones.
     if (this.config.leader === this.id) this.campaignFixed();
     // #endregion fixed-leader
+    // One voter alone elects itself at once.
+    if (this.config.leader === null && this.config.election === undefined && this.config.voters.length === 1) {
+      this.campaign('election', false);
+    }
   }
 
   // ---- inputs ---------------------------------------------------------------
 
   /** One unit of logical time. The driver decides how long a tick is. */
+  // #region tick
   tick(): void {
+    this.#ticks++;
     if (this.role === 'leader') {
-      this.heartbeatElapsedTicks++;
-      if (this.heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
-        this.heartbeatElapsedTicks = 0;
-        this.#broadcastHeartbeat();
-      }
-    } else {
-      this.electionElapsedTicks++;
+      this.#tickLeader();
+      return;
+    }
+    this.electionElapsedTicks++;
+    this.#leaderSilentTicks++;
+    if (this.config.leader !== null) return; // phase 4: nobody campaigns
+    if (this.config.election !== undefined) {
+      this.config.election.tick(this);
+      return;
+    }
+    if (this.electionElapsedTicks >= this.randomizedElectionTimeoutTicks) {
+      this.campaign(this.config.preVote ? 'pre-vote' : 'election', false);
     }
   }
+
+  #tickLeader(): void {
+    this.heartbeatElapsedTicks++;
+    this.electionElapsedTicks++;
+    if (this.electionElapsedTicks >= this.config.electionTimeoutTicks) {
+      this.electionElapsedTicks = 0;
+      // Thesis §6.2: a leader cut off from a majority stops acting as one.
+      if (this.config.checkQuorum) {
+        const active = this.#recentActive.size + 1;
+        this.#recentActive.clear();
+        if (active < this.#quorum()) {
+          this.becomeFollower(this.term, null);
+          return;
+        }
+      }
+    }
+    if (this.leadTransferee !== null) {
+      this.#transferElapsedTicks++;
+      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
+      if (this.#transferElapsedTicks >= this.config.electionTimeoutTicks) this.leadTransferee = null;
+    }
+    if (this.heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
+      this.heartbeatElapsedTicks = 0;
+      this.#broadcastHeartbeat();
+    }
+  }
+  // #endregion tick
 
   /** Appends `payload` to the leader's log. Throws NOT_LEADER, PROPOSAL_TOO_LARGE or PROPOSALS_FULL (all definite). */
   propose(payload: Uint8Array): Proposal {
     if (this.role !== 'leader') {
       throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
+    }
+    if (this.leadTransferee !== null) {
+      throw replicationError('NOT_LEADER', `node ${this.id} is handing leadership to ${this.leadTransferee}`);
     }
     const { entryBytesMax, uncommittedBytesMax } = this.config.limits;
     if (payload.byteLength > entryBytesMax) {
@@ -188,10 +293,28 @@ export class RaftNode {
   step(m: Message): void {
     assert(m.to === this.id, `message for ${m.to} stepped into ${this.id}`);
     assert(m.from !== this.id, 'a node does not message itself');
+    if (m.type === 'MsgPolicy') {
+      if (m.term > this.term) this.becomeFollower(m.term, null);
+      if (this.config.election !== undefined) this.config.election.step(this, m);
+      return;
+    }
     if (m.term > this.term) {
-      const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
-      this.becomeFollower(m.term, fromLeader ? m.from : null);
+      if ((m.type === 'MsgVote' || m.type === 'MsgPreVote') && !m.transfer && this.#inLease()) {
+        // Thesis §6.2/§9.6: this node heard from a leader within an election
+        // timeout; a disruptive candidate gets no answer and no term change.
+        return;
+      }
+      if (m.type === 'MsgPreVote' || (m.type === 'MsgPreVoteResp' && !m.reject)) {
+        // A pre-vote carries a term nobody has taken yet: nothing changes.
+      } else {
+        const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
     } else if (m.term < this.term) {
+      if (m.type === 'MsgPreVote') {
+        // Tell the stale pre-candidate the current term, so it stops asking.
+        this.#send({ type: 'MsgPreVoteResp', to: m.from, reject: true });
+      }
       // A stale leader learns the current term from the reply and steps down.
       if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
         this.#send({
@@ -205,10 +328,29 @@ export class RaftNode {
       }
       return;
     }
+    switch (m.type) {
+      case 'MsgVote':
+      case 'MsgPreVote':
+        this.#handleVoteRequest(m);
+        return;
+      case 'MsgVoteResp':
+      case 'MsgPreVoteResp':
+        this.#handleVoteResponse(m);
+        return;
+      case 'MsgTimeoutNow':
+        // Thesis §3.10: the leader chose this node; campaign at once, skipping pre-vote.
+        if (this.role !== 'leader' && this.config.leader === null && this.config.election === undefined) {
+          this.campaign('election', true);
+        }
+        return;
+      default:
+        break;
+    }
     switch (this.role) {
       case 'leader':
         this.#stepLeader(m);
         break;
+      case 'pre-candidate':
       case 'candidate':
         // A leader exists for this term: stop campaigning.
         if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
@@ -233,7 +375,8 @@ export class RaftNode {
       this.log.unstableSnapshot !== undefined ||
       !sameHardState(this.#hardState(), this.#prevHardState) ||
       !sameSoftState(this.#softState(), this.#prevSoftState) ||
-      this.log.committed > this.log.applied
+      this.log.committed > this.log.applied ||
+      this.#readStates.length > 0
     );
   }
 
@@ -251,8 +394,10 @@ export class RaftNode {
       committedEntries: this.log.nextCommitted(this.config.limits.appendBytesMax),
       leaderDurableIndex: this.role === 'leader' && last !== undefined ? last.index : undefined,
       softState: sameSoftState(ss, this.#prevSoftState) ? undefined : ss,
+      readStates: this.#readStates,
     };
     this.#messages = [];
+    this.#readStates = [];
     this.#prevHardState = hs;
     this.#prevSoftState = ss;
     this.#readyOutstanding = true;
@@ -311,11 +456,246 @@ export class RaftNode {
     }
     this.role = 'follower';
     this.leader = leader;
+    if (leader !== null) this.#leaderSilentTicks = 0;
+    this.#resetRoleState();
+  }
+
+  #resetRoleState(): void {
     this.progress = new Map();
     this.#uncommittedBytes = 0;
     this.electionElapsedTicks = 0;
     this.heartbeatElapsedTicks = 0;
+    this.randomizedElectionTimeoutTicks = this.config.electionTimeoutTicks + this.#rng.int(this.config.electionTimeoutTicks);
+    this.leadTransferee = null;
+    this.#transferElapsedTicks = 0;
+    this.#votes = new Map();
+    this.#recentActive.clear();
+    this.#roundSentTick.clear();
+    this.#leaseAckTick.clear();
+    this.#readsAwaitingCommit = [];
+    this.#readsPending = [];
   }
+
+  // #region campaign
+  /**
+   * Starts an election (§5.2). `pre-vote` first asks, at term + 1, whether
+   * a majority would vote — without changing this node's term — so a node
+   * that was cut off cannot force a healthy leader out when it returns
+   * (thesis §9.6). `transfer`: the leader asked for it (TimeoutNow).
+   */
+  campaign(kind: 'pre-vote' | 'election', transfer: boolean): void {
+    assert(this.role !== 'leader', 'a leader does not campaign');
+    assert(this.config.leader === null, 'nobody campaigns under a fixed leader');
+    if (kind === 'pre-vote') {
+      this.#resetRoleState();
+      this.role = 'pre-candidate';
+      this.leader = null;
+    } else {
+      const next = (this.term + 1) as Term;
+      this.#resetRoleState();
+      this.term = next;
+      this.vote = this.id; // persisted (Ready.hardState) before the MsgVotes leave
+      this.role = 'candidate';
+      this.leader = null;
+    }
+    this.#votes.set(this.id, true);
+    if (this.#votesGranted() >= this.#quorum()) {
+      this.#wonVote(kind);
+      return;
+    }
+    const type = kind === 'pre-vote' ? 'MsgPreVote' : 'MsgVote';
+    const t = (kind === 'pre-vote' ? this.term + 1 : this.term) as Term;
+    for (const v of this.config.voters) {
+      if (v === this.id) continue;
+      this.#messages.push({
+        type,
+        from: this.id,
+        to: v,
+        term: t,
+        lastIndex: this.log.lastIndex(),
+        lastTerm: this.log.lastTerm(),
+        transfer,
+      });
+    }
+  }
+  // #endregion campaign
+
+  // #region vote
+  /**
+   * §5.2 and §5.4.1: grant at most one vote per term, first come first
+   * served, and only to a candidate whose log is at least as up-to-date as
+   * this node's: "If the logs have last entries with different terms, then
+   * the log with the later term is more up-to-date. If the logs end with the
+   * same term, then whichever log is longer is more up-to-date."
+   */
+  #handleVoteRequest(m: MsgVote): void {
+    const canVote =
+      this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'MsgPreVote' && m.term > this.term);
+    const lastTerm = this.log.lastTerm();
+    const upToDate = m.lastTerm > lastTerm || (m.lastTerm === lastTerm && m.lastIndex >= this.log.lastIndex());
+    const type = m.type === 'MsgVote' ? 'MsgVoteResp' : 'MsgPreVoteResp';
+    if (canVote && upToDate) {
+      // A granted pre-vote answers in the term it was asked about.
+      this.#messages.push({ type, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === 'MsgVote') {
+        this.vote = m.from; // in Ready.hardState, persisted before this answer is sent
+        this.electionElapsedTicks = 0;
+      }
+    } else {
+      this.#send({ type, to: m.from, reject: true });
+    }
+  }
+  // #endregion vote
+
+  #handleVoteResponse(m: MsgVoteResp): void {
+    const kind = m.type === 'MsgVoteResp' ? 'election' : 'pre-vote';
+    if ((kind === 'election') !== (this.role === 'candidate')) return;
+    if (this.role !== 'candidate' && this.role !== 'pre-candidate') return;
+    if (kind === 'pre-vote' && !m.reject && m.term !== this.term + 1) return; // a grant for an older question
+    this.#votes.set(m.from, !m.reject);
+    if (this.#votesGranted() >= this.#quorum()) {
+      this.#wonVote(kind);
+    } else if (this.#votes.size - this.#votesGranted() >= this.#quorum()) {
+      this.becomeFollower(this.term, null); // lost: wait for the next timeout
+    }
+  }
+
+  #wonVote(kind: 'pre-vote' | 'election'): void {
+    if (kind === 'pre-vote') this.campaign('election', false);
+    else this.becomeLeader();
+  }
+
+  #votesGranted(): number {
+    let n = 0;
+    for (const g of this.#votes.values()) if (g) n++;
+    return n;
+  }
+
+  #quorum(): number {
+    return Math.floor(this.config.voters.length / 2) + 1;
+  }
+
+  /** check-quorum: this node heard from a leader less than an election timeout ago. */
+  #inLease(): boolean {
+    // A leader with check-quorum heard from a majority within the last election timeout (or steps down).
+    if (!this.config.checkQuorum) return false;
+    return this.role === 'leader' || this.#leaderSilentTicks < this.config.electionTimeoutTicks;
+  }
+
+  /** For an election policy (Bully): take the next term and lead it, as if elected. */
+  leadNewTerm(): void {
+    assert(this.role !== 'leader', 'already leading');
+    this.term = (this.term + 1) as Term;
+    this.vote = this.id;
+    this.becomeLeader();
+  }
+
+  /** For an election policy: a message of its own to a peer, in this node's term. */
+  sendPolicy(to: NodeId, kind: string): void {
+    this.#send({ type: 'MsgPolicy', to, kind });
+  }
+
+  /** For an election policy: this node has heard from the leader (or decided to wait). */
+  resetElectionTimer(): void {
+    this.electionElapsedTicks = 0;
+  }
+
+  // #region transfer
+  /**
+   * Thesis §3.10: hand leadership to `to`. The leader stops accepting
+   * proposals, brings `to` up to date, then sends it MsgTimeoutNow so it
+   * campaigns at once (its higher term deposes this leader). Abandoned if
+   * not done within an election timeout. Throws NOT_LEADER or
+   * TRANSFER_TARGET_INVALID.
+   */
+  transferLeadership(to: NodeId): void {
+    if (this.role !== 'leader') {
+      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
+    }
+    if (to === this.id || !this.config.voters.includes(to) || this.config.leader !== null || this.config.election !== undefined) {
+      throw replicationError('TRANSFER_TARGET_INVALID', `cannot transfer leadership from ${this.id} to ${to}`);
+    }
+    this.leadTransferee = to;
+    this.#transferElapsedTicks = 0;
+    this.electionElapsedTicks = 0;
+    const pr = this.progress.get(to);
+    assert(pr !== undefined, 'a voter has progress');
+    if (pr.match === this.log.lastIndex()) this.#send({ type: 'MsgTimeoutNow', to });
+    else this.#sendAppend(to, true);
+  }
+  // #endregion transfer
+
+  // #region read-index
+  /**
+   * Thesis §6.4, ReadIndex: a linearizable read without writing to the log.
+   * The leader (1) waits until an entry of its own term has committed, so
+   * its commit index is at least every acknowledged write; (2) records that
+   * commit index; (3) confirms it is still leader with a heartbeat round a
+   * majority answers; then it reports `{ id, index }` in `Ready.readStates`
+   * and the driver serves the read once it has applied `index`. With
+   * `readMode: 'lease'` step 3 is skipped while the lease holds; with
+   * `'stale'` any node answers with what it has applied. Throws NOT_LEADER
+   * or READS_FULL (both definite).
+   */
+  readIndex(id: string): void {
+    if (this.config.readMode === 'stale') {
+      this.#readStates.push({ id, index: this.log.applied });
+      return;
+    }
+    if (this.role !== 'leader' || this.leadTransferee !== null) {
+      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
+    }
+    if (this.#readsAwaitingCommit.length + this.#readsPending.length >= this.config.limits.readsPendingMax) {
+      throw replicationError('READS_FULL', `${this.config.limits.readsPendingMax} reads already wait for confirmation`);
+    }
+    if (this.log.term(this.log.committed) !== this.term) {
+      this.#readsAwaitingCommit.push(id);
+      return;
+    }
+    this.#confirmReads([id]);
+  }
+
+  #confirmReads(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    const index = this.log.committed;
+    if (this.config.voters.length === 1 || (this.config.readMode === 'lease' && this.#leaseHolds())) {
+      for (const id of ids) this.#readStates.push({ id, index });
+      return;
+    }
+    const seq = this.#roundSeq + 1;
+    for (const id of ids) this.#readsPending.push({ id, index, seq, acks: new Set([this.id]) });
+    this.#broadcastHeartbeat();
+  }
+
+  #handleRoundAck(from: NodeId, seq: number): void {
+    const sentTick = this.#roundSentTick.get(seq);
+    if (sentTick !== undefined && sentTick > (this.#leaseAckTick.get(from) ?? -1)) this.#leaseAckTick.set(from, sentTick);
+    // An answer to round `seq` vouches for every read registered before that round left.
+    for (const r of this.#readsPending) if (r.seq <= seq) r.acks.add(from);
+    let released = 0;
+    while (released < this.#readsPending.length && (this.#readsPending[released]?.acks.size ?? 0) >= this.#quorum()) {
+      const r = this.#readsPending[released] as { id: string; index: LogIndex };
+      this.#readStates.push({ id: r.id, index: r.index });
+      released++;
+    }
+    if (released > 0) this.#readsPending = this.#readsPending.slice(released);
+  }
+
+  /**
+   * The lease: a majority (this leader included) answered rounds sent less
+   * than electionTimeoutTicks - leaseClockDriftTicks ago. Each of them reset
+   * its election timer on receipt, after the send, and with check-quorum
+   * will not vote for another candidate for electionTimeoutTicks of its own
+   * ticks. No transfer may be under way (TimeoutNow overrides that promise).
+   */
+  #leaseHolds(): boolean {
+    if (this.leadTransferee !== null) return false;
+    const window = this.config.electionTimeoutTicks - this.config.leaseClockDriftTicks;
+    let holders = 1;
+    for (const [id, sent] of this.#leaseAckTick) if (id !== this.id && this.#ticks - sent < window) holders++;
+    return holders >= this.#quorum();
+  }
+  // #endregion read-index
 
   /** Phase 4's stand-in for winning an election: take the next term and lead it. */
   campaignFixed(): void {
@@ -328,10 +708,10 @@ export class RaftNode {
   // #region become-leader
   becomeLeader(): void {
     assert(this.role !== 'leader', 'already leading');
+    this.#resetRoleState();
     this.role = 'leader';
     this.leader = this.id;
     this.#incoming = undefined;
-    this.heartbeatElapsedTicks = 0;
     const last = this.log.lastIndex();
     const stableLast = (this.log.unstableOffset - 1) as LogIndex;
     this.progress = new Map();
@@ -358,11 +738,16 @@ export class RaftNode {
   #stepLeader(m: Message): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return; // not a voter
+    this.#recentActive.add(m.from);
     switch (m.type) {
       case 'MsgAppResp':
         this.#handleAppendResponse(m, pr);
+        if (this.leadTransferee === m.from && pr.match === this.log.lastIndex()) {
+          this.#send({ type: 'MsgTimeoutNow', to: m.from });
+        }
         break;
       case 'MsgHeartbeatResp':
+        this.#heartbeatResponse(m);
         pr.probeSent = false;
         if (pr.state === 'replicate' && pr.inflights.length >= pr.inflightAppendsMax) pr.inflights = pr.inflights.slice(1);
         if (pr.match < this.log.lastIndex()) this.#sendAppend(m.from, true);
@@ -417,6 +802,10 @@ export class RaftNode {
   }
   // #endregion append-response
 
+  #heartbeatResponse(m: MsgHeartbeatResp): void {
+    if (m.seq !== undefined && m.seq > 0) this.#handleRoundAck(m.from, m.seq);
+  }
+
   #handleSnapshotResponse(m: MsgSnapResp, pr: Progress): void {
     const pending = pr.pendingSnapshot;
     if (pr.state !== 'snapshot' || pending === undefined) return;
@@ -456,6 +845,11 @@ export class RaftNode {
       if (e.index > this.#leadershipStartIndex) this.#uncommittedBytes -= e.payload.byteLength;
     }
     assert(this.#uncommittedBytes >= 0, 'uncommitted bytes never go negative');
+    if (this.#readsAwaitingCommit.length > 0 && this.log.term(this.log.committed) === this.term) {
+      const ids = this.#readsAwaitingCommit;
+      this.#readsAwaitingCommit = [];
+      this.#confirmReads(ids);
+    }
     return true;
   }
   // #endregion commit
@@ -465,11 +859,23 @@ export class RaftNode {
   }
 
   #broadcastHeartbeat(): void {
+    // Rounds are numbered only when someone counts the answers: pending reads, or a lease.
+    let seq = 0;
+    if (this.#readsPending.length > 0 || this.config.readMode === 'lease') {
+      seq = ++this.#roundSeq;
+      this.#roundSentTick.set(seq, this.#ticks);
+      // Bounded: rounds older than an election timeout can no longer extend a lease.
+      for (const [s, at] of this.#roundSentTick) {
+        if (this.#ticks - at < this.config.electionTimeoutTicks) break;
+        this.#roundSentTick.delete(s);
+      }
+    }
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
       // A probe waits at most one heartbeat interval for its answer.
       pr.probeSent = false;
-      this.#send({ type: 'MsgHeartbeat', to: id, commit: Math.min(pr.match, this.log.committed) as LogIndex });
+      const commit = Math.min(pr.match, this.log.committed) as LogIndex;
+      this.#send(seq > 0 ? { type: 'MsgHeartbeat', to: id, commit, seq } : { type: 'MsgHeartbeat', to: id, commit });
       if (pr.state === 'snapshot') this.#retrySnapshot(id, pr);
     }
   }
@@ -539,6 +945,7 @@ export class RaftNode {
   // ---- follower ---------------------------------------------------------------------
 
   #stepFollower(m: Message): void {
+    if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') this.#leaderSilentTicks = 0;
     switch (m.type) {
       case 'MsgApp':
         this.electionElapsedTicks = 0;
@@ -590,7 +997,11 @@ export class RaftNode {
   #handleHeartbeat(m: MsgHeartbeat): void {
     // The leader never sends a commit beyond what this node matched.
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()) as LogIndex);
-    this.#send({ type: 'MsgHeartbeatResp', to: m.from });
+    this.#send(
+      m.seq !== undefined && m.seq > 0
+        ? { type: 'MsgHeartbeatResp', to: m.from, seq: m.seq }
+        : { type: 'MsgHeartbeatResp', to: m.from },
+    );
   }
 
   // #region handle-snapshot
@@ -652,6 +1063,13 @@ export class RaftNode {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** A stable seed from a node id (FNV-1a), so each node's timeouts differ yet replay exactly. */
+function idSeed(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;

@@ -51,7 +51,8 @@ export interface Snapshot {
   readonly data: Uint8Array;
 }
 
-export type Role = 'follower' | 'candidate' | 'leader';
+/** `pre-candidate`: asking whether it could win (pre-vote, thesis §9.6) without touching its term. */
+export type Role = 'follower' | 'pre-candidate' | 'candidate' | 'leader';
 
 // #region messages
 interface Envelope {
@@ -84,14 +85,21 @@ export interface MsgAppResp extends Envelope {
   readonly hintTerm: Term;
 }
 
-/** Leader → follower on ticks: "I am alive; commit up to `commit`" (never beyond what the follower matches). */
+/**
+ * Leader → follower on ticks: "I am alive; commit up to `commit`" (never
+ * beyond what the follower matches). `seq` (phase 5) numbers the leader's
+ * heartbeat rounds; the follower echoes it, so a ReadIndex or a lease only
+ * counts answers to rounds sent after the read arrived. 0: not numbered.
+ */
 export interface MsgHeartbeat extends Envelope {
   readonly type: 'MsgHeartbeat';
   readonly commit: LogIndex;
+  readonly seq?: number;
 }
 
 export interface MsgHeartbeatResp extends Envelope {
   readonly type: 'MsgHeartbeatResp';
+  readonly seq?: number;
 }
 
 /** Leader → follower: one chunk of a snapshot, at byte `offset` of `totalBytes`. */
@@ -111,6 +119,54 @@ export interface MsgSnapResp extends Envelope {
   readonly reject: boolean;
 }
 
-export type Message = MsgApp | MsgAppResp | MsgHeartbeat | MsgHeartbeatResp | MsgSnap | MsgSnapResp;
+// #region vote-messages
+/**
+ * Candidate → voter (§5.2). `term` is the candidate's new term; for a
+ * pre-vote (`MsgPreVote`, thesis §9.6) it is the term the candidate *would*
+ * take, and nobody's term changes. (`lastIndex`, `lastTerm`) describe the
+ * candidate's log for the up-to-date check (§5.4.1). `transfer`: the
+ * leader asked for this election (TimeoutNow), so voters that still hear
+ * from that leader vote anyway.
+ */
+export interface MsgVote extends Envelope {
+  readonly type: 'MsgVote' | 'MsgPreVote';
+  readonly lastIndex: LogIndex;
+  readonly lastTerm: Term;
+  readonly transfer: boolean;
+}
+
+/** Voter → candidate: granted or not, in `term` (a pre-vote answer carries the term it was asked about). */
+export interface MsgVoteResp extends Envelope {
+  readonly type: 'MsgVoteResp' | 'MsgPreVoteResp';
+  readonly reject: boolean;
+}
+
+/** Leader → its chosen successor (thesis §3.10): "campaign now, without waiting for a timeout". */
+export interface MsgTimeoutNow extends Envelope {
+  readonly type: 'MsgTimeoutNow';
+}
+
+/**
+ * A message that belongs to a pluggable election policy (for example the
+ * Bully algorithm's ELECTION / ANSWER / COORDINATOR in `@distkv/election`).
+ * Replication carries it and hands it to the policy; it reads only `term`.
+ */
+export interface MsgPolicy extends Envelope {
+  readonly type: 'MsgPolicy';
+  readonly kind: string;
+}
+// #endregion vote-messages
+
+export type Message =
+  | MsgApp
+  | MsgAppResp
+  | MsgHeartbeat
+  | MsgHeartbeatResp
+  | MsgSnap
+  | MsgSnapResp
+  | MsgVote
+  | MsgVoteResp
+  | MsgTimeoutNow
+  | MsgPolicy;
 export type MessageType = Message['type'];
 // #endregion messages

@@ -5,10 +5,10 @@
  * breaks. The random simulator and the transcript tests both drive it.
  */
 import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@distkv/core';
-import type { RaftConfig, ReplicationLimits } from '../config.js';
+import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
-import { RaftNode, type Ready } from '../raft.js';
-import type { Rng } from '../rng.js';
+import { type ElectionPolicy, RaftNode, type ReadState, type Ready } from '../raft.js';
+import { type Rng, seededRng } from '../rng.js';
 import { MemoryStorage } from '../storage.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot, Term } from '../types.js';
 import { SimDisk } from './disk.js';
@@ -23,9 +23,16 @@ function violated(what: string): never {
 }
 
 export interface ClusterOptions {
-  /** Node ids; the first is the configured leader unless `leader` says otherwise. */
+  /** Node ids; the first is the configured leader unless `leader` says otherwise or `elect` is set. */
   ids: readonly string[];
   leader?: string;
+  /** Phase 5: no configured leader; the nodes elect one (Raft, or `policy` when given). */
+  elect?: boolean;
+  /** A fresh election policy for a node (re)starting, e.g. `@distkv/election`'s Bully. Implies `elect`. */
+  policy?: (id: NodeId) => ElectionPolicy;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  readMode?: ReadMode;
   heartbeatIntervalTicks?: number;
   electionTimeoutTicks?: number;
   limits?: Partial<ReplicationLimits>;
@@ -92,7 +99,9 @@ export function restoreStore(data: Uint8Array): Store {
 
 export class SimCluster {
   readonly ids: readonly NodeId[];
+  /** The configured leader (phase 4); when electing, the first id, with no special role: see `currentLeader()`. */
   readonly leaderId: NodeId;
+  readonly electing: boolean;
   readonly nodes = new Map<NodeId, SimNode>();
   /** The network: messages sent and not yet delivered or lost. */
   network: InFlight[] = [];
@@ -100,6 +109,8 @@ export class SimCluster {
   readonly blocked = new Set<string>();
   readonly options: ClusterOptions;
   #seq = 0;
+  /** Called for every confirmed read a node reports (the simulator checks them). */
+  onReadState: ((id: NodeId, rs: ReadState) => void) | undefined;
   // ---- checker state ----
   /** What was applied at each index, by any node: never changes once set. */
   readonly applied = new Map<number, { term: Term; hash: string }>();
@@ -110,13 +121,24 @@ export class SimCluster {
   readonly leaderOfTerm = new Map<number, NodeId>();
   /** Store digests at snapshot points, to compare restores with the original. */
   readonly digestAt = new Map<number, string>();
-  readonly stats = { proposals: 0, readies: 0, delivered: 0, lost: 0, crashes: 0, snapshotsSent: 0, snapshotsInstalled: 0 };
+  readonly stats = {
+    proposals: 0,
+    readies: 0,
+    delivered: 0,
+    lost: 0,
+    crashes: 0,
+    snapshotsSent: 0,
+    snapshotsInstalled: 0,
+    /** Distinct terms in which some node led. */
+    leaderTerms: 0,
+  };
 
   constructor(options: ClusterOptions) {
     assert(options.ids.length > 0, 'a cluster has nodes');
     this.options = options;
     this.ids = options.ids.map((s) => s as NodeId);
     this.leaderId = (options.leader ?? options.ids[0]) as NodeId;
+    this.electing = options.elect === true || options.policy !== undefined;
     for (const id of this.ids) {
       this.nodes.set(id, new SimNode(id));
       this.restart(id);
@@ -135,6 +157,16 @@ export class SimCluster {
     return r;
   }
 
+  /** The up node that leads the highest term, if any. */
+  currentLeader(): NodeId | undefined {
+    let best: RaftNode | undefined;
+    for (const n of this.nodes.values()) {
+      const r = n.raft;
+      if (r !== undefined && r.role === 'leader' && (best === undefined || r.term > best.term)) best = r;
+    }
+    return best?.id;
+  }
+
   // ---- life cycle ----------------------------------------------------------------
 
   /** Starts (or restarts) a node from what its disk holds durably. */
@@ -149,10 +181,17 @@ export class SimCluster {
     n.store = restoreStore(d.snapshot.data);
     n.appliedIndex = d.snapshot.meta.index;
     n.syncOwed = false;
+    const o = this.options;
     const config: RaftConfig = {
       id,
       voters: this.ids,
-      leader: this.leaderId,
+      ...(this.electing ? {} : { leader: this.leaderId }),
+      ...(o.policy !== undefined ? { election: o.policy(id) } : {}),
+      ...(o.preVote !== undefined ? { preVote: o.preVote } : {}),
+      ...(o.checkQuorum !== undefined ? { checkQuorum: o.checkQuorum } : {}),
+      ...(o.readMode !== undefined ? { readMode: o.readMode } : {}),
+      // Each incarnation draws its election timeouts from the cluster's seeded Rng.
+      ...(this.electing ? { rng: seededRng(o.rng.int(2 ** 31)) } : {}),
       applied: d.snapshot.meta.index,
       ...(this.options.heartbeatIntervalTicks !== undefined
         ? { heartbeatIntervalTicks: this.options.heartbeatIntervalTicks }
@@ -184,6 +223,7 @@ export class SimCluster {
 
   tick(id: NodeId): void {
     this.raft(id).tick();
+    this.#checkLeaders(); // a tick can make a leader (one voter, or a policy)
   }
 
   propose(id: NodeId, payload: Uint8Array): { index: LogIndex; term: Term } {
@@ -273,6 +313,7 @@ export class SimCluster {
     if (rd.snapshot !== undefined) this.#installSnapshot(n, rd.snapshot); // 3. apply
     for (const e of rd.committedEntries) this.#apply(n, e);
     raft.advance(rd); // 4. acknowledge
+    for (const rs of rd.readStates) this.onReadState?.(id, rs); // 5. serve reads (after applying)
     // #endregion driver-order
     return rd;
   }
@@ -380,10 +421,35 @@ export class SimCluster {
       const r = n.raft;
       if (r === undefined || r.role !== 'leader') continue;
       const other = this.leaderOfTerm.get(r.term);
-      if (other === undefined) this.leaderOfTerm.set(r.term, n.id);
-      else if (other !== n.id) violated(`election safety: ${other} and ${n.id} both lead term ${r.term}`);
+      if (other === undefined) {
+        this.leaderOfTerm.set(r.term, n.id);
+        this.stats.leaderTerms++;
+        this.#checkLeaderCompleteness(n.id, r);
+      } else if (other !== n.id) violated(`election safety: ${other} and ${n.id} both lead term ${r.term}`);
     }
   }
+
+  // #region check-leader-completeness
+  /**
+   * §5.4 leader completeness: "If a log entry is committed in a given term,
+   * then that entry will be present in the logs of the leaders for all
+   * higher-numbered terms." Checked when a leader takes office, against
+   * every entry any node has applied.
+   */
+  #checkLeaderCompleteness(id: NodeId, r: RaftNode): void {
+    const first = r.log.firstIndex();
+    for (let i = first; i <= this.appliedIndexMax; i++) {
+      const e = this.applied.get(i);
+      if (e === undefined) continue;
+      const t = r.log.term(i as LogIndex);
+      if (t !== e.term) {
+        violated(
+          `leader completeness: ${id} leads term ${r.term} without committed entry ${e.term}/${i} (it has ${t === undefined ? 'nothing' : `${t}/${i}`})`,
+        );
+      }
+    }
+  }
+  // #endregion check-leader-completeness
 
   /** A committed entry is durable on a majority, so no crash can make it vanish. */
   #checkCommittedDurable(): void {
@@ -400,8 +466,9 @@ export class SimCluster {
 
   /** After the run: every node is up, has applied everything the leader has, and all states are equal. */
   checkConverged(): string | undefined {
-    const leader = this.nodes.get(this.leaderId)?.raft;
-    if (leader === undefined) return 'the leader is down';
+    const leaderId = this.electing ? this.currentLeader() : this.leaderId;
+    const leader = leaderId === undefined ? undefined : this.nodes.get(leaderId)?.raft;
+    if (leader === undefined) return this.electing ? 'no leader' : 'the leader is down';
     const last = leader.log.lastIndex();
     if (leader.log.committed !== last) return `leader committed ${leader.log.committed} of ${last}`;
     const digests = new Set<string>();

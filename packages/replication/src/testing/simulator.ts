@@ -5,9 +5,10 @@
  * writes, restarts and compactions — and the cluster's checker looks at
  * every step. A failure carries the seed and the command that replays it.
  */
-import { commands, encodeCommand } from '@distkv/core';
-import type { RaftConfig, ReplicationLimits } from '../config.js';
+import { commands, encodeCommand, isDistkvError } from '@distkv/core';
+import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
 import { describeMessage } from '../describe.js';
+import type { ElectionPolicy } from '../raft.js';
 import { type Rng, seededRng } from '../rng.js';
 import type { NodeId } from '../types.js';
 import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
@@ -32,6 +33,20 @@ export interface ScenarioOptions {
   buggify?: ClusterOptions['buggify'];
   /** Keep the last this many trace lines for the failure report; default 60. */
   traceLinesMax?: number;
+  /**
+   * Who leads: `fixed` (phase 4, node 1 by configuration; the default) or
+   * `raft` (phase 5 elections). `policy` replaces Raft's campaigning with
+   * another algorithm (Bully, from `@distkv/election`).
+   */
+  election?: 'fixed' | 'raft';
+  policy?: { readonly name: string; create(id: NodeId): ElectionPolicy };
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  readMode?: ReadMode;
+  /** Electing: after healing, a leader must be elected within this many ticks (liveness); default 200. */
+  livenessTicksMax?: number;
+  /** The package whose `sim` script replays the seed; default @distkv/replication. */
+  replayPackage?: string;
 }
 // #endregion scenario-options
 
@@ -43,7 +58,14 @@ export interface ScenarioResult {
   /** The shortest command that replays this seed. */
   replay: string;
   trace: string[];
-  stats: SimCluster['stats'] & { steps: number; committed: number; stabilizeTicks: number };
+  stats: SimCluster['stats'] & {
+    steps: number;
+    committed: number;
+    stabilizeTicks: number;
+    /** Electing: ticks after healing until a leader of the highest term was up (-1: fixed leader). */
+    electedAfterTicks: number;
+    reads: number;
+  };
 }
 
 export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed'> = {}): string {
@@ -51,8 +73,12 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
     options.buggify?.sendBeforePersist === true ? ' --buggify-send-before-persist' : '',
     options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '',
     options.stepsMax !== undefined ? ` --steps ${options.stepsMax}` : '',
+    options.policy !== undefined ? ` --election ${options.policy.name}` : options.election === 'raft' ? ' --election raft' : '',
+    options.preVote === false ? ' --no-pre-vote' : '',
+    options.checkQuorum === false ? ' --no-check-quorum' : '',
+    options.readMode !== undefined ? ` --read-mode ${options.readMode}` : '',
   ].join('');
-  return `pnpm --filter @distkv/replication sim --seed ${seed}${flags}`;
+  return `pnpm --filter ${options.replayPackage ?? '@distkv/replication'} sim --seed ${seed}${flags}`;
 }
 
 // Small limits so that one scenario exercises batching, flow control and chunking.
@@ -95,9 +121,17 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     trace.push(line);
     if (trace.length > traceLinesMax) trace.shift();
   };
+  const electing = options.election === 'raft' || options.policy !== undefined;
+  const livenessTicksMax = options.livenessTicksMax ?? 200;
+  const policy = options.policy;
   const cluster = new SimCluster({
     ids,
     rng,
+    ...(electing ? { elect: true } : {}),
+    ...(policy !== undefined ? { policy: (id: NodeId) => policy.create(id) } : {}),
+    ...(options.preVote !== undefined ? { preVote: options.preVote } : {}),
+    ...(options.checkQuorum !== undefined ? { checkQuorum: options.checkQuorum } : {}),
+    ...(options.readMode !== undefined ? { readMode: options.readMode } : {}),
     heartbeatIntervalTicks: 2,
     electionTimeoutTicks: 10,
     limits: { ...simLimits, ...options.limits },
@@ -110,6 +144,25 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
   let stabilizeTicks = 0;
   let failure: string | undefined;
   let counter = 0;
+  let electedAfterTicks = electing ? -2 : -1;
+  let reads = 0;
+  // #region check-reads
+  // Linearizable reads: a read confirmed at `index` must cover every write
+  // acknowledged before the read was asked. Acknowledged writes are applied
+  // somewhere, so `index` >= the highest index any node had applied then.
+  const readFloor = new Map<string, number>();
+  cluster.onReadState = (id, rs) => {
+    const floor = readFloor.get(rs.id);
+    if (floor === undefined) return;
+    readFloor.delete(rs.id);
+    reads++;
+    if (options.readMode !== 'stale' && rs.index < floor) {
+      throw new InvariantViolation(
+        `linearizable read: ${id} confirmed read ${rs.id} at index ${rs.index}, but ${floor} was applied before it was asked`,
+      );
+    }
+  };
+  // #endregion check-reads
 
   const processSome = (): void => {
     for (const id of nodeIds) {
@@ -118,13 +171,37 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
       if (rng.chance(0.7)) cluster.processReady(id);
     }
   };
+  const proposer = (): NodeId | undefined => (electing ? cluster.currentLeader() : cluster.leaderId);
 
   try {
     for (; steps < stepsMax; steps++) {
       const roll = rng.int(100);
       if (roll < 22) {
-        const leader = cluster.node(cluster.leaderId);
-        if (leader.raft?.role === 'leader') {
+        const leaderId = proposer();
+        const leader = leaderId === undefined ? undefined : cluster.node(leaderId);
+        if (leader !== undefined && electing && rng.chance(0.15)) {
+          // A read, then (rarely) a leadership transfer, both from whoever leads now.
+          const readId = `r${counter++}`;
+          try {
+            readFloor.set(readId, cluster.appliedIndexMax);
+            cluster.raft(leader.id).readIndex(readId);
+            log(`read ${leader.id} ${readId} (floor ${cluster.appliedIndexMax})`);
+          } catch (err) {
+            readFloor.delete(readId);
+            if (!isDistkvError(err)) throw err;
+            log(`read ${leader.id} refused: ${err.message}`);
+          }
+          if (policy === undefined && rng.chance(0.1)) {
+            const to = rng.pick(nodeIds.filter((x) => x !== leader.id));
+            try {
+              cluster.raft(leader.id).transferLeadership(to);
+              log(`transfer-leader ${leader.id} -> ${to}`);
+            } catch (err) {
+              if (!isDistkvError(err)) throw err;
+              log(`transfer-leader ${leader.id} refused: ${err.message}`);
+            }
+          }
+        } else if (leader !== undefined && leader.raft?.role === 'leader') {
           try {
             const p = cluster.propose(leader.id, randomCommand(rng, counter++));
             log(`propose ${leader.id} -> ${p.term}/${p.index}`);
@@ -150,7 +227,9 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
       } else if (roll < 78 && crashes) {
         const up = nodeIds.filter((id) => cluster.node(id).up);
         if (up.length > 0) {
-          const id = rng.pick(up);
+          // Electing: leaders are the interesting victims (Figure 8 is a chain of leader crashes).
+          const leaderNow = electing ? cluster.currentLeader() : undefined;
+          const id = leaderNow !== undefined && rng.chance(0.5) ? leaderNow : rng.pick(up);
           const midReady = rng.chance(0.5);
           log(`crash ${id}${midReady ? ' (mid-Ready)' : ''}`);
           cluster.crash(id, { midReady });
@@ -191,25 +270,41 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     log('heal; restart all; stabilize');
     for (; stabilizeTicks < stabilizeTicksMax; stabilizeTicks++) {
       cluster.settle(50);
+      if (electedAfterTicks === -2 && hasElectedLeader(cluster)) electedAfterTicks = stabilizeTicks;
       if (cluster.checkConverged() === undefined) break;
+      if (electedAfterTicks === -2 && stabilizeTicks >= livenessTicksMax) break;
       for (const id of nodeIds) cluster.tick(id);
     }
-    const notConverged = cluster.checkConverged();
-    if (notConverged !== undefined) failure = `no convergence after ${stabilizeTicksMax} ticks: ${notConverged}`;
+    if (electedAfterTicks === -2) {
+      failure = `liveness: no leader elected within ${livenessTicksMax} ticks after the network healed`;
+    } else {
+      const notConverged = cluster.checkConverged();
+      if (notConverged !== undefined) failure = `no convergence after ${stabilizeTicksMax} ticks: ${notConverged}`;
+    }
   } catch (err) {
     failure = err instanceof InvariantViolation ? `invariant violated: ${err.message}` : `error: ${(err as Error).stack ?? err}`;
   }
-  const leader = cluster.node(cluster.leaderId).raft;
+  const finalLeader = proposer();
+  const leader = finalLeader === undefined ? undefined : cluster.node(finalLeader).raft;
   return {
     seed,
     ok: failure === undefined,
     failure,
     replay: replayCommand(seed, options),
     trace,
-    stats: { ...cluster.stats, steps, committed: leader?.log.committed ?? 0, stabilizeTicks },
+    stats: { ...cluster.stats, steps, committed: leader?.log.committed ?? 0, stabilizeTicks, electedAfterTicks, reads },
   };
 }
 // #endregion run-scenario
+
+/** A leader is up whose term no up node has passed: the election is over. */
+function hasElectedLeader(cluster: SimCluster): boolean {
+  const leaderId = cluster.currentLeader();
+  if (leaderId === undefined) return false;
+  const t = cluster.raft(leaderId).term;
+  for (const n of cluster.nodes.values()) if (n.raft !== undefined && n.raft.term > t) return false;
+  return true;
+}
 
 export function formatFailure(r: ScenarioResult): string {
   return [`SEED=${r.seed}`, `${r.failure}`, `replay: ${r.replay}`, 'last events:', ...r.trace.map((l) => `  ${l}`)].join('\n');
