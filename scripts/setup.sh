@@ -4,8 +4,10 @@
 # that a fresh machine needs nothing installed by hand.
 set -euo pipefail
 need=()
-# redis-cli and redis-benchmark: real Redis clients in the net tests (phase 3).
-command -v redis-cli >/dev/null || need+=(redis-tools)
+# redis-cli and redis-benchmark: real Redis clients in the net tests (phase 3);
+# redis-server: the peer that `pnpm bench core` and `pnpm bench net` compare with.
+{ command -v redis-cli && command -v redis-benchmark; } >/dev/null || need+=(redis-tools)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -eq 0 ]; then
   echo "setup: system tools present"
   exit 0
