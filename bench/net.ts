@@ -6,11 +6,11 @@
 // the best of three rounds that alternate between the two servers.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@distkv/net';
+import { freePort } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const launcher = join(root, 'packages', 'cli', 'bin', 'distkv.mjs');
@@ -23,18 +23,6 @@ const ROUNDS = 3;
 
 function has(command: string): boolean {
   return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPing(port: number): Promise<void> {
