@@ -582,10 +582,11 @@ export class RaftNode {
     return this.role === 'leader' || this.#leaderSilentTicks < this.config.electionTimeoutTicks;
   }
 
-  /** For an election policy (Bully): take the next term and lead it, as if elected. */
-  leadNewTerm(): void {
+  /** For an election policy (Bully): take term `next` (default the next one) and lead it, as if elected. */
+  leadNewTerm(next: Term = (this.term + 1) as Term): void {
     assert(this.role !== 'leader', 'already leading');
-    this.term = (this.term + 1) as Term;
+    assert(next > this.term, 'a new term is above the current one');
+    this.term = next;
     this.vote = this.id;
     this.becomeLeader();
   }

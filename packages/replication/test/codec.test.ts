@@ -60,6 +60,33 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     offset: fc.nat(),
     reject: fc.boolean(),
   }),
+  // Phase 5: numbered heartbeat rounds, votes, pre-votes, TimeoutNow and policy messages.
+  fc.record({ type: fc.constant('MsgHeartbeat' as const), from: id, to: id, term: t, commit: ix, seq: fc.integer({ min: 1 }) }),
+  fc.record({ type: fc.constant('MsgHeartbeatResp' as const), from: id, to: id, term: t, seq: fc.integer({ min: 1 }) }),
+  fc.record({
+    type: fc.constantFrom('MsgVote' as const, 'MsgPreVote' as const),
+    from: id,
+    to: id,
+    term: t,
+    lastIndex: ix,
+    lastTerm: t,
+    transfer: fc.boolean(),
+  }),
+  fc.record({
+    type: fc.constantFrom('MsgVoteResp' as const, 'MsgPreVoteResp' as const),
+    from: id,
+    to: id,
+    term: t,
+    reject: fc.boolean(),
+  }),
+  fc.record({ type: fc.constant('MsgTimeoutNow' as const), from: id, to: id, term: t }),
+  fc.record({
+    type: fc.constant('MsgPolicy' as const),
+    from: id,
+    to: id,
+    term: t,
+    kind: fc.constantFrom('election', 'answer', 'coordinator'),
+  }),
 );
 
 function decodesToCorrupt(input: Uint8Array): boolean {

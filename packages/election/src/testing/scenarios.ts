@@ -1,0 +1,64 @@
+/**
+ * The election scenarios of phase 5, on `@distkv/replication`'s simulator:
+ * the same seeded faults (loss, duplication, reordering, partitions,
+ * crashes with torn writes, compaction), with nobody configured to lead.
+ * `raft` must keep every safety property and elect a leader within a
+ * bounded number of ticks once the network heals; `bully` is expected to
+ * break one, and `findBullyFailure` searches seeds until it does.
+ */
+import { runScenario, type ScenarioOptions, type ScenarioResult } from '@distkv/replication';
+import { BullyElection, type BullyOptions } from '../bully.js';
+import { electionError } from '../errors.js';
+
+export type ElectionAlgorithm = 'raft' | 'bully';
+
+// #region election-scenario
+export type ElectionScenarioOptions = Omit<ScenarioOptions, 'election' | 'policy' | 'replayPackage'> & {
+  election: ElectionAlgorithm;
+  /** Bully only. `termStriping: false` replays as `--election bully --naive-terms`. */
+  bully?: BullyOptions;
+};
+
+/** Defaults for election runs: longer than phase 4's (200 steps), so each seed sees several leaders. */
+export const electionStepsDefault = 400;
+
+export function runElectionScenario(options: ElectionScenarioOptions): ScenarioResult {
+  const { election, bully, ...rest } = options;
+  if (election !== 'raft' && election !== 'bully') {
+    throw electionError('ELECTION_CONFIG_INVALID', `election must be raft or bully, got ${String(election)}`);
+  }
+  return runScenario({
+    stepsMax: electionStepsDefault,
+    ...rest,
+    replayPackage: '@distkv/election',
+    ...(election === 'raft'
+      ? { election: 'raft' }
+      : {
+          policy: {
+            // The name is what the replay command passes to --election.
+            name: bully?.termStriping === false ? 'bully --naive-terms' : 'bully',
+            create: () => new BullyElection(bully),
+          },
+        }),
+  });
+}
+// #endregion election-scenario
+
+// #region find-bully-failure
+/**
+ * Searches seeds [first, first + count) for a Bully run that breaks a
+ * safety property: a committed (acknowledged) write lost or overwritten,
+ * or two leaders at once. Returns the first, or undefined. Bounded.
+ */
+export function findBullyFailure(
+  first: number,
+  count: number,
+  options: Omit<ElectionScenarioOptions, 'seed' | 'election'> = {},
+): ScenarioResult | undefined {
+  for (let seed = first; seed < first + count; seed++) {
+    const r = runElectionScenario({ ...options, seed, election: 'bully' });
+    if (!r.ok) return r;
+  }
+  return undefined;
+}
+// #endregion find-bully-failure
