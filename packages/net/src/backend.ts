@@ -8,11 +8,20 @@ import type { Command, CommandResult, Store } from '@distkv/core';
  */
 // #region backend
 export interface KvBackend {
-  /** Reads go here directly; they never wait for the log. */
+  /** Reads go here directly; they never wait for the log. Read on every request: a replica may swap it (snapshot install). */
   readonly store: Store;
   /** Resolves once the command is durable (per the backend's policy) and applied, in submission order. */
   execute(command: Command): Promise<CommandResult>;
   /** Called on graceful shutdown, after the last reply was sent. */
   flush?(): Promise<void>;
+  /** The `# Replication` section of INFO; a single node reports `role:master`. */
+  replicationInfo?(): Record<string, string | number>;
 }
+
+/**
+ * A rejection from `execute` whose `code` is one of these is sent as
+ * `-CODE message`, the way Redis names the kind of an error in its first
+ * word (`-TRYAGAIN`, `-TIMEOUT`); any other as `-ERR message`.
+ */
+export const respErrorPrefixes: ReadonlySet<string> = new Set(['TRYAGAIN', 'TIMEOUT', 'NOT_LEADER']);
 // #endregion backend

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { KvBackend } from './backend.js';
+import { isDistkvError } from '@distkv/core';
+import { type KvBackend, respErrorPrefixes } from './backend.js';
 import { isLineWrite, lineDispatch } from './line-commands.js';
 import { LineParser } from './line-parser.js';
 import { error } from './reply.js';
@@ -240,7 +241,10 @@ export class Connection {
 
   #failure(err: unknown): Buffer {
     const message = err instanceof Error ? err.message : String(err);
-    return this.#protocol === 'resp' ? error(`ERR ${message}`) : Buffer.from(`ERROR ${message.replace(/[\r\n]/g, ' ')}\n`);
+    const code = isDistkvError(err) && respErrorPrefixes.has(err.code) ? err.code : 'ERR';
+    return this.#protocol === 'resp'
+      ? error(`${code} ${message}`)
+      : Buffer.from(`ERROR ${code === 'ERR' ? '' : `${code} `}${message.replace(/[\r\n]/g, ' ')}\n`);
   }
 
   #settle(slot: Slot, data: Buffer): void {

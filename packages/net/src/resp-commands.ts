@@ -261,6 +261,12 @@ function info(args: Buffer[], _session: SessionState, server: ServerContext): Ou
   return bulk(parts.join('\r\n'));
 }
 
+/** DEBUG DIGEST, as in Redis: equal digests mean equal contents, so replicas can be compared. */
+function debug(args: Buffer[], _session: SessionState, server: ServerContext): Outcome {
+  if (upper(args[1]) === 'DIGEST' && args.length === 2) return simple(server.store.digest());
+  return error(`ERR DEBUG subcommand '${args[1]?.toString('latin1') ?? ''}' is not supported: distkv has DEBUG DIGEST`);
+}
+
 function config(args: Buffer[], _session: SessionState, server: ServerContext): Outcome {
   const sub = upper(args[1]);
   if (sub === 'GET') {
@@ -446,6 +452,7 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = new Map<string, Co
     ),
   ],
   ['info', spec(-1, ['loading', 'stale'], NO_KEYS, 'server', 'Returns information about the server.', info)],
+  ['debug', spec(-2, ['admin', 'stale'], NO_KEYS, 'server', 'DEBUG DIGEST: a digest of the whole keyspace.', debug)],
   [
     'command',
     spec(

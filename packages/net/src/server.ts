@@ -48,8 +48,12 @@ export class Server {
     const requirepass = options.requirepass ?? null;
     assert(requirepass === null || typeof requirepass === 'string', 'requirepass is a string or null');
     const extraConfig = options.config ?? {};
+    const backend = options.backend;
     this.#context = {
-      store: options.backend.store,
+      // A getter: a replica swaps its store when it installs a snapshot.
+      get store() {
+        return backend.store;
+      },
       limits: this.limits,
       requirepass: requirepass === '' ? null : requirepass,
       cursors: new ScanCursors(this.limits.scanCursorsMax),
@@ -158,7 +162,7 @@ export class Server {
         total_commands_processed: this.#commandsProcessed,
         rejected_connections: this.#connectionsRejected,
       },
-      Replication: { role: 'master', connected_slaves: 0 },
+      Replication: this.#backend.replicationInfo?.() ?? { role: 'master', connected_slaves: 0 },
       Keyspace: this.#context.store.size > 0 ? { db0: `keys=${this.#context.store.size},expires=0,avg_ttl=0` } : {},
     };
   }

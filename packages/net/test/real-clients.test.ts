@@ -129,7 +129,7 @@ describe.skipIf(!redisCli)('redis-cli (skipped when redis-cli is missing: apt-ge
       [['COMMAND', 'DOCS', 'get'], 'get\nsummary\nReturns the value of a key.\nsince\n1.0.0\ngroup\nstring'],
       [['CONFIG', 'GET', 'databases'], 'databases\n1'],
       [['SELECT', '0'], 'OK'],
-      [['COMMAND', 'COUNT'], '24'],
+      [['COMMAND', 'COUNT'], '25'],
       [['HELLO', '3'], 'NOPROTO unsupported protocol version'],
       [['GET'], "ERR wrong number of arguments for 'get' command"],
       [['NOPE', 'x'], "ERR unknown command 'NOPE', with args beginning with: 'x' "],
