@@ -17,13 +17,16 @@ export const replicationErrorCodes = {
   MESSAGE_CORRUPT: 'bytes from a peer are not a valid replication message (checksum, version, framing or limits)',
   READS_FULL: 'the leader already holds limits.readsPendingMax unanswered reads; retry later',
   TRANSFER_TARGET_INVALID: 'leadership can only be transferred to another voter',
+  TRYAGAIN: 'a write reached a node that knows no leader (or a leader that lost its role); nothing was done, retry',
+  TIMEOUT: 'a write was not acknowledged within writeTimeoutMs (leader unreachable, no majority); it may still apply',
+  FORWARDS_FULL: 'forwardsPendingMax writes already wait for the leader, or forwardsServingMax at the leader; retry later',
 } as const;
 // #endregion error-codes
 
 export type ReplicationErrorCode = keyof typeof replicationErrorCodes;
 
 /** Errors after which the operation may still have happened. */
-const indefinite: ReadonlySet<ReplicationErrorCode> = new Set(['NODE_STOPPED']);
+const indefinite: ReadonlySet<ReplicationErrorCode> = new Set(['NODE_STOPPED', 'TIMEOUT']);
 
 export function replicationError(code: ReplicationErrorCode, message: string): DistkvError<ReplicationErrorCode> {
   return new DistkvError(code, message, { definite: !indefinite.has(code) });

@@ -45,6 +45,7 @@ async function cluster(mode: 'sync' | 'async', extra: Partial<ReplicationNodeOpt
       mode,
       listen,
       tickMs: 5,
+      clientAddress: `127.0.0.1:${7000 + Number(id.slice(1))}`,
       ...extra,
     });
     nodes.set(id, node);
@@ -155,7 +156,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     await until('the leader knows every follower matches it', () =>
       ['n2', 'n3'].every((id) => leader.status().progress?.get(id as NodeId)?.match === leader.raft.log.lastIndex()),
     );
-    const info = leader.info(new Map([['n1', '127.0.0.1:7001']]));
+    const info = leader.info();
     expect(info.split('\r\n').slice(0, 8)).toEqual([
       'role:leader',
       'node_id:n1',
@@ -167,7 +168,9 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
       'applied_index:2',
     ]);
     expect(info).toMatch(/\r\nfollower0:id=n2,state=replicate,match_index=2,lag=0\r\n/);
-    expect((nodes.get('n2') as ReplicationNode).info()).toMatch(/^role:follower\r\nnode_id:n2\r\nleader_id:n1\r\n/);
+    const follower = nodes.get('n2') as ReplicationNode;
+    expect(follower.info()).toMatch(/^role:follower\r\nnode_id:n2\r\nleader_id:n1\r\n/);
+    await until("the follower heard the leader's hello", () => follower.info().includes('leader_addr:127.0.0.1:7001'));
   }, 60_000);
 
   it('a follower refuses proposals with NOT_LEADER (definite)', async () => {

@@ -22,8 +22,8 @@ describe('replication errors', () => {
       const err = replicationError(code, 'why');
       expect(err).toBeInstanceOf(DistkvError);
       expect(err.code).toBe(code);
-      // Only a stop with proposals in flight leaves the outcome unknown.
-      expect(err.definite).toBe(code !== 'NODE_STOPPED');
+      // Only a stop with proposals in flight, or a write that timed out, leaves the outcome unknown.
+      expect(err.definite).toBe(code !== 'NODE_STOPPED' && code !== 'TIMEOUT');
     },
   );
 });

@@ -5,12 +5,22 @@
  * proposals in `sync` or `async` mode. All I/O of the replication layer is
  * here; the state machine stays pure.
  */
-import { type Command, type CommandResult, decodeCommand, encodeCommand, Store, type StoreOptions } from '@distkv/core';
+import {
+  type Command,
+  type CommandResult,
+  DistkvError,
+  decodeCommand,
+  encodeCommand,
+  Store,
+  type StoreOptions,
+} from '@distkv/core';
+import type { KvBackend } from '@distkv/net';
 import type { RaftConfig, ReplicationLimits, ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
 import { RaftNode, type Ready, type Status } from '../raft.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
 import { DurableLog } from './durable-log.js';
+import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
 import { type PeerAddress, TcpTransport, type TransportLimits } from './transport.js';
 
 export interface ReplicationNodeOptions {
@@ -32,8 +42,60 @@ export interface ReplicationNodeOptions {
   store?: StoreOptions;
   /** Snapshot and compact once this many entries were applied since the last snapshot. Default 10,000. */
   compactEveryEntries?: number;
-  /** Operational messages (fatal errors). */
+  /** Operational messages (fatal errors, snapshot installs). */
   log?: (line: string) => void;
+  /** This node's client (RESP) address, `host:port`, told to peers in the hello so `leader_addr` can name it. */
+  clientAddress?: string;
+  /** Forwarding and write limits; see ForwardLimits. */
+  forwardLimits?: Partial<ForwardLimits>;
+}
+
+// #region forward-limits
+/** Bounds on the write path that the net server drives (`execute`), validated at start. */
+export interface ForwardLimits {
+  /** A write not answered within this many ms fails with TIMEOUT (indefinite: it may still apply). */
+  writeTimeoutMs: number;
+  /** Most writes this node has forwarded to the leader and not yet heard back about; FORWARDS_FULL beyond. */
+  forwardsPendingMax: number;
+  /** Most forwarded writes the leader serves at once, from all followers together; FORWARDS_FULL beyond. */
+  forwardsServingMax: number;
+}
+
+export const defaultForwardLimits: Readonly<ForwardLimits> = Object.freeze({
+  writeTimeoutMs: 5_000,
+  forwardsPendingMax: 10_000,
+  forwardsServingMax: 20_000,
+});
+// #endregion forward-limits
+
+const forwardLimitsMax: Readonly<ForwardLimits> = Object.freeze({
+  writeTimeoutMs: 3_600_000,
+  forwardsPendingMax: 1_000_000,
+  forwardsServingMax: 1_000_000,
+});
+
+function resolveForwardLimits(partial: Partial<ForwardLimits> = {}): ForwardLimits {
+  const limits = { ...defaultForwardLimits, ...partial };
+  for (const [k, v] of Object.entries(limits)) {
+    const max = forwardLimitsMax[k as keyof ForwardLimits];
+    if (!Number.isSafeInteger(v) || v < 1 || v > max)
+      throw replicationError('CONFIG_INVALID', `${k} must be an integer in 1..${max}, got ${v}`);
+  }
+  return limits;
+}
+
+interface Forward {
+  resolve: (r: CommandResult) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** Async mode acknowledges these at the leader's fsync: their result never depends on the state. */
+function blindResult(command: Command): CommandResult | undefined {
+  if (command.op === 'put' && command.when === 'always' && !command.returnPrevious)
+    return { ok: true, op: 'put', written: true, previous: undefined };
+  if (command.op === 'mput') return { ok: true, op: 'mput', written: command.entries.length };
+  return undefined;
 }
 
 export interface ProposeResult {
@@ -45,11 +107,13 @@ export interface ProposeResult {
 
 interface Pending {
   term: Term;
+  /** Async mode: still wait for the apply (the caller needs the real result). */
+  awaitApply: boolean;
   resolve: (r: ProposeResult) => void;
   reject: (e: Error) => void;
 }
 
-export class ReplicationNode {
+export class ReplicationNode implements KvBackend {
   readonly id: NodeId;
   readonly mode: ReplicationMode;
   readonly raft: RaftNode;
@@ -65,6 +129,15 @@ export class ReplicationNode {
   #stopped = false;
   #compactWaiters: Array<(index: LogIndex | undefined) => void> = [];
   #idleWaiters: Array<() => void> = [];
+  readonly forwardLimits: Readonly<ForwardLimits>;
+  /** Client addresses by node id: our own, and each peer's from its hello. */
+  readonly #clientAddresses = new Map<string, string>();
+  readonly #forwards = new Map<number, Forward>();
+  #nextForwardId = 1;
+  #forwardsServing = 0;
+  /** Forwarded writes that the leader acknowledged, waiting until this node applied them (read-your-writes here). */
+  #appliedWaiters: Array<{ index: number; done: () => void }> = [];
+  #snapshotsInstalled = 0;
 
   private constructor(options: ReplicationNodeOptions, raft: RaftNode, log: DurableLog, store: Store, transport: TcpTransport) {
     this.id = raft.id;
@@ -76,6 +149,22 @@ export class ReplicationNode {
     this.#transport = transport;
     this.#compactEveryEntries = options.compactEveryEntries ?? 10_000;
     this.#logLine = options.log ?? (() => undefined);
+    this.forwardLimits = resolveForwardLimits(options.forwardLimits);
+    if (options.clientAddress !== undefined) {
+      this.#clientAddresses.set(this.id, options.clientAddress);
+      transport.setHello(encodeControl({ type: 'hello', id: this.id, clientAddress: options.clientAddress }));
+    }
+    transport.onControl((frame) => {
+      if (this.#stopped) return;
+      let f: ControlFrame;
+      try {
+        f = decodeControl(frame);
+      } catch (err) {
+        this.#logLine(`dropped a malformed control frame: ${(err as Error).message}`);
+        return;
+      }
+      this.#onControl(f);
+    });
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
       this.raft.step(m);
@@ -89,6 +178,7 @@ export class ReplicationNode {
   }
 
   static async start(options: ReplicationNodeOptions): Promise<ReplicationNode> {
+    resolveForwardLimits(options.forwardLimits); // fail before opening anything
     const { log, snapshot } = await DurableLog.open(options.dataDir);
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);
@@ -127,37 +217,55 @@ export class ReplicationNode {
 
   // #region info
   /**
-   * The `INFO replication` section, one `field:value` per line as Redis
-   * prints it. `addresses` maps node ids to client addresses (the server
-   * knows them; this layer only knows peer ports) for `leader_addr`.
+   * The `INFO replication` fields, in order. `leader_addr` is the leader's
+   * client address, learnt from its hello (or our own when we lead).
    */
-  info(addresses: ReadonlyMap<string, string> = new Map()): string {
+  infoFields(): Array<[string, string | number]> {
     const s = this.raft.status();
-    const lines = [
-      `role:${s.role}`,
-      `node_id:${s.id}`,
-      `leader_id:${s.leader ?? ''}`,
-      `leader_addr:${s.leader === null ? '' : (addresses.get(s.leader) ?? '')}`,
-      `replication_mode:${this.mode}`,
-      `term:${s.term}`,
-      `commit_index:${s.commit}`,
-      `applied_index:${s.applied}`,
-      `first_index:${s.firstIndex}`,
-      `last_index:${s.lastIndex}`,
+    const fields: Array<[string, string | number]> = [
+      ['role', s.role],
+      ['node_id', s.id],
+      ['leader_id', s.leader ?? ''],
+      ['leader_addr', s.leader === null ? '' : (this.#clientAddresses.get(s.leader) ?? '')],
+      ['replication_mode', this.mode],
+      ['term', s.term],
+      ['commit_index', s.commit],
+      ['applied_index', s.applied],
+      ['first_index', s.firstIndex],
+      ['last_index', s.lastIndex],
+      ['snapshot_index', this.#log.storage.snapshot().meta.index],
+      ['snapshots_installed', this.#snapshotsInstalled],
+      ['forwards_pending', this.#forwards.size],
     ];
     if (s.progress !== undefined) {
       let i = 0;
       for (const [id, p] of s.progress) {
         if (id === s.id) continue;
-        lines.push(`follower${i++}:id=${id},state=${p.state},match_index=${p.match},lag=${s.lastIndex - p.match}`);
+        fields.push([`follower${i++}`, `id=${id},state=${p.state},match_index=${p.match},lag=${s.lastIndex - p.match}`]);
       }
     }
-    return `${lines.join('\r\n')}\r\n`;
+    return fields;
+  }
+
+  /** The same fields as text, one `field:value` per line as Redis prints INFO. */
+  info(): string {
+    return `${this.infoFields()
+      .map(([k, v]) => `${k}:${v}`)
+      .join('\r\n')}\r\n`;
+  }
+
+  /** KvBackend: the `# Replication` section of the server's INFO. */
+  replicationInfo(): Record<string, string | number> {
+    return Object.fromEntries(this.infoFields());
   }
   // #endregion info
 
-  /** Leader only. Resolves per the mode; rejects NOT_LEADER, PROPOSALS_FULL, … (definite) or NODE_STOPPED (indefinite). */
-  propose(command: Command): Promise<ProposeResult> {
+  /**
+   * Leader only. Resolves per the mode (`awaitApply`: wait for the result
+   * even in async mode); rejects NOT_LEADER, PROPOSALS_FULL, … (definite)
+   * or NODE_STOPPED (indefinite).
+   */
+  propose(command: Command, options: { awaitApply?: boolean } = {}): Promise<ProposeResult> {
     if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped; nothing was proposed'));
     let p: { index: LogIndex; term: Term };
     try {
@@ -166,7 +274,140 @@ export class ReplicationNode {
       return Promise.reject(err);
     }
     this.#kick();
-    return new Promise((resolve, reject) => this.#pending.set(p.index, { term: p.term, resolve, reject }));
+    const awaitApply = options.awaitApply ?? false;
+    return new Promise((resolve, reject) => this.#pending.set(p.index, { term: p.term, awaitApply, resolve, reject }));
+  }
+
+  // #region execute
+  /**
+   * KvBackend: a client's write, on any node. The leader proposes it and
+   * answers per the mode; a follower forwards the encoded command to the
+   * leader over the peer connection and answers with the leader's result
+   * once it has applied that entry itself. No known leader: TRYAGAIN
+   * (definite). No answer within writeTimeoutMs: TIMEOUT (indefinite).
+   */
+  execute(command: Command): Promise<CommandResult> {
+    if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped; nothing was proposed'));
+    if (this.raft.role === 'leader') return this.#executeHere(command).then((r) => r.result);
+    const leader = this.raft.leader;
+    if (leader === null) {
+      return Promise.reject(replicationError('TRYAGAIN', `node ${this.id} knows no leader yet; nothing was done, retry`));
+    }
+    if (this.#forwards.size >= this.forwardLimits.forwardsPendingMax) {
+      return Promise.reject(
+        replicationError('FORWARDS_FULL', `${this.forwardLimits.forwardsPendingMax} writes already wait for the leader`),
+      );
+    }
+    const requestId = this.#nextForwardId;
+    this.#nextForwardId = (this.#nextForwardId % 0xffff_ffff) + 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#forwards.delete(requestId);
+        reject(
+          replicationError(
+            'TIMEOUT',
+            `no answer from leader ${leader} within ${this.forwardLimits.writeTimeoutMs} ms; the write may still apply`,
+          ),
+        );
+      }, this.forwardLimits.writeTimeoutMs);
+      this.#forwards.set(requestId, { resolve, reject, timer });
+      this.#transport.sendControl(
+        leader,
+        encodeControl({ type: 'forward', from: this.id, requestId, command: encodeCommand(command) }),
+      );
+    });
+  }
+  // #endregion execute
+
+  /** Proposes on the leader, bounded by writeTimeoutMs; async mode answers blind writes at the fsync. */
+  #executeHere(command: Command): Promise<{ index: number; result: CommandResult }> {
+    const blind = this.mode === 'async' ? blindResult(command) : undefined;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          replicationError(
+            'TIMEOUT',
+            `not acknowledged within ${this.forwardLimits.writeTimeoutMs} ms (no majority?); the write may still apply`,
+          ),
+        );
+      }, this.forwardLimits.writeTimeoutMs);
+      this.propose(command, { awaitApply: blind === undefined }).then(
+        (r) => {
+          clearTimeout(timer);
+          const result = r.result ?? blind;
+          if (result === undefined) reject(new Error('a proposal that awaited its apply came back without a result'));
+          else resolve({ index: r.index, result });
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #onControl(f: ControlFrame): void {
+    if (f.type === 'hello') {
+      this.#clientAddresses.set(f.id, f.clientAddress);
+      return;
+    }
+    if (f.type === 'forward') {
+      this.#serveForward(f.from, f.requestId, f.command);
+      return;
+    }
+    const waiting = this.#forwards.get(f.requestId);
+    if (waiting === undefined) return; // timed out already
+    if (f.type === 'reply-error') {
+      this.#forwards.delete(f.requestId);
+      clearTimeout(waiting.timer);
+      waiting.reject(new DistkvError(f.code, f.message, { definite: f.definite }));
+      return;
+    }
+    // Answer once this node has applied the entry too, so a client reads its write here.
+    const done = (): void => {
+      if (this.#forwards.get(f.requestId) !== waiting) return; // timed out meanwhile
+      this.#forwards.delete(f.requestId);
+      clearTimeout(waiting.timer);
+      waiting.resolve(f.result);
+    };
+    if (f.index === 0 || this.mode === 'async' || this.raft.log.applied >= f.index) done();
+    else this.#appliedWaiters.push({ index: f.index, done });
+  }
+
+  #serveForward(from: string, requestId: number, commandBytes: Buffer): void {
+    const fail = (code: string, message: string, definite: boolean): void => {
+      this.#transport.sendControl(
+        from as NodeId,
+        encodeControl({ type: 'reply-error', from: this.id, requestId, code, message, definite }),
+      );
+    };
+    if (this.raft.role !== 'leader') {
+      fail('TRYAGAIN', `node ${this.id} is not the leader (leader: ${this.raft.leader ?? 'unknown'}); nothing was done`, true);
+      return;
+    }
+    if (this.#forwardsServing >= this.forwardLimits.forwardsServingMax) {
+      fail('FORWARDS_FULL', `the leader already serves ${this.forwardLimits.forwardsServingMax} forwarded writes`, true);
+      return;
+    }
+    let command: Command;
+    try {
+      command = decodeCommand(commandBytes, this.#store.limits);
+    } catch (err) {
+      fail('ERR', `the forwarded command is invalid: ${(err as Error).message}`, true);
+      return;
+    }
+    this.#forwardsServing++;
+    this.#executeHere(command).then(
+      ({ index, result }) => {
+        this.#forwardsServing--;
+        this.#transport.sendControl(from as NodeId, encodeControl({ type: 'reply', from: this.id, requestId, index, result }));
+      },
+      (err: unknown) => {
+        this.#forwardsServing--;
+        const e = err instanceof DistkvError ? err : undefined;
+        fail(e?.code ?? 'ERR', (err as Error).message ?? String(err), e?.definite ?? false);
+      },
+    );
   }
 
   /** Snapshots the store at its applied index and compacts the log there. */
@@ -191,6 +432,12 @@ export class ReplicationNode {
       p.reject(replicationError('NODE_STOPPED', 'the node stopped before the proposal was acknowledged; it may still apply'));
     }
     this.#pending.clear();
+    for (const f of this.#forwards.values()) {
+      clearTimeout(f.timer);
+      f.reject(replicationError('NODE_STOPPED', 'the node stopped before the leader answered; the write may still apply'));
+    }
+    this.#forwards.clear();
+    this.#appliedWaiters = [];
     await this.#transport.close();
     while (this.#pumping) await new Promise((r) => setImmediate(r));
     await this.#log.close();
@@ -220,9 +467,14 @@ export class ReplicationNode {
       await this.#log.persist(rd); // 1. persist and sync
       for (const m of rd.messages) this.#transport.send(m); // 2. send
       if (this.mode === 'async' && rd.leaderDurableIndex !== undefined) this.#ackDurable(rd.leaderDurableIndex);
-      if (rd.snapshot !== undefined) await this.#restore(rd.snapshot.data); // 3. apply
+      if (rd.snapshot !== undefined) {
+        await this.#restore(rd.snapshot.data); // 3. apply
+        this.#snapshotsInstalled++;
+        this.#logLine(`installed a snapshot at index ${rd.snapshot.meta.index} (term ${rd.snapshot.meta.term})`);
+      }
       this.#apply(rd);
       this.raft.advance(rd);
+      if (this.#appliedWaiters.length > 0) this.#wakeApplied();
       const applied = this.raft.log.applied;
       if (applied - this.#log.storage.snapshot().meta.index >= this.#compactEveryEntries) await this.#compact();
     }
@@ -233,9 +485,19 @@ export class ReplicationNode {
   }
   // #endregion pump
 
+  #wakeApplied(): void {
+    const applied = this.raft.log.applied;
+    const still: Array<{ index: number; done: () => void }> = [];
+    for (const w of this.#appliedWaiters) {
+      if (w.index <= applied) w.done();
+      else still.push(w);
+    }
+    this.#appliedWaiters = still;
+  }
+
   #ackDurable(index: LogIndex): void {
     for (const [i, p] of this.#pending) {
-      if (i > index) continue;
+      if (i > index || p.awaitApply) continue;
       if (p.term === this.raft.term) p.resolve({ index: i as LogIndex, term: p.term, result: undefined });
       this.#pending.delete(i);
     }

@@ -8,10 +8,18 @@
  * (reconnectDelayMsMin..reconnectDelayMsMax).
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { assert } from '@distkv/core';
 import { FramedConnection } from '@distkv/net';
 import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
 import { replicationError } from '../errors.js';
 import type { Message, NodeId } from '../types.js';
+
+/** Control frames (hello, forwarded writes) start with a byte at least this; messages start with their format version. */
+export const CONTROL_FRAME_MIN = 0xf0;
+
+export function isControlFrame(frame: Uint8Array): boolean {
+  return frame.byteLength > 0 && (frame[0] as number) >= CONTROL_FRAME_MIN;
+}
 
 export interface PeerAddress {
   host: string;
@@ -41,6 +49,8 @@ class PeerLink {
   delayMs: number;
   timer: NodeJS.Timeout | undefined;
   dropped = 0;
+  /** The peer's id, so the hello frame can name it. */
+  id = '';
   constructor(
     readonly address: PeerAddress,
     readonly limits: TransportLimits,
@@ -55,6 +65,8 @@ export class TcpTransport {
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #inbound = new Set<Socket>();
   #onMessage: (m: Message) => void = () => undefined;
+  #onControl: (frame: Buffer) => void = () => undefined;
+  #hello: Buffer | undefined;
   #decodeLimits: DecodeLimits;
   #closed = false;
 
@@ -98,6 +110,31 @@ export class TcpTransport {
     this.#onMessage = handler;
   }
 
+  /**
+   * Control frames share the peer connections with Raft messages: their
+   * first byte is CONTROL_FRAME_MIN or more, where a message's first byte
+   * is its format version (a small number). The driver uses them for the
+   * hello handshake and for forwarded writes.
+   */
+  onControl(handler: (frame: Buffer) => void): void {
+    this.#onControl = handler;
+  }
+
+  /** The first frame sent on every new outgoing connection (the driver's hello: id and client address). */
+  setHello(frame: Buffer): void {
+    assert(isControlFrame(frame), 'a hello is a control frame');
+    this.#hello = frame;
+  }
+
+  /** Queues a control frame to a peer, shed like a message when its queue is full; false: no such peer. */
+  sendControl(to: NodeId, frame: Buffer): boolean {
+    assert(isControlFrame(frame), 'a control frame starts with a byte >= CONTROL_FRAME_MIN');
+    const link = this.#links.get(to);
+    if (link === undefined || this.#closed) return false;
+    this.#sendBytes(link, frame);
+    return true;
+  }
+
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
     for (const [id, address] of peers) if (!this.#links.has(id)) this.#links.set(id, new PeerLink(address, this.limits));
   }
@@ -112,7 +149,10 @@ export class TcpTransport {
   send(m: Message): void {
     const link = this.#links.get(m.to);
     if (link === undefined || this.#closed) return;
-    const bytes = encodeMessage(m);
+    this.#sendBytes(link, encodeMessage(m));
+  }
+
+  #sendBytes(link: PeerLink, bytes: Buffer): void {
     const c = link.connection;
     if (c !== undefined && link.queue.length === 0 && !link.blocked) {
       try {
@@ -151,6 +191,10 @@ export class TcpTransport {
     new FramedConnection(socket, {
       frameBytesMax: this.limits.frameBytesMax,
       onFrame: (frame) => {
+        if (isControlFrame(frame)) {
+          this.#onControl(frame);
+          return;
+        }
         let m: Message;
         try {
           m = decodeMessage(frame, this.#decodeLimits);
@@ -183,6 +227,7 @@ export class TcpTransport {
         }
         link.connection = c;
         link.delayMs = this.limits.reconnectDelayMsMin;
+        if (this.#hello !== undefined) link.queue.unshift(this.#hello);
         this.#flush(link);
       },
       () => {
