@@ -240,8 +240,9 @@ export class Connection {
   }
 
   #failure(err: unknown): Buffer {
-    const message = err instanceof Error ? err.message : String(err);
     const code = isDistkvError(err) && respErrorPrefixes.has(err.code) ? err.code : 'ERR';
+    let message = err instanceof Error ? err.message : String(err);
+    if (code !== 'ERR' && message.startsWith(`${code}: `)) message = message.slice(code.length + 2); // DistkvError's message names its code
     return this.#protocol === 'resp'
       ? error(`${code} ${message}`)
       : Buffer.from(`ERROR ${code === 'ERR' ? '' : `${code} `}${message.replace(/[\r\n]/g, ' ')}\n`);

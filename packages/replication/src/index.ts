@@ -22,7 +22,13 @@ export {
   type PayloadFormatter,
 } from './describe.js';
 export { DurableLog } from './driver/durable-log.js';
-export { type ProposeResult, ReplicationNode, type ReplicationNodeOptions } from './driver/node.js';
+export {
+  defaultForwardLimits,
+  type ForwardLimits,
+  type ProposeResult,
+  ReplicationNode,
+  type ReplicationNodeOptions,
+} from './driver/node.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
 export { Progress, type ProgressState } from './progress.js';

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
+import { type PeerAddress, ReplicationNode } from '@distkv/replication';
 import { DurableStore, type FsyncPolicy } from '@distkv/wal';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -26,7 +27,33 @@ interface ServerFlags {
   lineBytesMax?: number;
   argsCountMax?: number;
   quiet?: boolean;
+  id?: string;
+  peerPort?: number;
+  peers?: Map<string, PeerAddress>;
+  leader?: string;
+  replication: 'sync' | 'async';
+  snapshotEvery?: number;
+  tickMs?: number;
+  writeTimeoutMs?: number;
+  forwardsPendingMax?: number;
 }
+
+// #region parse-peers
+/** `n2=127.0.0.1:7102,n3=127.0.0.1:7103`: every other voter and its peer address. */
+export function parsePeers(text: string): Map<string, PeerAddress> {
+  const peers = new Map<string, PeerAddress>();
+  for (const part of text.split(',')) {
+    const match = /^([A-Za-z0-9_.-]{1,64})=([^:,=]+):(\d{1,5})$/.exec(part.trim());
+    if (match === null) throw new InvalidArgumentError(`--peers: "${part}" is not id=host:port`);
+    const [, id, host, port] = match as unknown as [string, string, string, string];
+    if (peers.has(id)) throw new InvalidArgumentError(`--peers: ${id} is listed twice`);
+    const portNumber = Number(port);
+    if (portNumber < 1 || portNumber > 65_535) throw new InvalidArgumentError(`--peers: ${id} has port ${port}`);
+    peers.set(id, { host, port: portNumber });
+  }
+  return peers;
+}
+// #endregion parse-peers
 
 export function registerServerCommand(program: Command): void {
   program
@@ -52,6 +79,33 @@ export function registerServerCommand(program: Command): void {
     .addOption(new Option('--line-bytes-max <n>', 'longest line or inline command').argParser(integer('--line-bytes-max', 16)))
     .addOption(new Option('--args-count-max <n>', 'most arguments per request').argParser(integer('--args-count-max', 1)))
     .option('--quiet', 'log only errors')
+    .option('--id <id>', "replication: this node's id (with --peers)")
+    .addOption(new Option('--peer-port <port>', 'replication: port for peer traffic').argParser(integer('--peer-port', 1)))
+    .addOption(
+      new Option('--peers <list>', 'replication: the other voters, id=host:port[,id=host:port...]').argParser(parsePeers),
+    )
+    .option('--leader <id>', 'replication: the leader, fixed by configuration in phase 4')
+    .addOption(
+      new Option('--replication <mode>', 'replication: when a write is acknowledged').choices(['sync', 'async']).default('sync'),
+    )
+    .addOption(
+      new Option('--snapshot-every <n>', 'replication: snapshot and compact the log every n applied entries').argParser(
+        integer('--snapshot-every', 1),
+      ),
+    )
+    .addOption(
+      new Option('--tick-ms <ms>', 'replication: milliseconds per Raft tick (default 50)').argParser(integer('--tick-ms', 1)),
+    )
+    .addOption(
+      new Option('--write-timeout-ms <ms>', 'replication: a write unanswered this long fails with -TIMEOUT').argParser(
+        integer('--write-timeout-ms', 1),
+      ),
+    )
+    .addOption(
+      new Option('--forwards-pending-max <n>', 'replication: most writes a follower holds forwarded').argParser(
+        integer('--forwards-pending-max', 1),
+      ),
+    )
     .action(async (flags: ServerFlags) => {
       await runServer(flags);
     });
@@ -62,7 +116,11 @@ async function runServer(flags: ServerFlags): Promise<void> {
   const log = flags.quiet ? () => {} : (line: string) => process.stderr.write(`distkv: ${line}\n`);
   let backend: KvBackend;
   let durable: DurableStore | undefined;
-  if (flags.inMemory) {
+  let replica: ReplicationNode | undefined;
+  if (flags.peers !== undefined) {
+    replica = await startReplica(flags, log);
+    backend = replica;
+  } else if (flags.inMemory) {
     backend = new MemoryBackend();
   } else {
     durable = await DurableStore.open({
@@ -87,7 +145,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     limits,
     requirepass: flags.requirepass ?? null,
     config: {
-      appendonly: durable === undefined ? 'no' : 'yes',
+      appendonly: durable === undefined && replica === undefined ? 'no' : 'yes',
       appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[flags.fsync],
     },
     log,
@@ -104,6 +162,7 @@ async function runServer(flags: ServerFlags): Promise<void> {
     void (async () => {
       await server.close();
       await durable?.close();
+      await replica?.stop();
       log('stopped');
       process.exit(0);
     })();
@@ -111,8 +170,44 @@ async function runServer(flags: ServerFlags): Promise<void> {
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   const { host, port } = server.address;
-  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
+  replica?.setClientAddress(`${host}:${port}`);
+  let where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
+  if (replica !== undefined) {
+    where = `replica ${replica.id} of ${replica.raft.config.voters.length}, leader ${flags.leader}, ${replica.mode}, peers on ${flags.bind}:${flags.peerPort}, data in ${resolve(flags.dataDir)}`;
+  }
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion run-server
+
+// #region start-replica
+/** `--peers` given: this node is one voter of a replicated cluster, its log the Raft log. */
+async function startReplica(flags: ServerFlags, log: (line: string) => void): Promise<ReplicationNode> {
+  const fail = (why: string): never => {
+    throw new InvalidArgumentError(why);
+  };
+  const peers = flags.peers as Map<string, PeerAddress>;
+  if (flags.id === undefined) fail('--peers needs --id (this node)');
+  if (flags.peerPort === undefined) fail('--peers needs --peer-port');
+  if (flags.leader === undefined) fail('--peers needs --leader (phase 4: the leader is fixed by configuration)');
+  if (flags.inMemory) fail('--in-memory cannot replicate: the Raft log lives in --data-dir');
+  const id = flags.id as string;
+  if (peers.has(id)) fail(`--peers lists this node (${id}) too; list only the others`);
+  if (flags.leader !== id && !peers.has(flags.leader as string)) fail(`--leader ${flags.leader} is neither --id nor in --peers`);
+  return ReplicationNode.start({
+    id,
+    leader: flags.leader as string,
+    peers,
+    dataDir: resolve(flags.dataDir),
+    mode: flags.replication,
+    listen: { host: flags.bind, port: flags.peerPort as number },
+    ...(flags.tickMs === undefined ? {} : { tickMs: flags.tickMs }),
+    ...(flags.snapshotEvery === undefined ? {} : { compactEveryEntries: flags.snapshotEvery }),
+    forwardLimits: {
+      ...(flags.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: flags.writeTimeoutMs }),
+      ...(flags.forwardsPendingMax === undefined ? {} : { forwardsPendingMax: flags.forwardsPendingMax }),
+    },
+    log,
+  });
+}
+// #endregion start-replica

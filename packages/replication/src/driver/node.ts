@@ -150,10 +150,7 @@ export class ReplicationNode implements KvBackend {
     this.#compactEveryEntries = options.compactEveryEntries ?? 10_000;
     this.#logLine = options.log ?? (() => undefined);
     this.forwardLimits = resolveForwardLimits(options.forwardLimits);
-    if (options.clientAddress !== undefined) {
-      this.#clientAddresses.set(this.id, options.clientAddress);
-      transport.setHello(encodeControl({ type: 'hello', id: this.id, clientAddress: options.clientAddress }));
-    }
+    if (options.clientAddress !== undefined) this.setClientAddress(options.clientAddress);
     transport.onControl((frame) => {
       if (this.#stopped) return;
       let f: ControlFrame;
@@ -276,6 +273,17 @@ export class ReplicationNode implements KvBackend {
     this.#kick();
     const awaitApply = options.awaitApply ?? false;
     return new Promise((resolve, reject) => this.#pending.set(p.index, { term: p.term, awaitApply, resolve, reject }));
+  }
+
+  /**
+   * Sets (or changes) this node's client address, and tells every peer at
+   * once: the server learns its port only after it listens (`--port 0`).
+   */
+  setClientAddress(address: string): void {
+    this.#clientAddresses.set(this.id, address);
+    const hello = encodeControl({ type: 'hello', id: this.id, clientAddress: address });
+    this.#transport.setHello(hello);
+    for (const id of this.raft.config.voters) if (id !== this.id) this.#transport.sendControl(id, hello);
   }
 
   // #region execute
