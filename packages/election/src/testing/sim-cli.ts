@@ -2,7 +2,8 @@
  * `pnpm --filter @distkv/election sim --election raft|bully --seeds N [--from S]`
  * runs N election scenarios; `--seed n` replays one and prints its trace.
  * `--read-mode lease|stale`, `--no-pre-vote`, `--no-check-quorum` and
- * `--steps N` vary it; `--naive-terms` gives Bully coordinators simply the next term. Exit code 1 on the first failure, printed with its
+ * `--steps N` vary it; `--naive-terms` gives Bully coordinators simply the next term;
+ * `--only-applied-safety` lets a leader that lacks committed entries run, to see what it does with them. Exit code 1 on the first failure, printed with its
  * seed and replay command. For bully a failure is the expected outcome.
  */
 import type { ReadMode } from '@distkv/replication';
@@ -41,6 +42,7 @@ const variant: Omit<ElectionScenarioOptions, 'seed'> = {
   ...(readMode !== undefined ? { readMode } : {}),
   ...(process.argv.includes('--no-pre-vote') ? { preVote: false } : {}),
   ...(process.argv.includes('--no-check-quorum') ? { checkQuorum: false } : {}),
+  ...(process.argv.includes('--only-applied-safety') ? { checkLogsHoldCommitted: false } : {}),
   ...(process.argv.includes('--naive-terms') ? { bully: { termStriping: false } } : {}),
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
 };

@@ -44,6 +44,15 @@ export interface ClusterOptions {
   };
   /** Decides torn writes on crash and similar choices. */
   rng: Rng;
+  /**
+   * Default true: every log must hold what was committed — checked when a
+   * leader takes office (leader completeness) and whenever a node persists
+   * entries (none may replace a committed one). false: only what nodes
+   * apply is checked (state machine safety), so a run that breaks the logs
+   * goes on until it shows the harm: two nodes that applied different
+   * writes at one index — an acknowledged write lost. For Bully.
+   */
+  checkLogsHoldCommitted?: boolean;
   /** Most messages the network holds; beyond it the oldest is lost. */
   networkMessagesMax?: number;
 }
@@ -396,7 +405,7 @@ export class SimCluster {
   #checkPersistedEntries(n: SimNode, entries: readonly Entry[]): void {
     for (const e of entries) {
       const committed = this.applied.get(e.index);
-      if (committed !== undefined && committed.term !== e.term) {
+      if (committed !== undefined && committed.term !== e.term && this.options.checkLogsHoldCommitted !== false) {
         violated(`node ${n.id} persisted ${describeEntry(e)} over committed entry ${committed.term}/${e.index}`);
       }
       const prevTerm = n.storage.term((e.index - 1) as LogIndex);
@@ -424,7 +433,7 @@ export class SimCluster {
       if (other === undefined) {
         this.leaderOfTerm.set(r.term, n.id);
         this.stats.leaderTerms++;
-        this.#checkLeaderCompleteness(n.id, r);
+        if (this.options.checkLogsHoldCommitted !== false) this.#checkLeaderCompleteness(n.id, r);
       } else if (other !== n.id) violated(`election safety: ${other} and ${n.id} both lead term ${r.term}`);
     }
   }

@@ -45,6 +45,8 @@ export interface ScenarioOptions {
   readMode?: ReadMode;
   /** Electing: after healing, a leader must be elected within this many ticks (liveness); default 200. */
   livenessTicksMax?: number;
+  /** See ClusterOptions.checkLogsHoldCommitted; default true. */
+  checkLogsHoldCommitted?: boolean;
   /** The package whose `sim` script replays the seed; default @distkv/replication. */
   replayPackage?: string;
 }
@@ -77,6 +79,7 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
     options.preVote === false ? ' --no-pre-vote' : '',
     options.checkQuorum === false ? ' --no-check-quorum' : '',
     options.readMode !== undefined ? ` --read-mode ${options.readMode}` : '',
+    options.checkLogsHoldCommitted === false ? ' --only-applied-safety' : '',
   ].join('');
   return `pnpm --filter ${options.replayPackage ?? '@distkv/replication'} sim --seed ${seed}${flags}`;
 }
@@ -132,6 +135,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     ...(options.preVote !== undefined ? { preVote: options.preVote } : {}),
     ...(options.checkQuorum !== undefined ? { checkQuorum: options.checkQuorum } : {}),
     ...(options.readMode !== undefined ? { readMode: options.readMode } : {}),
+    ...(options.checkLogsHoldCommitted === false ? { checkLogsHoldCommitted: false } : {}),
     heartbeatIntervalTicks: 2,
     electionTimeoutTicks: 10,
     limits: { ...simLimits, ...options.limits },
@@ -222,8 +226,8 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
           }
         }
       } else if (roll < 75) {
+        log('tick'); // before: a tick can fail a check (a policy's leader), and the trace must show it
         for (const id of nodeIds) if (cluster.node(id).up) cluster.tick(id);
-        log('tick');
       } else if (roll < 78 && crashes) {
         const up = nodeIds.filter((id) => cluster.node(id).up);
         if (up.length > 0) {
