@@ -2,8 +2,9 @@
  * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
  * replays one and prints its trace. `--buggify-send-before-persist` and
  * `--unsafe-commit-previous-term` run the deliberately broken variants;
- * `--steps N` makes each scenario longer (default 200). Exit code 1 on the first failure, which
- * is printed with its seed and replay command.
+ * `--steps N` makes each scenario longer (default 200). `--election raft` lets the nodes elect
+ * (phase 5; `@distkv/election`'s own `sim` also has `--election bully`). Exit code 1 on the first
+ * failure, which is printed with its seed and replay command.
  */
 import { formatFailure, runScenario, type ScenarioOptions } from './simulator.js';
 
@@ -26,7 +27,21 @@ const variant: Omit<ScenarioOptions, 'seed'> = {
   ...(steps !== undefined ? { stepsMax: steps } : {}),
   ...(process.argv.includes('--buggify-send-before-persist') ? { buggify: { sendBeforePersist: true } } : {}),
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
+  ...(electionFlag() === 'raft' ? { election: 'raft' } : {}),
 };
+
+function electionFlag(): 'fixed' | 'raft' {
+  const i = process.argv.indexOf('--election');
+  if (i < 0) return 'fixed';
+  const v = process.argv[i + 1];
+  if (v === 'raft' || v === 'fixed') return v;
+  console.error(
+    v === 'bully'
+      ? 'bully lives in @distkv/election: pnpm --filter @distkv/election sim --election bully'
+      : '--election must be raft or fixed',
+  );
+  process.exit(2);
+}
 
 if (seed !== undefined) {
   const r = runScenario({ ...variant, seed, traceLinesMax: 100_000 });
