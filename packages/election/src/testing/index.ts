@@ -1,4 +1,6 @@
 /** Election scenarios on the replication simulator, for tests and `pnpm sim`. */
+
+export { type ChurnOptions, runLeaderChurn } from './churn.js';
 export {
   type ElectionAlgorithm,
   type ElectionScenarioOptions,

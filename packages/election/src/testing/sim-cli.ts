@@ -5,9 +5,11 @@
  * `--steps N` vary it; `--naive-terms` gives Bully coordinators simply the next term;
  * `--only-applied-safety` lets a leader that lacks committed entries run, to see what it does with them. Exit code 1 on the first failure, printed with its
  * seed and replay command. For bully a failure is the expected outcome.
+ * `--churn` runs the leader-churn generator instead (Raft, no clock; see churn.ts).
  */
 import type { ReadMode } from '@distkv/replication';
 import { formatFailure } from '@distkv/replication';
+import { runLeaderChurn } from './churn.js';
 import { type ElectionAlgorithm, type ElectionScenarioOptions, runElectionScenario } from './scenarios.js';
 
 function flag(name: string): number | undefined {
@@ -47,8 +49,18 @@ const variant: Omit<ElectionScenarioOptions, 'seed'> = {
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
 };
 
+const churn = process.argv.includes('--churn');
+const run = (options: Omit<ElectionScenarioOptions, 'seed'> & { seed: number; traceLinesMax?: number }) =>
+  churn
+    ? runLeaderChurn({
+        seed: options.seed,
+        ...(options.traceLinesMax !== undefined ? { traceLinesMax: options.traceLinesMax } : {}),
+        ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
+      })
+    : runElectionScenario(options);
+
 if (seed !== undefined) {
-  const r = runElectionScenario({ ...variant, seed, traceLinesMax: 100_000 });
+  const r = run({ ...variant, seed, traceLinesMax: 100_000 });
   for (const line of r.trace) console.log(line);
   console.log(JSON.stringify(r.stats));
   if (!r.ok) {
@@ -60,9 +72,11 @@ if (seed !== undefined) {
   const started = process.hrtime.bigint();
   let committed = 0;
   let electedAfterTicksMax = 0;
+  let leaderTerms = 0;
   for (let s = from; s < from + seeds; s++) {
-    const r = runElectionScenario({ ...variant, seed: s });
+    const r = run({ ...variant, seed: s });
     committed += r.stats.committed;
+    leaderTerms += r.stats.leaderTerms;
     electedAfterTicksMax = Math.max(electedAfterTicksMax, r.stats.electedAfterTicks);
     if (!r.ok) {
       console.error(formatFailure(r));
@@ -70,7 +84,8 @@ if (seed !== undefined) {
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  console.log(
-    `${election}: ${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${committed} entries committed; a leader within ${electedAfterTicksMax} ticks of healing in every seed)`,
-  );
+  const what = churn
+    ? `${leaderTerms} leaders elected in total`
+    : `${committed} entries committed; a leader within ${electedAfterTicksMax} ticks of healing in every seed`;
+  console.log(`${churn ? 'churn' : election}: ${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${what})`);
 }
