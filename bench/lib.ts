@@ -64,3 +64,30 @@ export function redisInfoField(port: number, section: string, field: string): nu
     .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(':')[1]);
 }
+
+/** Polls PING on 127.0.0.1:port with redis-cli, at most `attemptsMax` times 100 ms apart. */
+export async function waitForRedisPing(port: number, attemptsMax = 600): Promise<void> {
+  for (let i = 0; i < attemptsMax; i++) {
+    const r = spawnSync('redis-cli', ['-p', String(port), 'PING'], { encoding: 'utf8' });
+    if (r.stdout.trim() === 'PONG') return;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  throw new Error(`nothing answers PING on port ${port}`);
+}
+
+/** redis-benchmark -t <tests> -c <clients> -n <requests> -r <keyspace> --csv; requests per second by test name. */
+export function redisBenchmarkRates(
+  port: number,
+  options: { tests: string; clients: number; requests: number; keyspace: number; pipeline?: number },
+): Record<string, number> {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', options.tests, '-c', String(options.clients)];
+  args.push('-n', String(options.requests), '-r', String(options.keyspace), '-P', String(options.pipeline ?? 1), '--csv');
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 180_000 });
+  if (result.status !== 0) throw new Error(`redis-benchmark failed: ${result.stderr}`);
+  const rates: Record<string, number> = {};
+  for (const line of result.stdout.split('\n')) {
+    const match = /^"([A-Z]+)","([\d.]+)"/.exec(line);
+    if (match !== null) rates[match[1] as string] = Number(match[2]);
+  }
+  return rates;
+}

@@ -179,6 +179,18 @@ export class FramedConnection {
     return ok;
   }
 
+  /** Queues several frames with one cork, so they leave in one system call; false as for send(). */
+  sendMany(payloads: readonly Uint8Array[]): boolean {
+    this.#socket.cork();
+    let ok = true;
+    try {
+      for (const p of payloads) ok = this.send(p);
+    } finally {
+      this.#socket.uncork();
+    }
+    return ok;
+  }
+
   drained(): Promise<void> {
     if (!this.#socket.writableNeedDrain || this.#socket.destroyed) return Promise.resolve();
     return new Promise((resolve) => {

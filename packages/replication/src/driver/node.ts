@@ -84,6 +84,9 @@ function resolveForwardLimits(partial: Partial<ForwardLimits> = {}): ForwardLimi
   return limits;
 }
 
+/** Ticks between repeated hellos (20 ticks: a second at the default 50 ms). */
+const HELLO_EVERY_TICKS = 20;
+
 interface Forward {
   resolve: (r: CommandResult) => void;
   reject: (e: Error) => void;
@@ -167,7 +170,11 @@ export class ReplicationNode implements KvBackend {
       this.raft.step(m);
       this.#kick();
     });
+    let ticks = 0;
     this.#timer = setInterval(() => {
+      // The hello goes out on every new connection; repeating it now and then
+      // also reaches a peer whose node was not listening for it yet.
+      if (++ticks % HELLO_EVERY_TICKS === 0) this.#sendHello();
       this.raft.tick();
       this.#kick();
     }, options.tickMs ?? 50);
@@ -281,8 +288,14 @@ export class ReplicationNode implements KvBackend {
    */
   setClientAddress(address: string): void {
     this.#clientAddresses.set(this.id, address);
+    this.#transport.setHello(encodeControl({ type: 'hello', id: this.id, clientAddress: address }));
+    this.#sendHello();
+  }
+
+  #sendHello(): void {
+    const address = this.#clientAddresses.get(this.id);
+    if (address === undefined) return;
     const hello = encodeControl({ type: 'hello', id: this.id, clientAddress: address });
-    this.#transport.setHello(hello);
     for (const id of this.raft.config.voters) if (id !== this.id) this.#transport.sendControl(id, hello);
   }
 
@@ -472,15 +485,20 @@ export class ReplicationNode implements KvBackend {
   async #pump(): Promise<void> {
     while (!this.#stopped && this.raft.hasReady()) {
       const rd = this.raft.ready();
+      // Committed entries are on a majority's disks already, so applying them
+      // (in memory) need not wait for this Ready's own fsync: replies to
+      // clients leave one fsync earlier. A snapshot keeps the strict order.
+      const applyFirst = rd.snapshot === undefined;
+      if (applyFirst) this.#apply(rd);
       await this.#log.persist(rd); // 1. persist and sync
-      for (const m of rd.messages) this.#transport.send(m); // 2. send
+      this.#transport.sendAll(rd.messages); // 2. send
       if (this.mode === 'async' && rd.leaderDurableIndex !== undefined) this.#ackDurable(rd.leaderDurableIndex);
       if (rd.snapshot !== undefined) {
         await this.#restore(rd.snapshot.data); // 3. apply
         this.#snapshotsInstalled++;
         this.#logLine(`installed a snapshot at index ${rd.snapshot.meta.index} (term ${rd.snapshot.meta.term})`);
       }
-      this.#apply(rd);
+      if (!applyFirst) this.#apply(rd);
       this.raft.advance(rd);
       if (this.#appliedWaiters.length > 0) this.#wakeApplied();
       const applied = this.raft.log.applied;

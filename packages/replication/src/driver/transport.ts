@@ -152,6 +152,26 @@ export class TcpTransport {
     this.#sendBytes(link, encodeMessage(m));
   }
 
+  /** Sends a Ready's messages: queued per peer, then each peer's queue leaves in one corked write. */
+  sendAll(messages: readonly Message[]): void {
+    if (this.#closed) return;
+    const touched = new Set<PeerLink>();
+    for (const m of messages) {
+      const link = this.#links.get(m.to);
+      if (link === undefined) continue;
+      link.queue.push(encodeMessage(m));
+      if (link.queue.length > this.limits.peerQueueMessagesMax) {
+        link.queue.shift();
+        link.dropped++;
+      }
+      touched.add(link);
+    }
+    for (const link of touched) {
+      if (link.connection !== undefined && !link.blocked) this.#flush(link);
+      else this.#connect(link);
+    }
+  }
+
   #sendBytes(link: PeerLink, bytes: Buffer): void {
     const c = link.connection;
     if (c !== undefined && link.queue.length === 0 && !link.blocked) {
@@ -261,19 +281,15 @@ export class TcpTransport {
 
   #flush(link: PeerLink): void {
     const c = link.connection;
-    if (c === undefined) return;
-    while (link.queue.length > 0) {
-      const bytes = link.queue.shift() as Buffer;
-      try {
-        if (!c.send(bytes)) {
-          this.#waitForDrain(link, c);
-          return;
-        }
-      } catch {
-        link.connection = undefined;
-        this.#retry(link);
-        return;
-      }
+    if (c === undefined || link.queue.length === 0) return;
+    const batch = link.queue;
+    link.queue = [];
+    try {
+      // One cork for the whole queue: a Ready's messages to a peer leave in one system call.
+      if (!c.sendMany(batch)) this.#waitForDrain(link, c);
+    } catch {
+      link.connection = undefined;
+      this.#retry(link);
     }
   }
 }
