@@ -33,7 +33,7 @@ export interface Entry {
 /** What a node must have on disk before it says anything that depends on it. */
 export interface HardState {
   readonly term: Term;
-  /** Whom this node voted for in `term` (phase 5; always null in phase 4). */
+  /** Whom this node voted for in `term`, or null. Persisted before the vote is announced (§5.2). A fixed leader votes for itself. */
   readonly vote: NodeId | null;
   /** Highest index known committed. Losing it is safe; it only saves work. */
   readonly commit: LogIndex;
