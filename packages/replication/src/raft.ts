@@ -152,6 +152,8 @@ export class RaftNode {
   /** Leader: the voter it is handing leadership to (thesis §3.10), or null. */
   leadTransferee: NodeId | null = null;
   #transferElapsedTicks = 0;
+  /** Leader: a TimeoutNow may be on its way (even if the transfer was abandoned), so no more lease reads this term. */
+  #transferAttempted = false;
   readonly #rng: Rng;
   /** Candidate / pre-candidate: the answers so far. */
   #votes = new Map<NodeId, boolean>();
@@ -468,6 +470,7 @@ export class RaftNode {
     this.randomizedElectionTimeoutTicks = this.config.electionTimeoutTicks + this.#rng.int(this.config.electionTimeoutTicks);
     this.leadTransferee = null;
     this.#transferElapsedTicks = 0;
+    this.#transferAttempted = false;
     this.#votes = new Map();
     this.#recentActive.clear();
     this.#roundSentTick.clear();
@@ -617,6 +620,7 @@ export class RaftNode {
       throw replicationError('TRANSFER_TARGET_INVALID', `cannot transfer leadership from ${this.id} to ${to}`);
     }
     this.leadTransferee = to;
+    this.#transferAttempted = true;
     this.#transferElapsedTicks = 0;
     this.electionElapsedTicks = 0;
     const pr = this.progress.get(to);
@@ -687,10 +691,11 @@ export class RaftNode {
    * than electionTimeoutTicks - leaseClockDriftTicks ago. Each of them reset
    * its election timer on receipt, after the send, and with check-quorum
    * will not vote for another candidate for electionTimeoutTicks of its own
-   * ticks. No transfer may be under way (TimeoutNow overrides that promise).
+   * ticks. Not after a transfer was tried in this term: a TimeoutNow still in
+   * flight overrides that promise, even if the transfer was abandoned.
    */
   #leaseHolds(): boolean {
-    if (this.leadTransferee !== null) return false;
+    if (this.#transferAttempted) return false;
     const window = this.config.electionTimeoutTicks - this.config.leaseClockDriftTicks;
     let holders = 1;
     for (const [id, sent] of this.#leaseAckTick) if (id !== this.id && this.#ticks - sent < window) holders++;
