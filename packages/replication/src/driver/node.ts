@@ -426,7 +426,9 @@ export class ReplicationNode implements KvBackend {
       (err: unknown) => {
         this.#forwardsServing--;
         const e = err instanceof DistkvError ? err : undefined;
-        fail(e?.code ?? 'ERR', (err as Error).message ?? String(err), e?.definite ?? false);
+        let message = err instanceof Error ? err.message : String(err);
+        if (e !== undefined && message.startsWith(`${e.code}: `)) message = message.slice(e.code.length + 2); // rebuilt there
+        fail(e?.code ?? 'ERR', message, e?.definite ?? false);
       },
     );
   }
