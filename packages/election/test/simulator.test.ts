@@ -2,7 +2,7 @@
 // Method: thousands of seeded scenarios (loss, duplication, reordering, partitions, crashes with torn writes, compaction, reads, transfers), checked at every step.
 import { formatFailure, type ScenarioResult } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
-import { runElectionScenario, runLeaderChurn } from '../src/testing/index.js';
+import { runElectionScenario, runLeaderChurn, runLeaderEpisodes } from '../src/testing/index.js';
 
 const SEEDS = 2_000;
 const CHUNK = 500;
@@ -81,5 +81,30 @@ describe('leader churn (no clock; timeouts fire when the generator says): the sa
       leaderTerms += r.stats.leaderTerms;
     }
     expect(leaderTerms, 'not vacuous: leaders are elected').toBeGreaterThan(1_000);
+  });
+});
+
+describe('§5.4.2 Figure 8, found by the simulator: leadership episodes shaped like the figure', () => {
+  it('seeds 0..2999 with the commit rule: every check passes', () => {
+    let leaderTerms = 0;
+    for (let seed = 0; seed < 3_000; seed++) {
+      const r = runLeaderEpisodes({ seed });
+      if (!r.ok) expect.fail(formatFailure(r));
+      leaderTerms += r.stats.leaderTerms;
+    }
+    expect(leaderTerms).toBeGreaterThan(3_000 * 3);
+  });
+
+  it('"a leader cannot immediately conclude that an entry from a previous term is committed once it is stored on a majority": without the rule, a seed in 0..999 loses a committed entry', () => {
+    let found: ScenarioResult | undefined;
+    for (let seed = 0; seed < 1_000 && found === undefined; seed++) {
+      const r = runLeaderEpisodes({ seed, unsafe: { commitPreviousTermEntries: true } });
+      if (!r.ok) found = r;
+    }
+    expect(found, 'no seed exposed the broken commit rule').toBeDefined();
+    if (found === undefined) return;
+    console.log(formatFailure({ ...found, trace: found.trace.slice(-12) }));
+    expect(found.failure).toMatch(/invariant violated: (leader completeness|node \d+ persisted|node \d+ applied)/);
+    expect(found.replay).toBe(`pnpm --filter @distkv/election sim --episodes --seed ${found.seed} --unsafe-commit-previous-term`);
   });
 });

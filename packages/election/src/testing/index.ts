@@ -1,6 +1,7 @@
 /** Election scenarios on the replication simulator, for tests and `pnpm sim`. */
 
 export { type ChurnOptions, runLeaderChurn } from './churn.js';
+export { type EpisodeOptions, runLeaderEpisodes } from './episodes.js';
 export {
   type ElectionAlgorithm,
   type ElectionScenarioOptions,

@@ -5,11 +5,13 @@
  * `--steps N` vary it; `--naive-terms` gives Bully coordinators simply the next term;
  * `--only-applied-safety` lets a leader that lacks committed entries run, to see what it does with them. Exit code 1 on the first failure, printed with its
  * seed and replay command. For bully a failure is the expected outcome.
- * `--churn` runs the leader-churn generator instead (Raft, no clock; see churn.ts).
+ * `--churn` runs the leader-churn generator instead (Raft, no clock; see churn.ts), and
+ * `--episodes` the Figure-8-shaped one (episodes.ts); both take `--unsafe-commit-previous-term`.
  */
 import type { ReadMode } from '@distkv/replication';
 import { formatFailure } from '@distkv/replication';
 import { runLeaderChurn } from './churn.js';
+import { runLeaderEpisodes } from './episodes.js';
 import { type ElectionAlgorithm, type ElectionScenarioOptions, runElectionScenario } from './scenarios.js';
 
 function flag(name: string): number | undefined {
@@ -50,14 +52,17 @@ const variant: Omit<ElectionScenarioOptions, 'seed'> = {
 };
 
 const churn = process.argv.includes('--churn');
-const run = (options: Omit<ElectionScenarioOptions, 'seed'> & { seed: number; traceLinesMax?: number }) =>
-  churn
-    ? runLeaderChurn({
-        seed: options.seed,
-        ...(options.traceLinesMax !== undefined ? { traceLinesMax: options.traceLinesMax } : {}),
-        ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
-      })
-    : runElectionScenario(options);
+const episodes = process.argv.includes('--episodes');
+const run = (options: Omit<ElectionScenarioOptions, 'seed'> & { seed: number; traceLinesMax?: number }) => {
+  const generic = {
+    seed: options.seed,
+    ...(options.traceLinesMax !== undefined ? { traceLinesMax: options.traceLinesMax } : {}),
+    ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
+  };
+  if (churn) return runLeaderChurn(generic);
+  if (episodes) return runLeaderEpisodes(generic);
+  return runElectionScenario(options);
+};
 
 if (seed !== undefined) {
   const r = run({ ...variant, seed, traceLinesMax: 100_000 });
@@ -84,8 +89,11 @@ if (seed !== undefined) {
     }
   }
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  const what = churn
-    ? `${leaderTerms} leaders elected in total`
-    : `${committed} entries committed; a leader within ${electedAfterTicksMax} ticks of healing in every seed`;
-  console.log(`${churn ? 'churn' : election}: ${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${what})`);
+  const what =
+    churn || episodes
+      ? `${leaderTerms} leaders elected in total`
+      : `${committed} entries committed; a leader within ${electedAfterTicksMax} ticks of healing in every seed`;
+  console.log(
+    `${churn ? 'churn' : episodes ? 'episodes' : election}: ${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${what})`,
+  );
 }
