@@ -8,7 +8,9 @@
 //
 // This script fails when a quoted file or region is gone or when the block
 // no longer matches the source, and when a relative link points nowhere.
-// `node scripts/check-docs.mjs --write` refreshes every quoted block.
+// `node scripts/check-docs.mjs --write` refreshes every quoted block;
+// `--write docs/02-wal.md ...` refreshes only the files named (others may be
+// mid-edit by someone else), while still checking everything.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +40,7 @@ export function extractRegion(source, name) {
 }
 
 /** Checks (or with write=true refreshes) every markdown file under root's docs/ and the READMEs. */
-export function checkDocs(root, { write = false } = {}) {
+export function checkDocs(root, { write = false, only = [] } = {}) {
   const problems = [];
   const files = [
     ...(existsSync(join(root, 'docs')) ? markdownFiles(join(root, 'docs')) : []),
@@ -51,6 +53,7 @@ export function checkDocs(root, { write = false } = {}) {
   for (const file of files) {
     const where = relative(root, file);
     const text = readFileSync(file, 'utf8');
+    const writable = write && (only.length === 0 || only.some((o) => resolve(root, o) === file));
     const updated = text.replace(QUOTE, (whole, path, region, lang, body) => {
       quotes++;
       const source = join(root, path);
@@ -64,7 +67,7 @@ export function checkDocs(root, { write = false } = {}) {
         return whole;
       }
       if (code !== body) {
-        if (!write)
+        if (!writable)
           problems.push(
             `${where}: the quote of ${path}#${region} no longer matches the source (run node scripts/check-docs.mjs --write)`,
           );
@@ -72,7 +75,7 @@ export function checkDocs(root, { write = false } = {}) {
       }
       return whole;
     });
-    if (write && updated !== text) writeFileSync(file, updated);
+    if (writable && updated !== text) writeFileSync(file, updated);
     for (const match of text.matchAll(LINK)) {
       const target = resolve(dirname(file), decodeURIComponent(match[1]));
       if (!existsSync(target)) problems.push(`${where}: links to ${match[1]}, which does not exist`);
@@ -83,7 +86,9 @@ export function checkDocs(root, { write = false } = {}) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-  const { problems, quotes, files } = checkDocs(root, { write: process.argv.includes('--write') });
+  const args = process.argv.slice(2);
+  const only = args.filter((a) => !a.startsWith('--')).map((a) => resolve(process.cwd(), a));
+  const { problems, quotes, files } = checkDocs(root, { write: args.includes('--write'), only });
   for (const p of problems) console.error(`docs: ${p}`);
   if (problems.length > 0) process.exit(1);
   console.log(`docs: ok (${quotes} quoted regions in ${files} files match their sources)`);

@@ -52,6 +52,17 @@ describe('docs quote check', () => {
     expect(checkDocs(root).problems).toEqual([]);
   });
 
+  it('with --write and file names, refreshes only those files and still reports the others', () => {
+    const stale = doc.replace('return a + b;', 'return 0;');
+    const root = repo({ 'packages/core/src/a.ts': source, 'docs/01.md': stale, 'docs/02.md': stale });
+    const { problems } = checkDocs(root, { write: true, only: [join(root, 'docs/01.md')] });
+    expect(readFileSync(join(root, 'docs/01.md'), 'utf8')).toContain('return a + b;');
+    expect(readFileSync(join(root, 'docs/02.md'), 'utf8')).toContain('return 0;');
+    expect(problems).toEqual([
+      'docs/02.md: the quote of packages/core/src/a.ts#add no longer matches the source (run node scripts/check-docs.mjs --write)',
+    ]);
+  });
+
   it('fails when the region or the file is gone, or a link is broken', () => {
     const root = repo({
       'packages/core/src/a.ts': source.replaceAll('#region add', '#region sum').replace('#endregion add', '#endregion sum'),
