@@ -35,26 +35,42 @@ export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
 });
 // #endregion limits
 
-/** Hard ceilings: a limit may be lowered freely but never raised past these. */
-const hardMax: Readonly<StoreLimits> = Object.freeze({
-  // A key and an inline value share one 4 MiB arena chunk (see table.ts).
-  keyBytesMax: 1024 * 1024,
-  valueBytesMax: 512 * 1024 * 1024,
-  keysMax: 100_000_000,
-  // The arena addresses 32 GiB; compaction keeps chunks at least 1/4 live.
-  dataBytesMax: 7 * 1024 * 1024 * 1024,
-  batchKeysMax: 10_000_000,
-  scanLimitMax: 10_000_000,
-  snapshotsOpenMax: 64,
-});
-
-export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {
-  const limits = { ...defaultStoreLimits, ...overrides };
-  for (const name of Object.keys(defaultStoreLimits) as (keyof StoreLimits)[]) {
+/**
+ * Merges `overrides` into `defaults` and checks that each value is a safe
+ * integer within its `[low, high]` range, throwing `fail(message)` for the
+ * first that is not. Every package resolves its own limits through this,
+ * with its own error code.
+ */
+export function resolveIntegerLimits<T extends { [K in keyof T]: number }>(
+  defaults: Readonly<T>,
+  ranges: { readonly [K in keyof T]: readonly [low: number, high: number] },
+  overrides: Partial<T>,
+  fail: (message: string) => Error,
+): Readonly<T> {
+  const limits: T = { ...defaults, ...overrides };
+  for (const name of Object.keys(ranges) as Array<keyof T & string>) {
     const value = limits[name];
-    if (!Number.isSafeInteger(value) || value < 1 || value > hardMax[name]) {
-      throw coreError('LIMIT_INVALID', `${name} must be an integer from 1 to ${hardMax[name]}, got ${String(value)}`);
+    const [low, high] = ranges[name];
+    if (!Number.isSafeInteger(value) || value < low || value > high) {
+      throw fail(`${name} must be an integer from ${low} to ${high}, got ${String(value)}`);
     }
   }
   return Object.freeze(limits);
+}
+
+/** A limit may be lowered freely (to 1) but never raised past these. */
+const ranges: { readonly [K in keyof StoreLimits]: readonly [number, number] } = {
+  // A key and an inline value share one 4 MiB arena chunk (see table.ts).
+  keyBytesMax: [1, 1024 * 1024],
+  valueBytesMax: [1, 512 * 1024 * 1024],
+  keysMax: [1, 100_000_000],
+  // The arena addresses 32 GiB; compaction keeps chunks at least 1/4 live.
+  dataBytesMax: [1, 7 * 1024 * 1024 * 1024],
+  batchKeysMax: [1, 10_000_000],
+  scanLimitMax: [1, 10_000_000],
+  snapshotsOpenMax: [1, 64],
+};
+
+export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {
+  return resolveIntegerLimits(defaultStoreLimits, ranges, overrides, (message) => coreError('LIMIT_INVALID', message));
 }

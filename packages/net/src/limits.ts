@@ -1,3 +1,4 @@
+import { resolveIntegerLimits } from '@distkv/core';
 import { netError } from './errors.js';
 
 /**
@@ -53,13 +54,5 @@ const ranges: Record<keyof ServerLimits, readonly [number, number]> = {
 };
 
 export function resolveServerLimits(overrides: Partial<ServerLimits> = {}): Readonly<ServerLimits> {
-  const limits = { ...defaultServerLimits, ...overrides };
-  for (const name of Object.keys(ranges) as (keyof ServerLimits)[]) {
-    const value = limits[name];
-    const [low, high] = ranges[name];
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
-      throw netError('LIMIT_INVALID', `${name} must be an integer from ${low} to ${high}, got ${String(value)}`);
-    }
-  }
-  return Object.freeze(limits);
+  return resolveIntegerLimits(defaultServerLimits, ranges, overrides, (message) => netError('LIMIT_INVALID', message));
 }

@@ -1,3 +1,4 @@
+import { resolveIntegerLimits } from '@distkv/core';
 import { walError } from './errors.js';
 
 /**
@@ -31,24 +32,15 @@ export const defaultWalLimits: Readonly<WalLimits> = Object.freeze({
 });
 // #endregion wal-limits
 
-const hardMax: Readonly<WalLimits> = Object.freeze({
-  entryBytesMax: 512 * 1024 * 1024 + 16 * 1024 * 1024,
-  batchEntriesMax: 1_000_000,
-  batchBytesMax: 1024 * 1024 * 1024,
-  queueEntriesMax: 100_000_000,
-  queueBytesMax: 8 * 1024 * 1024 * 1024,
-  segmentBytes: 4 * 1024 * 1024 * 1024,
-});
+const ranges: { readonly [K in keyof WalLimits]: readonly [number, number] } = {
+  entryBytesMax: [1, 512 * 1024 * 1024 + 16 * 1024 * 1024],
+  batchEntriesMax: [1, 1_000_000],
+  batchBytesMax: [1, 1024 * 1024 * 1024],
+  queueEntriesMax: [1, 100_000_000],
+  queueBytesMax: [1, 8 * 1024 * 1024 * 1024],
+  segmentBytes: [4096, 4 * 1024 * 1024 * 1024],
+};
 
 export function resolveWalLimits(overrides: Partial<WalLimits> = {}): Readonly<WalLimits> {
-  const limits = { ...defaultWalLimits, ...overrides };
-  for (const name of Object.keys(defaultWalLimits) as (keyof WalLimits)[]) {
-    const value = limits[name];
-    if (!Number.isSafeInteger(value) || value < 1 || value > hardMax[name]) {
-      throw walError('WAL_LIMIT_INVALID', `${name} must be an integer from 1 to ${hardMax[name]}, got ${String(value)}`);
-    }
-  }
-  if (limits.segmentBytes < 4096)
-    throw walError('WAL_LIMIT_INVALID', `segmentBytes must be at least 4096, got ${limits.segmentBytes}`);
-  return Object.freeze(limits);
+  return resolveIntegerLimits(defaultWalLimits, ranges, overrides, (message) => walError('WAL_LIMIT_INVALID', message));
 }
