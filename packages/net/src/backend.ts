@@ -16,6 +16,14 @@ export interface KvBackend {
   flush?(): Promise<void>;
   /** The `# Replication` section of INFO; a single node reports `role:master`. */
   replicationInfo?(): Record<string, string | number>;
+  /**
+   * Called before each read (GET, MGET, EXISTS, SCAN, KEYS, DBSIZE, and the
+   * line protocol's GET, SCAN, SIZE). `undefined`: read `store` now. A
+   * promise: read once it resolves (a replica confirmed that its applied
+   * state holds every acknowledged write); a rejection is sent like a
+   * failed write's.
+   */
+  readBarrier?(): Promise<void> | undefined;
 }
 
 /**

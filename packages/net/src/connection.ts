@@ -40,6 +40,8 @@ export class Connection {
   #line: LineParser | undefined;
   readonly #slots: Slot[] = [];
   #writesInFlight = 0;
+  /** Reads waiting for the backend's read barrier; a write waits until they are served. */
+  #readsInFlight = 0;
   /** A read waiting for this connection's writes to finish. */
   #blocked: Request | undefined;
   /** No more requests will be handled: QUIT, a protocol error, end of input, or shutdown. */
@@ -121,6 +123,22 @@ export class Connection {
     return commandTable.get(name)?.flags.includes('write') === true;
   }
 
+  /** A read waits for earlier writes, and a write for earlier reads that wait for their barrier. */
+  #mustWait(request: Request): boolean {
+    if (this.#writesInFlight > 0) return !this.#isWrite(request);
+    return this.#readsInFlight > 0 && this.#isWrite(request);
+  }
+
+  /** Reads of the keyspace: they pass the backend's read barrier first. */
+  #isRead(request: Request): boolean {
+    if (Buffer.isBuffer(request)) {
+      const name = request.toString('latin1', 0, Math.min(request.length, 5)).toUpperCase();
+      return /^(?:GET|SCAN|SIZE)(?:\s|$)/.test(name);
+    }
+    const name = (request[0] as Buffer).toString('latin1').toLowerCase();
+    return commandTable.get(name)?.flags.includes('readonly') === true;
+  }
+
   #nextRequest(): Request | undefined {
     return this.#resp !== undefined ? this.#resp.next() : this.#line?.next();
   }
@@ -136,7 +154,7 @@ export class Connection {
       this.#flushSlots();
       for (;;) {
         if (this.#blocked !== undefined) {
-          if (this.#writesInFlight > 0) break;
+          if (this.#mustWait(this.#blocked)) break;
           const request = this.#blocked;
           this.#blocked = undefined;
           this.#handle(request);
@@ -163,7 +181,7 @@ export class Connection {
           if (this.#readEnded) this.#closing = true;
           break;
         }
-        if (this.#writesInFlight > 0 && !this.#isWrite(request)) {
+        if (this.#mustWait(request)) {
           this.#blocked = request;
           break;
         }
@@ -216,6 +234,27 @@ export class Connection {
 
   #handle(request: Request): void {
     this.#hooks.onCommand();
+    const barrier =
+      this.#hooks.backend.readBarrier !== undefined && this.session.authenticated && this.#isRead(request)
+        ? this.#hooks.backend.readBarrier()
+        : undefined;
+    if (barrier !== undefined) {
+      // #region read
+      const slot: Slot = { data: undefined };
+      this.#slots.push(slot);
+      this.#readsInFlight++;
+      barrier.then(
+        () => {
+          const outcome = Buffer.isBuffer(request)
+            ? lineDispatch(request, this.session, this.#hooks.context)
+            : dispatch(request, this.session, this.#hooks.context);
+          this.#settleRead(slot, Buffer.isBuffer(outcome) ? outcome : this.#failure(new Error('a read produced no reply')));
+        },
+        (err: unknown) => this.#settleRead(slot, this.#failure(err)),
+      );
+      // #endregion read
+      return;
+    }
     let outcome: Outcome | undefined;
     if (Buffer.isBuffer(request)) outcome = lineDispatch(request, this.session, this.#hooks.context);
     else outcome = dispatch(request, this.session, this.#hooks.context);
@@ -248,9 +287,19 @@ export class Connection {
       : Buffer.from(`ERROR ${code === 'ERR' ? '' : `${code} `}${message.replace(/[\r\n]/g, ' ')}\n`);
   }
 
+  #settleRead(slot: Slot, data: Buffer): void {
+    slot.data = data;
+    this.#readsInFlight--;
+    this.#pumpSoon();
+  }
+
   #settle(slot: Slot, data: Buffer): void {
     slot.data = data;
     this.#writesInFlight--;
+    this.#pumpSoon();
+  }
+
+  #pumpSoon(): void {
     // The backend settles a batch of writes in one go (one fsync, many
     // entries): pump once after all of them, so their replies leave in one
     // write instead of one system call each.

@@ -13,6 +13,8 @@ import { CONTROL_FRAME_MIN } from './transport.js';
 export const FRAME_HELLO = CONTROL_FRAME_MIN; // id, client address
 export const FRAME_FORWARD = CONTROL_FRAME_MIN + 1; // from, request id, encoded Command
 export const FRAME_FORWARD_REPLY = CONTROL_FRAME_MIN + 2; // from, request id, index, result or error (JSON)
+export const FRAME_READ = CONTROL_FRAME_MIN + 3; // from, request id: a follower asks the leader for a read index
+export const FRAME_READ_REPLY = CONTROL_FRAME_MIN + 4; // from, request id, the confirmed read index
 // #endregion control-frames
 
 const TEXT_BYTES_MAX = 255;
@@ -21,7 +23,9 @@ export type ControlFrame =
   | { type: 'hello'; id: string; clientAddress: string }
   | { type: 'forward'; from: string; requestId: number; command: Buffer }
   | { type: 'reply'; from: string; requestId: number; index: number; result: CommandResult }
-  | { type: 'reply-error'; from: string; requestId: number; code: string; message: string; definite: boolean };
+  | { type: 'reply-error'; from: string; requestId: number; code: string; message: string; definite: boolean }
+  | { type: 'read'; from: string; requestId: number }
+  | { type: 'read-reply'; from: string; requestId: number; index: number };
 
 function text(value: string): Buffer {
   const b = Buffer.from(value, 'utf8');
@@ -81,6 +85,10 @@ export function encodeControl(f: ControlFrame): Buffer {
         u64(f.index),
         Buffer.from(resultJson(f.result), 'utf8'),
       ]);
+    case 'read':
+      return Buffer.concat([Buffer.of(FRAME_READ), text(f.from), u32(f.requestId)]);
+    case 'read-reply':
+      return Buffer.concat([Buffer.of(FRAME_READ_REPLY), text(f.from), u32(f.requestId), u64(f.index)]);
     case 'reply-error':
       return Buffer.concat([
         Buffer.of(FRAME_FORWARD_REPLY),
@@ -142,6 +150,16 @@ export function decodeControl(frame: Buffer): ControlFrame {
       };
     }
     return { type: 'reply', from, requestId, index, result: parseResult(json) };
+  }
+  if (tag === FRAME_READ) {
+    const from = readText();
+    return { type: 'read', from, requestId: readU32() };
+  }
+  if (tag === FRAME_READ_REPLY) {
+    const from = readText();
+    const requestId = readU32();
+    need(8);
+    return { type: 'read-reply', from, requestId, index: Number(frame.readBigUInt64LE(at)) };
   }
   throw new RangeError(`unknown control frame type ${tag}`);
 }

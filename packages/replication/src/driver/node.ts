@@ -5,6 +5,8 @@
  * proposals in `sync` or `async` mode. All I/O of the replication layer is
  * here; the state machine stays pure.
  */
+
+import { performance } from 'node:perf_hooks';
 import {
   type Command,
   type CommandResult,
@@ -15,9 +17,10 @@ import {
   type StoreOptions,
 } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
-import type { RaftConfig, ReplicationLimits, ReplicationMode } from '../config.js';
+import type { RaftConfig, ReadMode, ReplicationLimits, ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
-import { RaftNode, type Ready, type Status } from '../raft.js';
+import { type ElectionPolicy, RaftNode, type Ready, type Status } from '../raft.js';
+import { seededRng } from '../rng.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
 import { DurableLog } from './durable-log.js';
 import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
@@ -25,15 +28,25 @@ import { type PeerAddress, TcpTransport, type TransportLimits } from './transpor
 
 export interface ReplicationNodeOptions {
   id: string;
-  /** Phase 4: the leader, named by configuration. */
-  leader: string;
+  /** Phase 4: the leader, named by configuration. Leave it out and the voters elect one (phase 5). */
+  leader?: string | undefined;
+  /** Without `leader`: who decides leadership; default Raft's own elections. One policy object per node. */
+  election?: ElectionPolicy | undefined;
+  /**
+   * How `readBarrier` confirms a read (see ReadMode). Default `read-index`
+   * when electing; `stale` with a fixed leader, phase 4's behaviour: every
+   * node serves reads from what it has applied.
+   */
+  readMode?: ReadMode | undefined;
+  /** Seed of the election-timeout randomness; default from the id and the clock (only the pure core must replay). */
+  seed?: number;
   /** Every other voter and its peer address. */
   peers: ReadonlyMap<string, PeerAddress>;
   dataDir: string;
   mode: ReplicationMode;
   /** Where to listen for peers, or a transport already listening (tests pick port 0 first). */
   listen: PeerAddress | TcpTransport;
-  /** Milliseconds per tick. Default 50. */
+  /** Milliseconds per tick. Default 50 with a fixed leader, 10 when electing (see electionDefaults). */
   tickMs?: number;
   heartbeatIntervalTicks?: number;
   electionTimeoutTicks?: number;
@@ -84,13 +97,40 @@ function resolveForwardLimits(partial: Partial<ForwardLimits> = {}): ForwardLimi
   return limits;
 }
 
-/** Ticks between repeated hellos (20 ticks: a second at the default 50 ms). */
-const HELLO_EVERY_TICKS = 20;
+// #region election-defaults
+/**
+ * Timing when the nodes elect: a 10 ms tick, heartbeats every 30 ms, and a
+ * follower that hears nothing for a random 150–300 ms campaigns. Failover
+ * takes about one election timeout plus a vote round trip. A fixed leader
+ * keeps phase 4's 50 ms tick and 1 s timeout.
+ */
+export const electionDefaults = Object.freeze({ tickMs: 10, heartbeatIntervalTicks: 3, electionTimeoutTicks: 15 });
+export const fixedLeaderDefaults = Object.freeze({ tickMs: 50, heartbeatIntervalTicks: 2, electionTimeoutTicks: 20 });
+// #endregion election-defaults
+
+/** Milliseconds between repeated hellos. */
+const HELLO_EVERY_MS = 1_000;
+
+/** A tick loop that stalled (SIGSTOP, a long GC) catches up at most this many ticks at once. */
+const CATCH_UP_TICKS_MAX = 1_000;
+
+function seedOf(id: string): number {
+  let h = 2166136261;
+  for (const c of `${id}:${Date.now()}:${process.pid}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return h >>> 0;
+}
+
+interface ReadWaiter {
+  resolve: (index: LogIndex) => void;
+  reject: (e: Error) => void;
+}
 
 interface Forward {
   resolve: (r: CommandResult) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
+  /** The leader it was sent to. */
+  leader: NodeId;
 }
 
 /** Async mode acknowledges these at the leader's fsync: their result never depends on the state. */
@@ -126,6 +166,16 @@ export class ReplicationNode implements KvBackend {
   readonly #transport: TcpTransport;
   readonly #pending = new Map<number, Pending>();
   readonly #timer: NodeJS.Timeout;
+  readonly #tickMs: number;
+  #lastTickAt = performance.now();
+  readonly readMode: ReadMode;
+  /** Reads that asked for a read index in this turn of the event loop: one `readIndex` serves them all. */
+  #readBatch: ReadWaiter[] = [];
+  #nextReadId = 1;
+  /** Leader: read indexes asked of the state machine, by id, not yet in `Ready.readStates`. */
+  readonly #readsWaiting = new Map<string, { waiters: ReadWaiter[]; timer: NodeJS.Timeout }>();
+  /** Follower: read indexes asked of the leader, by request id. */
+  readonly #readForwards = new Map<number, { waiter: ReadWaiter; timer: NodeJS.Timeout; leader: NodeId }>();
   readonly #compactEveryEntries: number;
   readonly #logLine: (line: string) => void;
   #pumping = false;
@@ -153,6 +203,7 @@ export class ReplicationNode implements KvBackend {
     this.#compactEveryEntries = options.compactEveryEntries ?? 10_000;
     this.#logLine = options.log ?? (() => undefined);
     this.forwardLimits = resolveForwardLimits(options.forwardLimits);
+    this.readMode = raft.config.readMode;
     if (options.clientAddress !== undefined) this.setClientAddress(options.clientAddress);
     transport.onControl((frame) => {
       if (this.#stopped) return;
@@ -170,16 +221,36 @@ export class ReplicationNode implements KvBackend {
       this.raft.step(m);
       this.#kick();
     });
-    let ticks = 0;
+    const fixed = options.leader !== undefined;
+    this.#tickMs = options.tickMs ?? (fixed ? fixedLeaderDefaults.tickMs : electionDefaults.tickMs);
+    const helloEveryTicks = Math.max(1, Math.round(HELLO_EVERY_MS / this.#tickMs));
+    let hellos = 0;
     this.#timer = setInterval(() => {
       // The hello goes out on every new connection; repeating it now and then
       // also reaches a peer whose node was not listening for it yet.
-      if (++ticks % HELLO_EVERY_TICKS === 0) this.#sendHello();
-      this.raft.tick();
+      if (++hellos % helloEveryTicks === 0) this.#sendHello();
+      this.#catchUpTicks();
       this.#kick();
-    }, options.tickMs ?? 50);
+    }, this.#tickMs);
     this.#kick();
   }
+
+  // #region catch-up-ticks
+  /**
+   * Ticks as many times as whole tick lengths passed on the monotonic
+   * clock, not once per timer callback: a process that was stopped
+   * (SIGSTOP) or stalled must see its election timeout and its lease as
+   * expired when it resumes, or a deposed leader would serve lease reads.
+   */
+  #catchUpTicks(): void {
+    const now = performance.now();
+    const due = Math.min(CATCH_UP_TICKS_MAX, Math.floor((now - this.#lastTickAt) / this.#tickMs));
+    if (due <= 0) return;
+    this.#lastTickAt += due * this.#tickMs;
+    if (now - this.#lastTickAt > this.#tickMs) this.#lastTickAt = now; // capped: drop the rest
+    for (let i = 0; i < due; i++) this.raft.tick();
+  }
+  // #endregion catch-up-ticks
 
   static async start(options: ReplicationNodeOptions): Promise<ReplicationNode> {
     resolveForwardLimits(options.forwardLimits); // fail before opening anything
@@ -187,13 +258,18 @@ export class ReplicationNode implements KvBackend {
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);
     const ids = [options.id, ...options.peers.keys()] as NodeId[];
+    const fixed = options.leader !== undefined;
+    const timing = fixed ? fixedLeaderDefaults : electionDefaults;
     const config: RaftConfig = {
       id: options.id as NodeId,
       voters: ids,
-      leader: options.leader as NodeId,
+      leader: fixed ? (options.leader as NodeId) : null,
       applied: snapshot.meta.index,
-      heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? 2,
-      electionTimeoutTicks: options.electionTimeoutTicks ?? 20,
+      heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? timing.heartbeatIntervalTicks,
+      electionTimeoutTicks: options.electionTimeoutTicks ?? timing.electionTimeoutTicks,
+      readMode: options.readMode ?? (fixed ? 'stale' : 'read-index'),
+      rng: seededRng(options.seed ?? seedOf(options.id)),
+      ...(!fixed && options.election !== undefined ? { election: options.election } : {}),
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
     };
     const raft = new RaftNode(config, log.storage);
@@ -204,7 +280,8 @@ export class ReplicationNode implements KvBackend {
         : await TcpTransport.listen(
             options.listen,
             { entriesMax: limits.appendEntriesMax, bytesMax: Math.max(limits.entryBytesMax, limits.snapshotChunkBytesMax) },
-            options.transportLimits,
+            // Electing: a restarted peer must be reached within an election timeout or so, not 2 s later.
+            { ...(fixed ? {} : { reconnectDelayMsMax: 250 }), ...options.transportLimits },
           );
     transport.setPeers(new Map([...options.peers].map(([id, a]) => [id as NodeId, a])));
     return new ReplicationNode(options, raft, log, store, transport);
@@ -331,7 +408,7 @@ export class ReplicationNode implements KvBackend {
           ),
         );
       }, this.forwardLimits.writeTimeoutMs);
-      this.#forwards.set(requestId, { resolve, reject, timer });
+      this.#forwards.set(requestId, { resolve, reject, timer, leader });
       this.#transport.sendControl(
         leader,
         encodeControl({ type: 'forward', from: this.id, requestId, command: encodeCommand(command) }),
@@ -339,6 +416,173 @@ export class ReplicationNode implements KvBackend {
     });
   }
   // #endregion execute
+
+  // #region read-barrier
+  /**
+   * KvBackend: called before a read (GET, MGET, EXISTS, SCAN, …) is served
+   * from `store`. `undefined`: serve it now (`stale`: what this node has
+   * applied, possibly behind the leader). Otherwise a promise that resolves
+   * once this node has applied a read index the leader confirmed (thesis
+   * §6.4): the leader asks its state machine (`readIndex`, batched per
+   * turn of the event loop); a follower asks the leader over the peer
+   * connection, then waits for its own apply, so any node serves
+   * linearizable reads. Rejects TRYAGAIN when no leader is known or the
+   * leader lost its role, TIMEOUT after writeTimeoutMs — a read has no
+   * effect, so either is safe to retry.
+   */
+  readBarrier(): Promise<void> | undefined {
+    if (this.readMode === 'stale') return undefined;
+    if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped'));
+    const index = this.raft.role === 'leader' ? this.#leaderReadIndex() : this.#forwardRead();
+    return index.then((i) => this.#waitApplied(i));
+  }
+  // #endregion read-barrier
+
+  #waitApplied(index: number): Promise<void> {
+    if (this.raft.log.applied >= index) return Promise.resolve();
+    return new Promise((resolve) => this.#appliedWaiters.push({ index, done: resolve }));
+  }
+
+  #leaderReadIndex(): Promise<LogIndex> {
+    return new Promise((resolve, reject) => {
+      if (this.#readBatch.length === 0) queueMicrotask(() => this.#flushReads());
+      this.#readBatch.push({ resolve, reject });
+    });
+  }
+
+  #flushReads(): void {
+    const waiters = this.#readBatch;
+    this.#readBatch = [];
+    if (waiters.length === 0) return;
+    if (this.#stopped) {
+      for (const w of waiters) w.reject(replicationError('NODE_STOPPED', 'the node is stopped'));
+      return;
+    }
+    // Lease reads trust the tick count: bring it up to date with the clock first.
+    this.#catchUpTicks();
+    const id = `r${this.#nextReadId++}`;
+    try {
+      this.raft.readIndex(id);
+    } catch (err) {
+      const e =
+        err instanceof DistkvError && err.code === 'NOT_LEADER'
+          ? replicationError('TRYAGAIN', `node ${this.id} is not the leader (leader: ${this.raft.leader ?? 'unknown'}); retry`)
+          : (err as Error);
+      for (const w of waiters) w.reject(e);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.#readsWaiting.delete(id);
+      const e = replicationError('TIMEOUT', `no majority confirmed the read within ${this.forwardLimits.writeTimeoutMs} ms`);
+      for (const w of waiters) w.reject(e);
+    }, this.forwardLimits.writeTimeoutMs);
+    this.#readsWaiting.set(id, { waiters, timer });
+    this.#kick();
+  }
+
+  #forwardRead(): Promise<LogIndex> {
+    const leader = this.raft.leader;
+    if (leader === null) {
+      return Promise.reject(replicationError('TRYAGAIN', `node ${this.id} knows no leader yet; retry the read`));
+    }
+    if (this.#readForwards.size >= this.forwardLimits.forwardsPendingMax) {
+      return Promise.reject(
+        replicationError('FORWARDS_FULL', `${this.forwardLimits.forwardsPendingMax} reads already wait for the leader`),
+      );
+    }
+    const requestId = this.#nextForwardId;
+    this.#nextForwardId = (this.#nextForwardId % 0xffff_ffff) + 1;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#readForwards.delete(requestId);
+        reject(
+          replicationError('TIMEOUT', `leader ${leader} did not confirm a read within ${this.forwardLimits.writeTimeoutMs} ms`),
+        );
+      }, this.forwardLimits.writeTimeoutMs);
+      this.#readForwards.set(requestId, { waiter: { resolve, reject }, timer, leader });
+      const sent = this.#transport.sendControl(leader, encodeControl({ type: 'read', from: this.id, requestId }));
+      if (!sent) {
+        clearTimeout(timer);
+        this.#readForwards.delete(requestId);
+        reject(replicationError('TRYAGAIN', `no connection to leader ${leader}; retry the read`));
+      }
+    });
+  }
+
+  #serveRead(from: string, requestId: number): void {
+    const fail = (e: Error): void => {
+      const d = e instanceof DistkvError ? e : undefined;
+      let message = e.message;
+      if (d !== undefined && message.startsWith(`${d.code}: `)) message = message.slice(d.code.length + 2);
+      this.#transport.sendControl(
+        from as NodeId,
+        encodeControl({ type: 'reply-error', from: this.id, requestId, code: d?.code ?? 'ERR', message, definite: true }),
+      );
+    };
+    if (this.raft.role !== 'leader') {
+      fail(replicationError('TRYAGAIN', `node ${this.id} is not the leader (leader: ${this.raft.leader ?? 'unknown'})`));
+      return;
+    }
+    this.#leaderReadIndex().then(
+      (index) =>
+        this.#transport.sendControl(from as NodeId, encodeControl({ type: 'read-reply', from: this.id, requestId, index })),
+      (err: unknown) => fail(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  // #region leader-change
+  /**
+   * The role or the known leader changed. What waited on the old leader is
+   * answered now instead of at its timeout, so clients retry at once: reads
+   * (no effect) with TRYAGAIN; writes — a forwarded one, or a proposal of a
+   * leader that stepped down — with TIMEOUT, because the entry may still be
+   * committed by the next leader: an unknown outcome is never definite.
+   */
+  #onSoftState(role: string, leader: NodeId | null): void {
+    if (role !== 'leader') {
+      this.#failReadsWaiting();
+      for (const [index, p] of this.#pending) {
+        this.#pending.delete(index);
+        p.reject(
+          replicationError('TIMEOUT', `node ${this.id} stopped leading before entry ${index} committed; it may still apply`),
+        );
+      }
+    }
+    for (const [id, f] of this.#forwards) {
+      if (f.leader === leader) continue;
+      this.#forwards.delete(id);
+      clearTimeout(f.timer);
+      f.reject(replicationError('TIMEOUT', `leader ${f.leader} was replaced before it answered; the write may still apply`));
+    }
+    for (const [id, r] of this.#readForwards) {
+      if (r.leader === leader) continue;
+      this.#readForwards.delete(id);
+      clearTimeout(r.timer);
+      r.waiter.reject(replicationError('TRYAGAIN', `leader ${r.leader} was replaced before it confirmed the read; retry`));
+    }
+  }
+  // #endregion leader-change
+
+  /** A leader that stepped down will never see its unanswered read indexes confirmed. */
+  #failReadsWaiting(): void {
+    if (this.#readsWaiting.size === 0) return;
+    const e = replicationError('TRYAGAIN', `node ${this.id} lost leadership before confirming the read; retry`);
+    for (const { waiters, timer } of this.#readsWaiting.values()) {
+      clearTimeout(timer);
+      for (const w of waiters) w.reject(e);
+    }
+    this.#readsWaiting.clear();
+  }
+
+  #serveReadStates(rd: Ready): void {
+    for (const rs of rd.readStates) {
+      const r = this.#readsWaiting.get(rs.id);
+      if (r === undefined) continue;
+      this.#readsWaiting.delete(rs.id);
+      clearTimeout(r.timer);
+      for (const w of r.waiters) w.resolve(rs.index);
+    }
+  }
 
   /** Proposes on the leader, bounded by writeTimeoutMs; async mode answers blind writes at the fsync. */
   #executeHere(command: Command): Promise<{ index: number; result: CommandResult }> {
@@ -374,6 +618,19 @@ export class ReplicationNode implements KvBackend {
     }
     if (f.type === 'forward') {
       this.#serveForward(f.from, f.requestId, f.command);
+      return;
+    }
+    if (f.type === 'read') {
+      this.#serveRead(f.from, f.requestId);
+      return;
+    }
+    if (f.type === 'read-reply' || (f.type === 'reply-error' && this.#readForwards.has(f.requestId))) {
+      const r = this.#readForwards.get(f.requestId);
+      if (r === undefined) return; // timed out already
+      this.#readForwards.delete(f.requestId);
+      clearTimeout(r.timer);
+      if (f.type === 'read-reply') r.waiter.resolve(f.index as LogIndex);
+      else r.waiter.reject(new DistkvError(f.code, f.message, { definite: true }));
       return;
     }
     const waiting = this.#forwards.get(f.requestId);
@@ -460,6 +717,16 @@ export class ReplicationNode implements KvBackend {
       f.reject(replicationError('NODE_STOPPED', 'the node stopped before the leader answered; the write may still apply'));
     }
     this.#forwards.clear();
+    for (const r of this.#readForwards.values()) {
+      clearTimeout(r.timer);
+      r.waiter.reject(replicationError('NODE_STOPPED', 'the node stopped'));
+    }
+    this.#readForwards.clear();
+    for (const { waiters, timer } of this.#readsWaiting.values()) {
+      clearTimeout(timer);
+      for (const w of waiters) w.reject(replicationError('NODE_STOPPED', 'the node stopped'));
+    }
+    this.#readsWaiting.clear();
     this.#appliedWaiters = [];
     await this.#transport.close();
     while (this.#pumping) await new Promise((r) => setImmediate(r));
@@ -502,6 +769,8 @@ export class ReplicationNode implements KvBackend {
       }
       if (!applyFirst) this.#apply(rd);
       this.raft.advance(rd);
+      if (rd.readStates.length > 0) this.#serveReadStates(rd);
+      if (rd.softState !== undefined) this.#onSoftState(rd.softState.role, rd.softState.leader);
       if (this.#appliedWaiters.length > 0) this.#wakeApplied();
       const applied = this.raft.log.applied;
       if (applied - this.#log.storage.snapshot().meta.index >= this.#compactEveryEntries) await this.#compact();
