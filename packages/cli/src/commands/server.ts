@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { ClusterNode } from '@distkv/cluster';
 import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
-import { type PeerAddress, ReplicationNode } from '@distkv/replication';
+import type { PeerAddress, ReadMode } from '@distkv/replication';
 import { DurableStore, type FsyncPolicy } from '@distkv/wal';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -31,11 +32,14 @@ interface ServerFlags {
   peerPort?: number;
   peers?: Map<string, PeerAddress>;
   leader?: string;
+  election: 'raft' | 'bully';
+  readMode?: ReadMode;
   replication: 'sync' | 'async';
   snapshotEvery?: number;
   tickMs?: number;
   writeTimeoutMs?: number;
   forwardsPendingMax?: number;
+  httpPort?: number;
 }
 
 // #region parse-peers
@@ -84,7 +88,18 @@ export function registerServerCommand(program: Command): void {
     .addOption(
       new Option('--peers <list>', 'replication: the other voters, id=host:port[,id=host:port...]').argParser(parsePeers),
     )
-    .option('--leader <id>', 'replication: the leader, fixed by configuration in phase 4')
+    .option('--leader <id>', 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one')
+    .addOption(
+      new Option('--election <algorithm>', 'replication: how the nodes elect a leader (without --leader)')
+        .choices(['raft', 'bully'])
+        .default('raft'),
+    )
+    .addOption(
+      new Option(
+        '--read-mode <mode>',
+        'replication: how reads are confirmed (default read-index when electing, stale with --leader)',
+      ).choices(['read-index', 'lease', 'stale']),
+    )
     .addOption(
       new Option('--replication <mode>', 'replication: when a write is acknowledged').choices(['sync', 'async']).default('sync'),
     )
@@ -102,6 +117,12 @@ export function registerServerCommand(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        '--http-port <port>',
+        'replication: admin HTTP endpoint (/health, /ready, /status, /metrics, /v1/kv/:key); 0 picks one',
+      ).argParser(integer('--http-port', 0)),
+    )
+    .addOption(
       new Option('--forwards-pending-max <n>', 'replication: most writes a follower holds forwarded').argParser(
         integer('--forwards-pending-max', 1),
       ),
@@ -114,13 +135,14 @@ export function registerServerCommand(program: Command): void {
 // #region run-server
 async function runServer(flags: ServerFlags): Promise<void> {
   const log = flags.quiet ? () => {} : (line: string) => process.stderr.write(`distkv: ${line}\n`);
+  const limits = serverLimits(flags);
+  if (flags.peers !== undefined) {
+    await runClusterNode(flags, limits, log);
+    return;
+  }
   let backend: KvBackend;
   let durable: DurableStore | undefined;
-  let replica: ReplicationNode | undefined;
-  if (flags.peers !== undefined) {
-    replica = await startReplica(flags, log);
-    backend = replica;
-  } else if (flags.inMemory) {
+  if (flags.inMemory) {
     backend = new MemoryBackend();
   } else {
     durable = await DurableStore.open({
@@ -131,13 +153,6 @@ async function runServer(flags: ServerFlags): Promise<void> {
     });
     backend = durable;
   }
-  const limits: Partial<ServerLimits> = {};
-  if (flags.maxClients !== undefined) limits.clientsMax = flags.maxClients;
-  if (flags.idleTimeoutMs !== undefined) limits.idleTimeoutMs = flags.idleTimeoutMs;
-  if (flags.pendingRepliesMax !== undefined) limits.pendingRepliesMax = flags.pendingRepliesMax;
-  if (flags.bulkBytesMax !== undefined) limits.bulkBytesMax = flags.bulkBytesMax;
-  if (flags.lineBytesMax !== undefined) limits.lineBytesMax = flags.lineBytesMax;
-  if (flags.argsCountMax !== undefined) limits.argsCountMax = flags.argsCountMax;
   const server = await Server.listen({
     backend,
     port: flags.port,
@@ -145,12 +160,35 @@ async function runServer(flags: ServerFlags): Promise<void> {
     limits,
     requirepass: flags.requirepass ?? null,
     config: {
-      appendonly: durable === undefined && replica === undefined ? 'no' : 'yes',
+      appendonly: durable === undefined ? 'no' : 'yes',
       appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[flags.fsync],
     },
     log,
   });
-  // Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once.
+  onSignals(log, async () => {
+    await server.close();
+    await durable?.close();
+  });
+  const { host, port } = server.address;
+  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
+  // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
+  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
+}
+// #endregion run-server
+
+function serverLimits(flags: ServerFlags): Partial<ServerLimits> {
+  const limits: Partial<ServerLimits> = {};
+  if (flags.maxClients !== undefined) limits.clientsMax = flags.maxClients;
+  if (flags.idleTimeoutMs !== undefined) limits.idleTimeoutMs = flags.idleTimeoutMs;
+  if (flags.pendingRepliesMax !== undefined) limits.pendingRepliesMax = flags.pendingRepliesMax;
+  if (flags.bulkBytesMax !== undefined) limits.bulkBytesMax = flags.bulkBytesMax;
+  if (flags.lineBytesMax !== undefined) limits.lineBytesMax = flags.lineBytesMax;
+  if (flags.argsCountMax !== undefined) limits.argsCountMax = flags.argsCountMax;
+  return limits;
+}
+
+/** Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once. */
+function onSignals(log: (line: string) => void, shutdown: () => Promise<void>): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -160,54 +198,59 @@ async function runServer(flags: ServerFlags): Promise<void> {
     stopping = true;
     log(`${signal}: finishing in-flight requests (send it again to exit at once)`);
     void (async () => {
-      await server.close();
-      await durable?.close();
-      await replica?.stop();
+      await shutdown();
       log('stopped');
       process.exit(0);
     })();
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  const { host, port } = server.address;
-  replica?.setClientAddress(`${host}:${port}`);
-  let where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
-  if (replica !== undefined) {
-    where = `replica ${replica.id} of ${replica.raft.config.voters.length}, leader ${flags.leader}, ${replica.mode}, peers on ${flags.bind}:${flags.peerPort}, data in ${resolve(flags.dataDir)}`;
-  }
-  // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
-  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
-// #endregion run-server
 
 // #region start-replica
-/** `--peers` given: this node is one voter of a replicated cluster, its log the Raft log. */
-async function startReplica(flags: ServerFlags, log: (line: string) => void): Promise<ReplicationNode> {
+/** `--peers` given: this node is one voter of a replicated cluster, built as a ClusterNode. */
+async function runClusterNode(flags: ServerFlags, limits: Partial<ServerLimits>, log: (line: string) => void): Promise<void> {
   const fail = (why: string): never => {
     throw new InvalidArgumentError(why);
   };
   const peers = flags.peers as Map<string, PeerAddress>;
   if (flags.id === undefined) fail('--peers needs --id (this node)');
   if (flags.peerPort === undefined) fail('--peers needs --peer-port');
-  if (flags.leader === undefined) fail('--peers needs --leader (phase 4: the leader is fixed by configuration)');
   if (flags.inMemory) fail('--in-memory cannot replicate: the Raft log lives in --data-dir');
   const id = flags.id as string;
   if (peers.has(id)) fail(`--peers lists this node (${id}) too; list only the others`);
-  if (flags.leader !== id && !peers.has(flags.leader as string)) fail(`--leader ${flags.leader} is neither --id nor in --peers`);
-  return ReplicationNode.start({
+  if (flags.leader !== undefined && flags.leader !== id && !peers.has(flags.leader))
+    fail(`--leader ${flags.leader} is neither --id nor in --peers`);
+  if (flags.leader !== undefined && flags.readMode === 'lease') fail('--read-mode lease needs elections (no --leader)');
+  if (flags.election === 'bully' && flags.readMode === 'lease') fail('--read-mode lease needs --election raft (check-quorum)');
+  const node = await ClusterNode.start({
     id,
-    leader: flags.leader as string,
     peers,
+    peerListen: { host: flags.bind, port: flags.peerPort as number },
     dataDir: resolve(flags.dataDir),
-    mode: flags.replication,
-    listen: { host: flags.bind, port: flags.peerPort as number },
-    ...(flags.tickMs === undefined ? {} : { tickMs: flags.tickMs }),
-    ...(flags.snapshotEvery === undefined ? {} : { compactEveryEntries: flags.snapshotEvery }),
+    client: { host: flags.bind, port: flags.port },
+    http: flags.httpPort === undefined ? undefined : { host: flags.bind, port: flags.httpPort },
+    election: flags.election,
+    leader: flags.leader,
+    readMode: flags.readMode,
+    replication: flags.replication,
+    tickMs: flags.tickMs,
+    compactEveryEntries: flags.snapshotEvery,
     forwardLimits: {
       ...(flags.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: flags.writeTimeoutMs }),
       ...(flags.forwardsPendingMax === undefined ? {} : { forwardsPendingMax: flags.forwardsPendingMax }),
     },
+    serverLimits: limits,
+    requirepass: flags.requirepass ?? null,
     log,
   });
+  onSignals(log, () => node.stop());
+  const { host, port } = node.server.address;
+  const replica = node.replica;
+  const leading = flags.leader === undefined ? `${flags.election} elections` : `leader ${flags.leader}`;
+  const http = node.admin === undefined ? '' : `, admin http on ${node.admin.address.host}:${node.admin.address.port}`;
+  const where = `replica ${replica.id} of ${replica.raft.config.voters.length}, ${leading}, reads ${replica.readMode}, ${replica.mode}, peers on ${flags.bind}:${flags.peerPort}${http}, data in ${resolve(flags.dataDir)}`;
+  // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
+  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion start-replica

@@ -1,0 +1,278 @@
+/**
+ * The admin HTTP endpoint (node:http, no framework): health and readiness
+ * for orchestrators, `/status` as JSON, `/metrics` in Prometheus's text
+ * format, and `/v1/kv/:key` — the same write and read paths as RESP
+ * (`execute`, `readBarrier`), so a REST write is forwarded and a REST read
+ * is linearizable exactly like a client's.
+ */
+import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { commands, isDistkvError } from '@distkv/core';
+import type { ReplicationNode } from '@distkv/replication';
+import { clusterError } from './errors.js';
+
+// #region admin-limits
+export interface AdminLimits {
+  /** Longest REST request body (a PUT's value); HTTP_BODY_TOO_LARGE (413) beyond. */
+  httpBodyBytesMax: number;
+  /** Most admin HTTP connections at once. */
+  httpConnectionsMax: number;
+}
+
+export const defaultAdminLimits: Readonly<AdminLimits> = Object.freeze({
+  httpBodyBytesMax: 1024 * 1024,
+  httpConnectionsMax: 256,
+});
+// #endregion admin-limits
+
+export function resolveAdminLimits(partial: Partial<AdminLimits> = {}): AdminLimits {
+  const limits = { ...defaultAdminLimits, ...partial };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v < 1 || v > 1024 * 1024 * 1024)
+      throw clusterError('CLUSTER_CONFIG_INVALID', `${k} must be an integer in 1..2^30, got ${v}`);
+  }
+  return limits;
+}
+
+// #region status
+/** `/status`: who this node is, whom it follows, and (on the leader) how far each peer lags. */
+export interface NodeStatus {
+  id: string;
+  role: string;
+  term: number;
+  leader: string | null;
+  leaderAddress: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  lastIndex: number;
+  readMode: string;
+  replicationMode: string;
+  keys: number;
+  peers: Array<{ id: string; matchIndex: number; lag: number; state: string }>;
+}
+// #endregion status
+
+export function nodeStatus(replica: ReplicationNode): NodeStatus {
+  const s = replica.status();
+  const info = replica.replicationInfo();
+  const peers: NodeStatus['peers'] = [];
+  if (s.progress !== undefined) {
+    for (const [id, p] of s.progress) {
+      if (id !== s.id) peers.push({ id, matchIndex: p.match, lag: s.lastIndex - p.match, state: p.state });
+    }
+  }
+  const leaderAddress = String(info.leader_addr ?? '');
+  return {
+    id: s.id,
+    role: s.role,
+    term: s.term,
+    leader: s.leader,
+    leaderAddress: leaderAddress === '' ? null : leaderAddress,
+    commitIndex: s.commit,
+    appliedIndex: s.applied,
+    lastIndex: s.lastIndex,
+    readMode: replica.readMode,
+    replicationMode: replica.mode,
+    keys: replica.store.size,
+    peers,
+  };
+}
+
+/** Ready to serve: a leader is known and this node applied everything it knows committed. */
+export function isReady(status: NodeStatus): boolean {
+  return status.leader !== null && status.appliedIndex >= status.commitIndex;
+}
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+// #region metrics
+/** Prometheus text exposition format 0.0.4, written by hand: a few gauges and counters. */
+export function metricsText(status: NodeStatus, counters: { httpRequests: number }): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[string, number]>): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  const node = `{node="${escapeLabel(status.id)}"}`;
+  metric('distkv_raft_term', 'gauge', 'Current Raft term.', [[node, status.term]]);
+  metric('distkv_raft_is_leader', 'gauge', '1 if this node leads.', [[node, status.role === 'leader' ? 1 : 0]]);
+  metric('distkv_raft_has_leader', 'gauge', '1 if this node knows a leader.', [[node, status.leader === null ? 0 : 1]]);
+  metric('distkv_raft_commit_index', 'gauge', 'Highest log index known committed.', [[node, status.commitIndex]]);
+  metric('distkv_raft_applied_index', 'gauge', 'Highest log index applied to the store.', [[node, status.appliedIndex]]);
+  metric('distkv_raft_last_index', 'gauge', 'Last index in the local log.', [[node, status.lastIndex]]);
+  metric('distkv_store_keys', 'gauge', 'Keys in the applied store.', [[node, status.keys]]);
+  metric(
+    'distkv_peer_match_index',
+    'gauge',
+    'Leader only: highest index known replicated on each peer.',
+    status.peers.map((p) => [`{node="${escapeLabel(status.id)}",peer="${escapeLabel(p.id)}"}`, p.matchIndex]),
+  );
+  metric(
+    'distkv_peer_lag_entries',
+    'gauge',
+    "Leader only: entries each peer is behind the leader's last index.",
+    status.peers.map((p) => [`{node="${escapeLabel(status.id)}",peer="${escapeLabel(p.id)}"}`, p.lag]),
+  );
+  metric('distkv_http_requests_total', 'counter', 'Admin HTTP requests received.', [[node, counters.httpRequests]]);
+  return `${lines.join('\n')}\n`;
+}
+// #endregion metrics
+
+// #region http-status
+/** How a write or read error becomes an HTTP status: retryable ones 503, unknown outcome 504. */
+export function httpStatusOf(err: unknown): number {
+  if (!isDistkvError(err)) return 500;
+  if (err.code === 'TIMEOUT') return 504;
+  if (err.code === 'TRYAGAIN' || err.code === 'FORWARDS_FULL' || err.code === 'NODE_STOPPED') return 503;
+  if (err.code === 'HTTP_BODY_TOO_LARGE') return 413;
+  if (err.code === 'HTTP_NOT_FOUND') return 404;
+  return err.definite ? 400 : 500;
+}
+// #endregion http-status
+
+export class AdminServer {
+  readonly #http: HttpServer;
+  readonly #replica: ReplicationNode;
+  readonly limits: Readonly<AdminLimits>;
+  #httpRequests = 0;
+
+  private constructor(replica: ReplicationNode, limits: AdminLimits) {
+    this.#replica = replica;
+    this.limits = limits;
+    this.#http = createServer((req, res) => {
+      this.#httpRequests++;
+      this.#route(req, res).catch((err: unknown) => this.#fail(res, err));
+    });
+    this.#http.maxConnections = limits.httpConnectionsMax;
+    this.#http.headersTimeout = 10_000;
+    this.#http.requestTimeout = 30_000;
+  }
+
+  static async listen(
+    replica: ReplicationNode,
+    where: { host: string; port: number },
+    limits: Partial<AdminLimits> = {},
+  ): Promise<AdminServer> {
+    const admin = new AdminServer(replica, resolveAdminLimits(limits));
+    await new Promise<void>((resolve, reject) => {
+      admin.#http.once('error', reject);
+      admin.#http.listen(where.port, where.host, () => {
+        admin.#http.off('error', reject);
+        resolve();
+      });
+    });
+    return admin;
+  }
+
+  get address(): { host: string; port: number } {
+    const a = this.#http.address();
+    if (a === null || typeof a === 'string') throw new Error('the admin server is not listening on TCP');
+    return { host: a.address, port: a.port };
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#http.close(() => resolve());
+      this.#http.closeAllConnections();
+    });
+  }
+
+  #send(res: ServerResponse, status: number, body: string | Buffer, type = 'text/plain; charset=utf-8'): void {
+    if (res.headersSent) return;
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  }
+
+  #json(res: ServerResponse, status: number, value: unknown): void {
+    this.#send(res, status, `${JSON.stringify(value)}\n`, 'application/json');
+  }
+
+  #fail(res: ServerResponse, err: unknown): void {
+    const status = httpStatusOf(err);
+    const code = isDistkvError(err) ? err.code : 'ERR';
+    const definite = isDistkvError(err) ? err.definite : false;
+    let message = err instanceof Error ? err.message : String(err);
+    if (message.startsWith(`${code}: `)) message = message.slice(code.length + 2);
+    if (status === 503) res.setHeader('retry-after', '1');
+    this.#json(res, status, { error: code, message, definite });
+  }
+
+  async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    if (method === 'GET' && path === '/health') return this.#send(res, 200, 'ok\n');
+    if (method === 'GET' && path === '/ready') {
+      const status = nodeStatus(this.#replica);
+      return this.#send(res, isReady(status) ? 200 : 503, isReady(status) ? 'ready\n' : 'not ready\n');
+    }
+    if (method === 'GET' && path === '/status') return this.#json(res, 200, nodeStatus(this.#replica));
+    if (method === 'GET' && path === '/metrics') {
+      const text = metricsText(nodeStatus(this.#replica), { httpRequests: this.#httpRequests });
+      return this.#send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
+    }
+    if (path.startsWith('/v1/kv/') && path.length > '/v1/kv/'.length) {
+      const key = Buffer.from(decodeURIComponent(path.slice('/v1/kv/'.length)), 'utf8');
+      return this.#kv(method, key, req, res);
+    }
+    req.resume();
+    throw clusterError('HTTP_NOT_FOUND', `no route for ${method} ${path}`);
+  }
+
+  // #region rest
+  async #kv(method: string, key: Buffer, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const replica = this.#replica;
+    if (method === 'GET') {
+      req.resume();
+      await replica.readBarrier(); // the same linearizable read path as RESP GET
+      const value = replica.store.get(key);
+      if (value === undefined) return this.#json(res, 404, { error: 'NOT_FOUND', message: 'no such key', definite: true });
+      return this.#send(res, 200, value, 'application/octet-stream');
+    }
+    if (method === 'PUT') {
+      const value = await this.#body(req);
+      const result = await replica.execute(commands.put(key, value));
+      if (!result.ok) return this.#json(res, 400, { error: result.code, message: result.message, definite: true });
+      return this.#send(res, 204, '');
+    }
+    if (method === 'DELETE') {
+      req.resume();
+      const result = await replica.execute(commands.del(key));
+      if (!result.ok) return this.#json(res, 400, { error: result.code, message: result.message, definite: true });
+      const deleted = result.op === 'del' ? result.deleted : 0;
+      return deleted > 0
+        ? this.#send(res, 204, '')
+        : this.#json(res, 404, { error: 'NOT_FOUND', message: 'no such key', definite: true });
+    }
+    req.resume();
+    throw clusterError('HTTP_NOT_FOUND', `${method} is not allowed on /v1/kv/:key`);
+  }
+  // #endregion rest
+
+  /** Reads a request body, refusing (before buffering it) one longer than httpBodyBytesMax. */
+  #body(req: IncomingMessage): Promise<Buffer> {
+    const max = this.limits.httpBodyBytesMax;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) {
+      req.resume();
+      return Promise.reject(clusterError('HTTP_BODY_TOO_LARGE', `the body has ${declared} bytes; httpBodyBytesMax is ${max}`));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > max) {
+          req.removeAllListeners('data');
+          req.resume();
+          reject(clusterError('HTTP_BODY_TOO_LARGE', `the body has more than ${max} bytes (httpBodyBytesMax)`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      req.once('end', () => resolve(Buffer.concat(chunks, size)));
+      req.once('error', reject);
+    });
+  }
+}

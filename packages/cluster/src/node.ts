@@ -1,0 +1,134 @@
+/**
+ * One full distkv node: the replicated store (WAL, Raft state machine and
+ * its driver, peer connections), the client server (RESP2 and the line
+ * protocol) and the admin HTTP endpoint, started in that order and
+ * stopped in the reverse one. The only place where the pure protocol meets
+ * every kind of I/O at once.
+ */
+import { BullyElection } from '@distkv/election';
+import { Server, type ServerLimits } from '@distkv/net';
+import { type ForwardLimits, type PeerAddress, type ReadMode, type ReplicationMode, ReplicationNode } from '@distkv/replication';
+import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
+import { clusterError } from './errors.js';
+
+// #region options
+export interface ClusterNodeOptions {
+  /** This node's id; unique among the voters. */
+  id: string;
+  /** Every other voter and its peer address. */
+  peers: ReadonlyMap<string, PeerAddress>;
+  /** Where this node listens for its peers. */
+  peerListen: PeerAddress;
+  /** Where the Raft log and snapshots live. */
+  dataDir: string;
+  /** Where clients (redis-cli, ioredis, the line protocol) connect; port 0 picks one. */
+  client: { host: string; port: number };
+  /** The admin HTTP endpoint; left out, none. Port 0 picks one. */
+  http?: { host: string; port: number } | undefined;
+  /** `raft` (default) or `bully`: who decides leadership when `leader` is not set. */
+  election?: 'raft' | 'bully' | undefined;
+  /** A leader fixed by configuration (phase 4): nobody campaigns. */
+  leader?: string | undefined;
+  /** Default `read-index` when electing, `stale` with a fixed leader. */
+  readMode?: ReadMode | undefined;
+  /** When a write is acknowledged; default `sync`. */
+  replication?: ReplicationMode | undefined;
+  tickMs?: number | undefined;
+  compactEveryEntries?: number | undefined;
+  forwardLimits?: Partial<ForwardLimits> | undefined;
+  serverLimits?: Partial<ServerLimits> | undefined;
+  adminLimits?: Partial<AdminLimits> | undefined;
+  requirepass?: string | null | undefined;
+  log?: ((line: string) => void) | undefined;
+}
+// #endregion options
+
+function validate(options: ClusterNodeOptions): void {
+  const fail = (why: string): never => {
+    throw clusterError('CLUSTER_CONFIG_INVALID', why);
+  };
+  if (options.peers.has(options.id)) fail(`peers list this node (${options.id}) too; list only the others`);
+  if (options.leader !== undefined && options.leader !== options.id && !options.peers.has(options.leader))
+    fail(`leader ${options.leader} is neither this node nor a peer`);
+  if (options.leader !== undefined && options.readMode === 'lease') fail('read mode lease needs elections (no fixed leader)');
+  if (options.election === 'bully' && options.readMode === 'lease')
+    fail('read mode lease needs Raft elections (check-quorum); Bully gives no lease');
+}
+
+export class ClusterNode {
+  readonly replica: ReplicationNode;
+  readonly server: Server;
+  readonly admin: AdminServer | undefined;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(replica: ReplicationNode, server: Server, admin: AdminServer | undefined) {
+    this.replica = replica;
+    this.server = server;
+    this.admin = admin;
+  }
+
+  // #region start
+  static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
+    validate(options);
+    const log = options.log ?? (() => undefined);
+    const fixed = options.leader !== undefined;
+    const replica = await ReplicationNode.start({
+      id: options.id,
+      leader: options.leader,
+      ...(!fixed && options.election === 'bully' ? { election: new BullyElection() } : {}),
+      readMode: options.readMode,
+      peers: options.peers,
+      dataDir: options.dataDir,
+      mode: options.replication ?? 'sync',
+      listen: options.peerListen,
+      ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+      ...(options.compactEveryEntries === undefined ? {} : { compactEveryEntries: options.compactEveryEntries }),
+      ...(options.forwardLimits === undefined ? {} : { forwardLimits: options.forwardLimits }),
+      log,
+    });
+    let server: Server | undefined;
+    try {
+      server = await Server.listen({
+        backend: replica,
+        port: options.client.port,
+        host: options.client.host,
+        limits: options.serverLimits ?? {},
+        requirepass: options.requirepass ?? null,
+        config: { appendonly: 'yes', appendfsync: 'always' },
+        log,
+      });
+      // Told to every peer, so a follower's INFO (and /status) names the leader's client address.
+      replica.setClientAddress(`${server.address.host}:${server.address.port}`);
+      const admin = options.http === undefined ? undefined : await AdminServer.listen(replica, options.http, options.adminLimits);
+      return new ClusterNode(replica, server, admin);
+    } catch (err) {
+      await server?.close();
+      await replica.stop();
+      throw err;
+    }
+  }
+  // #endregion start
+
+  get id(): string {
+    return this.replica.id;
+  }
+
+  status(): NodeStatus {
+    return nodeStatus(this.replica);
+  }
+
+  /** A leader is known and this node applied everything it knows committed. */
+  ready(): boolean {
+    return isReady(this.status());
+  }
+
+  /** Graceful: stop taking clients and finish their requests, then the admin endpoint, then the replica. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.server.close();
+      await this.admin?.close();
+      await this.replica.stop();
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,137 @@
+// Goal: a ClusterNode serves its admin endpoint — health, readiness, status, Prometheus metrics, and REST writes and reads through the same paths as RESP, with a bounded body.
+// Method: in-process ClusterNodes on 127.0.0.1 with port 0 and temp dirs (one voter, then three), driven with fetch and the RESP Client; waits are bounded polls.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@distkv/net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ClusterNode, clusterErrorCodes, httpStatusOf, metricsText } from '../src/index.js';
+
+const roots: string[] = [];
+const nodes: ClusterNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.stop();
+});
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const address = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function until(what: string, cond: () => Promise<boolean> | boolean, pollsMax = 600): Promise<void> {
+  for (let i = 0; i < pollsMax; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}
+
+async function startCluster(size: number): Promise<ClusterNode[]> {
+  const root = mkdtempSync(join(tmpdir(), 'distkv-cluster-admin-'));
+  roots.push(root);
+  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+  const ports = new Map<string, number>();
+  for (const id of ids) ports.set(id, await freePort());
+  const started = await Promise.all(
+    ids.map((id) =>
+      ClusterNode.start({
+        id,
+        peers: new Map(ids.filter((p) => p !== id).map((p) => [p, { host: '127.0.0.1', port: ports.get(p) as number }])),
+        peerListen: { host: '127.0.0.1', port: ports.get(id) as number },
+        dataDir: join(root, id),
+        client: { host: '127.0.0.1', port: 0 },
+        http: { host: '127.0.0.1', port: 0 },
+        adminLimits: { httpBodyBytesMax: 1024 },
+      }),
+    ),
+  );
+  nodes.push(...started);
+  await until('every node is ready', () => started.every((n) => n.ready()));
+  return started;
+}
+
+function url(node: ClusterNode, path: string): string {
+  const a = node.admin?.address;
+  if (a === undefined) throw new Error('no admin endpoint');
+  return `http://127.0.0.1:${a.port}${path}`;
+}
+
+describe('the admin endpoint', () => {
+  it('one voter: health, ready, status, metrics; REST PUT/GET/DELETE; 413 and 404', async () => {
+    const [node] = (await startCluster(1)) as [ClusterNode];
+    expect((await fetch(url(node, '/health'))).status).toBe(200);
+    expect((await fetch(url(node, '/ready'))).status).toBe(200);
+    const status = (await (await fetch(url(node, '/status'))).json()) as Record<string, unknown>;
+    expect(status).toMatchObject({ id: 'n1', role: 'leader', leader: 'n1', readMode: 'read-index' });
+
+    expect((await fetch(url(node, '/v1/kv/greeting'), { method: 'PUT', body: 'hello world' })).status).toBe(204);
+    const got = await fetch(url(node, '/v1/kv/greeting'));
+    expect(got.status).toBe(200);
+    expect(await got.text()).toBe('hello world');
+    // The same store as RESP.
+    const c = await Client.connect({ port: node.server.address.port });
+    expect(String(await c.call('GET', 'greeting'))).toBe('hello world');
+    await c.close();
+
+    const tooBig = await fetch(url(node, '/v1/kv/big'), { method: 'PUT', body: 'x'.repeat(2048) });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { error: string }).error).toBe('HTTP_BODY_TOO_LARGE');
+    expect((await fetch(url(node, '/v1/kv/big'))).status).toBe(404);
+
+    expect((await fetch(url(node, '/v1/kv/greeting'), { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(url(node, '/v1/kv/greeting'))).status).toBe(404);
+    expect((await fetch(url(node, '/nope'))).status).toBe(404);
+
+    const metrics = await (await fetch(url(node, '/metrics'))).text();
+    expect(metrics).toMatch(/^# HELP distkv_raft_term /m);
+    expect(metrics).toMatch(/^distkv_raft_is_leader\{node="n1"\} 1$/m);
+  });
+
+  it('three voters: a REST write through a follower is forwarded; /status on the leader shows each peer', async () => {
+    const cluster = await startCluster(3);
+    const leader = cluster.find((n) => n.status().role === 'leader') as ClusterNode;
+    const follower = cluster.find((n) => n !== leader) as ClusterNode;
+    expect((await fetch(url(follower, '/v1/kv/k'), { method: 'PUT', body: 'v' })).status).toBe(204);
+    for (const n of cluster) expect(await (await fetch(url(n, '/v1/kv/k'))).text()).toBe('v');
+    const status = (await (await fetch(url(leader, '/status'))).json()) as { peers: Array<{ id: string; lag: number }> };
+    expect(status.peers.map((p) => p.id).sort()).toEqual(
+      cluster
+        .filter((n) => n !== leader)
+        .map((n) => n.id)
+        .sort(),
+    );
+    const followerStatus = (await (await fetch(url(follower, '/status'))).json()) as { leaderAddress: string };
+    expect(followerStatus.leaderAddress).toBe(`127.0.0.1:${leader.server.address.port}`);
+  });
+
+  it('maps errors to HTTP statuses: unknown outcome 504, retryable 503; metrics escape labels', () => {
+    expect(Object.keys(clusterErrorCodes)).toContain('HTTP_BODY_TOO_LARGE');
+    expect(httpStatusOf(new Error('x'))).toBe(500);
+    const text = metricsText(
+      {
+        id: 'a"b',
+        role: 'follower',
+        term: 1,
+        leader: null,
+        leaderAddress: null,
+        commitIndex: 0,
+        appliedIndex: 0,
+        lastIndex: 0,
+        readMode: 'stale',
+        replicationMode: 'sync',
+        keys: 0,
+        peers: [],
+      },
+      { httpRequests: 0 },
+    );
+    expect(text).toContain('distkv_raft_term{node="a\\"b"} 1');
+  });
+});
