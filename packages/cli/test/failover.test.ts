@@ -1,0 +1,395 @@
+// Goal: `distkv server` without --leader elects, fails over and never loses an acknowledged write: SIGKILL and SIGSTOP of a leader under load, 5 nodes losing two and then three.
+// Method: real `node bin/distkv.mjs server` processes on 127.0.0.1 (free ports, temp dirs); a client-side ledger of every acknowledged SET checked on every node at the end; signals only to our own children; every wait is a bounded poll, never a sleep that decides.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@distkv/net';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { kill, packageDir } from './helpers.js';
+
+const binPath = join(packageDir, 'bin', 'distkv.mjs');
+const roots: string[] = [];
+const children = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
+    await kill(c, 'SIGKILL');
+  }
+  children.clear();
+});
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
+
+/**
+ * A free peer port below Linux's ephemeral range (32768+): a killed node's
+ * port must still be free when it restarts, and an ephemeral port can be
+ * taken meanwhile by another node's outgoing reconnect.
+ */
+async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = nextPort;
+    nextPort = nextPort >= 32_000 ? 20_000 : nextPort + 1;
+    const s = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error('no free port in 100 tries');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` every 50 ms, at most `pollsMax` times (a bound, not a pass criterion). */
+async function until(what: string, cond: () => Promise<boolean> | boolean, pollsMax = 1200): Promise<void> {
+  for (let i = 0; i < pollsMax; i++) {
+    try {
+      if (await cond()) return;
+    } catch {
+      // a node that is down or electing: poll again
+    }
+    await sleep(50);
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}
+
+/** The first word of a server error: TRYAGAIN (definite), TIMEOUT (indefinite), ERR, or CONN for a lost connection. */
+function errorKind(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const match = /\b(TRYAGAIN|TIMEOUT|NOT_LEADER|FORWARDS_FULL|ERR)\b/.exec(message);
+  return match?.[1] ?? 'CONN';
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  logs: () => string;
+}
+
+class Cluster {
+  readonly root = mkdtempSync(join(tmpdir(), 'distkv-failover-'));
+  readonly nodes = new Map<string, Running>();
+  constructor(
+    readonly ids: string[],
+    readonly peerPorts: Map<string, number>,
+    readonly extra: string[],
+  ) {
+    roots.push(this.root);
+  }
+
+  static async create(size: number, extra: string[] = []): Promise<Cluster> {
+    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    const ports = new Map<string, number>();
+    for (const id of ids) ports.set(id, await freePort());
+    return new Cluster(ids, ports, extra);
+  }
+
+  start(id: string): Promise<Running> {
+    const peers = this.ids
+      .filter((p) => p !== id)
+      .map((p) => `${p}=127.0.0.1:${this.peerPorts.get(p)}`)
+      .join(',');
+    // biome-ignore format: one flag per pair reads better
+    const args = [binPath, 'server', '--port', '0', '--id', id, '--peer-port', String(this.peerPorts.get(id)),
+      '--peers', peers, '--data-dir', join(this.root, id), '--write-timeout-ms', '1500', ...this.extra];
+    const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id}: no listening line within 60 s: ${out}`)), 60_000);
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        const match = /listening on [^\s]+:(\d+)/.exec(out);
+        if (match !== null) {
+          clearTimeout(timer);
+          const running = { child, port: Number(match[1]), logs: () => out };
+          this.nodes.set(id, running);
+          resolve(running);
+        }
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`${id} exited (${code ?? signal}): ${out}`));
+      });
+    });
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.ids.map((id) => this.start(id)));
+  }
+
+  async stop(id: string): Promise<void> {
+    const n = this.nodes.get(id);
+    if (n !== undefined) await kill(n.child, 'SIGKILL');
+    this.nodes.delete(id);
+  }
+
+  signal(id: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    this.nodes.get(id)?.child.kill(signal);
+  }
+
+  async client(id: string, timeoutMs = 5_000): Promise<Client> {
+    const n = this.nodes.get(id);
+    if (n === undefined) throw new Error(`${id} is not running`);
+    return Client.connect({ port: n.port, reconnect: { attemptsMax: 1 }, timeoutMs });
+  }
+
+  async call(id: string, ...args: string[]): Promise<unknown> {
+    const c = await this.client(id);
+    try {
+      return await c.call(...args);
+    } finally {
+      await c.close();
+    }
+  }
+
+  async info(id: string): Promise<Map<string, string>> {
+    const text = String(await this.call(id, 'INFO', 'replication'));
+    return new Map(
+      text
+        .split('\r\n')
+        .filter((l) => l.includes(':'))
+        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
+    );
+  }
+
+  /** The leader that every node in `among` follows, once they agree; else undefined. */
+  async agreedLeader(among: string[] = [...this.nodes.keys()]): Promise<string | undefined> {
+    const leaders = new Set<string>();
+    for (const id of among) {
+      const info = await this.info(id);
+      leaders.add(info.get('leader_id') ?? '');
+      if (info.get('leader_addr') === '') return undefined;
+    }
+    const [leader] = leaders;
+    if (leaders.size !== 1 || leader === undefined || leader === '' || !among.includes(leader)) return undefined;
+    return (await this.info(leader)).get('role') === 'leader' ? leader : undefined;
+  }
+
+  async waitLeader(among: string[] = [...this.nodes.keys()]): Promise<string> {
+    let leader: string | undefined;
+    await until(`a leader among ${among.join(',')}`, async () => {
+      leader = await this.agreedLeader(among);
+      return leader !== undefined;
+    });
+    return leader as string;
+  }
+
+  /** Every running node applied the leader's committed log. */
+  async converged(leader: string): Promise<boolean> {
+    const info = await this.info(leader);
+    const commit = Number(info.get('commit_index'));
+    if (commit !== Number(info.get('last_index'))) return false;
+    for (const id of this.nodes.keys()) if (Number((await this.info(id)).get('applied_index')) !== commit) return false;
+    return true;
+  }
+}
+
+/** Writers, one per node, each SETting fresh keys in a loop; a key is in `acked` only after its OK. */
+class Load {
+  readonly acked = new Set<string>();
+  readonly ackedVia = new Map<string, number>();
+  readonly errors = new Map<string, number>();
+  #running = true;
+  readonly #loops: Array<Promise<void>> = [];
+  #seq = 0;
+
+  constructor(
+    readonly cluster: Cluster,
+    ids: string[],
+  ) {
+    for (const id of ids) this.#loops.push(this.#loop(id));
+  }
+
+  async #loop(id: string): Promise<void> {
+    let client: Client | undefined;
+    while (this.#running) {
+      try {
+        client ??= await this.cluster.client(id, 3_000);
+        const key = `${id}:${this.#seq++}`;
+        const reply = await client.call('SET', key, key);
+        if (reply === 'OK') {
+          this.acked.add(key);
+          this.ackedVia.set(id, (this.ackedVia.get(id) ?? 0) + 1);
+        }
+      } catch (err) {
+        const kind = errorKind(err);
+        this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+        if (kind === 'CONN') {
+          await client?.close().catch(() => undefined);
+          client = undefined;
+        }
+        await sleep(20);
+      }
+    }
+    await client?.close().catch(() => undefined);
+  }
+
+  count(id: string): number {
+    return this.ackedVia.get(id) ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+}
+
+/** Every acknowledged key is on every running node (read through each node's linearizable read path). */
+async function expectAllPresent(cluster: Cluster, keys: Set<string>): Promise<void> {
+  const all = [...keys];
+  for (const id of cluster.nodes.keys()) {
+    const c = await cluster.client(id);
+    try {
+      for (let i = 0; i < all.length; i += 500) {
+        const batch = all.slice(i, i + 500);
+        const values = (await c.call('MGET', ...batch)) as Array<unknown>;
+        const missing = batch.filter((k, j) => String(values[j]) !== k);
+        expect(missing, `acknowledged keys missing on ${id}`).toEqual([]);
+      }
+    } finally {
+      await c.close();
+    }
+  }
+}
+
+describe('failover of real processes (Raft elections)', () => {
+  it('3 nodes: SIGKILL the leader under load; a new leader, writes resume through every survivor, no acked write lost, the old leader rejoins', async () => {
+    const cluster = await Cluster.create(3);
+    await cluster.startAll();
+    const first = await cluster.waitLeader();
+    const load = new Load(cluster, cluster.ids);
+    await until('writes through every node', () => cluster.ids.every((id) => load.count(id) >= 50));
+
+    await cluster.stop(first);
+    const survivors = cluster.ids.filter((id) => id !== first);
+    const second = await cluster.waitLeader(survivors);
+    expect(second).not.toBe(first);
+    const before = new Map(survivors.map((id) => [id, load.count(id)]));
+    await until('writes resume through every survivor', () =>
+      survivors.every((id) => load.count(id) >= (before.get(id) ?? 0) + 50),
+    );
+
+    await cluster.start(first);
+    await until('the old leader follows the new one', async () => {
+      const info = await cluster.info(first);
+      return info.get('role') === 'follower' && info.get('leader_id') !== '';
+    });
+    await load.stop();
+    const leader = await cluster.waitLeader();
+    await until('every node applied the whole log', () => cluster.converged(leader));
+    expect(load.acked.size).toBeGreaterThan(300);
+    // No definite error for an outcome that was unknown: only these kinds may appear.
+    for (const kind of load.errors.keys()) expect(['TRYAGAIN', 'TIMEOUT', 'CONN']).toContain(kind);
+    await expectAllPresent(cluster, load.acked);
+  });
+
+  it('3 nodes, --election bully: a leader is chosen; SIGKILLed, another takes over and writes resume', async () => {
+    const cluster = await Cluster.create(3, ['--election', 'bully']);
+    await cluster.startAll();
+    const first = await cluster.waitLeader();
+    expect(await cluster.call(first, 'SET', 'k', 'v1')).toBe('OK');
+    await cluster.stop(first);
+    const survivors = cluster.ids.filter((id) => id !== first);
+    const second = await cluster.waitLeader(survivors);
+    expect(second).not.toBe(first);
+    const via = survivors.find((id) => id !== second) as string;
+    await until('a write through the follower succeeds', async () => (await cluster.call(via, 'SET', 'k', 'v2')) === 'OK');
+    expect(String(await cluster.call(second, 'GET', 'k'))).toBe('v2');
+  });
+
+  it.each(['read-index', 'lease'])(
+    '3 nodes, --read-mode %s: SIGSTOP the leader, the others elect; after SIGCONT it serves no stale read and commits nothing alone',
+    async (mode) => {
+      const cluster = await Cluster.create(3, ['--read-mode', mode]);
+      await cluster.startAll();
+      const old = await cluster.waitLeader();
+      // Connect to the old leader before it stops: the requests below reach it the moment it resumes.
+      const oldClient = await cluster.client(old, 10_000);
+      expect(await oldClient.call('SET', 'x', 'before')).toBe('OK');
+
+      cluster.signal(old, 'SIGSTOP');
+      const others = cluster.ids.filter((id) => id !== old);
+      const fresh = await cluster.waitLeader(others);
+      expect(await cluster.call(fresh, 'SET', 'x', 'after')).toBe('OK');
+
+      const read = oldClient.call('GET', 'x').then(
+        (v) => ({ ok: true, value: String(v) }),
+        (e: unknown) => ({ ok: false, value: errorKind(e) }),
+      );
+      const write = oldClient.call('SET', 'y', 'from-old').then(
+        (v) => ({ ok: true, value: String(v) }),
+        (e: unknown) => ({ ok: false, value: errorKind(e) }),
+      );
+      cluster.signal(old, 'SIGCONT');
+      const r = await read;
+      const w = await write;
+      await oldClient.close();
+      // A read either sees the new leader's write or fails retryably; never the old value.
+      if (r.ok) expect(r.value).toBe('after');
+      else expect(['TRYAGAIN', 'TIMEOUT']).toContain(r.value);
+      await until('the old leader follows', async () => (await cluster.info(old)).get('role') === 'follower');
+      const leader = await cluster.waitLeader();
+      await until('every node applied the whole log', () => cluster.converged(leader));
+      // A write it acknowledged must be committed cluster-wide; one it failed was never claimed.
+      if (w.ok) expect(String(await cluster.call(leader, 'GET', 'y'))).toBe('from-old');
+      else expect(['TRYAGAIN', 'TIMEOUT']).toContain(w.value);
+      expect(String(await cluster.call(old, 'GET', 'x'))).toBe('after');
+    },
+  );
+
+  it('5 nodes: two down, still available; three down, a clear retryable error; restarted, it recovers with every acked write', async () => {
+    const cluster = await Cluster.create(5);
+    await cluster.startAll();
+    const first = await cluster.waitLeader();
+    const acked = new Set<string>();
+    const write = async (via: string, key: string): Promise<void> => {
+      expect(await cluster.call(via, 'SET', key, key)).toBe('OK');
+      acked.add(key);
+    };
+    for (let i = 0; i < 20; i++) await write(cluster.ids[i % 5] as string, `a${i}`);
+
+    const down = [first, ...cluster.ids.filter((id) => id !== first).slice(0, 1)];
+    for (const id of down) await cluster.stop(id);
+    const up = cluster.ids.filter((id) => !down.includes(id));
+    const second = await cluster.waitLeader(up);
+    expect(down).not.toContain(second);
+    for (let i = 0; i < 20; i++) await write(up[i % up.length] as string, `b${i}`);
+
+    await cluster.stop(second);
+    down.push(second);
+    const alive = up.filter((id) => !down.includes(id));
+    expect(alive.length).toBe(2);
+    for (const id of alive) {
+      const failure = await cluster.call(id, 'SET', 'lost', 'maybe').then(
+        () => 'OK',
+        (e: unknown) => errorKind(e),
+      );
+      expect(['TRYAGAIN', 'TIMEOUT']).toContain(failure);
+      const readFailure = await cluster.call(id, 'GET', 'a0').then(
+        () => 'OK',
+        (e: unknown) => errorKind(e),
+      );
+      expect(['TRYAGAIN', 'TIMEOUT']).toContain(readFailure);
+    }
+
+    for (const id of down) await cluster.start(id);
+    const leader = await cluster.waitLeader();
+    await until('a write succeeds again', async () => (await cluster.call(leader, 'SET', 'c', 'c')) === 'OK');
+    acked.add('c');
+    await until('every node applied the whole log', () => cluster.converged(leader));
+    await expectAllPresent(cluster, acked);
+  });
+});
