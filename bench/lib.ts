@@ -91,3 +91,24 @@ export function redisBenchmarkRates(
   }
   return rates;
 }
+
+let nextPeerPort = 20_000 + Math.floor(Math.random() * 10_000);
+
+/**
+ * A free port below Linux's ephemeral range (32768+), for a server that is
+ * killed and restarted on the same port: an ephemeral port may be taken
+ * meanwhile by some outgoing connection.
+ */
+export async function freeStablePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = nextPeerPort;
+    nextPeerPort = nextPeerPort >= 32_000 ? 20_000 : nextPeerPort + 1;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+  throw new Error('no free port in 100 tries');
+}

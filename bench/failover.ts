@@ -1,0 +1,246 @@
+// `pnpm bench failover`: how long writes stop when the leader dies. A
+// 3-node cluster (default timeouts) under a steady write load — writers on
+// every node, each with one SET in flight, retrying at once on an error;
+// SIGKILL the leader KILLS times, restarting it each time. Per kill, the
+// window runs from the last write acknowledged before the kill to the first
+// one acknowledged after it. Raft elections, then Bully. Prints a table,
+// then one JSON line. `pnpm bench failover --kills 5 [--only raft]` for a quick look.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from '@distkv/net';
+import { freeStablePort, printJsonLine, printTable } from './lib.js';
+
+const killsArg = process.argv.indexOf('--kills');
+const KILLS = killsArg > 0 ? Number(process.argv[killsArg + 1]) : 20;
+const WRITERS_PER_NODE = 2;
+const launcher = join(process.cwd(), 'packages', 'cli', 'bin', 'distkv.mjs');
+const root = mkdtempSync(join(tmpdir(), 'distkv-bench-failover-'));
+const children = new Set<ChildProcess>();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: string, cond: () => Promise<boolean>, pollsMax = 600): Promise<void> {
+  for (let i = 0; i < pollsMax; i++) {
+    try {
+      if (await cond()) return;
+    } catch {
+      // down or electing
+    }
+    await sleep(20);
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}
+
+class Cluster {
+  readonly ids = ['n1', 'n2', 'n3'];
+  readonly clientPorts = new Map<string, number>();
+  readonly procs = new Map<string, ChildProcess>();
+  /** Nodes that exited without being killed. */
+  crashes = 0;
+  stopped = false;
+  constructor(
+    readonly election: 'raft' | 'bully',
+    readonly peerPorts: Map<string, number>,
+    readonly dir: string,
+  ) {}
+
+  static async create(election: 'raft' | 'bully'): Promise<Cluster> {
+    const peerPorts = new Map<string, number>();
+    const cluster = new Cluster(election, peerPorts, join(root, election));
+    for (const id of cluster.ids) {
+      peerPorts.set(id, await freeStablePort());
+      cluster.clientPorts.set(id, await freeStablePort());
+    }
+    return cluster;
+  }
+
+  async start(id: string): Promise<void> {
+    const peers = this.ids
+      .filter((p) => p !== id)
+      .map((p) => `${p}=127.0.0.1:${this.peerPorts.get(p)}`)
+      .join(',');
+    // biome-ignore format: flag pairs
+    const args = [launcher, 'server', '--quiet', '--port', String(this.clientPorts.get(id)), '--id', id,
+      '--peer-port', String(this.peerPorts.get(id)), '--peers', peers, '--election', this.election,
+      '--data-dir', join(this.dir, id), '--write-timeout-ms', '2000'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    this.procs.set(id, child);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => {
+        reject(new Error(`${id} exited with ${code}`));
+        // Died on its own (an assertion): count it and start it again, as a supervisor would.
+        if (this.procs.get(id) === child && !this.stopped) {
+          this.crashes++;
+          this.procs.delete(id);
+          setTimeout(() => void this.start(id).catch(() => undefined), 100);
+        }
+      });
+    });
+  }
+
+  kill(id: string): Promise<void> {
+    const child = this.procs.get(id);
+    this.procs.delete(id);
+    if (child === undefined || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+      children.delete(child);
+    });
+  }
+
+  async info(id: string): Promise<Map<string, string>> {
+    const c = await Client.connect({ port: this.clientPorts.get(id) as number, reconnect: { attemptsMax: 1 }, timeoutMs: 2_000 });
+    try {
+      const text = String(await c.call('INFO', 'replication'));
+      return new Map(
+        text.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
+      );
+    } finally {
+      await c.close();
+    }
+  }
+
+  /** The leader all three agree on, once every node applied what it had committed. */
+  async stableLeader(): Promise<string> {
+    let leader = '';
+    await until(
+      'a stable leader, every node caught up',
+      async () => {
+        const infos = await Promise.all(this.ids.map((id) => this.info(id)));
+        const leaders = new Set(infos.map((i) => i.get('leader_id')));
+        const [l] = leaders;
+        if (leaders.size !== 1 || l === undefined || l === '') return false;
+        const li = infos[this.ids.indexOf(l)];
+        if (li?.get('role') !== 'leader') return false;
+        // Under load the indexes move: each node must have applied what the leader had committed before.
+        const commit = Number(li.get('commit_index'));
+        const again = await Promise.all(this.ids.map((id) => this.info(id)));
+        if (!again.every((i) => Number(i.get('applied_index')) >= commit && i.get('leader_id') === l)) return false;
+        leader = l;
+        return true;
+      },
+      1_500,
+    );
+    return leader;
+  }
+}
+
+/** Writers that record the time of every acknowledged SET. */
+class Load {
+  readonly ackTimes: number[] = [];
+  readonly errors = new Map<string, number>();
+  #running = true;
+  readonly #loops: Array<Promise<void>> = [];
+  #seq = 0;
+  constructor(cluster: Cluster) {
+    for (const id of cluster.ids) for (let w = 0; w < WRITERS_PER_NODE; w++) this.#loops.push(this.#loop(cluster, id));
+  }
+
+  async #loop(cluster: Cluster, id: string): Promise<void> {
+    let client: Client | undefined;
+    while (this.#running) {
+      try {
+        client ??= await Client.connect({
+          port: cluster.clientPorts.get(id) as number,
+          reconnect: { attemptsMax: 1 },
+          timeoutMs: 3_000,
+        });
+        const key = `k${this.#seq++}`;
+        if ((await client.call('SET', key, key)) === 'OK') this.ackTimes.push(performance.now());
+      } catch (err) {
+        const kind = /TRYAGAIN|TIMEOUT/.exec(String(err))?.[0] ?? String(err).slice(0, 60);
+        this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
+        if (!/TRYAGAIN|TIMEOUT/.test(String(err))) {
+          await client?.close().catch(() => undefined);
+          client = undefined;
+          await sleep(20);
+        }
+      }
+    }
+    await client?.close().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#loops);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+}
+
+async function measure(election: 'raft' | 'bully'): Promise<number[]> {
+  const cluster = await Cluster.create(election);
+  await Promise.all(cluster.ids.map((id) => cluster.start(id)));
+  await cluster.stableLeader();
+  const load = new Load(cluster);
+  const windows: number[] = [];
+  try {
+    for (let k = 0; k < KILLS; k++) {
+      const leader = await cluster.stableLeader();
+      const acksBefore = load.ackTimes.length;
+      await until('writes flow', async () => load.ackTimes.length >= acksBefore + 20).catch((err: unknown) => {
+        console.error(load.errors);
+        throw err;
+      });
+      await cluster.kill(leader);
+      // Measured from the moment the parent sees the exit: replies the leader sent just before dying are "before".
+      const diedAt = performance.now();
+      await until('a write acknowledged after the kill', async () => (load.ackTimes.at(-1) ?? 0) > diedAt, 1_500);
+      const lastBefore = load.ackTimes.filter((t) => t <= diedAt).at(-1) ?? diedAt;
+      const firstAfter = load.ackTimes.find((t) => t > diedAt) as number;
+      windows.push(firstAfter - lastBefore);
+      await cluster.start(leader);
+    }
+  } finally {
+    await load.stop();
+    cluster.stopped = true;
+    for (const id of cluster.ids) await cluster.kill(id);
+  }
+  crashes[election] = cluster.crashes;
+  return windows;
+}
+
+const results: Record<string, number> = {};
+const crashes: Record<string, number> = {};
+const rows: Array<[string, string | number]> = [];
+try {
+  const onlyArg = process.argv.indexOf('--only');
+  const elections = (['raft', 'bully'] as const).filter((e) => onlyArg < 0 || process.argv[onlyArg + 1] === e);
+  for (const election of elections) {
+    const windows = (await measure(election)).sort((a, b) => a - b);
+    const p50 = Math.round(percentile(windows, 50));
+    const p99 = Math.round(percentile(windows, 99));
+    const max = Math.round(windows.at(-1) ?? Number.NaN);
+    results[`${election}_p50_ms`] = p50;
+    results[`${election}_p99_ms`] = p99;
+    results[`${election}_max_ms`] = max;
+    rows.push([`${election}: write gap p50 / p99 / max (ms)`, `${p50} / ${p99} / ${max}`]);
+    rows.push([`${election}: nodes that died on their own`, crashes[election] ?? 0]);
+    rows.push([`${election}: every gap, sorted (ms)`, windows.map((w) => Math.round(w)).join(' ')]);
+  }
+} finally {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(root, { recursive: true, force: true });
+}
+rows.push(['leader kills per algorithm', KILLS], ['targets (raft)', 'p50 < 300 ms, max < 1,000 ms']);
+printTable(`failover: 3 nodes, SIGKILL the leader ${KILLS} times under ${3 * WRITERS_PER_NODE} writers`, rows);
+printJsonLine({
+  raft_p50_ms: results.raft_p50_ms ?? null,
+  raft_p99_ms: results.raft_p99_ms ?? null,
+  raft_max_ms: results.raft_max_ms ?? null,
+  bully_p50_ms: results.bully_p50_ms ?? null,
+  bully_p99_ms: results.bully_p99_ms ?? null,
+  bully_max_ms: results.bully_max_ms ?? null,
+  kills: KILLS,
+});
