@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerClientCommand } from './commands/client.js';
+import { registerClusterCommand } from './commands/cluster.js';
 import { registerServerCommand } from './commands/server.js';
+import { registerStatusCommand } from './commands/status.js';
 
 /**
  * The `distkv` command line. One file per subcommand under src/commands;
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerServerCommand(program);
   registerClientCommand(program);
+  registerClusterCommand(program);
+  registerStatusCommand(program);
   return program;
 }
 // #endregion program

@@ -1,0 +1,226 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+
+function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+interface ClusterUpFlags {
+  nodes: number;
+  basePort: number;
+  dataDir: string;
+  election: 'raft' | 'bully';
+  fsync: 'always' | 'interval' | 'none';
+}
+
+// #region port-rule
+/** Node i (from 1): client port base+i-1, peer port base+100+i-1, admin HTTP port base+200+i-1. */
+export function nodePorts(basePort: number, i: number): { client: number; peer: number; http: number } {
+  return { client: basePort + i - 1, peer: basePort + 100 + i - 1, http: basePort + 200 + i - 1 };
+}
+// #endregion port-rule
+
+/** The default endpoints of `distkv status`: the client ports of `cluster up` with its defaults. */
+export const defaultBasePort = 7001;
+export const defaultNodes = 3;
+
+const binPath = fileURLToPath(new URL('../../bin/distkv.mjs', import.meta.url));
+const colours = [36, 33, 35, 32, 34, 31];
+
+export function registerClusterCommand(program: Command): void {
+  const cluster = program.command('cluster').description('run a local cluster');
+  cluster
+    .command('up')
+    .description('start N distkv nodes on 127.0.0.1 as child processes; Ctrl-C stops them all')
+    .addOption(
+      new Option('--nodes <n>', 'how many nodes (1: a single node, no replication)')
+        .default(defaultNodes)
+        .argParser(integer('--nodes', 1, 99)),
+    )
+    .addOption(
+      new Option('--base-port <port>', 'node i listens for clients on base+i-1, peers on base+100+i-1, HTTP on base+200+i-1')
+        .default(defaultBasePort)
+        .argParser(integer('--base-port', 1, 65_535 - 300)),
+    )
+    .option('--data-dir <dir>', 'node i keeps its data in <dir>/n<i>', './data')
+    .addOption(new Option('--election <algorithm>', 'how the nodes elect a leader').choices(['raft', 'bully']).default('raft'))
+    .addOption(
+      new Option('--fsync <policy>', 'passed to each node (used by --nodes 1; the Raft log always fsyncs)')
+        .choices(['always', 'interval', 'none'])
+        .default('always'),
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001 --data-dir /tmp/distkv\n  distkv cluster up --nodes 1',
+    )
+    .action(async (flags: ClusterUpFlags) => {
+      await clusterUp(flags);
+    });
+}
+
+interface NodeProcess {
+  id: string;
+  child: ChildProcess;
+  ports: { client: number; peer: number; http: number };
+  listening: boolean;
+  exited: Promise<void>;
+}
+
+// #region node-args
+/** The `distkv server` arguments of node i of n. */
+export function serverArgs(flags: ClusterUpFlags, i: number): string[] {
+  const ports = nodePorts(flags.basePort, i);
+  const dir = join(resolve(flags.dataDir), `n${i}`);
+  const args = ['server', '--port', String(ports.client), '--data-dir', dir, '--fsync', flags.fsync];
+  if (flags.nodes === 1) return args;
+  const peers: string[] = [];
+  for (let j = 1; j <= flags.nodes; j++) {
+    if (j !== i) peers.push(`n${j}=127.0.0.1:${nodePorts(flags.basePort, j).peer}`);
+  }
+  // biome-ignore format: one flag per pair reads better
+  args.push('--id', `n${i}`, '--peer-port', String(ports.peer), '--peers', peers.join(','),
+    '--http-port', String(ports.http), '--election', flags.election);
+  return args;
+}
+// #endregion node-args
+
+function prefixer(id: string, index: number): (line: string) => string {
+  if (!process.stdout.isTTY) return (line) => `${id} | ${line}`;
+  const colour = colours[index % colours.length] ?? 36;
+  return (line) => `\x1b[${colour}m${id} |\x1b[0m ${line}`;
+}
+
+/** Calls `onLine` for every complete line of `stream`. */
+function eachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream?.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  stream?.on('end', () => {
+    if (buffered !== '') onLine(buffered);
+  });
+}
+
+// #region cluster-up
+async function clusterUp(flags: ClusterUpFlags): Promise<void> {
+  const out = (line: string): void => {
+    process.stdout.write(`${line}\n`);
+  };
+  const nodes: NodeProcess[] = [];
+  for (let i = 1; i <= flags.nodes; i++) {
+    const id = `n${i}`;
+    mkdirSync(join(resolve(flags.dataDir), id), { recursive: true });
+    // Its own process group (detached): a Ctrl-C in the terminal reaches only
+    // this process, which then stops each node once, with SIGTERM.
+    const child = spawn(process.execPath, [binPath, ...serverArgs(flags, i)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    const node: NodeProcess = { id, child, ports: nodePorts(flags.basePort, i), listening: false, exited };
+    const prefix = prefixer(id, i - 1);
+    eachLine(child.stdout, (line) => {
+      if (line.includes('distkv listening on')) node.listening = true;
+      out(prefix(line));
+    });
+    eachLine(child.stderr, (line) => out(prefix(line)));
+    nodes.push(node);
+  }
+  let stopping = false;
+  const stopAll = async (code: number): Promise<never> => {
+    stopping = true;
+    for (const n of nodes) signal(n.child, 'SIGTERM');
+    const bound = new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000).unref());
+    await Promise.race([Promise.all(nodes.map((n) => n.exited)), bound]);
+    for (const n of nodes) {
+      if (n.child.exitCode === null && n.child.signalCode === null) {
+        out(`distkv cluster: ${n.id} (pid ${n.child.pid}) did not stop within 10 s: SIGKILL`);
+        signal(n.child, 'SIGKILL');
+      }
+    }
+    await Promise.all(nodes.map((n) => n.exited));
+    out(`distkv cluster: ${nodes.length === 1 ? 'the node is' : `all ${nodes.length} nodes are`} stopped`);
+    process.exit(code);
+  };
+  // Should this process die some other way, take the nodes with it.
+  process.on('exit', () => {
+    for (const n of nodes) signal(n.child, 'SIGKILL');
+  });
+  for (const s of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(s, () => {
+      if (stopping) return;
+      out(`distkv cluster: ${s}: stopping every node`);
+      void stopAll(0);
+    });
+  }
+  for (const n of nodes) {
+    n.child.once('exit', (code, sig) => {
+      if (stopping) return;
+      out(`distkv cluster: ${n.id} (pid ${n.child.pid}) exited (${code ?? sig}); not restarted`);
+      if (!n.listening) {
+        out(`distkv cluster: ${n.id} failed to start (is port ${n.ports.client}, ${n.ports.peer} or ${n.ports.http} in use?)`);
+        void stopAll(1);
+      } else if (nodes.every((m) => m.child.exitCode !== null || m.child.signalCode !== null)) {
+        out('distkv cluster: every node has exited');
+        void stopAll(1);
+      }
+    });
+  }
+  await Promise.all(nodes.map((n) => waitListening(n)));
+  if (stopping) return;
+  printSummary(flags, nodes, out);
+}
+// #endregion cluster-up
+
+function signal(child: ChildProcess, sig: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(child.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+function waitListening(n: NodeProcess): Promise<void> {
+  return new Promise((done) => {
+    const check = (): void => {
+      if (n.listening || n.child.exitCode !== null || n.child.signalCode !== null) done();
+      else setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
+function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: string) => void): void {
+  const single = flags.nodes === 1;
+  const mode = single ? 'a single node (no replication)' : `${flags.nodes} nodes, ${flags.election} elections`;
+  out('');
+  out(`distkv cluster up: ${mode}, data in ${resolve(flags.dataDir)}`);
+  for (const n of nodes) {
+    const peer = single ? '-' : `127.0.0.1:${n.ports.peer}`;
+    const http = single ? '-' : `http://127.0.0.1:${n.ports.http}/status`;
+    out(`  ${n.id}  pid ${n.child.pid}  client 127.0.0.1:${n.ports.client}  peer ${peer}  http ${http}`);
+  }
+  const first = nodes[0]?.ports.client ?? flags.basePort;
+  const defaults = flags.nodes === defaultNodes && flags.basePort === defaultBasePort;
+  const endpoints = nodes.map((n) => `127.0.0.1:${n.ports.client}`).join(',');
+  out('');
+  out('Next, in another terminal:');
+  out(`  redis-cli -p ${first}                         # any Redis client works`);
+  out(`  pnpm distkv client 127.0.0.1:${first}`);
+  out(`  pnpm distkv status${defaults ? '' : ` --endpoints ${endpoints}`}`);
+  out('Ctrl-C stops every node; running the same command again brings the cluster back with its data.');
+  out('');
+}

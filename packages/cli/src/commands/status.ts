@@ -1,0 +1,148 @@
+import { Client } from '@distkv/net';
+import { type Command, InvalidArgumentError } from 'commander';
+import { defaultBasePort, defaultNodes, nodePorts } from './cluster.js';
+
+/** One row of `distkv status --json`. */
+export interface NodeRow {
+  id: string;
+  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
+  term: number | null;
+  leader: string | null;
+  commit_index: number | null;
+  applied_index: number | null;
+  lag: number | null;
+  healthy: boolean;
+  client_addr: string;
+  http_addr: string | null;
+}
+
+interface Endpoint {
+  host: string;
+  port: number;
+}
+
+function parseEndpoints(text: string): Endpoint[] {
+  return text.split(',').map((part) => {
+    const match = /^([^:,\s]+):(\d{1,5})$/.exec(part.trim());
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65_535) throw new InvalidArgumentError(`"${part}" is not host:port`);
+    return { host: match[1] as string, port };
+  });
+}
+
+const defaultEndpoints = Array.from({ length: defaultNodes }, (_, i) => `127.0.0.1:${nodePorts(defaultBasePort, i + 1).client}`);
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description('ask every endpoint (INFO over RESP) and print the cluster: role, term, leader, indexes, lag, health')
+    .option('--endpoints <list>', 'host:port[,host:port...] client addresses', defaultEndpoints.join(','))
+    .option('--json', 'print {"nodes": [...]} instead of a table')
+    .addHelpText('after', '\nExamples:\n  distkv status\n  distkv status --endpoints 127.0.0.1:8001,127.0.0.1:8002 --json')
+    .action(async (flags: { endpoints: string; json?: boolean }) => {
+      const rows = await clusterStatus(parseEndpoints(flags.endpoints));
+      process.stdout.write(flags.json ? `${JSON.stringify({ nodes: rows })}\n` : formatTable(rows));
+    });
+}
+
+/** `INFO` of one endpoint as field → value, or null when it does not answer within 3 s. */
+async function info(endpoint: Endpoint): Promise<Map<string, string> | null> {
+  let client: Client | undefined;
+  const attempt = (async () => {
+    client = await Client.connect({ ...endpoint, reconnect: { attemptsMax: 1 }, timeoutMs: 3000 });
+    const reply = await client.call('INFO');
+    const fields = new Map<string, string>();
+    for (const line of String(reply).split(/\r?\n/)) {
+      const at = line.indexOf(':');
+      if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1));
+    }
+    return fields;
+  })();
+  const bound = new Promise<null>((r) => setTimeout(() => r(null), 3000).unref());
+  try {
+    return await Promise.race([attempt, bound]);
+  } catch {
+    return null;
+  } finally {
+    attempt.catch(() => {});
+    void client?.close().catch(() => {});
+  }
+}
+
+// #region status
+/**
+ * Asks each endpoint for INFO (its `# Replication` section: role, node_id,
+ * leader_id, term, commit_index, applied_index). Lag is the leader's commit
+ * index minus this node's applied index, when the leader is among the
+ * answers; healthy means reachable and knowing a leader.
+ */
+export async function clusterStatus(endpoints: Endpoint[]): Promise<NodeRow[]> {
+  const answers = await Promise.all(endpoints.map(async (e) => ({ e, fields: await info(e) })));
+  const number = (f: Map<string, string>, k: string): number | null => {
+    const v = Number(f.get(k));
+    return f.has(k) && Number.isFinite(v) ? v : null;
+  };
+  const rows: NodeRow[] = answers.map(({ e, fields }) => {
+    const client_addr = `${e.host}:${e.port}`;
+    if (fields === null) {
+      // biome-ignore format: one row
+      return { id: client_addr, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, healthy: false, client_addr, http_addr: null };
+    }
+    const raw = fields.get('role') ?? '';
+    const single = raw === 'master';
+    const role = single || raw === 'leader' ? 'leader' : raw === 'candidate' ? 'candidate' : 'follower';
+    const id = fields.get('node_id') ?? client_addr;
+    const leader = single ? id : fields.get('leader_id') || null;
+    return {
+      id,
+      role,
+      term: single ? 0 : number(fields, 'term'),
+      leader,
+      commit_index: number(fields, 'commit_index'),
+      applied_index: number(fields, 'applied_index'),
+      lag: null,
+      healthy: leader !== null,
+      client_addr,
+      // The admin endpoint by `cluster up`'s port rule (client port + 200); a single node has none.
+      http_addr: single ? null : `http://${e.host}:${e.port + 200}`,
+    };
+  });
+  for (const row of rows) {
+    const leader = rows.find((r) => r.role === 'leader' && r.id === row.leader);
+    if (leader?.commit_index != null && row.applied_index !== null) {
+      row.lag = Math.max(0, leader.commit_index - row.applied_index);
+    } else if (row.role === 'leader' && row.commit_index !== null) {
+      row.lag = Math.max(0, row.commit_index - (row.applied_index ?? 0));
+    }
+  }
+  return rows;
+}
+// #endregion status
+
+export function formatTable(rows: NodeRow[]): string {
+  const show = (v: string | number | boolean | null): string => (v === null ? '-' : String(v));
+  const table = [
+    ['NODE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEALTH', 'CLIENT', 'HTTP'],
+    ...rows.map((r) => [
+      r.id,
+      r.role,
+      show(r.term),
+      show(r.leader),
+      show(r.commit_index),
+      show(r.applied_index),
+      show(r.lag),
+      r.healthy ? 'ok' : 'unhealthy',
+      r.client_addr,
+      show(r.http_addr),
+    ]),
+  ];
+  const widths = table[0]?.map((_, c) => Math.max(...table.map((line) => line[c]?.length ?? 0))) ?? [];
+  return `${table
+    .map((line) =>
+      line
+        .map((cell, c) => cell.padEnd(widths[c] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
