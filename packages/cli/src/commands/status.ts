@@ -35,13 +35,14 @@ const defaultEndpoints = Array.from({ length: defaultNodes }, (_, i) => `127.0.0
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('ask every endpoint (INFO over RESP) and print the cluster: role, term, leader, indexes, lag, health')
+    .description('ask every endpoint (INFO over RESP) and print the cluster: role, term, leader, indexes, lag, health, pid')
     .option('--endpoints <list>', 'host:port[,host:port...] client addresses', defaultEndpoints.join(','))
     .option('--json', 'print {"nodes": [...]} instead of a table')
     .addHelpText('after', '\nExamples:\n  distkv status\n  distkv status --endpoints 127.0.0.1:8001,127.0.0.1:8002 --json')
     .action(async (flags: { endpoints: string; json?: boolean }) => {
       const rows = await clusterStatus(parseEndpoints(flags.endpoints));
-      process.stdout.write(flags.json ? `${JSON.stringify({ nodes: rows })}\n` : formatTable(rows));
+      const nodes = rows.map(({ pid: _, ...row }) => row);
+      process.stdout.write(flags.json ? `${JSON.stringify({ nodes })}\n` : formatTable(rows));
     });
 }
 
@@ -76,17 +77,17 @@ async function info(endpoint: Endpoint): Promise<Map<string, string> | null> {
  * index minus this node's applied index, when the leader is among the
  * answers; healthy means reachable and knowing a leader.
  */
-export async function clusterStatus(endpoints: Endpoint[]): Promise<NodeRow[]> {
+export async function clusterStatus(endpoints: Endpoint[]): Promise<Array<NodeRow & { pid: number | null }>> {
   const answers = await Promise.all(endpoints.map(async (e) => ({ e, fields: await info(e) })));
   const number = (f: Map<string, string>, k: string): number | null => {
     const v = Number(f.get(k));
     return f.has(k) && Number.isFinite(v) ? v : null;
   };
-  const rows: NodeRow[] = answers.map(({ e, fields }) => {
+  const rows: Array<NodeRow & { pid: number | null }> = answers.map(({ e, fields }) => {
     const client_addr = `${e.host}:${e.port}`;
     if (fields === null) {
       // biome-ignore format: one row
-      return { id: client_addr, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, healthy: false, client_addr, http_addr: null };
+      return { id: client_addr, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, healthy: false, client_addr, http_addr: null, pid: null };
     }
     const raw = fields.get('role') ?? '';
     const single = raw === 'master';
@@ -105,6 +106,7 @@ export async function clusterStatus(endpoints: Endpoint[]): Promise<NodeRow[]> {
       client_addr,
       // The admin endpoint by `cluster up`'s port rule (client port + 200); a single node has none.
       http_addr: single ? null : `http://${e.host}:${e.port + 200}`,
+      pid: number(fields, 'process_id'),
     };
   });
   for (const row of rows) {
@@ -119,10 +121,10 @@ export async function clusterStatus(endpoints: Endpoint[]): Promise<NodeRow[]> {
 }
 // #endregion status
 
-export function formatTable(rows: NodeRow[]): string {
+export function formatTable(rows: Array<NodeRow & { pid: number | null }>): string {
   const show = (v: string | number | boolean | null): string => (v === null ? '-' : String(v));
   const table = [
-    ['NODE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEALTH', 'CLIENT', 'HTTP'],
+    ['NODE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEALTH', 'PID', 'CLIENT', 'HTTP'],
     ...rows.map((r) => [
       r.id,
       r.role,
@@ -132,6 +134,7 @@ export function formatTable(rows: NodeRow[]): string {
       show(r.applied_index),
       show(r.lag),
       r.healthy ? 'ok' : 'unhealthy',
+      show(r.pid),
       r.client_addr,
       show(r.http_addr),
     ]),
