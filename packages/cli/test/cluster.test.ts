@@ -1,13 +1,13 @@
 // Goal: a 3-node `distkv server --peers` cluster keeps every acknowledged write through crashes, catches a restarted follower up by snapshot, forwards writes from followers, and shows async's documented loss next to sync's none.
 // Method: real `node bin/distkv.mjs server` processes on 127.0.0.1 with temp data dirs; writes with the RESP Client (pipelined); SIGKILL only our own children; every wait is a bounded poll on INFO replication or DEBUG DIGEST, never a sleep that decides.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { kill, packageDir } from './helpers.js';
+import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
 const roots: string[] = [];
@@ -38,11 +38,7 @@ async function until(what: string, cond: () => Promise<boolean> | boolean, polls
   throw new Error(`gave up waiting for: ${what}`);
 }
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  logs: () => string;
-}
+type Running = RunningServer;
 
 class Cluster {
   readonly ids = ['n1', 'n2', 'n3'];
@@ -65,38 +61,18 @@ class Cluster {
     return join(this.root, id);
   }
 
-  start(id: string, leader = 'n1'): Promise<Running> {
+  async start(id: string, leader = 'n1'): Promise<Running> {
     const peers = this.ids
       .filter((p) => p !== id)
       .map((p) => `${p}=127.0.0.1:${this.peerPorts.get(p)}`)
       .join(',');
     // biome-ignore format: one flag per pair reads better
-    const args = [binPath, 'server', '--port', '0', '--id', id, '--peer-port', String(this.peerPorts.get(id)),
+    const args = ['--id', id, '--peer-port', String(this.peerPorts.get(id)),
       '--peers', peers, '--leader', leader, '--replication', this.mode, '--data-dir', this.dataDir(id),
       '--snapshot-every', '2000', '--tick-ms', '20', '--write-timeout-ms', '1500'];
-    const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id}: no listening line within 60 s: ${out}`)), 60_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const match = /listening on [^\s]+:(\d+)/.exec(out);
-        if (match !== null) {
-          clearTimeout(timer);
-          const running = { child, port: Number(match[1]), logs: () => out };
-          this.nodes.set(id, running);
-          resolve(running);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`${id} exited (${code ?? signal}): ${out}`));
-      });
-    });
+    const running = await startServer(binPath, args, this.root, (child) => children.add(child));
+    this.nodes.set(id, running);
+    return running;
   }
 
   async startAll(leader = 'n1'): Promise<void> {

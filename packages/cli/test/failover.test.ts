@@ -1,13 +1,13 @@
 // Goal: `distkv server` without --leader elects, fails over and never loses an acknowledged write: SIGKILL and SIGSTOP of a leader under load, 5 nodes losing two and then three.
 // Method: real `node bin/distkv.mjs server` processes on 127.0.0.1 (free ports, temp dirs); a client-side ledger of every acknowledged SET checked on every node at the end; signals only to our own children; every wait is a bounded poll, never a sleep that decides.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { kill, packageDir } from './helpers.js';
+import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
 const roots: string[] = [];
@@ -69,11 +69,7 @@ function errorKind(err: unknown): string {
   return match?.[1] ?? 'CONN';
 }
 
-interface Running {
-  child: ChildProcess;
-  port: number;
-  logs: () => string;
-}
+type Running = RunningServer;
 
 class Cluster {
   readonly root = mkdtempSync(join(tmpdir(), 'distkv-failover-'));
@@ -93,37 +89,17 @@ class Cluster {
     return new Cluster(ids, ports, extra);
   }
 
-  start(id: string): Promise<Running> {
+  async start(id: string): Promise<Running> {
     const peers = this.ids
       .filter((p) => p !== id)
       .map((p) => `${p}=127.0.0.1:${this.peerPorts.get(p)}`)
       .join(',');
     // biome-ignore format: one flag per pair reads better
-    const args = [binPath, 'server', '--port', '0', '--id', id, '--peer-port', String(this.peerPorts.get(id)),
+    const args = ['--id', id, '--peer-port', String(this.peerPorts.get(id)),
       '--peers', peers, '--data-dir', join(this.root, id), '--write-timeout-ms', '1500', ...this.extra];
-    const child = spawn(process.execPath, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    child.stderr?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id}: no listening line within 60 s: ${out}`)), 60_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        const match = /listening on [^\s]+:(\d+)/.exec(out);
-        if (match !== null) {
-          clearTimeout(timer);
-          const running = { child, port: Number(match[1]), logs: () => out };
-          this.nodes.set(id, running);
-          resolve(running);
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`${id} exited (${code ?? signal}): ${out}`));
-      });
-    });
+    const running = await startServer(binPath, args, this.root, (child) => children.add(child));
+    this.nodes.set(id, running);
+    return running;
   }
 
   async startAll(): Promise<void> {

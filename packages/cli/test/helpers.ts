@@ -36,13 +36,25 @@ export function run(
   });
 }
 
-/** Starts `distkv server ... --port 0` and resolves with its port once it prints the listening line. */
+export interface RunningServer {
+  child: ChildProcess;
+  port: number;
+  logs: () => string;
+}
+
+/**
+ * Starts `distkv server ... --port 0` and resolves with its port once it
+ * prints the listening line. `onSpawn` sees the child at once, so a caller
+ * can stop it even when it never starts listening.
+ */
 export function startServer(
   bin: string,
   args: string[],
   cwd = tmpdir(),
-): Promise<{ child: ChildProcess; port: number; logs: () => string }> {
+  onSpawn: (child: ChildProcess) => void = () => undefined,
+): Promise<RunningServer> {
   const child = spawn(bin, ['server', '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  onSpawn(child);
   let out = '';
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
