@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@distkv/net';
-import { freePort } from './lib.js';
+import { freePort, redisBenchmarkRates } from './lib.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const launcher = join(root, 'packages', 'cli', 'bin', 'distkv.mjs');
@@ -72,18 +72,9 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Runs redis-benchmark and returns requests per second for each test it ran. */
+/** Runs redis-benchmark with this bench's clients and keyspace; requests per second by test name. */
 function redisBenchmark(port: number, tests: string, requests: number, pipeline: number): Record<string, number> {
-  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', tests, '-n', String(requests), '-c', String(CLIENTS)];
-  args.push('-r', String(KEYSPACE), '-P', String(pipeline), '--csv');
-  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`redis-benchmark failed: ${result.stderr}`);
-  const rates: Record<string, number> = {};
-  for (const line of result.stdout.split('\n')) {
-    const match = /^"([A-Z]+)","([\d.]+)"/.exec(line);
-    if (match !== null) rates[match[1] as string] = Number(match[2]);
-  }
-  return rates;
+  return redisBenchmarkRates(port, { tests, clients: CLIENTS, requests, keyspace: KEYSPACE, pipeline });
 }
 
 type Start = () => Promise<{ port: number; child: ChildProcess }>;

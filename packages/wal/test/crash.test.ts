@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DurableStore, Wal } from '../src/index.js';
 import { buildPlain } from './fixtures/build-plain.js';
+import { rng } from './helpers.js';
 
 const killsTotal = Number(process.env.DISTKV_CRASH_KILLS ?? 200);
 const seed = Number(process.env.DISTKV_CRASH_SEED ?? 20_260_222);
@@ -17,18 +18,6 @@ const timeoutMs = 60_000 + killsTotal * 1_000;
 
 function payloadOf(index: number): Buffer {
   return Buffer.from(`entry-${index}-${'x'.repeat(index % 97)}`);
-}
-
-/** mulberry32: a small seeded PRNG, so a failing run replays from its seed. */
-function rng(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 let root: string;
