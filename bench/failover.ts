@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client } from '@distkv/net';
+import { Client, parseInfo } from '@distkv/net';
 import { freeStablePort, printJsonLine, printTable } from './lib.js';
 
 const killsArg = process.argv.indexOf('--kills');
@@ -100,10 +100,7 @@ class Cluster {
   async info(id: string): Promise<Map<string, string>> {
     const c = await Client.connect({ port: this.clientPorts.get(id) as number, reconnect: { attemptsMax: 1 }, timeoutMs: 2_000 });
     try {
-      const text = String(await c.call('INFO', 'replication'));
-      return new Map(
-        text.split('\r\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)] as [string, string]),
-      );
+      return parseInfo(String(await c.call('INFO', 'replication')));
     } finally {
       await c.close();
     }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@distkv/net';
+import { Client, parseInfo } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
 
@@ -132,13 +132,7 @@ class Cluster {
   }
 
   async info(id: string): Promise<Map<string, string>> {
-    const text = String(await this.call(id, 'INFO', 'replication'));
-    return new Map(
-      text
-        .split('\r\n')
-        .filter((l) => l.includes(':'))
-        .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]),
-    );
+    return parseInfo(String(await this.call(id, 'INFO', 'replication')));
   }
 
   /** The leader that every node in `among` follows, once they agree; else undefined. */

@@ -13,6 +13,7 @@ export {
   FramedConnection,
   type FramedConnectionOptions,
 } from './framed.js';
+export { parseInfo } from './info.js';
 export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
 export { LineParser } from './line-parser.js';
 export { commandTable } from './resp-commands.js';

@@ -1,4 +1,4 @@
-import { Client } from '@distkv/net';
+import { Client, parseInfo } from '@distkv/net';
 import { type Command, InvalidArgumentError } from 'commander';
 import { defaultBasePort, defaultNodes, nodePorts } from './cluster.js';
 
@@ -51,13 +51,7 @@ async function info(endpoint: Endpoint): Promise<Map<string, string> | null> {
   let client: Client | undefined;
   const attempt = (async () => {
     client = await Client.connect({ ...endpoint, reconnect: { attemptsMax: 1 }, timeoutMs: 3000 });
-    const reply = await client.call('INFO');
-    const fields = new Map<string, string>();
-    for (const line of String(reply).split(/\r?\n/)) {
-      const at = line.indexOf(':');
-      if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1));
-    }
-    return fields;
+    return parseInfo(String(await client.call('INFO')));
   })();
   const bound = new Promise<null>((r) => setTimeout(() => r(null), 3000).unref());
   try {
