@@ -18,6 +18,11 @@
  * can win and overwrite them, and priority alone does not stop two nodes
  * that cannot hear each other from both leading. docs/05-election.md shows
  * the simulator finding both.
+ *
+ * One guard keeps a cluster live: a leader that learns from a follower's
+ * answer that it lacks committed entries steps down (RaftNode), and this
+ * policy keeps it out of elections until it has caught up
+ * (`lacksCommittedEntries`), so a lower node with the entries leads.
  */
 import { assert } from '@distkv/core';
 import type { ElectionPolicy, MsgPolicy, NodeId, RaftNode, Term } from '@distkv/replication';
@@ -84,6 +89,14 @@ export class BullyElection implements ElectionPolicy {
 
   tick(node: RaftNode): void {
     if (node.role === 'leader') return;
+    if (node.lacksCommittedEntries()) {
+      // A follower told this node (while it led) that it committed entries
+      // this node lacks. Claiming leadership again would only repeat that:
+      // stay out, and let a lower but more complete node lead until one
+      // brings this node's commit index up to what it was told.
+      this.#enter('idle');
+      return;
+    }
     if (!this.#recovered) {
       this.#recovered = true;
       this.#startElection(node);
@@ -109,6 +122,7 @@ export class BullyElection implements ElectionPolicy {
     switch (m.kind as BullyMessageKind) {
       case 'election':
         if (bullyPriority(m.from, node.id) >= 0) return; // only lower nodes are bullied
+        if (node.lacksCommittedEntries()) return; // silent: the lower node wins (see tick)
         node.sendPolicy(m.from, 'answer');
         if (node.role === 'leader') node.sendPolicy(m.from, 'coordinator');
         else if (this.phase === 'idle') this.#startElection(node);

@@ -126,6 +126,8 @@ export interface Status {
   lastIndex: LogIndex;
   /** Leader only: what it knows of each voter, itself included. */
   progress: Map<NodeId, ProgressStatus> | undefined;
+  /** Messages dropped because no correct peer would send them (from itself, from a non-voter, a second leader of this term). */
+  droppedMessages: number;
 }
 
 export interface Proposal {
@@ -180,6 +182,15 @@ export class RaftNode {
   #prevHardState: HardState;
   #prevSoftState: SoftState;
   #readyOutstanding = false;
+  /**
+   * The highest commit index a follower reported beyond this node's log
+   * while it led (0: none). Only a leader elected without Raft's
+   * up-to-date check (Bully) can lack committed entries; see
+   * `lacksCommittedEntries`.
+   */
+  #commitAheadIndex = 0 as LogIndex;
+  /** Messages dropped because no correct peer sends them (see `#dropReason`). */
+  #droppedMessages = 0;
   /** Follower: the snapshot being received, chunk by chunk. */
   #incoming: { meta: SnapshotMeta; totalBytes: number; chunks: Uint8Array[]; receivedBytes: number } | undefined;
 
@@ -294,7 +305,11 @@ export class RaftNode {
   /** Handles one message from a peer. Messages from stale terms are refused. */
   step(m: Message): void {
     assert(m.to === this.id, `message for ${m.to} stepped into ${this.id}`);
-    assert(m.from !== this.id, 'a node does not message itself');
+    // What a peer sends is input, not code: a message no correct peer sends is dropped, never asserted on.
+    if (m.from === this.id || !this.config.voters.includes(m.from)) {
+      this.#droppedMessages++;
+      return;
+    }
     if (m.type === 'MsgPolicy') {
       if (m.term > this.term) this.becomeFollower(m.term, null);
       if (this.config.election !== undefined) this.config.election.step(this, m);
@@ -445,6 +460,7 @@ export class RaftNode {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       progress,
+      droppedMessages: this.#droppedMessages,
     };
   }
 
@@ -598,6 +614,20 @@ export class RaftNode {
   sendPolicy(to: NodeId, kind: string): void {
     this.#send({ type: 'MsgPolicy', to, kind });
   }
+
+  // #region lacks-committed
+  /**
+   * True while a follower has reported a commit index beyond this node's
+   * log (as leader) and this node has not yet committed that far: its log
+   * lacks committed entries, so it must not lead. An election policy without
+   * a log check (Bully) consults this before claiming leadership.
+   */
+  lacksCommittedEntries(): boolean {
+    if (this.#commitAheadIndex === 0) return false;
+    if (this.log.committed >= this.#commitAheadIndex) this.#commitAheadIndex = 0 as LogIndex;
+    return this.#commitAheadIndex !== 0;
+  }
+  // #endregion lacks-committed
 
   /** For an election policy: this node has heard from the leader (or decided to wait). */
   resetElectionTimer(): void {
@@ -762,12 +792,26 @@ export class RaftNode {
         this.#handleSnapshotResponse(m, pr);
         break;
       default:
-        assert(false, `two leaders in term ${this.term}: ${this.id} and ${m.from}`);
+        // Another leader in this term (MsgApp, MsgHeartbeat, MsgSnap): impossible with Raft's votes
+        // or Bully's striped terms, so the simulator's safety check reports it; here it is dropped.
+        this.#droppedMessages++;
     }
   }
 
   // #region append-response
   #handleAppendResponse(m: MsgAppResp, pr: Progress): void {
+    if (!m.reject && m.index > this.log.lastIndex()) {
+      // The follower answered an append below its commit index with that
+      // index (as etcd's raft does), and it is beyond this leader's log: the
+      // follower committed entries this leader never had. Raft's up-to-date
+      // check makes that impossible; a Bully leader can get here. Its match
+      // must never pass its own log (the next append would have no prevTerm),
+      // and it cannot lead correctly, so it steps down and reports it
+      // (`lacksCommittedEntries`) until a leader brings its commit index there.
+      if (m.index > this.#commitAheadIndex) this.#commitAheadIndex = m.index;
+      this.becomeFollower(this.term, null);
+      return;
+    }
     if (m.reject) {
       // Fast backtracking: skip every entry of a term the follower cannot match.
       let hint = m.hintIndex;
@@ -1035,9 +1079,15 @@ export class RaftNode {
       this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: same ? incoming.receivedBytes : 0, reject: false });
       return;
     }
+    if (m.totalBytes !== incoming.totalBytes || incoming.receivedBytes + m.chunk.byteLength > incoming.totalBytes) {
+      // Chunks that overrun the size the snapshot declared: a peer's error, not ours. Start over.
+      this.#droppedMessages++;
+      this.#incoming = undefined;
+      this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: 0, reject: false });
+      return;
+    }
     incoming.chunks.push(m.chunk);
     incoming.receivedBytes += m.chunk.byteLength;
-    assert(incoming.receivedBytes <= incoming.totalBytes, 'chunks never exceed the declared size');
     if (incoming.receivedBytes < incoming.totalBytes) {
       this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: incoming.receivedBytes, reject: false });
       return;

@@ -181,3 +181,55 @@ describe('limits are validated when the node is built (CONFIG_INVALID)', () => {
     expect(isDistkvError(caught, 'CONFIG_INVALID')).toBe(true);
   });
 });
+
+describe('a leader elected without the up-to-date check (Bully) meets a follower that committed more', () => {
+  // etcd raft: "an append below the follower's committed index is answered with the committed index".
+  // Before the fix the leader took that index as the follower's match, beyond its own log, and its
+  // next append tripped the assertion "a compacted entry is covered by the snapshot".
+  const policy = { name: 'test', tick: () => undefined, step: () => undefined };
+
+  function scenario(): { leader: RaftNode; follower: RaftNode; leaderStorage: MemoryStorage } {
+    const followerStorage = storageWith(1, [e(1, 1), e(1, 2), e(1, 3), e(1, 4), e(1, 5)]);
+    followerStorage.setHardState({ term: 1 as Term, vote: null, commit: 5 as LogIndex });
+    const follower = new RaftNode({ id: n('1'), voters, election: policy }, followerStorage);
+    const leaderStorage = storageWith(1, [e(1, 1), e(1, 2)]);
+    const leader = new RaftNode({ id: n('3'), voters, election: policy }, leaderStorage);
+    leader.leadNewTerm();
+    return { leader, follower, leaderStorage };
+  }
+
+  it('answers with its commit index, and the stale leader steps down instead of crashing', () => {
+    const { leader, follower, leaderStorage } = scenario();
+    const toFollower = handle(leader, leaderStorage).messages.find((m) => m.to === '1' && m.type === 'MsgApp');
+    expect(toFollower).toMatchObject({ prevIndex: 2 });
+    follower.step(toFollower as Message);
+    const answer = follower.ready().messages[0];
+    expect(answer).toMatchObject({ type: 'MsgAppResp', reject: false, index: 5 });
+    expect(() => leader.step(answer as Message)).not.toThrow();
+    expect(leader.role).toBe('follower');
+    expect(leader.lacksCommittedEntries()).toBe(true);
+    expect(leader.status().commit).toBe(0); // nothing was committed on the strength of entries it lacks
+    expect(() => handle(leader, leaderStorage)).not.toThrow();
+  });
+
+  it('stops lacking once its own commit index reaches what the follower reported', () => {
+    const { leader, follower, leaderStorage } = scenario();
+    follower.step(handle(leader, leaderStorage).messages.find((m) => m.to === '1') as Message);
+    leader.step(follower.ready().messages[0] as Message);
+    handle(leader, leaderStorage);
+    // A leader that has entries 1..5 (term 1) tells it the commit index: it is whole again.
+    leader.step(app('1', '3', 3, 2, 1, [e(1, 3), e(1, 4), e(1, 5)], 5));
+    handle(leader, leaderStorage);
+    expect(leader.log.committed).toBe(5);
+    expect(leader.lacksCommittedEntries()).toBe(false);
+  });
+
+  it('drops messages no peer may send instead of asserting: two leaders of one term, a message from itself', () => {
+    const { leader, leaderStorage } = scenario();
+    handle(leader, leaderStorage);
+    expect(() => leader.step(app('2', '3', leader.term, 0, 0, []))).not.toThrow();
+    expect(leader.role).toBe('leader');
+    expect(() => leader.step({ type: 'MsgHeartbeatResp', from: n('3'), to: n('3'), term: leader.term })).not.toThrow();
+    expect(leader.status().droppedMessages).toBe(2);
+  });
+});
