@@ -1,3 +1,4 @@
+import { assert } from './assert.js';
 import type { Command, PutCondition } from './command.js';
 import { coreError } from './errors.js';
 import { defaultStoreLimits, type StoreLimits } from './limits.js';
@@ -13,13 +14,15 @@ import { defaultStoreLimits, type StoreLimits } from './limits.js';
  *   mput    count u32 | (key, value) * count
  *   incrBy  key | delta i64
  *   clear   (nothing)
+ *   openSession  (nothing)
+ *   session session-id u64 | seq u64 | bytes (the wrapped command, encoded whole; never itself a session command)
  *
  * where `bytes` is length u32 | data, little-endian. Decoding checks every
  * length against the input and the limits, and that nothing is left over.
  */
 // #region codec-format
 export const COMMAND_FORMAT_VERSION = 1;
-const OpCode = { put: 1, del: 2, cas: 3, mput: 4, incrBy: 5, clear: 6 } as const;
+const OpCode = { put: 1, del: 2, cas: 3, mput: 4, incrBy: 5, clear: 6, openSession: 7, session: 8 } as const;
 // #endregion codec-format
 
 const conditions: readonly PutCondition[] = ['always', 'ifAbsent', 'ifPresent'];
@@ -47,7 +50,10 @@ function encodedSize(command: Command): number {
     case 'incrBy':
       return 2 + bytesSize(command.key) + 8;
     case 'clear':
+    case 'openSession':
       return 2;
+    case 'session':
+      return 2 + 16 + 4 + encodedSize(command.command);
   }
 }
 
@@ -103,7 +109,16 @@ export function encodeCommand(command: Command): Buffer {
       w.at += 8;
       break;
     case 'clear':
+    case 'openSession':
       break;
+    case 'session': {
+      assert(command.command.op !== 'session' && command.command.op !== 'openSession', 'a session command wraps a plain write');
+      w.out.writeBigUInt64LE(BigInt(command.session), w.at);
+      w.out.writeBigUInt64LE(BigInt(command.seq), w.at + 8);
+      w.at += 16;
+      w.bytes(encodeCommand(command.command));
+      break;
+    }
   }
   return w.out;
 }
@@ -148,6 +163,13 @@ class Reader {
     // Each element needs at least 4 bytes, so a count the input cannot hold is rejected before any allocation.
     if (n * 4 > this.input.length - this.at) throw this.error(`count ${n} cannot fit in the input`);
     return n;
+  }
+  sessionNumber(what: string): number {
+    if (this.at + 8 > this.input.length) throw this.error(`input ends inside the ${what}`);
+    const v = this.input.readBigUInt64LE(this.at);
+    this.at += 8;
+    if (v < 1n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error(`${what} ${v} is not from 1 to 2^53 - 1`);
+    return Number(v);
   }
   flag(): boolean {
     const b = this.u8();
@@ -212,6 +234,17 @@ export function decodeCommand(input: Uint8Array, limits: Readonly<StoreLimits> =
     case OpCode.clear:
       command = { op: 'clear' };
       break;
+    case OpCode.openSession:
+      command = { op: 'openSession' };
+      break;
+    case OpCode.session: {
+      const session = r.sessionNumber('session id');
+      const seq = r.sessionNumber('sequence number');
+      const inner = decodeCommand(r.bytes(buf.length, 'wrapped command'), limits);
+      if (inner.op === 'session' || inner.op === 'openSession') throw r.error(`a session command wraps ${inner.op}`);
+      command = { op: 'session', session, seq, command: inner };
+      break;
+    }
     default:
       throw r.error(`unknown op code ${op}`);
   }

@@ -1,4 +1,5 @@
 import { type BytesInput, toBuffer } from './bytes.js';
+import { coreError } from './errors.js';
 
 /**
  * Every change to the store is a `Command`: a plain value that can be
@@ -21,7 +22,11 @@ export type Command =
   /** Add to a base-10 integer value (absent counts as 0), like Redis INCRBY. */
   | { op: 'incrBy'; key: Uint8Array; delta: bigint }
   /** Remove every key. */
-  | { op: 'clear' };
+  | { op: 'clear' }
+  /** Register a client session (see session.ts); the result's `session` is its id. */
+  | { op: 'openSession' }
+  /** Apply `command` at most once for (`session`, `seq`): a repeat returns the first result. */
+  | { op: 'session'; session: number; seq: number; command: Command };
 
 export type PutCondition = 'always' | 'ifAbsent' | 'ifPresent';
 // #endregion command
@@ -37,8 +42,12 @@ export type CommandResult =
   | { ok: true; op: 'mput'; written: number }
   | { ok: true; op: 'incrBy'; value: bigint }
   | { ok: true; op: 'clear'; deleted: number }
+  | { ok: true; op: 'openSession'; session: number }
   | { ok: false; op: CommandOp; code: string; message: string };
 // #endregion result
+
+/** The commands a `session` command may carry: every one that changes keys. */
+export type SessionInnerOp = Exclude<CommandOp, 'openSession' | 'session'>;
 
 /** Builders, so callers can write `commands.put('k', 'v')` with strings or bytes. */
 export const commands = {
@@ -71,4 +80,21 @@ export const commands = {
   clear(): Command {
     return { op: 'clear' };
   },
+  openSession(): Command {
+    return { op: 'openSession' };
+  },
+  /** `command` as the write numbered `seq` of session `session` (ids and numbers are integers from 1 to 2^53 - 1). */
+  session(session: number, seq: number, command: Command): Command {
+    if (!isSessionNumber(session) || !isSessionNumber(seq)) {
+      throw coreError('SESSION_INVALID', `session ${session} and sequence number ${seq} must be integers from 1 to 2^53 - 1`);
+    }
+    if (command.op === 'session' || command.op === 'openSession') {
+      throw coreError('SESSION_INVALID', `a session command carries a plain write, not ${command.op}`);
+    }
+    return { op: 'session', session, seq, command };
+  },
 };
+
+export function isSessionNumber(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1;
+}

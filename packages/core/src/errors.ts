@@ -22,6 +22,13 @@ export const coreErrorCodes = {
   SNAPSHOT_CORRUPT: 'a snapshot stream fails its checksums or framing',
   SNAPSHOT_VERSION: 'a snapshot has a format version this build does not know',
   SNAPSHOTS_BUSY: 'more snapshots are open at once than limits.snapshotsOpenMax',
+  SESSION_INVALID: 'a session command has an id or sequence number outside 1..2^53-1, or wraps a session command',
+  SESSION_EXPIRED:
+    'a session command names a session the table does not hold (evicted, or never opened): not applied now; an earlier try may have been',
+  SESSION_SEQ_TOO_OLD:
+    "a session command's sequence number is below the oldest whose result is kept: not applied now; an earlier try may have been",
+  SESSION_RESULT_TOO_LARGE:
+    'a retried session write was applied once, but its result exceeded limits.sessionResultBytesMax and was not kept',
 } as const;
 // #endregion error-codes
 

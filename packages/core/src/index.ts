@@ -13,13 +13,22 @@ export {
   toBuffer,
 } from './bytes.js';
 export { COMMAND_FORMAT_VERSION, decodeCommand, encodeCommand } from './codec.js';
-export { type Command, type CommandOp, type CommandResult, commands, type PutCondition } from './command.js';
+export {
+  type Command,
+  type CommandOp,
+  type CommandResult,
+  commands,
+  isSessionNumber,
+  type PutCondition,
+  type SessionInnerOp,
+} from './command.js';
 export { crc32c } from './crc32c.js';
 export { type CoreErrorCode, coreErrorCodes, DistkvError, isDistkvError } from './errors.js';
 export { defaultStoreLimits, resolveIntegerLimits, resolveLimits, type StoreLimits } from './limits.js';
 export {
   type RestoreResult,
   SNAPSHOT_VERSION,
+  SNAPSHOT_VERSIONS_READ,
   SnapshotDecoder,
   type SnapshotOptions,
   SnapshotStream,

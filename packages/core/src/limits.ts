@@ -22,6 +22,12 @@ export interface StoreLimits {
   scanLimitMax: number;
   /** Most snapshots streaming at once (each holds copy-on-write state). */
   snapshotsOpenMax: number;
+  /** Most client sessions kept (session.ts); opening one more evicts the least recently used. */
+  sessionsMax: number;
+  /** Results kept per session: how many numbered writes a client may have in flight. */
+  sessionResultsMax: number;
+  /** A result larger than this (encoded) is not kept; a retry learns SESSION_RESULT_TOO_LARGE. */
+  sessionResultBytesMax: number;
 }
 
 export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
@@ -32,6 +38,9 @@ export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
   batchKeysMax: 100_000,
   scanLimitMax: 100_000,
   snapshotsOpenMax: 4,
+  sessionsMax: 10_000,
+  sessionResultsMax: 16,
+  sessionResultBytesMax: 4096,
 });
 // #endregion limits
 
@@ -69,6 +78,9 @@ const ranges: { readonly [K in keyof StoreLimits]: readonly [number, number] } =
   batchKeysMax: [1, 10_000_000],
   scanLimitMax: [1, 10_000_000],
   snapshotsOpenMax: [1, 64],
+  sessionsMax: [1, 1_000_000],
+  sessionResultsMax: [1, 1024],
+  sessionResultBytesMax: [64, 1024 * 1024],
 };
 
 export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {

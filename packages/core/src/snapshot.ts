@@ -2,10 +2,11 @@ import { assert } from './assert.js';
 import { crc32c } from './crc32c.js';
 import { coreError } from './errors.js';
 import type { StoreLimits } from './limits.js';
+import { SessionTable } from './session.js';
 import type { ArenaTable } from './table.js';
 
 /**
- * The snapshot format, version 1. A stream of checksummed blocks, so that
+ * The snapshot format, version 2. A stream of checksummed blocks, so that
  * a snapshot of millions of keys is written and read piece by piece and
  * never held as one buffer:
  *
@@ -14,16 +15,21 @@ import type { ArenaTable } from './table.js';
  *           type 1 META     opaque bytes for the layer above (at most one, first)
  *           type 2 ENTRIES  (key length u32 | key | value length u32 | value)*
  *           type 3 END      entry count u64; nothing may follow
+ *           type 4 SESSION_CLOCK  u64: session commands applied (at most one, after the entries)
+ *           type 5 SESSION  one client session (see session.ts), after the clock, in order of use
  *
+ * Version 1 (phase 1) had no session blocks; it still restores, with no sessions.
  * All integers little-endian. Keys appear in strictly ascending byte order,
  * which the reader checks: a snapshot has exactly one encoding.
  */
 // #region snapshot-format
 export const SNAPSHOT_MAGIC = Buffer.from('DKVSNAP\0', 'latin1');
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
+/** Versions this build restores: 1 (before client sessions) and 2. */
+export const SNAPSHOT_VERSIONS_READ: readonly number[] = [1, 2];
 export const SNAPSHOT_HEADER_BYTES = 16;
 export const BLOCK_HEADER_BYTES = 9;
-export const BlockType = { meta: 1, entries: 2, end: 3 } as const;
+export const BlockType = { meta: 1, entries: 2, end: 3, sessionClock: 4, session: 5 } as const;
 // #endregion snapshot-format
 
 /** Bytes of entries gathered before a block is emitted. */
@@ -41,6 +47,8 @@ export interface SnapshotView {
   /** Old values of keys changed since the snapshot began (null: was absent). */
   shadow: Map<string, Buffer | null>;
   closed: boolean;
+  /** The session table, encoded when the snapshot was taken; undefined when no session was ever opened. */
+  sessions: { clock: Buffer; sessions: Buffer[] } | undefined;
 }
 
 export interface SnapshotOptions {
@@ -166,6 +174,10 @@ export class SnapshotStream implements Iterable<Buffer> {
     }
     if (used > 0) yield* block(BlockType.entries, body.subarray(0, used));
     assert(count === this.entries, 'a snapshot emits exactly the entries it was taken with');
+    if (view.sessions !== undefined) {
+      yield* block(BlockType.sessionClock, view.sessions.clock);
+      for (const session of view.sessions.sessions) yield* block(BlockType.session, session);
+    }
     const end = Buffer.alloc(8);
     end.writeBigUInt64LE(BigInt(count));
     yield* block(BlockType.end, end);
@@ -235,13 +247,19 @@ export class SnapshotDecoder {
   #lastKey: string | undefined;
   #count = 0;
   #sawEntries = false;
+  #version = SNAPSHOT_VERSION;
+  /** Session blocks seen: 0 none, 1 the clock, 2 a session (entries and META may no longer follow). */
+  #sessionStage = 0;
   #limits: Readonly<StoreLimits>;
   #onEntry: EntrySink;
   meta: Buffer | null = null;
+  /** The client sessions the snapshot holds (empty for a version 1 snapshot). */
+  readonly sessions: SessionTable;
 
-  constructor(limits: Readonly<StoreLimits>, onEntry: EntrySink) {
+  constructor(limits: Readonly<StoreLimits>, onEntry: EntrySink, sessions: SessionTable = new SessionTable(limits)) {
     this.#limits = limits;
     this.#onEntry = onEntry;
+    this.sessions = sessions;
   }
 
   get entries(): number {
@@ -300,9 +318,13 @@ export class SnapshotDecoder {
     if (!header.subarray(0, 8).equals(SNAPSHOT_MAGIC)) throw coreError('SNAPSHOT_CORRUPT', 'not a distkv snapshot (bad magic)');
     if (crc32c(header, 0, 0, 12) !== header.readUInt32LE(12)) throw coreError('SNAPSHOT_CORRUPT', 'header checksum mismatch');
     const version = header.readUInt16LE(8);
-    if (version !== SNAPSHOT_VERSION) {
-      throw coreError('SNAPSHOT_VERSION', `snapshot format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
+    if (!SNAPSHOT_VERSIONS_READ.includes(version)) {
+      throw coreError(
+        'SNAPSHOT_VERSION',
+        `snapshot format version ${version}; this build reads versions ${SNAPSHOT_VERSIONS_READ.join(' and ')}`,
+      );
     }
+    this.#version = version;
   }
 
   #blockLengthMax(type: number): number {
@@ -313,15 +335,32 @@ export class SnapshotDecoder {
         // One entry may be as large as the limits allow; many small ones share a block.
         return Math.max(BLOCK_BYTES_DEFAULT * 16, 8 + this.#limits.keyBytesMax + this.#limits.valueBytesMax);
       case BlockType.end:
+      case BlockType.sessionClock:
         return 8;
+      case BlockType.session:
+        return SessionTable.sessionBytesMax(this.#limits);
       default:
         throw coreError('SNAPSHOT_CORRUPT', `unknown block type ${type}`);
     }
   }
 
   #readBlock(type: number, body: Buffer): 'end' | 'more' {
+    if (type === BlockType.sessionClock || type === BlockType.session) {
+      if (this.#version < 2) throw coreError('SNAPSHOT_CORRUPT', `a version ${this.#version} snapshot has no session blocks`);
+      if (type === BlockType.sessionClock) {
+        if (this.#sessionStage !== 0) throw coreError('SNAPSHOT_CORRUPT', 'SESSION_CLOCK block out of place');
+        this.sessions.setClock(body);
+        this.#sessionStage = 1;
+      } else {
+        if (this.#sessionStage === 0) throw coreError('SNAPSHOT_CORRUPT', 'SESSION block before the SESSION_CLOCK block');
+        this.sessions.addEncoded(body);
+        this.#sessionStage = 2;
+      }
+      return 'more';
+    }
     if (type === BlockType.meta) {
-      if (this.#sawEntries || this.meta !== null) throw coreError('SNAPSHOT_CORRUPT', 'META block out of place');
+      if (this.#sawEntries || this.meta !== null || this.#sessionStage !== 0)
+        throw coreError('SNAPSHOT_CORRUPT', 'META block out of place');
       this.meta = Buffer.from(body);
       return 'more';
     }
@@ -333,6 +372,7 @@ export class SnapshotDecoder {
       }
       return 'end';
     }
+    if (this.#sessionStage !== 0) throw coreError('SNAPSHOT_CORRUPT', 'ENTRIES block after the session blocks');
     this.#sawEntries = true;
     this.#readEntries(body);
     return 'more';
@@ -373,9 +413,10 @@ export class SnapshotDecoder {
 export async function restoreInto(
   source: Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
   limits: Readonly<StoreLimits>,
+  sessions: SessionTable,
   onEntry: EntrySink,
 ): Promise<RestoreResult> {
-  const decoder = new SnapshotDecoder(limits, onEntry);
+  const decoder = new SnapshotDecoder(limits, onEntry, sessions);
   for await (const chunk of source) decoder.push(chunk);
   return decoder.finish();
 }

@@ -2,10 +2,11 @@ import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import { assert } from './assert.js';
 import { type BytesInput, fromBinaryString, prefixEnd, toBinaryString, toBuffer } from './bytes.js';
-import type { Command, CommandResult, PutCondition } from './command.js';
+import { type Command, type CommandResult, isSessionNumber, type PutCondition } from './command.js';
 import { crc32c } from './crc32c.js';
 import { type CoreErrorCode, coreError, DistkvError } from './errors.js';
 import { resolveLimits, type StoreLimits } from './limits.js';
+import { SessionTable } from './session.js';
 import { type RestoreResult, restoreInto, type SnapshotOptions, SnapshotStream, type SnapshotView } from './snapshot.js';
 import { ArenaTable } from './table.js';
 
@@ -68,10 +69,18 @@ export class Store {
   #dataBytes = 0;
   /** Snapshots still streaming; each sees the store as it was when taken. */
   #views: SnapshotView[] = [];
+  /** Client sessions (exactly-once writes): replicated state like the keys, kept apart from them. */
+  #sessions: SessionTable;
   // #endregion store-state
 
   constructor(options: StoreOptions = {}) {
     this.limits = resolveLimits(options.limits);
+    this.#sessions = new SessionTable(this.limits);
+  }
+
+  /** Number of client sessions held. */
+  get sessionCount(): number {
+    return this.#sessions.size;
   }
 
   /** Number of keys. */
@@ -157,6 +166,12 @@ export class Store {
       crc = crc32c(Buffer.from(key, 'latin1'), crc);
       crc = crc32c(value, crc);
     }
+    if (this.#sessions.clock > 0) {
+      // Sessions are replicated state too; a store that never saw one keeps its phase-1 digest.
+      const { clock, sessions } = this.#sessions.encode();
+      crc = crc32c(clock, crc);
+      for (const body of sessions) crc = crc32c(body, crc);
+    }
     return `${this.size}:${crc.toString(16).padStart(8, '0')}`;
   }
 
@@ -218,6 +233,24 @@ export class Store {
    * (`ok: false`) and leave the store unchanged.
    */
   apply(command: Command): CommandResult {
+    if (command.op === 'openSession') return { ok: true, op: 'openSession', session: this.#sessions.open() };
+    if (command.op === 'session') {
+      const { session, seq, command: inner } = command;
+      if (!isSessionNumber(session) || !isSessionNumber(seq) || inner.op === 'session' || inner.op === 'openSession') {
+        return {
+          ok: false,
+          op: 'session',
+          code: 'SESSION_INVALID',
+          message: 'SESSION_INVALID: build session commands with commands.session',
+        };
+      }
+      return this.#sessions.apply(session, seq, inner, (c) => this.#applyWrite(c));
+    }
+    return this.#applyWrite(command);
+  }
+  // #endregion apply
+
+  #applyWrite(command: Command): CommandResult {
     try {
       switch (command.op) {
         case 'put': {
@@ -249,13 +282,15 @@ export class Store {
           return { ok: true, op: 'incrBy', value: this.#incrBy(this.#key(command.key), command.delta) };
         case 'clear':
           return { ok: true, op: 'clear', deleted: this.clear() };
+        case 'openSession':
+        case 'session':
+          assert(false, 'apply() handles session commands before #applyWrite');
       }
     } catch (err) {
       if (err instanceof DistkvError) return { ok: false, op: command.op, code: err.code, message: err.message };
       throw err;
     }
   }
-  // #endregion apply
 
   // ---- snapshots ----------------------------------------------------------
 
@@ -279,6 +314,7 @@ export class Store {
       size: this.#table.size,
       shadow: new Map(),
       closed: false,
+      sessions: this.#sessions.clock === 0 ? undefined : this.#sessions.encode(),
     };
     this.#views = [...open, view];
     return new SnapshotStream(view, options, () => {
@@ -295,7 +331,8 @@ export class Store {
     const table = new ArenaTable();
     const sorted: string[] = [];
     let dataBytes = 0;
-    const result = await restoreInto(source, this.limits, (binaryKey, key, value) => {
+    const sessions = new SessionTable(this.limits);
+    const result = await restoreInto(source, this.limits, sessions, (binaryKey, key, value) => {
       if (table.size >= this.limits.keysMax) this.#fail('STORE_FULL', `snapshot holds more than ${this.limits.keysMax} keys`);
       const size = key.length + value.length;
       if (dataBytes + size > this.limits.dataBytesMax)
@@ -312,6 +349,7 @@ export class Store {
     this.#pending = [];
     this.#pendingStale = false;
     this.#dataBytes = dataBytes;
+    this.#sessions = sessions;
     return result;
   }
 

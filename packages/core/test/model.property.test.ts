@@ -52,6 +52,9 @@ class Model {
         this.map.clear();
         return { ok: true, op: 'clear', deleted };
       }
+      case 'openSession':
+      case 'session':
+        throw new Error('session commands have their own tests (session.test.ts)');
     }
   }
   sorted(): Array<[string, string]> {
