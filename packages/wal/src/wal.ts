@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { assert, DistkvError } from '@distkv/core';
 import { type WalErrorCode, walError } from './errors.js';
 import { nodeFileSystem, readFully, type WalFile, type WalFileSystem, writeFully } from './fs.js';
 import { resolveWalLimits, type WalLimits } from './limits.js';
+import { notifyBatch, notifyFsync } from './observe.js';
 import {
   checkEntryRecord,
   checkSegmentHeader,
@@ -252,6 +253,8 @@ export class Wal {
   readonly limits: Readonly<WalLimits>;
   readonly #fs: WalFileSystem;
   readonly #log: (line: string) => void;
+  /** The resolved directory, as WAL observers (observe.ts) match it. */
+  readonly #observedDir: string;
   #segments: Segment[];
   #file: WalFile;
   #queue: Op[] = [];
@@ -277,6 +280,7 @@ export class Wal {
     this.limits = limits;
     this.#fs = fs;
     this.#log = options.log ?? (() => undefined);
+    this.#observedDir = resolve(options.dir);
     this.#segments = segments;
     this.#file = file;
     const last = this.#active;
@@ -702,6 +706,7 @@ export class Wal {
       segment.terms.push((batch[i] as EntryOp).term);
     }
     segment.bytes = start + bytes;
+    notifyBatch(this.#observedDir, batch.length, bytes);
     this.#writtenIndex = last.index;
     this.#dirty = true;
     if (this.policy === 'always') {
@@ -780,9 +785,12 @@ export class Wal {
   async #sync(): Promise<void> {
     if (!this.#dirty) return;
     const target = this.#writtenIndex;
+    const startedMs = performance.now();
     try {
       await this.#file.datasync();
+      notifyFsync(this.#observedDir, (performance.now() - startedMs) / 1000, true);
     } catch (err) {
+      notifyFsync(this.#observedDir, (performance.now() - startedMs) / 1000, false);
       // After a failed fsync the kernel may have dropped the dirty pages:
       // nothing written since the last good fsync can be trusted, so stop.
       this.#failed = walError('WAL_FSYNC_FAILED', `fdatasync of ${this.#active.name} failed (${message(err)})`, {
