@@ -1,8 +1,11 @@
 /**
  * @distkv/cli — the `distkv` command. Its public API is small: the program
- * (for tests and for embedding) and the REPL's helpers.
+ * (for tests and for embedding), the REPL's helpers, the server's
+ * configuration resolver and the bench report's shape.
  */
 
 export { parseAddress } from './commands/client.js';
+export { ConfigError, envName, flagName, resolveServerConfig, type ServerConfig, serverSettings } from './config.js';
 export { formatReply, splitCommandLine } from './format.js';
 export { buildProgram } from './program.js';
+export { replyToJson } from './repl.js';

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { isDistkvError } from '@distkv/core';
-import { type Client, RespErrorReply } from '@distkv/net';
+import { type Client, RespErrorReply, type RespValue } from '@distkv/net';
+import { formatAddress, type Session } from './follow.js';
 import { formatReply, splitCommandLine } from './format.js';
 
 const HISTORY_LINES_MAX = 1000;
@@ -25,30 +26,77 @@ function loadHistory(path: string): string[] {
   }
 }
 
-/** Runs one typed line; returns the text to print and whether it was an error. */
-async function execute(client: Client, line: string): Promise<{ text: string; failed: boolean }> {
-  try {
-    if (client.protocol === 'line') {
-      const reply = await client.send(line);
-      return { text: Array.isArray(reply) ? [...reply, 'END'].join('\n') : reply, failed: false };
-    }
-    const args = splitCommandLine(line);
-    if (args === undefined) return { text: '(error) unbalanced quotes', failed: true };
-    if (args.length === 0) return { text: '', failed: false };
-    return { text: formatReply(await client.call(...args)), failed: false };
-  } catch (err) {
-    if (isDistkvError(err, 'SERVER_ERROR')) {
-      const message = err.message.replace(/^SERVER_ERROR: /, '');
-      return { text: client.protocol === 'line' ? message : formatReply(new RespErrorReply(message)), failed: true };
-    }
-    if (isDistkvError(err, 'CONNECTION_REFUSED')) {
-      return {
-        text: `Could not connect to distkv at ${client.host}:${client.port}: connection refused. Is \`distkv server\` running?`,
-        failed: true,
-      };
-    }
-    return { text: `(error) ${(err as Error).message}`, failed: true };
-  }
+/** A reply as JSON for scripts: text as a string, integers as numbers, arrays as arrays, nil as null. */
+export function replyToJson(reply: RespValue | undefined): unknown {
+  if (reply === null || reply === undefined) return null;
+  if (reply instanceof RespErrorReply) return { error: reply.message };
+  if (Buffer.isBuffer(reply)) return reply.toString('utf8');
+  if (typeof reply === 'bigint') return Number.isSafeInteger(Number(reply)) ? Number(reply) : String(reply);
+  if (typeof reply === 'number' || typeof reply === 'string') return reply;
+  return reply.map((item) => replyToJson(item));
+}
+
+/** What the REPL talks to: one typed line in, one reply out. */
+export interface Conversation {
+  protocol: 'resp' | 'line';
+  prompt(): string;
+  /** Runs one line; the text to print and whether it was an error. */
+  run(line: string): Promise<{ text: string; failed: boolean }>;
+  close(): Promise<void>;
+}
+
+function refusedText(where: string): string {
+  return `Could not connect to distkv at ${where}: connection refused. Is \`distkv server\` running?`;
+}
+
+/** The seed's line protocol on one node, as before: no leader following. */
+export function lineConversation(client: Client): Conversation {
+  return {
+    protocol: 'line',
+    prompt: () => '> ',
+    async run(line) {
+      try {
+        const reply = await client.send(line);
+        return { text: Array.isArray(reply) ? [...reply, 'END'].join('\n') : reply, failed: false };
+      } catch (err) {
+        if (isDistkvError(err, 'SERVER_ERROR')) return { text: err.message.replace(/^SERVER_ERROR: /, ''), failed: true };
+        if (isDistkvError(err, 'CONNECTION_REFUSED')) return { text: refusedText(`${client.host}:${client.port}`), failed: true };
+        return { text: `(error) ${(err as Error).message}`, failed: true };
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+/** RESP through a leader-following Session; `json` prints each reply as one JSON value per line. */
+export function respConversation(session: Session, options: { json: boolean }): Conversation {
+  const errorText = (message: string): string =>
+    options.json ? JSON.stringify({ error: message }) : formatReply(new RespErrorReply(message));
+  return {
+    protocol: 'resp',
+    prompt: () => (options.json ? '' : session.prompt()),
+    async run(line) {
+      const args = splitCommandLine(line);
+      if (args === undefined) return { text: errorText('unbalanced quotes'), failed: true };
+      if (args.length === 0) return { text: '', failed: false };
+      try {
+        const reply = await session.call(args);
+        return { text: options.json ? JSON.stringify(replyToJson(reply)) : formatReply(reply), failed: false };
+      } catch (err) {
+        if (isDistkvError(err, 'SERVER_ERROR'))
+          return { text: errorText(err.message.replace(/^SERVER_ERROR: /, '')), failed: true };
+        if (isDistkvError(err, 'CONNECTION_REFUSED')) {
+          const text = refusedText(formatAddress(session.address));
+          return { text: options.json ? JSON.stringify({ error: text }) : text, failed: true };
+        }
+        if (isDistkvError(err, 'CONNECTION_CLOSED') || isDistkvError(err, 'TIMEOUT')) {
+          return { text: errorText(`${(err as Error).message}; the command may or may not have been applied`), failed: true };
+        }
+        return { text: errorText((err as Error).message), failed: true };
+      }
+    },
+    close: () => session.close(),
+  };
 }
 
 function help(names: readonly string[]): string {
@@ -61,15 +109,19 @@ function help(names: readonly string[]): string {
 
 // #region repl
 /**
- * The seed's kvstore_client, grown up: prompt `> `, one reply per line
- * typed, history across sessions, Tab completion, `help`. With
+ * The seed's kvstore_client, grown up: a prompt naming the node it talks
+ * to (`n1 127.0.0.1:7001> `; `> ` for the line protocol), one reply per
+ * line typed, history across sessions, Tab completion, `help`. With
  * options.command it runs that one command and returns the exit code.
  */
-export async function runRepl(client: Client, options: { names: readonly string[]; command?: string }): Promise<number> {
+export async function runRepl(
+  conversation: Conversation,
+  options: { names: readonly string[]; command?: string },
+): Promise<number> {
   if (options.command !== undefined) {
-    const { text, failed } = await execute(client, options.command);
+    const { text, failed } = await conversation.run(options.command);
     process.stdout.write(`${text}\n`);
-    await client.close();
+    await conversation.close();
     return failed ? 1 : 0;
   }
   const interactive = process.stdin.isTTY === true;
@@ -77,7 +129,7 @@ export async function runRepl(client: Client, options: { names: readonly string[
   const rl = createInterface({
     input: process.stdin,
     output: process.stdout,
-    prompt: '> ',
+    prompt: conversation.prompt(),
     terminal: interactive,
     history: interactive ? loadHistory(path) : [],
     historySize: HISTORY_LINES_MAX,
@@ -108,15 +160,17 @@ export async function runRepl(client: Client, options: { names: readonly string[
     } else if (line.toUpperCase() === 'QUIT' || line.toLowerCase() === 'exit') {
       break;
     } else {
-      const { text, failed } = await execute(client, line);
+      const { text, failed } = await conversation.run(line);
       if (failed) failures++;
       process.stdout.write(`${text}\n`);
-      if (failed && text.startsWith('Could not connect')) break;
+      if (failed && text.includes('Could not connect')) break;
     }
+    // The node may have changed (the leader moved): the prompt says where the next command goes.
+    rl.setPrompt(conversation.prompt());
     rl.prompt();
   }
   rl.close();
-  await client.close();
+  await conversation.close();
   return failures > 0 && !interactive ? 1 : 0;
 }
 // #endregion repl

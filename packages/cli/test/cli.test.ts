@@ -40,8 +40,26 @@ describe('distkv client', () => {
 
   it('reads commands from a pipe, with help', async () => {
     const result = await run(bin, ['client', `127.0.0.1:${port}`], { input: 'MSET a 1 b 2\nMGET a b nope\nhelp\nDBSIZE\n' });
-    expect(result.stdout).toContain('> OK\n> 1) 1\n2) 2\n3) (nil)\n> Type a command');
-    expect(result.stdout).toMatch(/> \(integer\) \d+\n> $/);
+    // A single node has no id: the prompt is its address, as redis-cli's.
+    const p = `127.0.0.1:${port}> `;
+    expect(result.stdout).toContain(`${p}OK\n${p}1) 1\n2) 2\n3) (nil)\n${p}Type a command`);
+    expect(result.stdout).toMatch(/> \(integer\) \d+\n127\.0\.0\.1:\d+> $/);
+  });
+
+  it('prints replies as JSON with --json, one value per line, errors as {"error"} and exit 1', async () => {
+    const input = 'MSET j1 "a b" j2 7\nMGET j1 j2 nope\nINCR j2\nINCR j1\n';
+    const result = await run(bin, ['client', `127.0.0.1:${port}`, '--json'], { input });
+    expect(
+      result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toEqual(['OK', ['a b', '7', null], 8, { error: 'ERR value is not an integer or out of range' }]);
+    expect(result.code).toBe(1);
+    expect(await run(bin, ['client', `127.0.0.1:${port}`, '--json', '-c', 'GET j1'])).toMatchObject({
+      code: 0,
+      stdout: '"a b"\n',
+    });
   });
 
   it('says clearly that the connection was refused', async () => {

@@ -1,104 +1,31 @@
-// Goal: `distkv cluster up` starts a working 3-node cluster, `distkv status` describes it (and reports a dead endpoint as unreachable), SIGTERM stops every node, and a second `cluster up` on the same data dir has the data. Method: real processes on free ports found at test time, temp dirs, bounded polls; only our own pids are signalled.
-import { type ChildProcess, spawn } from 'node:child_process';
+// Goal: `distkv cluster up` starts a working 3-node cluster, `distkv status` (once and --watch) describes it with each node's own admin address (and a dead endpoint as unreachable), `distkv client` follows the leader across a SIGKILL, SIGTERM stops every node, SIGKILL of `cluster up` leaves no node behind, and a second `cluster up` on the same data dir has the data.
+// Method: real processes on free ports found at test time, temp dirs, bounded polls; only our own pids are signalled.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exitOf, packageDir, run } from './helpers.js';
+import { alive, exitOf, freeBasePort, killAll, packageDir, run, clusterUp as startClusterUp, type Up, until } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
 const root = mkdtempSync(join(tmpdir(), 'distkv-cluster-up-'));
 const pids = new Set<number>();
 afterAll(() => {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  killAll(pids);
   rmSync(root, { recursive: true, force: true });
 });
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose 3 client, peer and HTTP ports (the `cluster up` rule) are all free now. */
-async function freeBasePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * 20_000); // below Linux's ephemeral range (32768+)
-    const ports = [0, 1, 2].flatMap((i) => [base + i, base + 100 + i, base + 200 + i]);
-    let ok = true;
-    for (const p of ports) if (!(await portFree(p))) ok = false;
-    if (ok) return base;
-  }
-  throw new Error('no free base port');
-}
-
-async function until(what: string, cond: () => Promise<boolean>, pollsMax = 400): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-interface Up {
-  child: ChildProcess;
-  nodePids: number[];
-  output: () => string;
-}
-
-/** Starts `cluster up` and resolves once it printed its summary (every node listening). */
-function clusterUp(base: number, dataDir: string): Promise<Up> {
-  const child = spawn(
-    process.execPath,
-    [binPath, 'cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data-dir', dataDir],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  if (child.pid !== undefined) pids.add(child.pid);
-  let out = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no summary within 60 s: ${out}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ctrl-C stops every node')) {
-        clearTimeout(timer);
-        const nodePids = [...out.matchAll(/^ {2}n\d {2}pid (\d+)/gm)].map((m) => Number(m[1]));
-        for (const pid of nodePids) pids.add(pid);
-        resolve({ child, nodePids, output: () => out });
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`cluster up exited (${code}): ${out}`));
-    });
-  });
-}
-
 interface StatusJson {
-  nodes: Array<{ id: string; role: string; leader: string | null; healthy: boolean; client_addr: string }>;
+  nodes: Array<{
+    id: string;
+    role: string;
+    leader: string | null;
+    healthy: boolean;
+    client_addr: string;
+    http_addr: string | null;
+  }>;
 }
 
 async function status(endpoints: string[]): Promise<StatusJson> {
@@ -134,7 +61,7 @@ describe('distkv cluster up and status', () => {
     const dataDir = join(root, 'data');
     const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`);
 
-    const up = await clusterUp(base, dataDir);
+    const up = await startClusterUp(base, dataDir, pids, ['--nodes', '3']);
     expect(up.nodePids).toHaveLength(3);
     // Bounded: until every node names the same leader (an election may need more than one round).
     let view: StatusJson = { nodes: [] };
@@ -150,12 +77,35 @@ describe('distkv cluster up and status', () => {
     expect(view.nodes).toHaveLength(3);
     expect(view.nodes.filter((n) => n.role === 'leader')).toHaveLength(1);
     expect(view.nodes.map((n) => n.client_addr)).toEqual(endpoints);
+    // Each node reports its own admin address in INFO (it equals the port rule's here, which it no longer relies on).
+    expect(view.nodes.map((n) => n.http_addr)).toEqual([0, 1, 2].map((i) => `http://127.0.0.1:${base + 200 + i}`));
+
+    // --watch is bounded by --count; with --json each refresh is one line.
+    const watched = await run(process.execPath, [
+      binPath,
+      'status',
+      '--endpoints',
+      endpoints.join(','),
+      '--watch',
+      '--json',
+      '--count',
+      '3',
+      '--interval-ms',
+      '50',
+    ]);
+    expect(watched.code, watched.stderr).toBe(0);
+    const refreshes = watched.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as StatusJson);
+    expect(refreshes).toHaveLength(3);
+    for (const r of refreshes) expect(r.nodes.map((n) => n.client_addr)).toEqual(endpoints);
 
     await until('SET through n1', async () => (await tryCall(base, 'SET', 'tour', 'hello')) === 'OK');
     await until('GET on n3', async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello');
     await stop(up);
 
-    const again = await clusterUp(base, dataDir);
+    const again = await startClusterUp(base, dataDir, pids, ['--nodes', '3']);
     await until('GET after restart', async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello');
     await stop(again);
   });
@@ -181,5 +131,81 @@ describe('distkv cluster up and status', () => {
         http_addr: null,
       },
     ]);
+  });
+
+  it('client follows the leader when it is SIGKILLed; SIGKILL of cluster up takes every node with it', async () => {
+    const base = await freeBasePort();
+    const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`);
+    const up = await startClusterUp(base, join(root, 'follow'), pids, ['--nodes', '3']);
+    let leader = '';
+    await until(
+      'a leader',
+      async () => {
+        const leaders = (await status(endpoints)).nodes.filter((n) => n.role === 'leader' && n.healthy);
+        leader = leaders[0]?.id ?? '';
+        return leaders.length === 1;
+      },
+      60,
+    );
+    const leaderIndex = Number(leader.slice(1)) - 1;
+    const follower = endpoints[(leaderIndex + 1) % 3] as string;
+
+    // One command through a follower, --json: it lands on the leader and the reply is JSON.
+    const once = await run(process.execPath, [binPath, 'client', follower, '--json', '-c', 'SET via-follower 1']);
+    expect({ code: once.code, stdout: once.stdout }, once.stderr).toEqual({ code: 0, stdout: '"OK"\n' });
+
+    // A REPL started on a follower moves to the leader, and the prompt says so.
+    const repl = spawn(process.execPath, [binPath, 'client', follower, '--endpoints', endpoints.join(',')], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    if (repl.pid !== undefined) pids.add(repl.pid);
+    let out = '';
+    repl.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    const replies = (): string[] => out.split(/\S+ 127\.0\.0\.1:\d+> /).map((r) => r.trim());
+    repl.stdin.write('SET a 1\n');
+    await until('the first reply', async () => replies().includes('OK'), 300);
+    expect(out).toContain(`${leader} ${endpoints[leaderIndex]}> `);
+
+    process.kill(up.nodePids[leaderIndex] as number, 'SIGKILL');
+    // The next command either finds the new leader at once, or fails (connection lost, may have applied) and the
+    // one after goes to the new leader. Bounded: at most 10 tries.
+    let okCount = 1;
+    for (let attempt = 0; attempt < 10 && okCount < 2; attempt++) {
+      const before = replies().length;
+      repl.stdin.write('SET b 2\n');
+      await until('a reply', async () => replies().length > before && out.endsWith('> '), 300);
+      okCount = replies().filter((r) => r === 'OK').length;
+    }
+    expect(okCount, out).toBe(2);
+    const prompts = [...out.matchAll(/(n\d) (127\.0\.0\.1:\d+)> /g)];
+    const last = prompts[prompts.length - 1];
+    expect(last?.[1]).not.toBe(leader);
+    expect(last?.[2]).not.toBe(endpoints[leaderIndex]);
+    repl.stdin.end('GET b\n');
+    await exitOf(repl);
+    expect(replies()).toContain('2');
+
+    // SIGKILL of cluster up itself: each node sees its IPC channel close and shuts down.
+    process.kill(up.child.pid as number, 'SIGKILL');
+    await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 300);
+    for (const pid of up.nodePids) expect(alive(pid), `node pid ${pid}`).toBe(false);
+  });
+
+  it('refuses --fsync other than always for a replicated cluster, naming the reason', async () => {
+    const r = await run(process.execPath, [
+      binPath,
+      'cluster',
+      'up',
+      '--nodes',
+      '3',
+      '--fsync',
+      'none',
+      '--data-dir',
+      join(root, 'x'),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--fsync none applies to --nodes 1 only');
   });
 });

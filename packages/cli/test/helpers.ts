@@ -1,6 +1,7 @@
 // Runs the real `distkv` binary (bin/distkv.mjs) as a child process, through a node_modules/.bin-style symlink.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,4 +90,99 @@ export async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKIL
   const exited = exitOf(child);
   process.kill(child.pid, signal);
   await exited;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** A base port whose client, peer and HTTP ports (the `cluster up` rule) for `nodes` nodes are all free now. */
+export async function freeBasePort(nodes = 3): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 10_000 + Math.floor(Math.random() * 20_000); // below Linux's ephemeral range (32768+)
+    const ports = Array.from({ length: nodes }, (_, i) => [base + i, base + 100 + i, base + 200 + i]).flat();
+    let ok = true;
+    for (const p of ports) if (!(await portFree(p))) ok = false;
+    if (ok) return base;
+  }
+  throw new Error('no free base port');
+}
+
+/** Polls `cond` every 100 ms, at most `pollsMax` times: a bound, never a timing assertion. */
+export async function until(what: string, cond: () => Promise<boolean>, pollsMax = 400): Promise<void> {
+  for (let i = 0; i < pollsMax; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for: ${what}`);
+}
+
+/** Running (a zombie waiting for its reaper, whose parent died, counts as gone). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export interface Up {
+  child: ChildProcess;
+  /** Node pids in node order (n1, n2, ...), from the summary. */
+  nodePids: number[];
+  output: () => string;
+}
+
+/**
+ * Starts `cluster up` and resolves once it printed its summary (every node
+ * listening). Every pid it learns goes into `pids`, for the caller's afterAll.
+ */
+export function clusterUp(base: number, dataDir: string, pids: Set<number>, extra: string[] = []): Promise<Up> {
+  const child = spawn(
+    process.execPath,
+    [join(packageDir, 'bin', 'distkv.mjs'), 'cluster', 'up', '--base-port', String(base), '--data-dir', dataDir, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  if (child.pid !== undefined) pids.add(child.pid);
+  let out = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no summary within 60 s: ${out}`)), 60_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ctrl-C stops every node')) {
+        clearTimeout(timer);
+        const nodePids = [...out.matchAll(/^ {2}n\d+ {2}pid (\d+)/gm)].map((m) => Number(m[1]));
+        for (const pid of nodePids) pids.add(pid);
+        resolve({ child, nodePids, output: () => out });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cluster up exited (${code}): ${out}`));
+    });
+  });
+}
+
+/** SIGKILLs every pid still alive (afterAll of tests that start clusters). */
+export function killAll(pids: Set<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 }

@@ -54,7 +54,10 @@ export function registerClusterCommand(program: Command): void {
     .option('--data-dir <dir>', 'node i keeps its data in <dir>/n<i>', './data')
     .addOption(new Option('--election <algorithm>', 'how the nodes elect a leader').choices(['raft', 'bully']).default('raft'))
     .addOption(
-      new Option('--fsync <policy>', 'passed to each node (used by --nodes 1; the Raft log always fsyncs)')
+      new Option(
+        '--fsync <policy>',
+        "the single node's policy (--nodes 1); with more nodes only always: the Raft log always fsyncs",
+      )
         .choices(['always', 'interval', 'none'])
         .default('always'),
     )
@@ -63,6 +66,12 @@ export function registerClusterCommand(program: Command): void {
       '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001 --data-dir /tmp/distkv\n  distkv cluster up --nodes 1',
     )
     .action(async (flags: ClusterUpFlags) => {
+      if (flags.nodes > 1 && flags.fsync !== 'always') {
+        process.stderr.write(
+          `distkv cluster up: --fsync ${flags.fsync} applies to --nodes 1 only; every replica's Raft log fsyncs each entry before it is acknowledged\n`,
+        );
+        process.exit(2);
+      }
       await clusterUp(flags);
     });
 }
@@ -80,14 +89,17 @@ interface NodeProcess {
 export function serverArgs(flags: ClusterUpFlags, i: number): string[] {
   const ports = nodePorts(flags.basePort, i);
   const dir = join(resolve(flags.dataDir), `n${i}`);
-  const args = ['server', '--port', String(ports.client), '--data-dir', dir, '--fsync', flags.fsync];
-  if (flags.nodes === 1) return args;
+  const args = ['server', '--port', String(ports.client), '--data-dir', dir, '--id', `n${i}`];
+  // Human-readable node logs when a person watches cluster up; JSON lines when its output goes to a file or a pipe.
+  args.push('--log-format', process.stdout.isTTY ? 'pretty' : 'json');
+  // --fsync is a single node's setting: a replica's Raft log always fsyncs (clusterUp refuses other values).
+  if (flags.nodes === 1) return [...args, '--fsync', flags.fsync];
   const peers: string[] = [];
   for (let j = 1; j <= flags.nodes; j++) {
     if (j !== i) peers.push(`n${j}=127.0.0.1:${nodePorts(flags.basePort, j).peer}`);
   }
   // biome-ignore format: one flag per pair reads better
-  args.push('--id', `n${i}`, '--peer-port', String(ports.peer), '--peers', peers.join(','),
+  args.push('--peer-port', String(ports.peer), '--peers', peers.join(','),
     '--http-port', String(ports.http), '--election', flags.election);
   return args;
 }
@@ -123,9 +135,11 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
     const id = `n${i}`;
     mkdirSync(join(resolve(flags.dataDir), id), { recursive: true });
     // Its own process group (detached): a Ctrl-C in the terminal reaches only
-    // this process, which then stops each node once, with SIGTERM.
+    // this process, which then stops each node once, with SIGTERM. The IPC
+    // channel is the node's lifeline: when this process dies, even by
+    // SIGKILL, the channel closes and the node shuts itself down.
     const child = spawn(process.execPath, [binPath, ...serverArgs(flags, i)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
     const exited = new Promise<void>((done) => child.once('exit', () => done()));

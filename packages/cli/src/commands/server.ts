@@ -1,255 +1,205 @@
 import { resolve } from 'node:path';
 import { ClusterNode } from '@distkv/cluster';
 import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
-import type { PeerAddress, ReadMode } from '@distkv/replication';
-import { DurableStore, type FsyncPolicy } from '@distkv/wal';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { PeerAddress } from '@distkv/replication';
+import { DurableStore } from '@distkv/wal';
+import { type Command, Option } from 'commander';
+import type { Logger } from 'pino';
+import {
+  ConfigError,
+  envName,
+  flagName,
+  resolveServerConfig,
+  type ServerConfig,
+  type SettingName,
+  serverSettings,
+  settingNames,
+} from '../config.js';
+import { createLogger, lineLogger } from '../log.js';
 
-function integer(name: string, min: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return value;
-  };
-}
+export { parsePeers } from '../config.js';
 
-interface ServerFlags {
-  port: number;
-  bind: string;
-  dataDir: string;
-  fsync: FsyncPolicy;
-  fsyncIntervalMs?: number;
-  inMemory?: boolean;
-  requirepass?: string;
-  maxClients?: number;
-  idleTimeoutMs?: number;
-  pendingRepliesMax?: number;
-  bulkBytesMax?: number;
-  lineBytesMax?: number;
-  argsCountMax?: number;
-  quiet?: boolean;
-  id?: string;
-  peerPort?: number;
-  peers?: Map<string, PeerAddress>;
-  leader?: string;
-  election: 'raft' | 'bully';
-  readMode?: ReadMode;
-  replication: 'sync' | 'async';
-  snapshotEvery?: number;
-  tickMs?: number;
-  writeTimeoutMs?: number;
-  forwardsPendingMax?: number;
-  httpPort?: number;
-}
-
-// #region parse-peers
-/** `n2=127.0.0.1:7102,n3=127.0.0.1:7103`: every other voter and its peer address. */
-export function parsePeers(text: string): Map<string, PeerAddress> {
-  const peers = new Map<string, PeerAddress>();
-  for (const part of text.split(',')) {
-    const match = /^([A-Za-z0-9_.-]{1,64})=([^:,=]+):(\d{1,5})$/.exec(part.trim());
-    if (match === null) throw new InvalidArgumentError(`--peers: "${part}" is not id=host:port`);
-    const [, id, host, port] = match as unknown as [string, string, string, string];
-    if (peers.has(id)) throw new InvalidArgumentError(`--peers: ${id} is listed twice`);
-    const portNumber = Number(port);
-    if (portNumber < 1 || portNumber > 65_535) throw new InvalidArgumentError(`--peers: ${id} has port ${port}`);
-    peers.set(id, { host, port: portNumber });
-  }
-  return peers;
-}
-// #endregion parse-peers
-
+// #region register-server
 export function registerServerCommand(program: Command): void {
-  program
+  const command = program
     .command('server')
     .description('run a distkv server: RESP2 (redis-cli, ioredis) and the line protocol on one port')
-    .addOption(new Option('--port <port>', 'TCP port (0 picks a free one)').default(6380).argParser(integer('--port', 0)))
-    .option('--bind <address>', 'address to listen on', '127.0.0.1')
-    .option('--data-dir <dir>', 'where the write-ahead log and snapshots live', './data')
-    .addOption(
-      new Option('--fsync <policy>', 'when a write is acknowledged').choices(['always', 'interval', 'none']).default('always'),
+    .option('--config <file>', 'a JSON file of settings, {"port": 7001, "dataDir": "./data"} (or DISTKV_CONFIG)');
+  // One flag per setting, from the same table the config file and the environment use.
+  for (const name of settingNames) {
+    const setting = serverSettings[name] as { help: string; default?: unknown; schema: unknown };
+    const isFlag = serverSettings[name].schema.safeParse(true).success;
+    const placeholder = /Port$|^port$/.test(name) ? '<port>' : name.endsWith('Ms') ? '<ms>' : '<value>';
+    // The default is shown, not set: a value set here would hide the environment and the file behind it.
+    const shown = setting.default === undefined ? '' : ` (default: ${String(setting.default)})`;
+    command.addOption(
+      new Option(isFlag ? flagName(name) : `${flagName(name)} ${placeholder}`, `${setting.help}${shown} [${envName(name)}]`),
+    );
+  }
+  command
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Precedence: flags > environment (DISTKV_*) > --config file > defaults.',
+        '',
+        'Examples:',
+        '  distkv server --port 6380 --data-dir ./data',
+        '  distkv server --in-memory --port 0',
+        '  DISTKV_PORT=7001 distkv server --config distkv.json',
+        '  distkv server --id n1 --port 7001 --peer-port 7101 --http-port 7201 \\',
+        '    --peers n2=127.0.0.1:7102,n3=127.0.0.1:7103 --data-dir ./data/n1',
+      ].join('\n'),
     )
-    .addOption(new Option('--fsync-interval-ms <ms>', 'for --fsync interval').argParser(integer('--fsync-interval-ms', 1)))
-    .option('--in-memory', 'no data directory: nothing survives a restart')
-    .option('--requirepass <password>', 'clients must AUTH first')
-    .addOption(new Option('--max-clients <n>', 'most connected clients').argParser(integer('--max-clients', 1)))
-    .addOption(
-      new Option('--idle-timeout-ms <ms>', 'close idle connections (0: never)').argParser(integer('--idle-timeout-ms', 0)),
-    )
-    .addOption(
-      new Option('--pending-replies-max <n>', 'replies queued per client').argParser(integer('--pending-replies-max', 1)),
-    )
-    .addOption(new Option('--bulk-bytes-max <n>', 'longest RESP argument').argParser(integer('--bulk-bytes-max', 1)))
-    .addOption(new Option('--line-bytes-max <n>', 'longest line or inline command').argParser(integer('--line-bytes-max', 16)))
-    .addOption(new Option('--args-count-max <n>', 'most arguments per request').argParser(integer('--args-count-max', 1)))
-    .option('--quiet', 'log only errors')
-    .option('--id <id>', "replication: this node's id (with --peers)")
-    .addOption(new Option('--peer-port <port>', 'replication: port for peer traffic').argParser(integer('--peer-port', 1)))
-    .addOption(
-      new Option('--peers <list>', 'replication: the other voters, id=host:port[,id=host:port...]').argParser(parsePeers),
-    )
-    .option('--leader <id>', 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one')
-    .addOption(
-      new Option('--election <algorithm>', 'replication: how the nodes elect a leader (without --leader)')
-        .choices(['raft', 'bully'])
-        .default('raft'),
-    )
-    .addOption(
-      new Option(
-        '--read-mode <mode>',
-        'replication: how reads are confirmed (default read-index when electing, stale with --leader)',
-      ).choices(['read-index', 'lease', 'stale']),
-    )
-    .addOption(
-      new Option('--replication <mode>', 'replication: when a write is acknowledged').choices(['sync', 'async']).default('sync'),
-    )
-    .addOption(
-      new Option('--snapshot-every <n>', 'replication: snapshot and compact the log every n applied entries').argParser(
-        integer('--snapshot-every', 1),
-      ),
-    )
-    .addOption(
-      new Option('--tick-ms <ms>', 'replication: milliseconds per Raft tick (default 50)').argParser(integer('--tick-ms', 1)),
-    )
-    .addOption(
-      new Option('--write-timeout-ms <ms>', 'replication: a write unanswered this long fails with -TIMEOUT').argParser(
-        integer('--write-timeout-ms', 1),
-      ),
-    )
-    .addOption(
-      new Option(
-        '--http-port <port>',
-        'replication: admin HTTP endpoint (/health, /ready, /status, /metrics, /v1/kv/:key); 0 picks one',
-      ).argParser(integer('--http-port', 0)),
-    )
-    .addOption(
-      new Option('--forwards-pending-max <n>', 'replication: most writes a follower holds forwarded').argParser(
-        integer('--forwards-pending-max', 1),
-      ),
-    )
-    .action(async (flags: ServerFlags) => {
-      await runServer(flags);
+    .action(async (raw: Record<string, unknown>) => {
+      const flags: Partial<Record<SettingName, unknown>> = {};
+      for (const name of settingNames) if (raw[name] !== undefined) flags[name] = raw[name];
+      const file = (raw.config as string | undefined) ?? process.env.DISTKV_CONFIG;
+      let config: ServerConfig;
+      try {
+        ({ config } = resolveServerConfig({ flags, env: process.env, file }));
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        process.stderr.write(`distkv server: ${err.message}\n`);
+        process.exit(2);
+      }
+      await runServer(config);
     });
 }
+// #endregion register-server
 
 // #region run-server
-async function runServer(flags: ServerFlags): Promise<void> {
-  const log = flags.quiet ? () => {} : (line: string) => process.stderr.write(`distkv: ${line}\n`);
-  const limits = serverLimits(flags);
-  if (flags.peers !== undefined) {
-    await runClusterNode(flags, limits, log);
+async function runServer(config: ServerConfig): Promise<void> {
+  const logger = createLogger({
+    node: config.id ?? 'single',
+    format: config.logFormat,
+    quiet: config.quiet,
+  });
+  const log = lineLogger(logger);
+  const limits = serverLimits(config);
+  if (config.peers !== undefined) {
+    await runClusterNode(config, limits, logger);
     return;
   }
   let backend: KvBackend;
   let durable: DurableStore | undefined;
-  if (flags.inMemory) {
+  if (config.inMemory) {
     backend = new MemoryBackend();
   } else {
     durable = await DurableStore.open({
-      dir: resolve(flags.dataDir),
-      fsync: flags.fsync,
-      ...(flags.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: flags.fsyncIntervalMs }),
+      dir: resolve(config.dataDir),
+      fsync: config.fsync,
+      ...(config.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: config.fsyncIntervalMs }),
       log,
     });
     backend = durable;
   }
   const server = await Server.listen({
     backend,
-    port: flags.port,
-    host: flags.bind,
+    port: config.port,
+    host: config.bind,
     limits,
-    requirepass: flags.requirepass ?? null,
+    requirepass: config.requirepass ?? null,
     config: {
       appendonly: durable === undefined ? 'no' : 'yes',
-      appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[flags.fsync],
+      appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[config.fsync],
     },
     log,
   });
-  onSignals(log, async () => {
+  onSignals(logger, async () => {
     await server.close();
     await durable?.close();
   });
   const { host, port } = server.address;
-  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${flags.fsync}`;
+  const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${config.fsync}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion run-server
 
-function serverLimits(flags: ServerFlags): Partial<ServerLimits> {
+function serverLimits(config: ServerConfig): Partial<ServerLimits> {
   const limits: Partial<ServerLimits> = {};
-  if (flags.maxClients !== undefined) limits.clientsMax = flags.maxClients;
-  if (flags.idleTimeoutMs !== undefined) limits.idleTimeoutMs = flags.idleTimeoutMs;
-  if (flags.pendingRepliesMax !== undefined) limits.pendingRepliesMax = flags.pendingRepliesMax;
-  if (flags.bulkBytesMax !== undefined) limits.bulkBytesMax = flags.bulkBytesMax;
-  if (flags.lineBytesMax !== undefined) limits.lineBytesMax = flags.lineBytesMax;
-  if (flags.argsCountMax !== undefined) limits.argsCountMax = flags.argsCountMax;
+  if (config.maxClients !== undefined) limits.clientsMax = config.maxClients;
+  if (config.idleTimeoutMs !== undefined) limits.idleTimeoutMs = config.idleTimeoutMs;
+  if (config.pendingRepliesMax !== undefined) limits.pendingRepliesMax = config.pendingRepliesMax;
+  if (config.bulkBytesMax !== undefined) limits.bulkBytesMax = config.bulkBytesMax;
+  if (config.lineBytesMax !== undefined) limits.lineBytesMax = config.lineBytesMax;
+  if (config.argsCountMax !== undefined) limits.argsCountMax = config.argsCountMax;
   return limits;
 }
 
-/** Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once. */
-function onSignals(log: (line: string) => void, shutdown: () => Promise<void>): void {
+// #region signals
+/**
+ * Graceful shutdown on the first SIGTERM/SIGINT; a second one exits at once.
+ * Started by `cluster up`, the node also has an IPC channel to it: when
+ * that closes (the parent exited, even by SIGKILL), the node shuts down
+ * too, so a killed `cluster up` leaves no orphans.
+ */
+function onSignals(logger: Logger, shutdown: () => Promise<void>): void {
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const stop = (why: string, exitNowCode: number): void => {
     if (stopping) {
-      log(`${signal} again: exiting now`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      logger.warn(`${why} again: exiting now`);
+      process.exit(exitNowCode);
     }
     stopping = true;
-    log(`${signal}: finishing in-flight requests (send it again to exit at once)`);
+    logger.info(`${why}: finishing in-flight requests (send it again to exit at once)`);
     void (async () => {
       await shutdown();
-      log('stopped');
+      logger.info('stopped');
       process.exit(0);
     })();
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', () => stop('SIGTERM', 143));
+  process.on('SIGINT', () => stop('SIGINT', 130));
+  if (process.channel !== undefined) {
+    // The channel must not keep the process alive on its own; 'disconnect' fires when the parent is gone.
+    process.channel.unref();
+    process.once('disconnect', () => stop('parent process exited', 1));
+  }
 }
+// #endregion signals
 
 // #region start-replica
 /** `--peers` given: this node is one voter of a replicated cluster, built as a ClusterNode. */
-async function runClusterNode(flags: ServerFlags, limits: Partial<ServerLimits>, log: (line: string) => void): Promise<void> {
-  const fail = (why: string): never => {
-    throw new InvalidArgumentError(why);
-  };
-  const peers = flags.peers as Map<string, PeerAddress>;
-  if (flags.id === undefined) fail('--peers needs --id (this node)');
-  if (flags.peerPort === undefined) fail('--peers needs --peer-port');
-  if (flags.inMemory) fail('--in-memory cannot replicate: the Raft log lives in --data-dir');
-  const id = flags.id as string;
-  if (peers.has(id)) fail(`--peers lists this node (${id}) too; list only the others`);
-  if (flags.leader !== undefined && flags.leader !== id && !peers.has(flags.leader))
-    fail(`--leader ${flags.leader} is neither --id nor in --peers`);
-  if (flags.leader !== undefined && flags.readMode === 'lease') fail('--read-mode lease needs elections (no --leader)');
-  if (flags.election === 'bully' && flags.readMode === 'lease') fail('--read-mode lease needs --election raft (check-quorum)');
+async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits>, logger: Logger): Promise<void> {
+  const peers = config.peers as Map<string, PeerAddress>;
+  const id = config.id as string;
   const node = await ClusterNode.start({
     id,
     peers,
-    peerListen: { host: flags.bind, port: flags.peerPort as number },
-    dataDir: resolve(flags.dataDir),
-    client: { host: flags.bind, port: flags.port },
-    http: flags.httpPort === undefined ? undefined : { host: flags.bind, port: flags.httpPort },
-    election: flags.election,
-    leader: flags.leader,
-    readMode: flags.readMode,
-    replication: flags.replication,
-    tickMs: flags.tickMs,
-    compactEveryEntries: flags.snapshotEvery,
+    peerListen: { host: config.bind, port: config.peerPort as number },
+    dataDir: resolve(config.dataDir),
+    client: { host: config.bind, port: config.port },
+    http: config.httpPort === undefined ? undefined : { host: config.bind, port: config.httpPort },
+    election: config.election,
+    leader: config.leader,
+    readMode: config.readMode,
+    replication: config.replication,
+    tickMs: config.tickMs,
+    compactEveryEntries: config.snapshotEvery,
     forwardLimits: {
-      ...(flags.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: flags.writeTimeoutMs }),
-      ...(flags.forwardsPendingMax === undefined ? {} : { forwardsPendingMax: flags.forwardsPendingMax }),
+      ...(config.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: config.writeTimeoutMs }),
+      ...(config.forwardsPendingMax === undefined ? {} : { forwardsPendingMax: config.forwardsPendingMax }),
     },
     serverLimits: limits,
-    requirepass: flags.requirepass ?? null,
-    log,
+    requirepass: config.requirepass ?? null,
+    log: lineLogger(logger),
   });
-  onSignals(log, () => node.stop());
+  onSignals(logger, () => node.stop());
   const { host, port } = node.server.address;
   const replica = node.replica;
-  const leading = flags.leader === undefined ? `${flags.election} elections` : `leader ${flags.leader}`;
-  const http = node.admin === undefined ? '' : `, admin http on ${node.admin.address.host}:${node.admin.address.port}`;
-  const where = `replica ${replica.id} of ${replica.raft.config.voters.length}, ${leading}, reads ${replica.readMode}, ${replica.mode}, peers on ${flags.bind}:${flags.peerPort}${http}, data in ${resolve(flags.dataDir)}`;
+  const admin = node.admin?.address;
+  if (admin !== undefined) {
+    // INFO replication names the admin endpoint, so `distkv status` reads it
+    // from the node instead of guessing it from a port rule. ClusterNode
+    // has no option for extra INFO fields yet, so the CLI wraps the method.
+    const fields = replica.replicationInfo.bind(replica);
+    replica.replicationInfo = () => ({ ...fields(), http_addr: `${admin.host}:${admin.port}` });
+  }
+  const leading = config.leader === undefined ? `${config.election} elections` : `leader ${config.leader}`;
+  const http = admin === undefined ? '' : `, admin http on ${admin.host}:${admin.port}`;
+  const where = `replica ${replica.id} of ${replica.raft.config.voters.length}, ${leading}, reads ${replica.readMode}, ${replica.mode}, peers on ${config.bind}:${config.peerPort}${http}, data in ${resolve(config.dataDir)}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }

@@ -1,5 +1,5 @@
 import { Client, parseInfo } from '@distkv/net';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { defaultBasePort, defaultNodes, nodePorts } from './cluster.js';
 
 /** One row of `distkv status --json`. */
@@ -32,18 +32,83 @@ function parseEndpoints(text: string): Endpoint[] {
 
 const defaultEndpoints = Array.from({ length: defaultNodes }, (_, i) => `127.0.0.1:${nodePorts(defaultBasePort, i + 1).client}`);
 
+interface StatusFlags {
+  endpoints: string;
+  json?: boolean;
+  watch?: boolean;
+  intervalMs: number;
+  count?: number;
+}
+
+function positive(name: string, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < 1 || value > max)
+      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
+    return value;
+  };
+}
+
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('ask every endpoint (INFO over RESP) and print the cluster: role, term, leader, indexes, lag, health, pid')
     .option('--endpoints <list>', 'host:port[,host:port...] client addresses', defaultEndpoints.join(','))
-    .option('--json', 'print {"nodes": [...]} instead of a table')
-    .addHelpText('after', '\nExamples:\n  distkv status\n  distkv status --endpoints 127.0.0.1:8001,127.0.0.1:8002 --json')
-    .action(async (flags: { endpoints: string; json?: boolean }) => {
-      const rows = await clusterStatus(parseEndpoints(flags.endpoints));
-      const nodes = rows.map(({ pid: _, ...row }) => row);
-      process.stdout.write(flags.json ? `${JSON.stringify({ nodes })}\n` : formatTable(rows));
+    .option('--json', 'print {"nodes": [...]} instead of a table (one line per refresh with --watch)')
+    .option('-w, --watch', 'refresh until Ctrl-C')
+    .addOption(
+      new Option('--interval-ms <ms>', 'with --watch: time between refreshes')
+        .default(1000)
+        .argParser(positive('--interval-ms', 3_600_000)),
+    )
+    .addOption(new Option('--count <n>', 'with --watch: stop after n refreshes').argParser(positive('--count', 1_000_000)))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  distkv status',
+        '  distkv status --watch',
+        '  distkv status --endpoints 127.0.0.1:8001,127.0.0.1:8002 --json',
+        '  distkv status --watch --json --count 10 --interval-ms 500 > status.jsonl',
+      ].join('\n'),
+    )
+    .action(async (flags: StatusFlags) => {
+      const endpoints = parseEndpoints(flags.endpoints);
+      await watchStatus(endpoints, flags);
     });
+}
+
+// #region watch
+/**
+ * One snapshot, or with --watch one every interval until Ctrl-C (or --count
+ * refreshes). On a terminal the table is redrawn in place; otherwise each
+ * refresh is appended, so `--watch --json` is a JSON-lines stream.
+ */
+async function watchStatus(endpoints: Endpoint[], flags: StatusFlags): Promise<void> {
+  const refreshesMax = flags.watch ? (flags.count ?? Number.POSITIVE_INFINITY) : 1;
+  const redraw = flags.watch === true && flags.json !== true && process.stdout.isTTY === true;
+  let stopped = false;
+  const onInterrupt = (): void => {
+    stopped = true;
+  };
+  process.once('SIGINT', onInterrupt);
+  for (let refresh = 1; refresh <= refreshesMax && !stopped; refresh++) {
+    const rows = await clusterStatus(endpoints);
+    const nodes = rows.map(({ pid: _, ...row }) => row);
+    const body = flags.json ? `${JSON.stringify({ nodes })}\n` : formatTable(rows);
+    const header = flags.watch && !flags.json ? `${new Date().toISOString()}  refresh ${refresh}  (Ctrl-C stops)\n` : '';
+    process.stdout.write(`${redraw ? '\x1b[H\x1b[2J' : ''}${header}${body}`);
+    if (refresh < refreshesMax) await sleepUnless(flags.intervalMs, () => stopped);
+  }
+  process.removeListener('SIGINT', onInterrupt);
+}
+// #endregion watch
+
+/** Sleeps ms, waking early (every 100 ms check) once `done()` holds. */
+async function sleepUnless(ms: number, done: () => boolean): Promise<void> {
+  const end = Date.now() + ms;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
 }
 
 /** `INFO` of one endpoint as field → value, or null when it does not answer within 3 s. */
@@ -98,8 +163,8 @@ export async function clusterStatus(endpoints: Endpoint[]): Promise<Array<NodeRo
       lag: null,
       healthy: leader !== null,
       client_addr,
-      // The admin endpoint by `cluster up`'s port rule (client port + 200); a single node has none.
-      http_addr: single ? null : `http://${e.host}:${e.port + 200}`,
+      // As the node reports it (`distkv server` adds http_addr to INFO replication); none without --http-port.
+      http_addr: fields.get('http_addr') ? `http://${fields.get('http_addr')}` : null,
       pid: number(fields, 'process_id'),
     };
   });

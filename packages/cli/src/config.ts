@@ -1,0 +1,242 @@
+/**
+ * `distkv server`'s configuration from three sources plus defaults:
+ * command-line flags > environment (`DISTKV_*`) > a JSON config file
+ * (`--config`, or `DISTKV_CONFIG`) > defaults. Every source is validated
+ * with the same zod schema, so a bad value is reported with the source it
+ * came from: `--port`, `DISTKV_PORT` or `distkv.json: port`.
+ */
+import { readFileSync } from 'node:fs';
+import type { PeerAddress } from '@distkv/replication';
+import { z } from 'zod';
+
+// #region parse-peers
+/** `n2=127.0.0.1:7102,n3=127.0.0.1:7103`: every other voter and its peer address. Throws a message naming the bad part. */
+export function parsePeers(text: string): Map<string, PeerAddress> {
+  const peers = new Map<string, PeerAddress>();
+  for (const part of text.split(',')) {
+    const match = /^([A-Za-z0-9_.-]{1,64})=([^:,=]+):(\d{1,5})$/.exec(part.trim());
+    if (match === null) throw new Error(`"${part}" is not id=host:port`);
+    const [, id, host, port] = match as unknown as [string, string, string, string];
+    if (peers.has(id)) throw new Error(`${id} is listed twice`);
+    const portNumber = Number(port);
+    if (portNumber < 1 || portNumber > 65_535) throw new Error(`${id} has port ${port}`);
+    peers.set(id, { host, port: portNumber });
+  }
+  return peers;
+}
+// #endregion parse-peers
+
+const int = (min: number, max = 2 ** 31 - 1) =>
+  z.number({ error: `must be an integer from ${min} to ${max}` }).refine((v) => Number.isSafeInteger(v) && v >= min && v <= max, {
+    error: `must be an integer from ${min} to ${max}`,
+  });
+const choice = <T extends string>(values: readonly [T, ...T[]]) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+const text = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+const flag = z.boolean({ error: 'must be true or false' });
+
+// #region server-config
+/** Every setting of `distkv server`: its schema, its flag's help, and its default (if any). */
+export const serverSettings = {
+  port: { schema: int(0, 65_535), help: 'TCP port for clients (0 picks a free one)', default: 6380 },
+  bind: { schema: text, help: 'address to listen on', default: '127.0.0.1' },
+  dataDir: { schema: text, help: 'where the write-ahead log and snapshots live', default: './data' },
+  fsync: {
+    schema: choice(['always', 'interval', 'none']),
+    help: 'when a write is acknowledged (single node; the Raft log always fsyncs)',
+    default: 'always',
+  },
+  fsyncIntervalMs: { schema: int(1), help: 'for --fsync interval' },
+  inMemory: { schema: flag, help: 'no data directory: nothing survives a restart' },
+  requirepass: { schema: text, help: 'clients must AUTH first' },
+  maxClients: { schema: int(1), help: 'most connected clients' },
+  idleTimeoutMs: { schema: int(0), help: 'close idle connections (0: never)' },
+  pendingRepliesMax: { schema: int(1), help: 'replies queued per client' },
+  bulkBytesMax: { schema: int(1), help: 'longest RESP argument' },
+  lineBytesMax: { schema: int(16), help: 'longest line or inline command' },
+  argsCountMax: { schema: int(1), help: 'most arguments per request' },
+  quiet: { schema: flag, help: 'log only errors' },
+  logFormat: {
+    schema: choice(['json', 'pretty']),
+    help: 'log lines as JSON (pino) or human-readable; default pretty when stderr is a terminal',
+  },
+  id: { schema: text, help: "this node's id, on every log line; required with --peers" },
+  peerPort: { schema: int(1, 65_535), help: 'replication: port for peer traffic' },
+  peers: {
+    schema: z.string({ error: 'must be a string id=host:port[,...]' }).transform((value, ctx) => {
+      try {
+        return parsePeers(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    help: 'replication: the other voters, id=host:port[,id=host:port...]',
+  },
+  leader: { schema: text, help: 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one' },
+  election: { schema: choice(['raft', 'bully']), help: 'replication: how the nodes elect a leader', default: 'raft' },
+  readMode: {
+    schema: choice(['read-index', 'lease', 'stale']),
+    help: 'replication: how reads are confirmed (default read-index when electing, stale with --leader)',
+  },
+  replication: { schema: choice(['sync', 'async']), help: 'replication: when a write is acknowledged', default: 'sync' },
+  snapshotEvery: { schema: int(1), help: 'replication: snapshot and compact the log every n applied entries' },
+  tickMs: { schema: int(1), help: 'replication: milliseconds per Raft tick (heartbeat 1 tick, election 10+)' },
+  writeTimeoutMs: { schema: int(1), help: 'replication: a write unanswered this long fails with -TIMEOUT' },
+  httpPort: {
+    schema: int(0, 65_535),
+    help: 'replication: admin HTTP endpoint (/health, /ready, /status, /metrics, /v1/kv/:key); 0 picks one',
+  },
+  forwardsPendingMax: { schema: int(1), help: 'replication: most writes a follower holds forwarded' },
+} as const;
+// #endregion server-config
+
+type Settings = typeof serverSettings;
+export type SettingName = keyof Settings;
+export type ServerConfig = { -readonly [K in SettingName]?: z.output<Settings[K]['schema']> } & {
+  port: number;
+  bind: string;
+  dataDir: string;
+  fsync: 'always' | 'interval' | 'none';
+  election: 'raft' | 'bully';
+  replication: 'sync' | 'async';
+};
+
+export const settingNames = Object.keys(serverSettings) as SettingName[];
+
+/** `dataDir` → `--data-dir`. */
+export function flagName(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** `dataDir` → `DISTKV_DATA_DIR`. */
+export function envName(name: string): string {
+  return `DISTKV_${name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** DISTKV_* variables that are not server settings (the REPL's history file, the config file itself). */
+const otherEnv = new Set(['DISTKV_HISTORY_FILE', 'DISTKV_CONFIG']);
+
+/** Flags and environment variables are text: numbers and booleans are read from it before validation. */
+function fromText(name: SettingName, raw: string): unknown {
+  const setting = serverSettings[name];
+  const example = setting.schema.safeParse(true).success ? 'boolean' : setting.schema.safeParse(1).success ? 'number' : 'text';
+  if (example === 'boolean') {
+    if (/^(1|true|yes)$/i.test(raw)) return true;
+    if (/^(0|false|no)$/i.test(raw)) return false;
+    return raw;
+  }
+  if (example === 'number' && /^-?\d+$/.test(raw.trim())) return Number(raw);
+  return raw;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  /** Flags given on the command line (commander's values whose source is 'cli'). */
+  flags: Partial<Record<SettingName, unknown>>;
+  env: NodeJS.ProcessEnv;
+  /** The config file's path; its content is read here. */
+  file?: string | undefined;
+}
+
+// #region resolve-config
+/**
+ * Merges defaults < file < env < flags. Each value is validated on its own,
+ * against the schema of its setting, and a failure names where it came
+ * from. Returns the config and, per setting, the source that won.
+ */
+export function resolveServerConfig(sources: ConfigSources): {
+  config: ServerConfig;
+  origin: Partial<Record<SettingName, string>>;
+} {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  const origin: Partial<Record<SettingName, string>> = {};
+  const take = (name: SettingName, raw: unknown, where: string): void => {
+    const parsed = serverSettings[name].schema.safeParse(raw);
+    if (parsed.success) {
+      values[name] = parsed.data;
+      origin[name] = where;
+    } else {
+      const shown = raw instanceof Map ? '' : ` (got ${JSON.stringify(raw)})`;
+      problems.push(`${where}: ${parsed.error.issues.map((i) => i.message).join('; ')}${shown}`);
+    }
+  };
+  for (const name of settingNames) {
+    const d = (serverSettings[name] as { default?: unknown }).default;
+    if (d !== undefined) {
+      values[name] = d;
+      origin[name] = 'default';
+    }
+  }
+  if (sources.file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(sources.file, 'utf8'));
+    } catch (err) {
+      throw new ConfigError([`config file ${sources.file}: ${(err as Error).message}`]);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError([`config file ${sources.file}: must hold a JSON object such as {"port": 7001}`]);
+    }
+    for (const [key, raw] of Object.entries(parsed)) {
+      if (!(key in serverSettings)) {
+        problems.push(`config file ${sources.file}: unknown setting "${key}" (known: ${settingNames.join(', ')})`);
+        continue;
+      }
+      take(key as SettingName, raw, `config file ${sources.file}: ${key}`);
+    }
+  }
+  const byEnv = new Map(settingNames.map((n) => [envName(n), n]));
+  for (const [key, raw] of Object.entries(sources.env)) {
+    if (!key.startsWith('DISTKV_') || raw === undefined || otherEnv.has(key)) continue;
+    const name = byEnv.get(key);
+    if (name === undefined) {
+      problems.push(`environment ${key}: not a distkv setting (known: ${[...byEnv.keys()].join(', ')})`);
+      continue;
+    }
+    take(name, fromText(name, raw), `environment ${key}`);
+  }
+  for (const name of settingNames) {
+    const raw = sources.flags[name];
+    if (raw === undefined) continue;
+    take(name, typeof raw === 'string' ? fromText(name, raw) : raw, `flag ${flagName(name)}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = values as ServerConfig;
+  crossCheck(config, origin);
+  return { config, origin };
+}
+// #endregion resolve-config
+
+/** Rules between settings; the message names where each value came from. */
+function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>>): void {
+  const at = (name: SettingName): string => `${flagName(name)} (from ${origin[name] ?? 'default'})`;
+  const problems: string[] = [];
+  if (c.peers !== undefined) {
+    if (c.id === undefined) problems.push(`${at('peers')} needs --id (this node)`);
+    if (c.peerPort === undefined) problems.push(`${at('peers')} needs --peer-port`);
+    if (c.inMemory) problems.push(`${at('inMemory')} cannot replicate: the Raft log lives in --data-dir`);
+    if (c.id !== undefined && c.peers.has(c.id))
+      problems.push(`${at('peers')} lists this node (${c.id}) too; list only the others`);
+    if (c.leader !== undefined && c.leader !== c.id && !c.peers.has(c.leader))
+      problems.push(`${at('leader')}: ${c.leader} is neither --id nor in --peers`);
+    if (c.leader !== undefined && c.readMode === 'lease') problems.push(`${at('readMode')}: lease needs elections (no --leader)`);
+    if (c.election === 'bully' && c.readMode === 'lease')
+      problems.push(`${at('readMode')}: lease needs --election raft (check-quorum)`);
+    // The Raft log of a replica always fsyncs before it acknowledges (docs/04): refuse rather than ignore.
+    if (c.fsync !== 'always' && origin.fsync !== 'default')
+      problems.push(`${at('fsync')}: ${c.fsync} applies to a single node only; a replica's Raft log always fsyncs`);
+  } else {
+    for (const name of ['peerPort', 'leader', 'httpPort'] as const) {
+      if (c[name] !== undefined) problems.push(`${at(name)} needs --peers (a replicated node)`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+}
