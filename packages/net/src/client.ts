@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { assert, type DistkvError } from '@distkv/core';
 import { netError } from './errors.js';
+import { commandTable } from './resp-commands.js';
 import { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
 
 export interface ReconnectOptions {
@@ -20,6 +21,36 @@ export interface ClientOptions {
   /** Sent as AUTH on every (re)connection. */
   password?: string;
   reconnect?: Partial<ReconnectOptions>;
+  /**
+   * Exactly-once writes: every write `call` (SET, INCR, DEL, …) is sent as
+   * `SESSION <id> <seq> …` in a session opened on first use, and a retry
+   * after an error that leaves the outcome unknown reuses its number, so the
+   * server applies it once and answers with the first reply. RESP only.
+   */
+  session?: boolean | Partial<SessionOptions>;
+}
+
+// #region session-options
+export interface SessionOptions {
+  /** Tries after the first for one write, on CONNECTION_CLOSED, TIMEOUT, CONNECTION_REFUSED, -TRYAGAIN or -TIMEOUT. */
+  retriesMax: number;
+  /** Wait before the first retry; doubled each time, up to 2 s. */
+  retryDelayMsMin: number;
+  /** Numbered writes in flight at once; keep it at most the servers' sessionResultsMax (16 by default). */
+  inFlightMax: number;
+}
+
+const defaultSession: SessionOptions = { retriesMax: 10, retryDelayMsMin: 50, inFlightMax: 16 };
+// #endregion session-options
+
+/** What a session client has done, for tests and for operators. */
+export interface SessionStats {
+  /** The session's id, once opened. */
+  id: number | undefined;
+  /** Numbered writes sent (each number once, whatever its retries). */
+  writes: number;
+  /** Tries after the first, over all writes. */
+  retries: number;
 }
 
 type LineReply = string | string[];
@@ -55,6 +86,12 @@ export class Client {
   #decoder = new RespReplyDecoder();
   #lineBuffer = '';
   #closed = false;
+  readonly #session: SessionOptions | undefined;
+  #sessionId: Promise<number> | undefined;
+  #nextSeq = 1;
+  #sessionInFlight = 0;
+  #sessionQueue: Array<() => void> = [];
+  readonly sessionStats: SessionStats = { id: undefined, writes: 0, retries: 0 };
 
   constructor(options: ClientOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
@@ -63,6 +100,18 @@ export class Client {
     this.#timeoutMs = options.timeoutMs ?? 10_000;
     this.#password = options.password;
     this.#reconnect = { ...defaultReconnect, ...options.reconnect };
+    if (options.session !== undefined && options.session !== false) {
+      this.#session = { ...defaultSession, ...(options.session === true ? {} : options.session) };
+      if (this.protocol !== 'resp') throw netError('LIMIT_INVALID', 'session writes need protocol resp');
+      for (const [name, value] of Object.entries(this.#session)) {
+        if (!Number.isSafeInteger(value) || value < (name === 'inFlightMax' ? 1 : 0)) {
+          throw netError(
+            'LIMIT_INVALID',
+            `session.${name} must be a non-negative integer (inFlightMax >= 1), got ${String(value)}`,
+          );
+        }
+      }
+    }
     const r = this.#reconnect;
     for (const [name, value] of Object.entries({ timeoutMs: this.#timeoutMs, ...r })) {
       if (!Number.isSafeInteger(value) || value < (name === 'attemptsMax' || name === 'timeoutMs' ? 1 : 0)) {
@@ -82,8 +131,69 @@ export class Client {
   call(...args: Array<string | number | bigint | Uint8Array>): Promise<RespValue> {
     assert(this.protocol === 'resp', 'call() needs protocol resp; use send() for the line protocol');
     assert(args.length > 0, 'a command has a name');
+    if (this.#session !== undefined && isSessionWrite(args[0] as string | number | bigint | Uint8Array)) {
+      return this.#sessionCall(this.#session, args);
+    }
     return this.#request(encodeRequest(args), 'one');
   }
+
+  // #region session-call
+  /** A numbered write: one number for all its tries, so the server applies it at most once. */
+  async #sessionCall(options: SessionOptions, args: Array<string | number | bigint | Uint8Array>): Promise<RespValue> {
+    if (this.#sessionInFlight >= options.inFlightMax) {
+      await new Promise<void>((resolve) => this.#sessionQueue.push(resolve));
+    }
+    this.#sessionInFlight++;
+    try {
+      const id = await this.#openSession(options);
+      const seq = this.#nextSeq++;
+      this.sessionStats.writes++;
+      return await this.#withRetries(options, () => this.#request(encodeRequest(['SESSION', id, seq, ...args]), 'one'));
+    } catch (err) {
+      if (serverErrorKind(err) === 'SESSION_EXPIRED') {
+        this.#sessionId = undefined; // the next write opens a new session
+      }
+      throw err;
+    } finally {
+      this.#sessionInFlight--;
+      this.#sessionQueue.shift()?.();
+    }
+  }
+
+  #openSession(options: SessionOptions): Promise<number> {
+    this.#sessionId ??= this.#withRetries(options, () =>
+      this.#request<RespValue>(encodeRequest(['SESSION', 'OPEN']), 'one'),
+    ).then(
+      (reply) => {
+        if (typeof reply !== 'bigint' && typeof reply !== 'number') {
+          throw netError('PROTOCOL_ERROR', `SESSION OPEN answered ${String(reply)}, not an id`, { definite: false });
+        }
+        const id = Number(reply);
+        this.sessionStats.id = id;
+        this.#nextSeq = 1;
+        return id;
+      },
+      (err: unknown) => {
+        this.#sessionId = undefined;
+        throw err;
+      },
+    );
+    return this.#sessionId;
+  }
+
+  async #withRetries<T>(options: SessionOptions, attempt: () => Promise<T>): Promise<T> {
+    for (let retry = 0; ; retry++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (retry >= options.retriesMax || this.#closed || !isRetryable(err)) throw err;
+        this.sessionStats.retries++;
+        const delayMs = Math.min(2_000, options.retryDelayMsMin * 2 ** retry);
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+  // #endregion session-call
 
   /** Sends one line-protocol request (`PUT k v`); SCAN resolves with the list of keys, QUIT with ''. */
   send(line: string): Promise<LineReply> {
@@ -253,4 +363,23 @@ export class Client {
     this.#socket = undefined;
     socket.destroy();
   }
+}
+
+function isSessionWrite(name: string | number | bigint | Uint8Array): boolean {
+  const text = (typeof name === 'object' ? Buffer.from(name).toString('latin1') : String(name)).toLowerCase();
+  return text !== 'session' && commandTable.get(text)?.flags.includes('write') === true;
+}
+
+/** Errors after which a numbered write may or may not have been applied, or certainly was not: safe to resend with its number. */
+function isRetryable(err: unknown): boolean {
+  const code = (err as DistkvError).code;
+  if (code === 'CONNECTION_CLOSED' || code === 'TIMEOUT' || code === 'CONNECTION_REFUSED') return true;
+  const kind = serverErrorKind(err);
+  return kind === 'TRYAGAIN' || kind === 'TIMEOUT';
+}
+
+/** The first word of a server's error reply (`TRYAGAIN`, `ERR`, …), or undefined for other errors. */
+function serverErrorKind(err: unknown): string | undefined {
+  if ((err as DistkvError).code !== 'SERVER_ERROR') return undefined;
+  return /^SERVER_ERROR: (\S+)/.exec((err as Error).message)?.[1];
 }

@@ -4,7 +4,7 @@
  * protocol; peers use length-prefixed frames. See docs/03-net.md.
  */
 export type { KvBackend } from './backend.js';
-export { Client, type ClientOptions, type ReconnectOptions } from './client.js';
+export { Client, type ClientOptions, type ReconnectOptions, type SessionOptions, type SessionStats } from './client.js';
 export { type NetErrorCode, netErrorCodes } from './errors.js';
 export {
   encodeFrame,

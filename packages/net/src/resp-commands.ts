@@ -117,6 +117,61 @@ function set(args: Buffer[]): Outcome {
 }
 // #endregion set
 
+// #region session
+/** The codes the store answers a session write with instead of its command's result; sent as `-CODE message`. */
+const SESSION_ERROR_CODES: ReadonlySet<string> = new Set(['SESSION_EXPIRED', 'SESSION_SEQ_TOO_OLD', 'SESSION_RESULT_TOO_LARGE']);
+
+/**
+ * Exactly-once writes (Raft dissertation §6.3):
+ *
+ *   SESSION OPEN                                  → :id (a new session, replicated like a write)
+ *   SESSION <id> <seq> <write command> [arg ...]  → that command's own reply
+ *
+ * The store applies a (id, seq) at most once; sending it again returns the
+ * first reply. Errors: `-SESSION_EXPIRED` (the id is unknown: evicted or
+ * never opened), `-SESSION_SEQ_TOO_OLD` (below the results kept), both
+ * saying that this try was not applied and an earlier one may have been;
+ * `-SESSION_RESULT_TOO_LARGE` (applied once, reply not kept); `-ERR` for a
+ * bad id or number, or a command that is not a write (reads are safe to
+ * repeat: send them plain).
+ */
+function sessionCommand(args: Buffer[], session: SessionState, server: ServerContext): Outcome {
+  if (upper(args[1]) === 'OPEN') {
+    if (args.length !== 2) return error("ERR wrong number of arguments for 'session|open' command");
+    return {
+      write: commands.openSession(),
+      reply: writeReply((r) => (r.op === 'openSession' ? integer(r.session) : NIL)),
+    };
+  }
+  if (args.length < 4)
+    return error("ERR wrong number of arguments for 'session' command: SESSION <id> <seq> <command> [arg ...]");
+  const id = parseInt64(args[1]);
+  const seq = parseInt64(args[2]);
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  if (id === undefined || seq === undefined || id < 1n || seq < 1n || id > max || seq > max) {
+    return error(`ERR SESSION id and sequence number must be integers from 1 to ${max}`);
+  }
+  const inner = args.slice(3);
+  const name = (inner[0] as Buffer).toString('latin1').toLowerCase();
+  const spec = commandTable.get(name);
+  if (spec !== undefined && (name === 'session' || !spec.flags.includes('write'))) {
+    return error(`ERR SESSION wraps one write command; '${name}' is not one (send reads without SESSION)`);
+  }
+  const outcome = dispatch(inner, session, server);
+  if (Buffer.isBuffer(outcome) || 'close' in outcome) return outcome; // unknown command, arity, syntax: nothing to number
+  return {
+    write: commands.session(Number(id), Number(seq), outcome.write),
+    reply: (r) => {
+      if (!r.ok && SESSION_ERROR_CODES.has(r.code)) {
+        const message = r.message.startsWith(`${r.code}: `) ? r.message.slice(r.code.length + 2) : r.message;
+        return error(`${r.code} ${message}`);
+      }
+      return outcome.reply(r);
+    },
+  };
+}
+// #endregion session
+
 function incrBy(args: Buffer[], sign: 1n | -1n, deltaArg: Buffer | undefined): Outcome {
   let delta = 1n;
   if (deltaArg !== undefined) {
@@ -488,6 +543,17 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = new Map<string, Co
     }),
   ],
   ['auth', spec(-2, ['fast', 'no-auth'], NO_KEYS, 'connection', 'Authenticates the connection.', auth, true)],
+  [
+    'session',
+    spec(
+      -2,
+      ['write'],
+      NO_KEYS,
+      'distkv',
+      'Exactly-once writes: SESSION OPEN, then SESSION id seq command [arg ...].',
+      sessionCommand,
+    ),
+  ],
   ['quit', spec(-1, ['fast', 'no-auth'], NO_KEYS, 'connection', 'Closes the connection.', () => ({ close: OK }), true)],
 ]);
 // #endregion table
