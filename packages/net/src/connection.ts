@@ -14,11 +14,48 @@ interface Slot {
 
 type Request = Buffer[] | Buffer;
 
+// #region request-sample
+/** One answered request, for metrics: its command, whether the reply was an error, and how long it took. */
+export interface RequestSample {
+  /** Lower-case command name (`get`, `set`, `put` for the line protocol); `unknown` for any other, so labels stay bounded. */
+  command: string;
+  /** False when the reply was an error (`-ERR ...` in RESP, `ERROR ...` in the line protocol). */
+  ok: boolean;
+  /** From the request being handled to its reply being ready (backend writes and read barriers included). */
+  latencySeconds: number;
+}
+// #endregion request-sample
+
 export interface ConnectionHooks {
   readonly backend: KvBackend;
   readonly context: ServerContext;
   readonly onCommand: () => void;
+  /** Called once per answered request; left out, nothing is measured. */
+  readonly onRequest?: ((sample: RequestSample) => void) | undefined;
   readonly log: (line: string) => void;
+}
+
+const LINE_COMMANDS = new Set(['put', 'get', 'del', 'size', 'scan', 'ping', 'quit', 'auth']);
+
+/** The command's name as a metric label: only known names, so a client cannot create unbounded series. */
+function commandLabel(request: Request): string {
+  if (Buffer.isBuffer(request)) {
+    const end = request.indexOf(0x20);
+    const name = request
+      .toString('latin1', 0, Math.min(end === -1 ? request.length : end, 16))
+      .trim()
+      .toLowerCase();
+    return LINE_COMMANDS.has(name) ? name : 'unknown';
+  }
+  const first = request[0];
+  if (first === undefined || first.length > 32) return 'unknown';
+  const name = first.toString('latin1').toLowerCase();
+  return commandTable.has(name) ? name : 'unknown';
+}
+
+/** An error reply: RESP's `-` or the line protocol's `ERROR`. */
+function isErrorReply(reply: Buffer): boolean {
+  return reply[0] === 0x2d || (reply.length >= 5 && reply.toString('latin1', 0, 5) === 'ERROR');
 }
 
 /**
@@ -234,6 +271,24 @@ export class Connection {
 
   #handle(request: Request): void {
     this.#hooks.onCommand();
+    const onRequest = this.#hooks.onRequest;
+    if (onRequest === undefined) {
+      this.#handleTimed(request, undefined);
+      return;
+    }
+    const command = commandLabel(request);
+    const startedMs = performance.now();
+    this.#handleTimed(request, (reply) => {
+      try {
+        onRequest({ command, ok: !isErrorReply(reply), latencySeconds: (performance.now() - startedMs) / 1000 });
+      } catch {
+        // metrics must not break a connection
+      }
+    });
+  }
+
+  /** Handles a request; `done` (when measuring) sees its reply once it is ready. */
+  #handleTimed(request: Request, done: ((reply: Buffer) => void) | undefined): void {
     const barrier =
       this.#hooks.backend.readBarrier !== undefined && this.session.authenticated && this.#isRead(request)
         ? this.#hooks.backend.readBarrier()
@@ -248,9 +303,15 @@ export class Connection {
           const outcome = Buffer.isBuffer(request)
             ? lineDispatch(request, this.session, this.#hooks.context)
             : dispatch(request, this.session, this.#hooks.context);
-          this.#settleRead(slot, Buffer.isBuffer(outcome) ? outcome : this.#failure(new Error('a read produced no reply')));
+          const reply = Buffer.isBuffer(outcome) ? outcome : this.#failure(new Error('a read produced no reply'));
+          done?.(reply);
+          this.#settleRead(slot, reply);
         },
-        (err: unknown) => this.#settleRead(slot, this.#failure(err)),
+        (err: unknown) => {
+          const reply = this.#failure(err);
+          done?.(reply);
+          this.#settleRead(slot, reply);
+        },
       );
       // #endregion read
       return;
@@ -260,8 +321,10 @@ export class Connection {
     else outcome = dispatch(request, this.session, this.#hooks.context);
     if (outcome === undefined) return;
     if (Buffer.isBuffer(outcome)) {
+      done?.(outcome);
       this.#reply(outcome);
     } else if ('close' in outcome) {
+      done?.(outcome.close);
       if (outcome.close.length > 0) this.#reply(outcome.close);
       this.#closing = true;
     } else {
@@ -271,8 +334,16 @@ export class Connection {
       this.#writesInFlight++;
       const format = outcome.reply;
       this.#hooks.backend.execute(outcome.write).then(
-        (result) => this.#settle(slot, format(result)),
-        (err: unknown) => this.#settle(slot, this.#failure(err)),
+        (result) => {
+          const reply = format(result);
+          done?.(reply);
+          this.#settle(slot, reply);
+        },
+        (err: unknown) => {
+          const reply = this.#failure(err);
+          done?.(reply);
+          this.#settle(slot, reply);
+        },
       );
       // #endregion write
     }

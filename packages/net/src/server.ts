@@ -2,7 +2,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { arch, platform } from 'node:os';
 import { assert } from '@distkv/core';
 import type { KvBackend } from './backend.js';
-import { Connection } from './connection.js';
+import { Connection, type RequestSample } from './connection.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
 import { REDIS_COMPAT_VERSION, ScanCursors, type ServerContext } from './resp-commands.js';
 
@@ -18,6 +18,8 @@ export interface ServerOptions {
   /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
   config?: Record<string, string>;
   log?: (line: string) => void;
+  /** Called once per answered request (command, ok or error, latency); metrics use it. */
+  onRequest?: (sample: RequestSample) => void;
 }
 
 export const DISTKV_VERSION = '0.3.0';
@@ -34,6 +36,7 @@ export class Server {
   readonly #connections = new Set<Connection>();
   readonly #context: ServerContext;
   readonly #log: (line: string) => void;
+  readonly #onRequest: ((sample: RequestSample) => void) | undefined;
   readonly #startedAtMs = Date.now();
   #nextClientId = 1;
   #commandsProcessed = 0;
@@ -45,6 +48,7 @@ export class Server {
     this.limits = resolveServerLimits(options.limits);
     this.#backend = options.backend;
     this.#log = options.log ?? (() => {});
+    this.#onRequest = options.onRequest;
     const requirepass = options.requirepass ?? null;
     assert(requirepass === null || typeof requirepass === 'string', 'requirepass is a string or null');
     const extraConfig = options.config ?? {};
@@ -115,6 +119,7 @@ export class Server {
       onCommand: () => {
         this.#commandsProcessed++;
       },
+      onRequest: this.#onRequest,
       log: this.#log,
     });
     this.#connections.add(connection);
