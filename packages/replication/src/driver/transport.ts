@@ -139,6 +139,29 @@ export class TcpTransport {
     for (const [id, address] of peers) if (!this.#links.has(id)) this.#links.set(id, new PeerLink(address, this.limits));
   }
 
+  // #region peer-states
+  /**
+   * Read-only, for metrics and the dashboard: each peer's outgoing link.
+   * `connected`: a connection is open; `connecting`: an attempt is under
+   * way or waits for its backoff; otherwise `idle` (nothing to send yet).
+   */
+  peerStates(): Array<{
+    id: NodeId;
+    address: PeerAddress;
+    state: 'connected' | 'connecting' | 'idle';
+    queued: number;
+    dropped: number;
+  }> {
+    return [...this.#links].map(([id, l]) => ({
+      id,
+      address: { ...l.address },
+      state: l.connection !== undefined ? 'connected' : l.connecting || l.timer !== undefined ? 'connecting' : 'idle',
+      queued: l.queue.length,
+      dropped: l.dropped,
+    }));
+  }
+  // #endregion peer-states
+
   /** Messages dropped so far because a peer's queue was full. */
   droppedCount(): number {
     let n = 0;
