@@ -1,14 +1,19 @@
 /**
  * The admin HTTP endpoint (node:http, no framework): health and readiness
  * for orchestrators, `/status` as JSON, `/metrics` in Prometheus's text
- * format, and `/v1/kv/:key` — the same write and read paths as RESP
- * (`execute`, `readBarrier`), so a REST write is forwarded and a REST read
- * is linearizable exactly like a client's.
+ * format (prom-client, see metrics.ts), the dashboard at `/` with its data
+ * at `/dashboard/state` (see dashboard.ts), and `/v1/kv/:key` — the same
+ * write and read paths as RESP (`execute`, `readBarrier`), so a REST write
+ * is forwarded and a REST read is linearizable exactly like a client's.
  */
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { commands, isDistkvError } from '@distkv/core';
 import type { ReplicationNode } from '@distkv/replication';
+import { DASHBOARD_HTML } from './dashboard.js';
 import { clusterError } from './errors.js';
+import type { NodeEvent } from './events.js';
+import type { NodeMonitor } from './monitor.js';
+import type { SeriesPoint } from './series.js';
 
 // #region admin-limits
 export interface AdminLimits {
@@ -82,42 +87,36 @@ export function isReady(status: NodeStatus): boolean {
   return status.leader !== null && status.appliedIndex >= status.commitIndex;
 }
 
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+// #region dashboard-state
+/** `GET /dashboard/state`: everything one node's card, the chart and the event list need, in one answer. */
+export interface DashboardState {
+  id: string;
+  /** This admin endpoint, `host:port`. */
+  httpAddress: string;
+  /** The other voters' admin endpoints (`host:port`), as configured or derived (see ClusterNodeOptions.peerHttp). */
+  peerHttp: Record<string, string>;
+  pid: number;
+  startedAtMs: number;
+  nowMs: number;
+  ready: boolean;
+  status: NodeStatus;
+  /** This node's outgoing peer connections. */
+  links: Array<{ id: string; state: string }>;
+  /** The newest events (at most DASHBOARD_EVENTS_MAX), oldest first. */
+  events: NodeEvent[];
+  /** Requests per second and latency, one point per second, oldest first. */
+  series: SeriesPoint[];
 }
+// #endregion dashboard-state
 
-// #region metrics
-/** Prometheus text exposition format 0.0.4, written by hand: a few gauges and counters. */
-export function metricsText(status: NodeStatus, counters: { httpRequests: number }): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: Array<[string, number]>): void => {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-  };
-  const node = `{node="${escapeLabel(status.id)}"}`;
-  metric('distkv_raft_term', 'gauge', 'Current Raft term.', [[node, status.term]]);
-  metric('distkv_raft_is_leader', 'gauge', '1 if this node leads.', [[node, status.role === 'leader' ? 1 : 0]]);
-  metric('distkv_raft_has_leader', 'gauge', '1 if this node knows a leader.', [[node, status.leader === null ? 0 : 1]]);
-  metric('distkv_raft_commit_index', 'gauge', 'Highest log index known committed.', [[node, status.commitIndex]]);
-  metric('distkv_raft_applied_index', 'gauge', 'Highest log index applied to the store.', [[node, status.appliedIndex]]);
-  metric('distkv_raft_last_index', 'gauge', 'Last index in the local log.', [[node, status.lastIndex]]);
-  metric('distkv_store_keys', 'gauge', 'Keys in the applied store.', [[node, status.keys]]);
-  metric(
-    'distkv_peer_match_index',
-    'gauge',
-    'Leader only: highest index known replicated on each peer.',
-    status.peers.map((p) => [`{node="${escapeLabel(status.id)}",peer="${escapeLabel(p.id)}"}`, p.matchIndex]),
-  );
-  metric(
-    'distkv_peer_lag_entries',
-    'gauge',
-    "Leader only: entries each peer is behind the leader's last index.",
-    status.peers.map((p) => [`{node="${escapeLabel(status.id)}",peer="${escapeLabel(p.id)}"}`, p.lag]),
-  );
-  metric('distkv_http_requests_total', 'counter', 'Admin HTTP requests received.', [[node, counters.httpRequests]]);
-  return `${lines.join('\n')}\n`;
+export const DASHBOARD_EVENTS_MAX = 50;
+
+/** What the admin endpoint shows besides the replica: metrics, events, series, and where the peers' endpoints are. */
+export interface AdminObservability {
+  monitor: NodeMonitor;
+  links: () => Array<{ id: string; state: string }>;
+  peerHttp: ReadonlyMap<string, string>;
 }
-// #endregion metrics
 
 // #region http-status
 /** How a write or read error becomes an HTTP status: retryable ones 503, unknown outcome 504. */
@@ -134,14 +133,15 @@ export function httpStatusOf(err: unknown): number {
 export class AdminServer {
   readonly #http: HttpServer;
   readonly #replica: ReplicationNode;
+  readonly #seen: AdminObservability;
   readonly limits: Readonly<AdminLimits>;
-  #httpRequests = 0;
 
-  private constructor(replica: ReplicationNode, limits: AdminLimits) {
+  private constructor(replica: ReplicationNode, limits: AdminLimits, seen: AdminObservability) {
     this.#replica = replica;
+    this.#seen = seen;
     this.limits = limits;
     this.#http = createServer((req, res) => {
-      this.#httpRequests++;
+      seen.monitor.metrics.httpRequests.inc();
       this.#route(req, res).catch((err: unknown) => this.#fail(res, err));
     });
     this.#http.maxConnections = limits.httpConnectionsMax;
@@ -152,9 +152,10 @@ export class AdminServer {
   static async listen(
     replica: ReplicationNode,
     where: { host: string; port: number },
-    limits: Partial<AdminLimits> = {},
+    limits: Partial<AdminLimits>,
+    seen: AdminObservability,
   ): Promise<AdminServer> {
-    const admin = new AdminServer(replica, resolveAdminLimits(limits));
+    const admin = new AdminServer(replica, resolveAdminLimits(limits), seen);
     await new Promise<void>((resolve, reject) => {
       admin.#http.once('error', reject);
       admin.#http.listen(where.port, where.host, () => {
@@ -169,6 +170,25 @@ export class AdminServer {
     const a = this.#http.address();
     if (a === null || typeof a === 'string') throw new Error('the admin server is not listening on TCP');
     return { host: a.address, port: a.port };
+  }
+
+  dashboardState(): DashboardState {
+    const status = nodeStatus(this.#replica);
+    const a = this.address;
+    const monitor = this.#seen.monitor;
+    return {
+      id: status.id,
+      httpAddress: `${a.host}:${a.port}`,
+      peerHttp: Object.fromEntries(this.#seen.peerHttp),
+      pid: process.pid,
+      startedAtMs: monitor.startedAtMs,
+      nowMs: Date.now(),
+      ready: isReady(status),
+      status,
+      links: this.#seen.links(),
+      events: monitor.events.list(0, DASHBOARD_EVENTS_MAX),
+      series: monitor.series.points(),
+    };
   }
 
   close(): Promise<void> {
@@ -207,11 +227,21 @@ export class AdminServer {
       const status = nodeStatus(this.#replica);
       return this.#send(res, isReady(status) ? 200 : 503, isReady(status) ? 'ready\n' : 'not ready\n');
     }
+    // #region cors
+    // Read-only JSON may be read by a dashboard page served by another node
+    // (another origin: another port). Nothing that writes gets this header,
+    // and no preflight (OPTIONS) is answered, so a page cannot PUT or DELETE.
+    if (method === 'GET' && (path === '/status' || path === '/dashboard/state' || path === '/health'))
+      res.setHeader('access-control-allow-origin', '*');
+    // #endregion cors
     if (method === 'GET' && path === '/status') return this.#json(res, 200, nodeStatus(this.#replica));
     if (method === 'GET' && path === '/metrics') {
-      const text = metricsText(nodeStatus(this.#replica), { httpRequests: this.#httpRequests });
-      return this.#send(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
+      const metrics = this.#seen.monitor.metrics;
+      return this.#send(res, 200, await metrics.text(), metrics.contentType);
     }
+    if (method === 'GET' && (path === '/' || path === '/dashboard'))
+      return this.#send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
+    if (method === 'GET' && path === '/dashboard/state') return this.#json(res, 200, this.dashboardState());
     if (path.startsWith('/v1/kv/') && path.length > '/v1/kv/'.length) {
       const key = Buffer.from(decodeURIComponent(path.slice('/v1/kv/'.length)), 'utf8');
       return this.#kv(method, key, req, res);

@@ -4,13 +4,21 @@
  */
 export {
   type AdminLimits,
+  type AdminObservability,
   AdminServer,
+  DASHBOARD_EVENTS_MAX,
+  type DashboardState,
   defaultAdminLimits,
   httpStatusOf,
   isReady,
-  metricsText,
   type NodeStatus,
   nodeStatus,
 } from './admin.js';
+export { DASHBOARD_FETCH_TIMEOUT_MS, DASHBOARD_HTML, DASHBOARD_POLL_MS } from './dashboard.js';
 export { type ClusterErrorCode, clusterError, clusterErrorCodes } from './errors.js';
+export { EventRing, type NodeEvent, type NodeEventKind } from './events.js';
+export { type MetricsSource, NodeMetrics } from './metrics.js';
+export { defaultMonitorLimits, type MonitorLimits, type MonitorSource, NodeMonitor } from './monitor.js';
 export { ClusterNode, type ClusterNodeOptions } from './node.js';
+export { LATENCY_BOUNDS_MS, OpsSeries, type SeriesPoint } from './series.js';
+export { peerHttpAddresses } from './wiring.js';

@@ -10,6 +10,8 @@ import { Server, type ServerLimits } from '@distkv/net';
 import { type ForwardLimits, type PeerAddress, type ReadMode, type ReplicationMode, ReplicationNode } from '@distkv/replication';
 import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
 import { clusterError } from './errors.js';
+import { type MonitorLimits, NodeMonitor } from './monitor.js';
+import { listenPeers, monitorSource, peerHttpAddresses } from './wiring.js';
 
 // #region options
 export interface ClusterNodeOptions {
@@ -25,6 +27,8 @@ export interface ClusterNodeOptions {
   client: { host: string; port: number };
   /** The admin HTTP endpoint; left out, none. Port 0 picks one. */
   http?: { host: string; port: number } | undefined;
+  /** The peers' admin endpoints (`host:port`), for the dashboard; by default derived (see peerHttpAddresses). */
+  peerHttp?: ReadonlyMap<string, string> | undefined;
   /** `raft` (default) or `bully`: who decides leadership when `leader` is not set. */
   election?: 'raft' | 'bully' | undefined;
   /** A leader fixed by configuration (phase 4): nobody campaigns. */
@@ -38,6 +42,8 @@ export interface ClusterNodeOptions {
   forwardLimits?: Partial<ForwardLimits> | undefined;
   serverLimits?: Partial<ServerLimits> | undefined;
   adminLimits?: Partial<AdminLimits> | undefined;
+  /** Events kept, series length, sampling period of the metrics and dashboard monitor. */
+  monitorLimits?: Partial<MonitorLimits> | undefined;
   requirepass?: string | null | undefined;
   log?: ((line: string) => void) | undefined;
 }
@@ -59,12 +65,15 @@ export class ClusterNode {
   readonly replica: ReplicationNode;
   readonly server: Server;
   readonly admin: AdminServer | undefined;
+  /** Metrics, recent events and the ops/latency series of this node. */
+  readonly monitor: NodeMonitor;
   #stopping: Promise<void> | undefined;
 
-  private constructor(replica: ReplicationNode, server: Server, admin: AdminServer | undefined) {
+  private constructor(replica: ReplicationNode, server: Server, admin: AdminServer | undefined, monitor: NodeMonitor) {
     this.replica = replica;
     this.server = server;
     this.admin = admin;
+    this.monitor = monitor;
   }
 
   // #region start
@@ -72,6 +81,14 @@ export class ClusterNode {
     validate(options);
     const log = options.log ?? (() => undefined);
     const fixed = options.leader !== undefined;
+    const peerHttp = peerHttpAddresses(options);
+    const monitor = new NodeMonitor(options.id, options.dataDir, options.monitorLimits);
+    const giveUp = async (err: unknown, transport?: { close(): Promise<void> }): Promise<never> => {
+      await transport?.close();
+      monitor.stop();
+      throw err;
+    };
+    const transport = await listenPeers(options.peerListen, !fixed).catch((err: unknown) => giveUp(err));
     const replica = await ReplicationNode.start({
       id: options.id,
       leader: options.leader,
@@ -80,12 +97,13 @@ export class ClusterNode {
       peers: options.peers,
       dataDir: options.dataDir,
       mode: options.replication ?? 'sync',
-      listen: options.peerListen,
+      listen: transport,
       ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
       ...(options.compactEveryEntries === undefined ? {} : { compactEveryEntries: options.compactEveryEntries }),
       ...(options.forwardLimits === undefined ? {} : { forwardLimits: options.forwardLimits }),
       log,
-    });
+    }).catch((err: unknown) => giveUp(err, transport));
+    monitor.attach(monitorSource(replica, transport));
     let server: Server | undefined;
     try {
       server = await Server.listen({
@@ -96,14 +114,23 @@ export class ClusterNode {
         requirepass: options.requirepass ?? null,
         config: { appendonly: 'yes', appendfsync: 'always' },
         log,
+        onRequest: monitor.onRequest,
       });
       // Told to every peer, so a follower's INFO (and /status) names the leader's client address.
       replica.setClientAddress(`${server.address.host}:${server.address.port}`);
-      const admin = options.http === undefined ? undefined : await AdminServer.listen(replica, options.http, options.adminLimits);
-      return new ClusterNode(replica, server, admin);
+      const admin =
+        options.http === undefined
+          ? undefined
+          : await AdminServer.listen(replica, options.http, options.adminLimits ?? {}, {
+              monitor,
+              links: () => transport.peerStates(),
+              peerHttp,
+            });
+      return new ClusterNode(replica, server, admin, monitor);
     } catch (err) {
       await server?.close();
       await replica.stop();
+      monitor.stop();
       throw err;
     }
   }
@@ -128,6 +155,7 @@ export class ClusterNode {
       await this.server.close();
       await this.admin?.close();
       await this.replica.stop();
+      this.monitor.stop();
     })();
     return this.#stopping;
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ClusterNode, clusterErrorCodes, httpStatusOf, metricsText } from '../src/index.js';
+import { ClusterNode, clusterErrorCodes, httpStatusOf, NodeMetrics } from '../src/index.js';
 
 const roots: string[] = [];
 const nodes: ClusterNode[] = [];
@@ -121,26 +121,24 @@ describe('the admin endpoint', () => {
     });
   });
 
-  it('maps errors to HTTP statuses: unknown outcome 504, retryable 503; metrics escape labels', () => {
+  it('maps errors to HTTP statuses: unknown outcome 504, retryable 503; metrics escape labels', async () => {
     expect(Object.keys(clusterErrorCodes)).toContain('HTTP_BODY_TOO_LARGE');
     expect(httpStatusOf(new Error('x'))).toBe(500);
-    const text = metricsText(
-      {
-        id: 'a"b',
-        role: 'follower',
-        term: 1,
-        leader: null,
-        leaderAddress: null,
-        commitIndex: 0,
-        appliedIndex: 0,
-        lastIndex: 0,
-        readMode: 'stale',
-        replicationMode: 'sync',
-        keys: 0,
-        peers: [],
-      },
-      { httpRequests: 0 },
-    );
+    const metrics = new NodeMetrics('a"b');
+    metrics.setSource(() => ({
+      term: 1,
+      role: 'follower',
+      leader: null,
+      commitIndex: 0,
+      appliedIndex: 0,
+      lastIndex: 0,
+      snapshotIndex: 0,
+      keys: 0,
+      progress: [],
+      links: [{ id: 'p\n"q', state: 'connected', queued: 0, dropped: 0 }],
+    }));
+    const text = await metrics.text();
     expect(text).toContain('distkv_raft_term{node="a\\"b"} 1');
+    expect(text).toContain('distkv_peer_connected{peer="p\\n\\"q",node="a\\"b"} 1');
   });
 });
