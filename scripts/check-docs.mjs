@@ -77,8 +77,12 @@ export function checkDocs(root, { write = false, only = [] } = {}) {
     });
     if (writable && updated !== text) writeFileSync(file, updated);
     for (const match of text.matchAll(LINK)) {
-      const target = resolve(dirname(file), decodeURIComponent(match[1]));
-      if (!existsSync(target)) problems.push(`${where}: links to ${match[1]}, which does not exist`);
+      const link = decodeURIComponent(match[1]);
+      // On the docs site, /x is docs/public/x (a file served as is) or the page docs/x.md.
+      const targets = link.startsWith('/')
+        ? [join(root, 'docs', 'public', link), join(root, 'docs', `${link.replace(/\.html$/, '')}.md`)]
+        : [resolve(dirname(file), link)];
+      if (!targets.some((t) => existsSync(t))) problems.push(`${where}: links to ${match[1]}, which does not exist`);
     }
   }
   return { problems, quotes, files: files.length };

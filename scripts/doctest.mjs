@@ -1,0 +1,344 @@
+#!/usr/bin/env node
+// Docs stay true, part two (part one, quotes, is scripts/check-docs.mjs).
+//
+// 1. Every ```ts block in docs/ that is not a quote of real code is written
+//    to a temp directory inside the repository and type-checked with tsc
+//    against the workspace packages, with the repository's strict settings.
+//    A block that is deliberately a fragment says so: ```ts no-check.
+// 2. Every shell session marked ```sh runnable is run, and its output must
+//    match the lines under each command:
+//
+//      ```sh runnable server
+//      $ distkv client 127.0.0.1:6380 -c "SET a 1"
+//      OK
+//      ```
+//
+//    `server` starts a fresh `distkv server --in-memory --port 0` for the
+//    block and points every `127.0.0.1:6380` in it at that server. A line
+//    `...` in the expected output matches any number of lines.
+//    Safe and bounded: only the commands in ALLOWED run, only loopback
+//    addresses may appear, each command has COMMAND_MS to finish, and every
+//    server the runner starts is stopped by its pid.
+//
+// `node scripts/doctest.mjs [--write] [--only ts|sh] [docs/file.md ...]`;
+// --write replaces the expected output of the files named with what the
+// commands printed (review the diff!).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const FENCE = /^```(\w+)([^\n]*)\n([\s\S]*?)^```[ \t]*$/gm;
+const QUOTE_BEFORE = /<!-- quote: [^\n]+ -->\n$/;
+/** The commands a runnable session may use. */
+export const ALLOWED = new Set(['distkv', 'echo']);
+export const COMMAND_MS = 60_000;
+const SERVER_START_MS = 60_000;
+const DEFAULT_ADDRESS = '127.0.0.1:6380';
+
+function* markdownFiles(dir) {
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name.startsWith('.') || name === 'public') continue;
+    if (statSync(path).isDirectory()) yield* markdownFiles(path);
+    else if (name.endsWith('.md')) yield path;
+  }
+}
+
+/** The fenced blocks of a Markdown text, with their language, attributes and 1-based line. */
+export function fencedBlocks(text) {
+  const blocks = [];
+  for (const m of text.matchAll(FENCE)) {
+    const before = text.slice(0, m.index);
+    blocks.push({
+      lang: m[1],
+      attrs: m[2].trim().split(/\s+/).filter(Boolean),
+      body: m[3],
+      line: before.split('\n').length,
+      quoted: QUOTE_BEFORE.test(before),
+      start: m.index,
+      end: m.index + m[0].length,
+    });
+  }
+  return blocks;
+}
+
+/** The ```ts blocks that must type-check: not quotes (those are real code already), not marked no-check. */
+export function checkedTsBlocks(text) {
+  return fencedBlocks(text).filter(
+    (b) => (b.lang === 'ts' || b.lang === 'typescript') && !b.quoted && !b.attrs.includes('no-check'),
+  );
+}
+
+/** Type-checks every unquoted ```ts block of the files; returns problems as "file:line: message". */
+export async function typecheckTsBlocks(root, files) {
+  // Inside the repository, so that `@distkv/*` and @types/node resolve as they do for the packages.
+  mkdirSync(join(root, 'node_modules', '.cache'), { recursive: true });
+  const dir = mkdtempSync(join(root, 'node_modules', '.cache', 'distkv-doctest-ts-'));
+  const origin = new Map();
+  let count = 0;
+  for (const file of files) {
+    for (const block of checkedTsBlocks(readFileSync(file, 'utf8'))) {
+      const name = `block${++count}.ts`;
+      origin.set(name, { file: relative(root, file), line: block.line + 1 });
+      // A block without import/export would be a script sharing one global scope with the others.
+      const isModule = /^\s*(import|export)\s/m.test(block.body);
+      writeFileSync(join(dir, name), isModule ? block.body : `${block.body}\nexport {};\n`);
+    }
+  }
+  if (count === 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { problems: [], blocks: 0 };
+  }
+  writeFileSync(
+    join(dir, 'tsconfig.json'),
+    JSON.stringify({
+      extends: relative(dir, join(root, 'tsconfig.base.json')),
+      compilerOptions: { noEmit: true, declaration: false, declarationMap: false, sourceMap: false },
+      include: ['*.ts'],
+    }),
+  );
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const output = await new Promise((done) => {
+    execFile(process.execPath, [tsc, '-p', dir, '--pretty', 'false'], { cwd: root, timeout: 120_000 }, (err, stdout, stderr) =>
+      done(err === null ? '' : `${stdout}${stderr}`.trim() || String(err)),
+    );
+  });
+  const problems = [];
+  for (const line of output.split('\n').filter(Boolean)) {
+    const m = /^(?:.*[\\/])?(block\d+\.ts)\((\d+),(\d+)\): (.*)$/.exec(line);
+    const from = m === null ? undefined : origin.get(m[1]);
+    if (m !== null && from !== undefined) problems.push(`${from.file}:${from.line + Number(m[2]) - 1}: ${m[4]}`);
+    else if (!line.startsWith(' ')) problems.push(`tsc: ${line}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { problems, blocks: count };
+}
+
+/** A runnable session: [{ command, expected: string[] }]. */
+export function parseSession(body) {
+  const steps = [];
+  for (const line of body.replace(/\n$/, '').split('\n')) {
+    if (line.startsWith('$ ')) steps.push({ command: line.slice(2), expected: [] });
+    else if (steps.length > 0) steps[steps.length - 1].expected.push(line);
+    else if (line.trim() !== '') throw new Error(`output "${line}" before any "$ " command`);
+  }
+  return steps;
+}
+
+/** Why a command may not run in a doc test, or undefined if it may. */
+export function refusal(command) {
+  const first = command.trim().split(/\s+/)[0] ?? '';
+  if (!ALLOWED.has(first)) return `only ${[...ALLOWED].join(', ')} may run in a doc test, not "${first}"`;
+  if (/[;&|`<>]|\$\(/.test(command.replace(/"[^"]*"|'[^']*'/g, '""')))
+    return 'one plain command per line: no ;, &, |, redirections or substitutions';
+  for (const m of command.matchAll(/\b(\d{1,3}(?:\.\d{1,3}){3})\b/g)) {
+    if (!m[1].startsWith('127.')) return `only loopback addresses, not ${m[1]}`;
+  }
+  return undefined;
+}
+
+/** Does `actual` match `expected`, where an expected line "..." matches any run of lines? */
+export function outputMatches(expected, actual) {
+  const match = (i, j) => {
+    if (i === expected.length) return j === actual.length;
+    if (expected[i] === '...') {
+      for (let k = j; k <= actual.length; k++) if (match(i + 1, k)) return true;
+      return false;
+    }
+    return j < actual.length && expected[i] === actual[j] && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+
+function outputLines(text) {
+  const lines = text
+    .replace(/\r/g, '')
+    .split('\n')
+    .map((l) => l.trimEnd());
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function runCommand(command, env, cwd) {
+  return new Promise((done) => {
+    execFile(
+      '/bin/bash',
+      ['-c', `${command} 2>&1`],
+      { env, cwd, timeout: COMMAND_MS, killSignal: 'SIGKILL', maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout) => done({ stdout, timedOut: err?.killed === true, code: err?.code ?? 0 }),
+    );
+  });
+}
+
+/** `distkv` as compiled by `tsc -b` (see scripts/dist-loader.mjs): the same source, ten times faster to start. */
+function distkvArgv(root) {
+  return ['--import', join(root, 'scripts', 'dist-loader.mjs'), join(root, 'packages', 'cli', 'dist', 'main.js')];
+}
+
+/** Builds the packages (`tsc -b`, a no-op when up to date) so that `distkvArgv` runs the current source. */
+function build(root) {
+  return new Promise((done, fail) => {
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFile(process.execPath, [tsc, '-b'], { cwd: root, timeout: 300_000 }, (err, stdout) =>
+      err === null ? done() : fail(new Error(`tsc -b failed, so the doc tests cannot run distkv:\n${stdout}`)),
+    );
+  });
+}
+
+/** Starts an in-memory server on a free loopback port; resolves with its address and a stop function. */
+function startServer(root) {
+  const child = spawn(
+    process.execPath,
+    [...distkvArgv(root), 'server', '--in-memory', '--port', '0', '--bind', '127.0.0.1', '--quiet'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const stop = () =>
+    new Promise((done) => {
+      if (child.exitCode !== null || child.signalCode !== null) return done();
+      child.once('exit', () => done());
+      child.kill('SIGKILL');
+    });
+  return new Promise((done, fail) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      void stop();
+      fail(new Error(`the doc-test server did not start within ${SERVER_START_MS} ms: ${out}`));
+    }, SERVER_START_MS);
+    const onData = (d) => {
+      out += d.toString();
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        done({ address: m[1], stop });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d) => {
+      out += d.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the doc-test server exited (${code}) before listening: ${out}`));
+    });
+  });
+}
+
+/** A directory with a `distkv` that runs this checkout's command, first on PATH. */
+function shimDir(root) {
+  const dir = join(root, 'node_modules', '.cache', 'distkv-doctest-bin');
+  mkdirSync(dir, { recursive: true });
+  const shim = join(dir, 'distkv');
+  const argv = distkvArgv(root)
+    .map((a) => `"${a}"`)
+    .join(' ');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" ${argv} "$@"\n`, {
+    mode: 0o755,
+  });
+  return dir;
+}
+
+/** Runs one runnable block; returns its problems and the block text with the actual output (for --write). */
+async function runSession(root, file, block, env) {
+  const where = `${relative(root, file)}:${block.line}`;
+  const problems = [];
+  let steps;
+  try {
+    steps = parseSession(block.body);
+  } catch (err) {
+    return { problems: [`${where}: ${err.message}`], body: block.body };
+  }
+  for (const step of steps) {
+    const why = refusal(step.command);
+    if (why !== undefined) return { problems: [`${where}: $ ${step.command}: ${why}`], body: block.body };
+  }
+  const server = block.attrs.includes('server') ? await startServer(root) : undefined;
+  const cwd = join(root, 'node_modules', '.cache', 'distkv-doctest-cwd');
+  mkdirSync(cwd, { recursive: true });
+  const written = [];
+  try {
+    for (const step of steps) {
+      const command = server === undefined ? step.command : step.command.replaceAll(DEFAULT_ADDRESS, server.address);
+      const result = await runCommand(command, env, cwd);
+      const actual = outputLines(result.stdout);
+      if (result.timedOut) problems.push(`${where}: $ ${step.command}: no exit within ${COMMAND_MS} ms`);
+      else if (!outputMatches(step.expected, actual)) {
+        problems.push(
+          `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}`,
+        );
+      }
+      const shown = server === undefined ? actual : actual.map((l) => l.replaceAll(server.address, DEFAULT_ADDRESS));
+      written.push(`$ ${step.command}`, ...(outputMatches(step.expected, actual) ? step.expected : shown));
+    }
+  } finally {
+    await server?.stop();
+  }
+  return { problems, body: `${written.join('\n')}\n` };
+}
+
+/** Runs every runnable session of the files (two at a time); with write, rewrites the expected output in `only`. */
+export async function runSessions(root, files, { write = false, only = [] } = {}) {
+  await build(root);
+  const env = { ...process.env, PATH: `${shimDir(root)}:${process.env.PATH ?? ''}`, NO_COLOR: '1', FORCE_COLOR: '0' };
+  delete env.NODE_OPTIONS;
+  const jobs = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    for (const block of fencedBlocks(text)) {
+      if (block.attrs.includes('runnable')) jobs.push({ file, block });
+    }
+  }
+  const results = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const { file, block } = jobs[i];
+      results[i] = await runSession(root, file, block, env);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  if (write) {
+    for (const file of new Set(jobs.map((j) => j.file))) {
+      if (only.length > 0 && !only.includes(file)) continue;
+      let text = readFileSync(file, 'utf8');
+      // Back to front, so earlier offsets stay valid.
+      for (let i = jobs.length - 1; i >= 0; i--) {
+        const { file: f, block } = jobs[i];
+        if (f !== file) continue;
+        const open = text.slice(block.start).split('\n')[0];
+        text = `${text.slice(0, block.start)}${open}\n${results[i].body}\`\`\`${text.slice(block.end)}`;
+      }
+      writeFileSync(file, text);
+    }
+  }
+  return { problems: results.flatMap((r) => r.problems), sessions: jobs.length };
+}
+
+export function docFiles(root) {
+  return existsSync(join(root, 'docs')) ? [...markdownFiles(join(root, 'docs'))] : [];
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const args = process.argv.slice(2);
+  const write = args.includes('--write');
+  const onlyKind = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const named = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--only').map((a) => resolve(process.cwd(), a));
+  const files = named.length > 0 ? named : docFiles(root);
+  const problems = [];
+  if (onlyKind !== 'sh') {
+    const ts = await typecheckTsBlocks(root, files);
+    problems.push(...ts.problems);
+    console.log(`doctest: ${ts.blocks} TypeScript blocks type-checked`);
+  }
+  if (onlyKind !== 'ts') {
+    const sh = await runSessions(root, files, { write, only: named });
+    problems.push(...sh.problems);
+    console.log(`doctest: ${sh.sessions} runnable sessions run${write ? ' (expected output rewritten)' : ''}`);
+  }
+  for (const p of problems) console.error(`doctest: ${p}`);
+  process.exit(problems.length > 0 ? 1 : 0);
+}

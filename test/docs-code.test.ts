@@ -1,0 +1,101 @@
+// Goal: code in the docs is real: every unquoted ```ts block type-checks
+// against the workspace, and every ```sh runnable session prints what the
+// page says. Method: run scripts/doctest.mjs on docs/, and on small temp
+// docs check that the runner notices a wrong type, wrong output, and refuses
+// commands it must not run.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  checkedTsBlocks,
+  docFiles,
+  outputMatches,
+  parseSession,
+  refusal,
+  runSessions,
+  typecheckTsBlocks,
+} from '../scripts/doctest.mjs';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const scratch = mkdtempSync(join(tmpdir(), 'distkv-doctest-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function doc(name: string, text: string): string {
+  const path = join(scratch, name);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('doc tests on docs/', () => {
+  it('every unquoted TypeScript block type-checks', async () => {
+    const { problems, blocks } = await typecheckTsBlocks(repoRoot, docFiles(repoRoot));
+    expect(problems).toEqual([]);
+    expect(blocks).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('every runnable shell session prints what the page shows', async () => {
+    const { problems, sessions } = await runSessions(repoRoot, docFiles(repoRoot));
+    expect(problems).toEqual([]);
+    expect(sessions).toBeGreaterThan(0);
+  }, 240_000);
+});
+
+describe('the doc-test runner', () => {
+  it('skips quotes and no-check blocks, checks the others', () => {
+    const text = [
+      '<!-- quote: packages/core/src/a.ts#x -->',
+      '```ts',
+      'quoted;',
+      '```',
+      '```ts no-check',
+      'fragment(',
+      '```',
+      '```ts',
+      'const checked = 1;',
+      '```',
+      '',
+    ].join('\n');
+    expect(checkedTsBlocks(text).map((b: { body: string }) => b.body)).toEqual(['const checked = 1;\n']);
+  });
+
+  it('reports a type error at its line in the doc', async () => {
+    const file = doc(
+      'types.md',
+      '# T\n\n```ts\nimport { Store } from "@distkv/core";\nconst n: number = new Store().size;\nconst s: string = n;\n```\n',
+    );
+    const { problems } = await typecheckTsBlocks(repoRoot, [file]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/types\.md:6: error TS2322: Type 'number' is not assignable to type 'string'/);
+  }, 120_000);
+
+  it('compares output, with ... matching any lines', () => {
+    expect(parseSession('$ echo a\na\n$ echo b\nb\n')).toEqual([
+      { command: 'echo a', expected: ['a'] },
+      { command: 'echo b', expected: ['b'] },
+    ]);
+    expect(outputMatches(['x', '...', 'z'], ['x', '1', '2', 'z'])).toBe(true);
+    expect(outputMatches(['x', '...'], ['x'])).toBe(true);
+    expect(outputMatches(['x', 'z'], ['x', 'y', 'z'])).toBe(false);
+  });
+
+  it('refuses commands outside the allow-list, shell tricks and non-loopback addresses', () => {
+    expect(refusal('distkv client 127.0.0.1:6380 -c "GET a;b"')).toBeUndefined();
+    expect(refusal('rm -rf /')).toMatch(/only distkv, echo/);
+    expect(refusal('echo hi; rm x')).toMatch(/one plain command/);
+    expect(refusal('echo $(id)')).toMatch(/one plain command/);
+    expect(refusal('distkv client 10.0.0.1:6380 -c PING')).toMatch(/only loopback/);
+  });
+
+  it('reports a session whose output differs, and --write repairs it', async () => {
+    const file = doc('session.md', '# S\n\n```sh runnable\n$ echo hello\ngoodbye\n```\n');
+    const first = await runSessions(repoRoot, [file]);
+    expect(first.problems).toHaveLength(1);
+    expect(first.problems[0]).toContain('session.md:3: $ echo hello');
+    await runSessions(repoRoot, [file], { write: true, only: [file] });
+    expect(readFileSync(file, 'utf8')).toBe('# S\n\n```sh runnable\n$ echo hello\nhello\n```\n');
+    expect((await runSessions(repoRoot, [file])).problems).toEqual([]);
+  }, 120_000);
+});

@@ -1,0 +1,94 @@
+// Goal: the reference pages of the docs site cannot silently drift from the
+// code and the chapters. Method: every command in @distkv/net's RESP table
+// and every line-protocol command has a row in docs/reference/protocol.md;
+// every benchmark table in docs/reference/benchmarks.md appears verbatim in
+// the chapter it names; every diagram is described, used, and present.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandTable } from '@distkv/net';
+import { describe, expect, it } from 'vitest';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const read = (path: string): string => readFileSync(join(root, path), 'utf8');
+
+/** The first cell of each table row, e.g. "`SET key value [NX \| XX]`". */
+function firstCells(markdown: string): string[] {
+  return markdown
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .map((l) => (l.split(/(?<!\\)\|/)[1] ?? '').trim());
+}
+
+describe('docs/reference/protocol.md', () => {
+  const doc = read('docs/reference/protocol.md');
+  const resp = doc.slice(doc.indexOf('## RESP2'), doc.indexOf('## The line protocol'));
+  const line = doc.slice(doc.indexOf('## The line protocol'));
+
+  it('has a row for every RESP command the server knows, and none it does not', () => {
+    const documented = new Set(
+      firstCells(resp.slice(resp.indexOf('### Commands'))).flatMap((cell) =>
+        [...cell.matchAll(/`([A-Z]+)\b/g)].map((m) => (m[1] as string).toLowerCase()),
+      ),
+    );
+    const known = [...commandTable.keys()];
+    expect(
+      known.filter((name) => !documented.has(name)),
+      'commands without a row',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((name) => !commandTable.has(name)),
+      'rows for unknown commands',
+    ).toEqual([]);
+  });
+
+  it('has a row for every line-protocol command', () => {
+    const source = read('packages/net/src/line-commands.ts');
+    const names = new Set([...source.matchAll(/(?:case |name === )'([A-Z]+)'/g)].map((m) => m[1] as string));
+    expect(names.size).toBeGreaterThan(5);
+    const documented = new Set(firstCells(line).map((cell) => /`([A-Z]+)/.exec(cell)?.[1]));
+    expect([...names].filter((name) => !documented.has(name))).toEqual([]);
+  });
+});
+
+describe('docs/reference/benchmarks.md', () => {
+  it('copies each table exactly from the chapter it names', () => {
+    const doc = read('docs/reference/benchmarks.md');
+    const copies = [...doc.matchAll(/<!-- table-from: (\S+) -->\n+((?:\|.*\n)+)/g)];
+    expect(copies.length).toBeGreaterThanOrEqual(5);
+    for (const [, chapter, table] of copies) {
+      expect(existsSync(join(root, chapter as string)), `${chapter} exists`).toBe(true);
+      expect(read(chapter as string), `the table copied from ${chapter} is still in it`).toContain(table as string);
+    }
+  });
+});
+
+describe('diagrams', () => {
+  const dir = 'docs/public/diagrams';
+  const svgs = readdirSync(join(root, dir)).filter((f) => f.endsWith('.svg'));
+  const pages = ['docs/index.md', ...readdirSync(join(root, 'docs/reference')).map((f) => `docs/reference/${f}`)]
+    .concat(
+      readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+    )
+    .map(read)
+    .join('\n');
+
+  it('the four diagrams are there, each with a title and a description, and used on a page', () => {
+    expect(svgs.sort()).toEqual(
+      expect.arrayContaining(['failover-timeline.svg', 'layers.svg', 'raft-flow.svg', 'wal-record.svg']),
+    );
+    for (const svg of svgs) {
+      const text = read(`${dir}/${svg}`);
+      expect(text, svg).toMatch(/^<svg [^>]*viewBox="[\d. ]+"/);
+      expect(text, svg).toMatch(/<title[^>]*>[^<]+<\/title>/);
+      expect(text, svg).toMatch(/<desc[^>]*>[^<]{40,}<\/desc>/);
+      expect(pages, `${svg} is used`).toContain(`/diagrams/${svg}`);
+    }
+  });
+
+  it('every diagram a page uses exists', () => {
+    for (const m of pages.matchAll(/\/diagrams\/([\w-]+\.svg)/g)) expect(svgs).toContain(m[1]);
+  });
+});
