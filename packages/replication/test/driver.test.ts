@@ -181,3 +181,26 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     });
   }, 60_000);
 });
+
+describe('definite and indefinite errors of the write path', () => {
+  it('a write pending when its leader stops fails TIMEOUT (indefinite), never a definite code; a stopped node refuses with TRYAGAIN', async () => {
+    const { nodes } = await cluster('sync');
+    const leader = nodes.get('n1') as ReplicationNode;
+    await until('the leader committed its first entry', () => leader.raft.log.committed >= 1);
+    // Without followers nothing can commit: the write stays pending until the stop.
+    await (nodes.get('n2') as ReplicationNode).stop();
+    await (nodes.get('n3') as ReplicationNode).stop();
+    const pending = leader.execute(commands.put('k', 'v')).then(
+      () => 'applied',
+      (err: unknown) => err,
+    );
+    await until('the entry is in the leader log', () => leader.raft.log.lastIndex() > leader.raft.log.committed);
+    await leader.stop();
+    expect(await pending).toMatchObject({
+      code: 'TIMEOUT',
+      definite: false,
+      message: expect.stringMatching(/NODE_STOPPED/),
+    });
+    await expect(leader.execute(commands.put('k', 'v'))).rejects.toMatchObject({ code: 'TRYAGAIN', definite: true });
+  }, 60_000);
+});

@@ -114,6 +114,20 @@ const HELLO_EVERY_MS = 1_000;
 /** A tick loop that stalled (SIGSTOP, a long GC) catches up at most this many ticks at once. */
 const CATCH_UP_TICKS_MAX = 1_000;
 
+// #region on-the-wire
+/**
+ * A client sees only the first word of an error (`-TIMEOUT …`), so every
+ * error after which the write may still apply goes out as TIMEOUT, whatever
+ * its code here (NODE_STOPPED, or an indefinite error a leader forwarded):
+ * an unknown outcome never looks definite. Definite errors keep their code.
+ */
+function onTheWire(err: unknown): unknown {
+  if (!(err instanceof DistkvError) || err.definite || err.code === 'TIMEOUT') return err;
+  const message = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
+  return new DistkvError('TIMEOUT', `${message} (${err.code})`, { definite: false, cause: err });
+}
+// #endregion on-the-wire
+
 function seedOf(id: string): number {
   let h = 2166136261;
   for (const c of `${id}:${Date.now()}:${process.pid}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
@@ -385,7 +399,13 @@ export class ReplicationNode implements KvBackend {
    * (definite). No answer within writeTimeoutMs: TIMEOUT (indefinite).
    */
   execute(command: Command): Promise<CommandResult> {
-    if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped; nothing was proposed'));
+    return this.#executeAnywhere(command).catch((err: unknown) => {
+      throw onTheWire(err);
+    });
+  }
+
+  #executeAnywhere(command: Command): Promise<CommandResult> {
+    if (this.#stopped) return Promise.reject(replicationError('TRYAGAIN', `node ${this.id} is stopped; nothing was proposed`));
     if (this.raft.role === 'leader') return this.#executeHere(command).then((r) => r.result);
     const leader = this.raft.leader;
     if (leader === null) {
