@@ -1,23 +1,46 @@
 import { Command } from 'commander';
+import { registerBenchCommand } from './commands/bench.js';
 import { registerClientCommand } from './commands/client.js';
 import { registerClusterCommand } from './commands/cluster.js';
+import { registerCompletionCommand } from './commands/completion.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerWalCommand } from './commands/wal.js';
 
 /**
- * The `distkv` command line. One file per subcommand under src/commands;
- * later phases register theirs here (cluster up, status, bench, wal ...).
+ * The `distkv` command line. One file per subcommand under src/commands.
  */
 // #region program
 export function buildProgram(): Command {
   const program = new Command('distkv')
     .description('distkv: a distributed key-value store, built as a tutorial')
     .version('0.3.0')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  distkv cluster up                      # 3 local nodes on ports 7001-7003',
+        '  distkv client 127.0.0.1:7001           # a prompt that follows the leader',
+        '  distkv status --watch',
+        '  distkv bench --clients 50 --ops 100000 --out ./bench-out',
+        '  distkv doctor',
+        '  distkv wal inspect ./data/n1',
+        '  source <(distkv completion bash)',
+        '',
+        'Every command has --help with examples.',
+      ].join('\n'),
+    );
   registerServerCommand(program);
   registerClientCommand(program);
   registerClusterCommand(program);
   registerStatusCommand(program);
+  registerBenchCommand(program);
+  registerWalCommand(program);
+  registerDoctorCommand(program);
+  registerCompletionCommand(program);
   return program;
 }
 // #endregion program

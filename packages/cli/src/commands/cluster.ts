@@ -37,7 +37,10 @@ const binPath = fileURLToPath(new URL('../../bin/distkv.mjs', import.meta.url));
 const colours = [36, 33, 35, 32, 34, 31];
 
 export function registerClusterCommand(program: Command): void {
-  const cluster = program.command('cluster').description('run a local cluster');
+  const cluster = program
+    .command('cluster')
+    .description('run a local cluster')
+    .addHelpText('after', '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001');
   cluster
     .command('up')
     .description('start N distkv nodes on 127.0.0.1 as child processes; Ctrl-C stops them all')
