@@ -108,6 +108,14 @@ describe('distkv cluster up and status', () => {
     const again = await startClusterUp(base, dataDir, pids, ['--nodes', '3']);
     await until('GET after restart', async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello');
     await stop(again);
+
+    // A stopped replica's directory, as `wal inspect` sees it: log/, hardstate, clean.
+    const inspected = await run(process.execPath, [binPath, 'wal', 'inspect', join(dataDir, 'n3'), '--json']);
+    expect(inspected.code, inspected.stderr).toBe(0);
+    const report = JSON.parse(inspected.stdout);
+    expect(report).toMatchObject({ layout: 'replica', verdict: 'clean', corruption: [] });
+    expect(report.lastIndex).toBeGreaterThanOrEqual(1);
+    expect(report.hardState.term).toBeGreaterThanOrEqual(1);
   });
 
   it('reports an endpoint that does not answer as unreachable', async () => {

@@ -175,7 +175,7 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
   process.on('exit', () => {
     for (const n of nodes) signal(n.child, 'SIGKILL');
   });
-  for (const s of ['SIGINT', 'SIGTERM'] as const) {
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(s, () => {
       if (stopping) return;
       out(`distkv cluster: ${s}: stopping every node`);
