@@ -266,7 +266,7 @@ async function runSession(root, file, block, env) {
       if (result.timedOut) problems.push(`${where}: $ ${step.command}: no exit within ${COMMAND_MS} ms`);
       else if (!outputMatches(step.expected, actual)) {
         problems.push(
-          `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}`,
+          `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}\n  (if the new output is right: node scripts/doctest.mjs --write ${relative(root, file)})`,
         );
       }
       const shown = server === undefined ? actual : actual.map((l) => l.replaceAll(server.address, DEFAULT_ADDRESS));

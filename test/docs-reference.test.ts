@@ -47,7 +47,10 @@ describe('docs/reference/protocol.md', () => {
     const names = new Set([...source.matchAll(/(?:case |name === )'([A-Z]+)'/g)].map((m) => m[1] as string));
     expect(names.size).toBeGreaterThan(5);
     const documented = new Set(firstCells(line).map((cell) => /`([A-Z]+)/.exec(cell)?.[1]));
-    expect([...names].filter((name) => !documented.has(name))).toEqual([]);
+    expect(
+      [...names].filter((name) => !documented.has(name)),
+      'line commands without a row in docs/reference/protocol.md',
+    ).toEqual([]);
   });
 });
 
