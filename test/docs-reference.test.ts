@@ -67,7 +67,7 @@ describe('docs/reference/benchmarks.md', () => {
 });
 
 describe('diagrams', () => {
-  const dir = 'docs/public/diagrams';
+  const dir = 'docs/diagrams';
   const svgs = readdirSync(join(root, dir)).filter((f) => f.endsWith('.svg'));
   const pages = ['docs/index.md', ...readdirSync(join(root, 'docs/reference')).map((f) => `docs/reference/${f}`)]
     .concat(

@@ -125,7 +125,6 @@ describe(title, () => {
       expect(pages).toContain(`/reference/${page}.html`);
     }
     expect(pages).toContain('/api/modules/_distkv_core.html');
-    expect(pages).toContain('/diagrams/raft-flow.svg');
   }, 120_000);
 
   describe.skipIf(!hasChromium)('in Chromium', () => {
