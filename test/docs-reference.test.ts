@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commandTable } from '@distkv/net';
 import { describe, expect, it } from 'vitest';
+import { charts, staleCharts } from '../scripts/bench-charts.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
@@ -63,6 +64,13 @@ describe('docs/reference/benchmarks.md', () => {
       expect(existsSync(join(root, chapter as string)), `${chapter} exists`).toBe(true);
       expect(read(chapter as string), `the table copied from ${chapter} is still in it`).toContain(table as string);
     }
+  });
+
+  it('has charts drawn from its tables, and none of them stale (node scripts/bench-charts.mjs)', () => {
+    const drawn = charts();
+    expect(Object.keys(drawn).length).toBe(3);
+    expect(drawn['bench-net.svg']).toContain('>141,044<'); // Redis's SET, from chapter 3's table
+    expect(staleCharts()).toEqual([]);
   });
 });
 

@@ -1,0 +1,10 @@
+export function tableFrom(markdown: string, chapter: string): string[][];
+export function barChart(options: {
+  title: string;
+  description: string;
+  unit: string;
+  series: string[];
+  groups: Array<{ label: string; values: number[] }>;
+}): string;
+export function charts(markdown?: string): Record<string, string>;
+export function staleCharts(): string[];
