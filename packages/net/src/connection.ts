@@ -6,6 +6,7 @@ import { LineParser } from './line-parser.js';
 import { error } from './reply.js';
 import { commandTable, dispatch, type Outcome, type ServerContext, type SessionState } from './resp-commands.js';
 import { ProtocolViolation, RespRequestParser } from './resp-parser.js';
+import { PartialRequestTimer } from './security.js';
 
 /** A reply in the connection's queue; `data` is undefined while its write awaits the backend. */
 interface Slot {
@@ -93,12 +94,20 @@ export class Connection {
   #out: Buffer[] = [];
   #outBytes = 0;
   #drainTimer: NodeJS.Timeout | undefined;
+  /** Slow-loris guard: a begun request (or, with passwords, the AUTH) must complete within requestTimeoutMs. */
+  readonly #partialTimer: PartialRequestTimer;
   #closed: Promise<void>;
 
   constructor(socket: Socket, id: number, hooks: ConnectionHooks) {
     this.#socket = socket;
     this.#hooks = hooks;
-    this.session = { id, name: null, authenticated: hooks.context.requirepass === null };
+    this.session = { id, name: null, authenticated: !hooks.context.users.required, user: null, readOnly: false, authFailures: 0 };
+    const { requestTimeoutMs } = hooks.context.securityLimits;
+    this.#partialTimer = new PartialRequestTimer(requestTimeoutMs, () => {
+      hooks.log(`client ${id}: a request (or AUTH) not completed within ${requestTimeoutMs} ms (requestTimeoutMs), closing`);
+      socket.destroy();
+    });
+    this.#partialTimer.update(!this.session.authenticated);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
     const { idleTimeoutMs } = hooks.context.limits;
@@ -121,6 +130,7 @@ export class Connection {
     socket.on('error', () => {}); // 'close' follows; resets by clients are routine
     socket.on('close', () => {
       if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer);
+      this.#partialTimer.stop();
       this.#closing = true;
     });
   }
@@ -255,6 +265,8 @@ export class Connection {
       this.#readingPaused = true;
       socket.pause();
     }
+    const partial = (this.#resp?.bufferedBytes ?? this.#line?.bufferedBytes ?? 0) > 0 || !this.session.authenticated;
+    this.#partialTimer.update(partial && mayRead && this.#slots.length === 0 && this.#blocked === undefined);
     if (this.#resumeLater) {
       this.#resumeLater = false;
       // If the socket took it all there will be no 'drain' to wake us: pump again after I/O.

@@ -16,6 +16,9 @@ export const netErrorCodes = {
   TIMEOUT: 'no reply within timeoutMs (the request may have been applied)',
   SERVER_ERROR: 'the server answered a request with an error reply',
   CLIENT_CLOSED: 'a request was made on a client after close()',
+  UNSAFE_BIND: 'a non-loopback address was to be served without any password (pass --unsafe-no-auth to allow it)',
+  USER_INVALID: 'a --user is not name:ro|rw:password, or names a user twice',
+  TLS_CONFIG_INVALID: 'a TLS certificate, key or CA is missing or unreadable',
 } as const;
 // #endregion error-codes
 

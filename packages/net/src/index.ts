@@ -19,5 +19,20 @@ export { LineParser } from './line-parser.js';
 export { commandTable } from './resp-commands.js';
 export { ProtocolViolation, RespRequestParser } from './resp-parser.js';
 export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
+export {
+  checkClientExposure,
+  defaultSecurityLimits,
+  isLoopbackHost,
+  type Permission,
+  parseBasicAuth,
+  parseUserSpec,
+  readTlsMaterial,
+  resolveSecurityLimits,
+  type SecurityLimits,
+  type TlsMaterial,
+  type UserSpec,
+  UserTable,
+} from './security.js';
 export { DISTKV_VERSION, Server, type ServerOptions } from './server.js';
 export { MemoryBackend } from './testing/memory-backend.js';
+export { makeTestPki, type TestPki } from './testing/tls-certs.js';

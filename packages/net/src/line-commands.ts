@@ -1,5 +1,6 @@
 import { commands } from '@distkv/core';
 import type { Outcome, ServerContext, SessionState } from './resp-commands.js';
+import { authenticate, lineAuthArguments, refuseWrite, TOO_MANY_AUTH_FAILURES } from './security.js';
 
 const OK = Buffer.from('OK\n');
 const NOT_FOUND = Buffer.from('NOT_FOUND\n');
@@ -50,11 +51,16 @@ export function lineDispatch(line: Buffer, session: SessionState, server: Server
   const key = line.subarray(ks, ke);
   if (name === 'QUIT') return { close: NO_REPLY };
   if (name === 'AUTH') {
-    if (server.requirepass === null || line.toString('utf8', ks) !== server.requirepass) return WRONGPASS;
-    session.authenticated = true;
-    return OK;
+    if (!server.users.required) return WRONGPASS;
+    const { user, password } = lineAuthArguments(line.subarray(ks), server.users);
+    const verdict = authenticate(session, server, user, password);
+    if (verdict === 'closed') return { close: Buffer.from(`ERROR ${TOO_MANY_AUTH_FAILURES.toUpperCase()}\n`) };
+    return verdict === 'ok' ? OK : WRONGPASS;
   }
   if (!session.authenticated) return NOAUTH;
+  if (session.readOnly && (name === 'PUT' || name === 'DEL')) {
+    return Buffer.from(`ERROR ${refuseWrite(session, server, name.toLowerCase())}\n`);
+  }
   switch (name) {
     case 'PUT': {
       let vs = ke;

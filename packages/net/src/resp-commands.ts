@@ -2,12 +2,19 @@ import { type Command, type CommandResult, commands, type Store } from '@distkv/
 import { globPrefix, globToRegExp } from './glob.js';
 import type { ServerLimits } from './limits.js';
 import { array, bulk, bulkArray, EMPTY_ARRAY, error, integer, NIL, OK, PONG, simple } from './reply.js';
+import { authenticate, refuseWrite, type SecurityLimits, TOO_MANY_AUTH_FAILURES, type UserTable } from './security.js';
 
 /** A connection's state that commands may read and change. */
 export interface SessionState {
   readonly id: number;
   name: string | null;
   authenticated: boolean;
+  /** Who AUTHed (`default` for AUTH password); null before AUTH or when no password is set. */
+  user: string | null;
+  /** A read-only user: writes are answered -NOPERM. */
+  readOnly: boolean;
+  /** Failed AUTH attempts on this connection (see SecurityLimits.authFailuresMax). */
+  authFailures: number;
 }
 
 /** The server-wide facts commands need: limits, counters, SCAN cursors. */
@@ -15,6 +22,9 @@ export interface ServerContext {
   readonly store: Store;
   readonly limits: Readonly<ServerLimits>;
   readonly requirepass: string | null;
+  /** Passwords and permissions (--requirepass is the `default` user); see security.ts. */
+  readonly users: UserTable;
+  readonly securityLimits: Readonly<SecurityLimits>;
   readonly cursors: ScanCursors;
   readonly info: () => Record<string, Record<string, string | number>>;
   readonly config: () => Record<string, string>;
@@ -365,17 +375,15 @@ function client(args: Buffer[], session: SessionState): Outcome {
 
 function auth(args: Buffer[], session: SessionState, server: ServerContext): Outcome {
   if (args.length > 3) return SYNTAX;
-  if (server.requirepass === null) {
+  if (!server.users.required) {
     return error(
       'ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?',
     );
   }
   const user = args.length === 3 ? (args[1] as Buffer).toString('latin1') : 'default';
-  const password = (args[args.length - 1] as Buffer).toString('utf8');
-  if (user !== 'default' || password !== server.requirepass) {
-    return error('WRONGPASS invalid username-password pair or user is disabled.');
-  }
-  session.authenticated = true;
+  const verdict = authenticate(session, server, user, args[args.length - 1] as Buffer);
+  if (verdict === 'closed') return { close: error(`ERR ${TOO_MANY_AUTH_FAILURES}`) };
+  if (verdict === 'wrongpass') return error('WRONGPASS invalid username-password pair or user is disabled.');
   return OK;
 }
 
@@ -623,6 +631,7 @@ export function dispatch(args: Buffer[], session: SessionState, server: ServerCo
   if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {
     return error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
   }
+  if (session.readOnly && spec.flags.includes('write')) return error(refuseWrite(session, server, name.toLowerCase()));
   return spec.handler(args, session, server);
 }
 // #endregion dispatch

@@ -1,10 +1,19 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { arch, platform } from 'node:os';
+import { createServer as createTlsServer } from 'node:tls';
 import { assert } from '@distkv/core';
 import type { KvBackend } from './backend.js';
 import { Connection, type RequestSample } from './connection.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
 import { REDIS_COMPAT_VERSION, ScanCursors, type ServerContext } from './resp-commands.js';
+import {
+  checkClientExposure,
+  resolveSecurityLimits,
+  type SecurityLimits,
+  type TlsMaterial,
+  type UserSpec,
+  UserTable,
+} from './security.js';
 
 export interface ServerOptions {
   backend: KvBackend;
@@ -15,6 +24,13 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** When set, a connection must AUTH before anything but AUTH, HELLO and QUIT. */
   requirepass?: string | null;
+  /** Named users with a password and `ro`/`rw` permission (`AUTH user password`); see security.ts. */
+  users?: readonly UserSpec[];
+  /** Serve TLS instead of plain TCP (node:tls); clients authenticate with passwords, not certificates. */
+  tls?: TlsMaterial | undefined;
+  securityLimits?: Partial<SecurityLimits>;
+  /** Allow a non-loopback `host` without any password (refused otherwise: see checkClientExposure). */
+  unsafeNoAuth?: boolean;
   /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
   config?: Record<string, string>;
   log?: (line: string) => void;
@@ -31,6 +47,7 @@ export const DISTKV_VERSION = '0.3.0';
  */
 export class Server {
   readonly limits: Readonly<ServerLimits>;
+  readonly users: UserTable;
   readonly #net: NetServer;
   readonly #backend: KvBackend;
   readonly #connections = new Set<Connection>();
@@ -51,6 +68,8 @@ export class Server {
     this.#onRequest = options.onRequest;
     const requirepass = options.requirepass ?? null;
     assert(requirepass === null || typeof requirepass === 'string', 'requirepass is a string or null');
+    this.users = new UserTable(options.users ?? [], requirepass);
+    const securityLimits = resolveSecurityLimits(options.securityLimits);
     const extraConfig = options.config ?? {};
     const backend = options.backend;
     this.#context = {
@@ -60,6 +79,8 @@ export class Server {
       },
       limits: this.limits,
       requirepass: requirepass === '' ? null : requirepass,
+      users: this.users,
+      securityLimits,
       cursors: new ScanCursors(this.limits.scanCursorsMax),
       info: () => this.#info(),
       config: () => ({
@@ -74,11 +95,30 @@ export class Server {
         ...extraConfig,
       }),
     };
-    this.#net = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket));
+    const tls = options.tls;
+    this.#net =
+      tls === undefined
+        ? createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket))
+        : createTlsServer(
+            {
+              cert: tls.cert,
+              key: tls.key,
+              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+              allowHalfOpen: true,
+              noDelay: true,
+              handshakeTimeout: securityLimits.requestTimeoutMs > 0 ? securityLimits.requestTimeoutMs : 120_000,
+            },
+            (socket) => this.#accept(socket),
+          ).on('tlsClientError', (err) => this.#log(`client TLS handshake failed: ${err.message}`));
   }
 
   static listen(options: ServerOptions): Promise<Server> {
     const server = new Server(options);
+    checkClientExposure({
+      host: options.host ?? '127.0.0.1',
+      authRequired: server.users.required,
+      unsafeNoAuth: options.unsafeNoAuth ?? false,
+    });
     const port = options.port ?? 6380;
     const host = options.host ?? '127.0.0.1';
     return new Promise((resolve, reject) => {
@@ -110,7 +150,8 @@ export class Server {
     if (this.#connections.size >= this.limits.clientsMax) {
       this.#connectionsRejected++;
       socket.on('error', () => {});
-      socket.end('-ERR max number of clients reached\r\n');
+      // Closed once the reply is flushed: a flood must not keep half-open sockets (and descriptors) around.
+      socket.end('-ERR max number of clients reached\r\n', () => socket.destroy());
       return;
     }
     const connection = new Connection(socket, this.#nextClientId++, {
@@ -166,6 +207,8 @@ export class Server {
         total_connections_received: this.#connectionsReceived,
         total_commands_processed: this.#commandsProcessed,
         rejected_connections: this.#connectionsRejected,
+        acl_access_denied_auth: this.users.authFailures,
+        acl_access_denied_cmd: this.users.permissionDenials,
       },
       Replication: this.#backend.replicationInfo?.() ?? { role: 'master', connected_slaves: 0 },
       Keyspace: this.#context.store.size > 0 ? { db0: `keys=${this.#context.store.size},expires=0,avg_ttl=0` } : {},
