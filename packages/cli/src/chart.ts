@@ -1,7 +1,7 @@
 /**
  * The bench's chart: latency over time as a standalone SVG (no script, no
  * external fonts), so it opens in any browser and embeds in a README.
- * p50, p99 and max per timeline point, in milliseconds, on a linear axis;
+ * max, p99 and p50 per timeline point, in milliseconds, on a linear axis;
  * ops per point as light bars behind them.
  */
 import type { BenchReport } from './commands/bench.js';
@@ -34,10 +34,11 @@ export function latencyChartSvg(report: BenchReport): string {
   const opsMax = Math.max(...points.map((p) => p.ops), 1);
   const x = (i: number): number => left + (points.length <= 1 ? plotW / 2 : (i / (points.length - 1)) * plotW);
   const y = (ms: number): number => top + plotH - (ms / yMaxMs) * plotH;
+  // Drawn max first, p50 last: where they meet, the lower percentile stays visible on top.
   const series = [
-    { name: 'p50', key: 'p50_us', colour: '#1f77b4' },
-    { name: 'p99', key: 'p99_us', colour: '#ff7f0e' },
     { name: 'max', key: 'max_us', colour: '#d62728' },
+    { name: 'p99', key: 'p99_us', colour: '#ff7f0e' },
+    { name: 'p50', key: 'p50_us', colour: '#1f77b4' },
   ] as const;
   const parts: string[] = [];
   parts.push(

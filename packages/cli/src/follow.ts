@@ -56,7 +56,6 @@ function parseHostPort(text: string): Address | null {
 
 const same = (a: Address, b: Address): boolean => a.host === b.host && a.port === b.port;
 
-// #region follow
 /**
  * One REPL's connection, moved to the leader when the node it talks to is
  * not the leader, refuses the connection, or answers `-TRYAGAIN` /
@@ -162,6 +161,7 @@ export class Session {
     }
   }
 
+  // #region follow-call
   /** One command, retried on the leader while the failure is definite (nothing was done) and time remains. */
   async call(args: string[]): Promise<RespValue> {
     const deadline = Date.now() + this.#options.leaderWaitMs;
@@ -181,9 +181,9 @@ export class Session {
       }
     }
   }
+  // #endregion follow-call
 
   close(): Promise<void> {
     return this.#client.close();
   }
 }
-// #endregion follow

@@ -79,7 +79,7 @@ describe('distkv bench', () => {
     const svg = parseSvg(readFileSync(join(out, 'bench.svg'), 'utf8'));
     expect(svg.root).toBe('svg');
     const lines = svg.elements.filter((e) => e.name === 'polyline');
-    expect(lines.map((e) => e.attributes.class)).toEqual(['p50', 'p99', 'max']);
+    expect(lines.map((e) => e.attributes.class)).toEqual(['max', 'p99', 'p50']);
     for (const line of lines) expect(line.attributes.points?.trim().split(/\s+/)).toHaveLength(points.length);
     // The same seed, the same choices: GET/SET counts repeat exactly.
     const again = await run(bin, [...args, '--pipeline', '1', '--keys', '50', '--json', '--out', out]);

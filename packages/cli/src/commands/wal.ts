@@ -13,7 +13,16 @@ export interface WalReport {
   dir: string;
   layout: 'replica' | 'single';
   logDir: string;
-  segments: Array<{ file: string; bytes: number; firstIndex: number; lastIndex: number | null; damaged: boolean }>;
+  segments: Array<{
+    file: string;
+    bytes: number;
+    firstIndex: number;
+    lastIndex: number | null;
+    /** The damage is in this file. */
+    damaged: boolean;
+    /** A later segment, past the damage: repair moves it aside as *.corrupt. */
+    afterDamage: boolean;
+  }>;
   /** Files a previous repair moved aside. */
   setAside: string[];
   firstIndex: number | null;
@@ -52,7 +61,6 @@ async function copySegments(logDir: string, names: string[]): Promise<string> {
   return copy;
 }
 
-// #region inspect
 /**
  * Reads a data directory without changing it: @distkv/wal's own repair()
  * and open() run on a copy of the segments, so the verdict is exactly the
@@ -80,6 +88,7 @@ export async function inspectWal(dirArg: string): Promise<WalReport> {
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
+    // #region inspect-verdict
     if (repaired.cut.length > 0) {
       // Would the server start on it? open() cuts a torn tail itself and refuses anything else.
       const trial = await copySegments(logDir, names);
@@ -94,6 +103,7 @@ export async function inspectWal(dirArg: string): Promise<WalReport> {
         rmSync(trial, { recursive: true, force: true });
       }
     }
+    // #endregion inspect-verdict
     firstIndex = Number((SEGMENT_NAME.exec(names[0] as string) as RegExpExecArray)[1]);
   }
   const original = (file: string): string => join(logDir, file.slice(file.lastIndexOf('/') + 1));
@@ -107,7 +117,9 @@ export async function inspectWal(dirArg: string): Promise<WalReport> {
       if (last < first) last = null; // an empty segment
     }
     const damaged = keptAt < 0 || repaired.cut.some((c) => original(c.file) === join(logDir, name));
-    return { file: join(logDir, name), bytes: statSync(join(logDir, name)).size, firstIndex: first, lastIndex: last, damaged };
+    const afterDamage = keptAt < 0 && !repaired.cut.some((c) => original(c.file) === join(logDir, name));
+    const bytes = statSync(join(logDir, name)).size;
+    return { file: join(logDir, name), bytes, firstIndex: first, lastIndex: last, damaged: damaged && !afterDamage, afterDamage };
   });
   let snapshot: WalReport['snapshot'] = null;
   let hardState: WalReport['hardState'] = null;
@@ -162,15 +174,15 @@ export async function inspectWal(dirArg: string): Promise<WalReport> {
     hardState,
   };
 }
-// #endregion inspect
 
 function formatReport(r: WalReport): string {
   const lines: string[] = [];
   lines.push(`${r.dir} (${r.layout === 'replica' ? 'a replica: log/, snapshot, hardstate' : 'a single node'})`);
   if (r.segments.length === 0) lines.push('  no log segments');
   for (const s of r.segments) {
-    const range = s.lastIndex === null ? (s.damaged ? 'unreadable' : 'empty') : `${s.firstIndex}..${s.lastIndex}`;
-    lines.push(`  ${s.file}  ${s.bytes} bytes  entries ${range}${s.damaged ? '  DAMAGED' : ''}`);
+    const range = s.lastIndex === null ? 'none readable' : `${s.firstIndex}..${s.lastIndex}`;
+    const note = s.afterDamage ? '  AFTER THE DAMAGE (repair sets it aside)' : s.damaged ? '  DAMAGED' : '';
+    lines.push(`  ${s.file}  ${s.bytes} bytes  entries ${range}${note}`);
   }
   if (r.segments.length > 0) lines.push(`  log: index ${r.firstIndex}..${r.lastIndex} readable`);
   for (const name of r.setAside) lines.push(`  set aside by an earlier repair: ${name}`);
