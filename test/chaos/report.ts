@@ -47,6 +47,7 @@ export function timelineSvg(
   leaders: LeaderChange[],
   endMs: number,
   highlight: Set<HistoryOp> = new Set(),
+  laneNames: Map<number, string> = new Map(),
 ): string {
   const lanes = Math.max(1, ...history.map((op) => op.client + 1));
   const width = 1400;
@@ -66,7 +67,7 @@ export function timelineSvg(
     );
   }
   for (let lane = 0; lane < lanes; lane++) {
-    parts.push(`<text x="4" y="${top + lane * laneH + 12}">client ${lane}</text>`);
+    parts.push(`<text x="4" y="${top + lane * laneH + 12}">${esc(laneNames.get(lane) ?? `client ${lane}`)}</text>`);
   }
   for (const op of history) {
     const y = top + op.client * laneH + 3;

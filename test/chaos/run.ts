@@ -143,6 +143,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     if (!(await until(() => cluster.converged(), 240)))
       throw new Error('the cluster never elected a leader that all nodes follow');
     log(`cluster up; running ${o.timeSec} s of ${o.nemesis}`);
+    workload.startClock();
     monitor = (async () => {
       while (monitoring) {
         const leader = (await cluster.findLeader()) ?? null;
@@ -252,7 +253,11 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       `${JSON.stringify({ ...summary, availability: avail, verdict: verdict.keys.map(({ key, linearizable, ops }) => ({ key, linearizable, ops })) }, null, 2)}\n`,
     );
     writeFileSync(join(reportDir, 'counterexample.txt'), `${why}\n`);
-    const svg = timelineSvg(history, nemesis.events, leaders, endMs, highlight);
+    const lanes = new Map([
+      [o.clients, 'nemesis'],
+      [o.clients + 1, 'final reads'],
+    ]);
+    const svg = timelineSvg(history, nemesis.events, leaders, endMs, highlight, lanes);
     writeFileSync(join(reportDir, 'timeline.svg'), `${svg}\n`);
     writeFileSync(
       join(reportDir, 'index.html'),

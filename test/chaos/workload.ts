@@ -74,7 +74,7 @@ export class Workload {
   readonly history: HistoryOp[] = [];
   /** Unique-key writes that were acknowledged: key -> value. */
   readonly acknowledged = new Map<string, string>();
-  readonly #t0: number;
+  #t0: number;
   #running = false;
   readonly #loops: Array<Promise<void>> = [];
 
@@ -85,6 +85,11 @@ export class Workload {
     t0: number,
   ) {
     this.#t0 = t0;
+  }
+
+  /** Time zero of the history (the run's start, once the cluster is up). */
+  startClock(): void {
+    this.#t0 = performance.now();
   }
 
   now(): number {
