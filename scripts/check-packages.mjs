@@ -18,6 +18,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWorkspace } from './build-workspace.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const ATTW_IGNORED_RULES = ['cjs-resolves-to-esm'];
@@ -42,9 +43,8 @@ export function packageNames() {
 }
 
 /** `tsc -b` over the workspace: every package's dist/ (a no-op when up to date). */
-export async function buildAll() {
-  const result = await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: root });
-  if (!result.ok) throw new Error(`tsc -b failed:\n${result.output}`);
+export function buildAll() {
+  return buildWorkspace(root);
 }
 
 /** Packs packages/<name> with pnpm (publishConfig applied) into dir; returns the tarball's path. */

@@ -24,9 +24,20 @@
 // --write replaces the expected output of the files named with what the
 // commands printed (review the diff!).
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWorkspace } from './build-workspace.mjs';
 
 const FENCE = /^```(\w+)([^\n]*)\n([\s\S]*?)^```[ \t]*$/gm;
 const QUOTE_BEFORE = /<!-- quote: [^\n]+ -->\n$/;
@@ -177,13 +188,12 @@ function distkvArgv(root) {
 }
 
 /** Builds the packages (`tsc -b`, a no-op when up to date) so that `distkvArgv` runs the current source. */
-function build(root) {
-  return new Promise((done, fail) => {
-    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-    execFile(process.execPath, [tsc, '-b'], { cwd: root, timeout: 300_000 }, (err, stdout) =>
-      err === null ? done() : fail(new Error(`tsc -b failed, so the doc tests cannot run distkv:\n${stdout}`)),
-    );
-  });
+async function build(root) {
+  try {
+    await buildWorkspace(root);
+  } catch (err) {
+    throw new Error(`the doc tests run distkv from dist/, and ${err.message}`);
+  }
 }
 
 /** Starts an in-memory server on a free loopback port; resolves with its address and a stop function. */
@@ -234,9 +244,10 @@ function shimDir(root) {
   const argv = distkvArgv(root)
     .map((a) => `"${a}"`)
     .join(' ');
-  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" ${argv} "$@"\n`, {
-    mode: 0o755,
-  });
+  // Written aside and renamed: another run may be executing the shim right now.
+  const aside = `${shim}.${process.pid}`;
+  writeFileSync(aside, `#!/bin/sh\nexec "${process.execPath}" ${argv} "$@"\n`, { mode: 0o755 });
+  renameSync(aside, shim);
   return dir;
 }
 

@@ -1,0 +1,1 @@
+export function buildWorkspace(root: string): Promise<void>;
