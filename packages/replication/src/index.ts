@@ -29,6 +29,13 @@ export {
   ReplicationNode,
   type ReplicationNodeOptions,
 } from './driver/node.js';
+export {
+  AcceptorHandshake,
+  ConnectorHandshake,
+  FrameBoundary,
+  type PeerSecurity,
+  resolvePeerSecurity,
+} from './driver/peer-auth.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
 export { Progress, type ProgressState } from './progress.js';

@@ -24,6 +24,7 @@ import { seededRng } from '../rng.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
 import { DurableLog } from './durable-log.js';
 import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
+import type { PeerSecurity } from './peer-auth.js';
 import { type PeerAddress, TcpTransport, type TransportLimits } from './transport.js';
 
 export interface ReplicationNodeOptions {
@@ -52,6 +53,8 @@ export interface ReplicationNodeOptions {
   electionTimeoutTicks?: number;
   limits?: Partial<ReplicationLimits>;
   transportLimits?: Partial<TransportLimits>;
+  /** Mutual TLS and/or a cluster secret on the peer port (see peer-auth.ts); left out, peers are not authenticated. */
+  peerSecurity?: PeerSecurity;
   store?: StoreOptions;
   /** Snapshot and compact once this many entries were applied since the last snapshot. Default 10,000. */
   compactEveryEntries?: number;
@@ -296,6 +299,8 @@ export class ReplicationNode implements KvBackend {
             { entriesMax: limits.appendEntriesMax, bytesMax: Math.max(limits.entryBytesMax, limits.snapshotChunkBytesMax) },
             // Electing: a restarted peer must be reached within an election timeout or so, not 2 s later.
             { ...(fixed ? {} : { reconnectDelayMsMax: 250 }), ...options.transportLimits },
+            options.peerSecurity,
+            options.log,
           );
     transport.setPeers(new Map([...options.peers].map(([id, a]) => [id as NodeId, a])));
     return new ReplicationNode(options, raft, log, store, transport);

@@ -9,10 +9,18 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { assert } from '@distkv/core';
-import { FramedConnection } from '@distkv/net';
+import type { FramedConnection } from '@distkv/net';
 import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
 import { replicationError } from '../errors.js';
 import type { Message, NodeId } from '../types.js';
+import {
+  connectPeer,
+  InboundGate,
+  type PeerSecurity,
+  RefusalLog,
+  type ResolvedPeerSecurity,
+  resolvePeerSecurity,
+} from './peer-auth.js';
 
 /** Control frames (hello, forwarded writes) start with a byte at least this; messages start with their format version. */
 export const CONTROL_FRAME_MIN = 0xf0;
@@ -31,6 +39,14 @@ export interface TransportLimits {
   reconnectDelayMsMin: number;
   reconnectDelayMsMax: number;
   frameBytesMax: number;
+  /** A new peer connection must finish TLS and the handshake within this (see peer-auth.ts). */
+  handshakeTimeoutMs: number;
+  /** Most authenticated inbound peer connections. */
+  inboundConnectionsMax: number;
+  /** Most inbound connections in their handshake at once; a new one evicts the oldest. */
+  handshakesPendingMax: number;
+  /** A frame begun on an inbound connection must complete within this (slow-loris). */
+  frameTimeoutMs: number;
 }
 
 export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
@@ -38,6 +54,10 @@ export const defaultTransportLimits: Readonly<TransportLimits> = Object.freeze({
   reconnectDelayMsMin: 20,
   reconnectDelayMsMax: 2000,
   frameBytesMax: 64 * 1024 * 1024,
+  handshakeTimeoutMs: 5_000,
+  inboundConnectionsMax: 64,
+  handshakesPendingMax: 16,
+  frameTimeoutMs: 30_000,
 });
 
 class PeerLink {
@@ -69,8 +89,20 @@ export class TcpTransport {
   #hello: Buffer | undefined;
   #decodeLimits: DecodeLimits;
   #closed = false;
+  readonly #security: ResolvedPeerSecurity;
+  readonly #refusals: RefusalLog;
+  readonly #gate: InboundGate;
 
-  private constructor(server: Server, limits: TransportLimits, decodeLimits: DecodeLimits) {
+  private constructor(
+    server: Server,
+    limits: TransportLimits,
+    decodeLimits: DecodeLimits,
+    security: ResolvedPeerSecurity,
+    log: (line: string) => void,
+  ) {
+    this.#security = security;
+    this.#refusals = new RefusalLog(log);
+    this.#gate = new InboundGate(security, limits, this.#refusals);
     this.#server = server;
     this.limits = limits;
     this.#decodeLimits = decodeLimits;
@@ -81,6 +113,8 @@ export class TcpTransport {
     listen: PeerAddress,
     decodeLimits: DecodeLimits,
     limits: Partial<TransportLimits> = {},
+    security: PeerSecurity = {},
+    log: (line: string) => void = () => undefined,
   ): Promise<TcpTransport> {
     const resolved = { ...defaultTransportLimits, ...limits };
     for (const [k, v] of Object.entries(resolved)) {
@@ -88,7 +122,7 @@ export class TcpTransport {
         throw replicationError('CONFIG_INVALID', `${k} must be a positive integer, got ${v}`);
     }
     const server = createServer();
-    const t = new TcpTransport(server, resolved, decodeLimits);
+    const t = new TcpTransport(server, resolved, decodeLimits, resolvePeerSecurity(security), log);
     server.on('connection', (socket) => t.#accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -231,29 +265,27 @@ export class TcpTransport {
     }
     this.#inbound.add(socket);
     socket.once('close', () => this.#inbound.delete(socket));
-    new FramedConnection(socket, {
-      frameBytesMax: this.limits.frameBytesMax,
-      onFrame: (frame) => {
-        if (isControlFrame(frame)) {
-          this.#onControl(frame);
-          return;
-        }
-        let m: Message;
-        try {
-          m = decodeMessage(frame, this.#decodeLimits);
-        } catch {
-          socket.destroy(); // a peer that sends garbage loses its connection, not our process
-          return;
-        }
-        this.#onMessage(m);
-      },
+    // TLS, the handshake and the peer-port limits first; then frames as before.
+    this.#gate.admit(socket, this.limits.frameBytesMax, (frame) => {
+      if (isControlFrame(frame)) {
+        this.#onControl(frame);
+        return;
+      }
+      let m: Message;
+      try {
+        m = decodeMessage(frame, this.#decodeLimits);
+      } catch {
+        socket.destroy(); // a peer that sends garbage loses its connection, not our process
+        return;
+      }
+      this.#onMessage(m);
     });
   }
 
   #connect(link: PeerLink): void {
     if (link.connection !== undefined || link.connecting || link.timer !== undefined || this.#closed) return;
     link.connecting = true;
-    FramedConnection.connect(link.address.host, link.address.port, {
+    const options = {
       frameBytesMax: this.limits.frameBytesMax,
       onFrame: () => undefined, // replies come on the peer's own connection to us
       onClose: () => {
@@ -261,7 +293,8 @@ export class TcpTransport {
         link.blocked = false;
         if (link.queue.length > 0) this.#retry(link);
       },
-    }).then(
+    };
+    connectPeer(this.#security, link.address, options, this.limits.handshakeTimeoutMs, this.#refusals).then(
       (c) => {
         link.connecting = false;
         if (this.#closed) {
