@@ -1,20 +1,24 @@
 // Goal: the docs site builds, every internal link on it resolves, and the
-// chapters render in a real browser. Method: build with TypeDoc + VitePress,
-// serve docs/.vitepress/dist on 127.0.0.1 (a port picked by the OS), crawl
+// chapters render in a real browser. Method: build with TypeDoc + VitePress
+// into a temp dir, serve it on 127.0.0.1 (a port picked by the OS), crawl
 // every internal link from the home page, then open two chapters in Debian's
 // Chromium through playwright-core and save screenshots (test/screenshots/,
 // gitignored). Skipped, saying why, only when /usr/bin/chromium is missing.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dist = join(repoRoot, 'docs', '.vitepress', 'dist');
+// Built into a temp dir, never docs/.vitepress/dist: two runs in one working tree must not share files.
+const buildDir = mkdtempSync(join(tmpdir(), 'distkv-site-'));
+const dist = join(buildDir, 'site');
+const apiDir = join(buildDir, 'api');
 const screenshots = join(repoRoot, 'test', 'screenshots');
 const CHROMIUM = '/usr/bin/chromium';
 const PAGES_MAX = 5_000;
@@ -29,19 +33,24 @@ const types: Record<string, string> = {
 };
 
 function run(args: string[]): Promise<void> {
+  const env = { ...process.env, DISTKV_SITE_OUT_DIR: buildDir };
   return new Promise((done, fail) => {
-    execFile(process.execPath, args, { cwd: repoRoot, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) =>
-      err === null ? done() : fail(new Error(`${args.join(' ')} failed:\n${stdout}\n${stderr}`)),
+    execFile(
+      process.execPath,
+      args,
+      { cwd: repoRoot, env, timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => (err === null ? done() : fail(new Error(`${args.join(' ')} failed:\n${stdout}\n${stderr}`))),
     );
   });
 }
 
-/** Serves dist the way a static host does: /x/ is /x/index.html, a missing file is a 404. */
+/** Serves the site the way a static host does (TypeDoc's pages under /api): /x/ is /x/index.html, a missing file is a 404. */
 function serve(): Promise<Server> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://site').pathname);
-    let file = normalize(join(dist, path));
-    if (!file.startsWith(dist)) {
+    const [base, rest] = path.startsWith('/api/') ? [apiDir, path.slice('/api'.length)] : [dist, path];
+    let file = normalize(join(base, rest));
+    if (!file.startsWith(base)) {
       res.writeHead(403).end();
       return;
     }
@@ -80,7 +89,7 @@ describe(title, () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await run([join(repoRoot, 'node_modules', 'typedoc', 'bin', 'typedoc')]);
+    await run([join(repoRoot, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--out', apiDir]);
     await run([join(repoRoot, 'node_modules', 'vitepress', 'bin', 'vitepress.js'), 'build', 'docs']);
     server = await serve();
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -93,6 +102,7 @@ describe(title, () => {
   afterAll(async () => {
     await browser?.close();
     await new Promise((done) => server?.close(done));
+    rmSync(buildDir, { recursive: true, force: true });
   });
 
   it('has every chapter, the references and the API reference, and no broken internal link', async () => {

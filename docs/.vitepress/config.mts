@@ -63,7 +63,13 @@ const home = {
   ],
 };
 
+// A build elsewhere (the browser test builds into a temp dir, so that two
+// test runs in one working tree never write the same files).
+const outDirKey = 'DISTKV_SITE_OUT_DIR';
+const elsewhere = process.env[outDirKey];
+
 export default defineConfig({
+  ...(elsewhere === undefined ? {} : { outDir: join(elsewhere, 'site'), cacheDir: join(elsewhere, 'cache') }),
   transformPageData(pageData) {
     if (pageData.relativePath === 'index.md') pageData.frontmatter = { ...home, ...pageData.frontmatter };
   },
