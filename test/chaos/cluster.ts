@@ -171,8 +171,11 @@ export class ChaosCluster {
       '--peers', peers, '--data-dir', n.dataDir, '--election', o.election, '--replication', o.replication,
       '--read-mode', o.readMode, '--write-timeout-ms', String(o.writeTimeoutMs),
       '--snapshot-every', String(o.snapshotEvery), '--quiet', ...(o.extra ?? [])];
-    // The harness's own ts-node settings must not leak into the server (its launcher sets its own).
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TS_NODE_')));
+    // The harness's own ts-node settings must not leak into the server (its launcher sets its own), nor
+    // DISTKV_* variables: the server reads those as settings (and refuses the ones it does not know).
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('TS_NODE_') && !k.startsWith('DISTKV_')),
+    );
     const child = spawn(process.execPath, args, { cwd: this.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     n.child = child;
     n.paused = false;
