@@ -197,7 +197,8 @@ export class ChaosCluster {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        n.exits.push({ code, signal, expected: this.#stopping || signal === 'SIGKILL' });
+        // Expected: our SIGKILL, our shutdown, or a fail-stop while the disk nemesis holds its disk full.
+        n.exits.push({ code, signal, expected: this.#stopping || signal === 'SIGKILL' || n.filler !== undefined });
         reject(new Error(`${id} exited with ${code ?? signal}: ${n.logTail}`));
       });
     }).catch((err: Error) => {
@@ -235,6 +236,7 @@ export class ChaosCluster {
     n.paused = false;
   }
 
+  // #region partition
   /** Cuts every link between the two sides (both directions). `mode` picks how (see FaultProxy). */
   cut(a: string, b: string, mode: 'stall' | 'reset'): void {
     this.proxies.get(a)?.get(b)?.set({ kind: mode });
@@ -250,6 +252,7 @@ export class ChaosCluster {
     });
     for (const a of this.ids) for (const b of this.ids) if (a < b && groupOf.get(a) !== groupOf.get(b)) this.cut(a, b, mode);
   }
+  // #endregion partition
 
   /** A bridge: `bridge` talks to both halves, which do not talk to each other. */
   bridge(left: string[], bridge: string, right: string[], mode: 'stall' | 'reset' = 'reset'): void {

@@ -226,6 +226,7 @@ export class Nemesis {
    * directly; wait for the others to elect a leader; read k there. All
    * three go into the history, as a client of their own.
    */
+  // #region isolate-leader-probe
   async #isolateLeaderProbe(event: NemesisEvent): Promise<void> {
     const c = this.cluster;
     const w = this.workload;
@@ -272,4 +273,5 @@ export class Nemesis {
       void conn?.close().catch(() => undefined);
     }
   }
+  // #endregion isolate-leader-probe
 }

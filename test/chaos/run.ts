@@ -81,6 +81,7 @@ async function until(cond: () => Promise<boolean>, pollsMax: number): Promise<bo
   return false;
 }
 
+// #region lost-writes
 /**
  * Acknowledged writes that are gone: for keys with a single writer issuing
  * in order (the unique keys, the probe keys), the last acknowledged value
@@ -114,6 +115,7 @@ export function lostWrites(history: HistoryOp[], finals: Map<string, string | nu
   }
   return lost;
 }
+// #endregion lost-writes
 
 export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<ChaosResult> {
   const o: ChaosOptions = { ...defaultChaosOptions, ...partial };

@@ -16,6 +16,7 @@ import type { Operation } from './checker.js';
 import type { ChaosCluster } from './cluster.js';
 import { sleep } from './cluster.js';
 
+// #region classify
 /** Server error codes after which the operation certainly did not happen (see @distkv/replication's errors). */
 export const DEFINITE_ERRORS = new Set([
   'TRYAGAIN',
@@ -69,6 +70,7 @@ export function classify(err: unknown): ['fail' | 'info', string] {
   if (e.code === 'CONNECTION_REFUSED' || e.code === 'CLIENT_CLOSED') return ['fail', e.code];
   return ['info', e.code ?? 'CONN'];
 }
+// #endregion classify
 
 export class Workload {
   readonly history: HistoryOp[] = [];
