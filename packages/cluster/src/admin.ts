@@ -7,12 +7,15 @@
  * is forwarded and a REST read is linearizable exactly like a client's.
  */
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { commands, isDistkvError } from '@distkv/core';
+import type { TlsMaterial } from '@distkv/net';
 import type { ReplicationNode } from '@distkv/replication';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { clusterError } from './errors.js';
 import type { NodeEvent } from './events.js';
 import type { NodeMonitor } from './monitor.js';
+import { applyHttpLimits, type HttpGuard, type HttpLimits, httpServerOptions, resolveHttpLimits } from './security.js';
 import type { SeriesPoint } from './series.js';
 
 // #region admin-limits
@@ -130,23 +133,40 @@ export function httpStatusOf(err: unknown): number {
 }
 // #endregion http-status
 
+/** Basic auth with the client port's users, HTTPS with its certificate, and the HTTP limits (see security.ts). */
+export interface AdminSecurity {
+  guard?: HttpGuard | undefined;
+  tls?: TlsMaterial | undefined;
+  httpLimits?: Partial<HttpLimits> | undefined;
+}
+
 export class AdminServer {
   readonly #http: HttpServer;
   readonly #replica: ReplicationNode;
   readonly #seen: AdminObservability;
   readonly limits: Readonly<AdminLimits>;
+  readonly #guard: HttpGuard | undefined;
 
-  private constructor(replica: ReplicationNode, limits: AdminLimits, seen: AdminObservability) {
+  private constructor(replica: ReplicationNode, limits: AdminLimits, seen: AdminObservability, security: AdminSecurity) {
     this.#replica = replica;
     this.#seen = seen;
     this.limits = limits;
-    this.#http = createServer((req, res) => {
+    this.#guard = security.guard;
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       seen.monitor.metrics.httpRequests.inc();
       this.#route(req, res).catch((err: unknown) => this.#fail(res, err));
-    });
+    };
+    const httpLimits = resolveHttpLimits(security.httpLimits);
+    const tls = security.tls;
+    this.#http =
+      tls === undefined
+        ? createServer(httpServerOptions(httpLimits), handler)
+        : (createHttpsServer(
+            { ...httpServerOptions(httpLimits), cert: tls.cert, key: tls.key },
+            handler,
+          ) as unknown as HttpServer);
     this.#http.maxConnections = limits.httpConnectionsMax;
-    this.#http.headersTimeout = 10_000;
-    this.#http.requestTimeout = 30_000;
+    applyHttpLimits(this.#http, httpLimits); // headers, request and idle timeouts (slow-loris), garbage answered 400
   }
 
   static async listen(
@@ -154,8 +174,9 @@ export class AdminServer {
     where: { host: string; port: number },
     limits: Partial<AdminLimits>,
     seen: AdminObservability,
+    security: AdminSecurity = {},
   ): Promise<AdminServer> {
-    const admin = new AdminServer(replica, resolveAdminLimits(limits), seen);
+    const admin = new AdminServer(replica, resolveAdminLimits(limits), seen, security);
     await new Promise<void>((resolve, reject) => {
       admin.#http.once('error', reject);
       admin.#http.listen(where.port, where.host, () => {
@@ -222,6 +243,7 @@ export class AdminServer {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
     const method = req.method ?? 'GET';
+    if (this.#guard !== undefined && !this.#guard.allow(req, res, method, path)) return; // see security.ts
     if (method === 'GET' && path === '/health') return this.#send(res, 200, 'ok\n');
     if (method === 'GET' && path === '/ready') {
       const status = nodeStatus(this.#replica);

@@ -12,6 +12,7 @@ export const clusterErrorCodes = {
     'a ClusterNode option (ids, peers, ports, leader, election, read mode, limits) is missing, out of range or inconsistent',
   HTTP_BODY_TOO_LARGE: 'a REST request body is longer than httpBodyBytesMax; nothing was written (HTTP 413)',
   HTTP_NOT_FOUND: 'no admin route for this method and path (HTTP 404 or 405)',
+  UNSAFE_BIND: 'a non-loopback client, admin or peer address without authentication; refused unless unsafeNoAuth',
 } as const;
 // #endregion error-codes
 

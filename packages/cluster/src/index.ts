@@ -20,5 +20,12 @@ export { EventRing, type NodeEvent, type NodeEventKind } from './events.js';
 export { type MetricsSource, NodeMetrics } from './metrics.js';
 export { defaultMonitorLimits, type MonitorLimits, type MonitorSource, NodeMonitor } from './monitor.js';
 export { ClusterNode, type ClusterNodeOptions } from './node.js';
+export {
+  type ClusterSecurityOptions,
+  checkExposure,
+  defaultHttpLimits,
+  HttpGuard,
+  type HttpLimits,
+} from './security.js';
 export { LATENCY_BOUNDS_MS, OpsSeries, type SeriesPoint } from './series.js';
 export { peerHttpAddresses } from './wiring.js';

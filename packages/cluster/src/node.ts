@@ -6,11 +6,19 @@
  * every kind of I/O at once.
  */
 import { BullyElection } from '@distkv/election';
-import { Server, type ServerLimits } from '@distkv/net';
+import { defaultSecurityLimits, Server, type ServerLimits } from '@distkv/net';
 import { type ForwardLimits, type PeerAddress, type ReadMode, type ReplicationMode, ReplicationNode } from '@distkv/replication';
 import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
 import { clusterError } from './errors.js';
 import { type MonitorLimits, NodeMonitor } from './monitor.js';
+import {
+  type ClusterSecurityOptions,
+  checkExposure,
+  countAuthFailures,
+  HttpGuard,
+  type HttpLimits,
+  peerSecurityOf,
+} from './security.js';
 import { listenPeers, monitorSource, peerHttpAddresses } from './wiring.js';
 
 // #region options
@@ -45,6 +53,10 @@ export interface ClusterNodeOptions {
   /** Events kept, series length, sampling period of the metrics and dashboard monitor. */
   monitorLimits?: Partial<MonitorLimits> | undefined;
   requirepass?: string | null | undefined;
+  /** Users, TLS, the cluster secret and id, and the exposure check's escape hatch (see security.ts). */
+  security?: ClusterSecurityOptions | undefined;
+  /** The admin endpoint's HTTP timeouts and header size (see security.ts). */
+  httpLimits?: Partial<HttpLimits> | undefined;
   log?: ((line: string) => void) | undefined;
 }
 // #endregion options
@@ -59,6 +71,9 @@ function validate(options: ClusterNodeOptions): void {
   if (options.leader !== undefined && options.readMode === 'lease') fail('read mode lease needs elections (no fixed leader)');
   if (options.election === 'bully' && options.readMode === 'lease')
     fail('read mode lease needs Raft elections (check-quorum); Bully gives no lease');
+  const security = options.security ?? {};
+  const passwords = (options.requirepass ?? '') !== '' || (security.users ?? []).length > 0;
+  checkExposure({ client: options.client, peerListen: options.peerListen, http: options.http, passwords, security });
 }
 
 export class ClusterNode {
@@ -88,7 +103,10 @@ export class ClusterNode {
       monitor.stop();
       throw err;
     };
-    const transport = await listenPeers(options.peerListen, !fixed).catch((err: unknown) => giveUp(err));
+    const security = options.security ?? {};
+    const transport = await listenPeers(options.peerListen, !fixed, peerSecurityOf(security), log).catch((err: unknown) =>
+      giveUp(err),
+    );
     const replica = await ReplicationNode.start({
       id: options.id,
       leader: options.leader,
@@ -112,20 +130,34 @@ export class ClusterNode {
         host: options.client.host,
         limits: options.serverLimits ?? {},
         requirepass: options.requirepass ?? null,
+        users: security.users ?? [],
+        tls: security.tls,
+        unsafeNoAuth: security.unsafeNoAuth === true,
         config: { appendonly: 'yes', appendfsync: 'always' },
         log,
         onRequest: monitor.onRequest,
       });
       // Told to every peer, so a follower's INFO (and /status) names the leader's client address.
       replica.setClientAddress(`${server.address.host}:${server.address.port}`);
+      countAuthFailures(server.users, monitor.metrics.registry);
       const admin =
         options.http === undefined
           ? undefined
-          : await AdminServer.listen(replica, options.http, options.adminLimits ?? {}, {
-              monitor,
-              links: () => transport.peerStates(),
-              peerHttp,
-            });
+          : await AdminServer.listen(
+              replica,
+              options.http,
+              options.adminLimits ?? {},
+              {
+                monitor,
+                links: () => transport.peerStates(),
+                peerHttp,
+              },
+              {
+                guard: new HttpGuard(server.users, options.http.host, defaultSecurityLimits.authFailuresMax),
+                tls: security.tls,
+                httpLimits: options.httpLimits,
+              },
+            );
       return new ClusterNode(replica, server, admin, monitor);
     } catch (err) {
       await server?.close();

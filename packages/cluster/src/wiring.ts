@@ -4,7 +4,13 @@
  * the peers' admin addresses for the dashboard, and the monitor's view of
  * the replica.
  */
-import { defaultReplicationLimits, type PeerAddress, type ReplicationNode, TcpTransport } from '@distkv/replication';
+import {
+  defaultReplicationLimits,
+  type PeerAddress,
+  type PeerSecurity,
+  type ReplicationNode,
+  TcpTransport,
+} from '@distkv/replication';
 import { clusterError } from './errors.js';
 import type { MonitorSource } from './monitor.js';
 
@@ -14,12 +20,19 @@ import type { MonitorSource } from './monitor.js';
  * reconnect when electing), so the cluster keeps a handle on it for
  * `peerStates()`. The replica owns it from then on and closes it on stop.
  */
-export function listenPeers(listen: PeerAddress, electing: boolean): Promise<TcpTransport> {
+export function listenPeers(
+  listen: PeerAddress,
+  electing: boolean,
+  security: PeerSecurity = {},
+  log: (line: string) => void = () => undefined,
+): Promise<TcpTransport> {
   const limits = defaultReplicationLimits;
   return TcpTransport.listen(
     listen,
     { entriesMax: limits.appendEntriesMax, bytesMax: Math.max(limits.entryBytesMax, limits.snapshotChunkBytesMax) },
     electing ? { reconnectDelayMsMax: 250 } : {},
+    security, // mutual TLS and/or the cluster secret (see security.ts)
+    log,
   );
 }
 
