@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// Bar charts of the benchmark tables in docs/reference/benchmarks.md (which
-// a test keeps equal to the chapters' tables), drawn as SVG into
-// docs/diagrams/bench-*.svg. The charts are generated, never edited:
-// `node scripts/bench-charts.mjs` rewrites them, `--check` fails when one is
-// stale (test/docs-reference.test.ts runs the check).
+// docs/reference/benchmarks.md gathers the chapters' benchmark tables. Each
+// copy follows a marker `<!-- table-from: docs/02-wal.md#benchmark -->`
+// naming the chapter and the heading (its anchor) whose first table it is.
+// `node scripts/bench-charts.mjs` refreshes every copy from its chapter and
+// draws bar charts of them as SVG into docs/diagrams/bench-*.svg; the
+// copies and the charts are generated, never edited. `--check` fails when
+// one is stale (test/docs-reference.test.ts checks the same).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,22 +14,57 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = 'docs/reference/benchmarks.md';
 const COLOURS = ['#3b6fd8', '#c98a1a'];
 
-/** The rows (cells) of the table that follows `<!-- table-from: <chapter> -->`. */
+const MARKER = /<!-- table-from: ([^#\s]+)#([\w-]+) -->\n+((?:\|.*\n)+)/g;
+
+/** A heading's anchor, as GitHub and VitePress make it: "### The benchmark: what it costs" → "the-benchmark-what-it-costs". */
+export function slug(heading) {
+  return heading
+    .replace(/^#+\s*/, '')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s-]/gu, '')
+    .replace(/\s+/g, '-');
+}
+
+/** The first Markdown table under the heading with this anchor in a chapter, with its final newline. */
+export function chapterTable(chapterText, anchor) {
+  const lines = chapterText.split('\n');
+  const heading = lines.findIndex((l) => /^#{1,6}\s/.test(l) && slug(l) === anchor);
+  if (heading < 0) return undefined;
+  const start = lines.findIndex((l, i) => i > heading && l.startsWith('|'));
+  if (start < 0) return undefined;
+  let end = start;
+  while (end < lines.length && (lines[end] ?? '').startsWith('|')) end++;
+  return `${lines.slice(start, end).join('\n')}\n`;
+}
+
+/** Every copied table of the benchmarks page: its chapter, anchor, and the copy's text. */
+export function copiedTables(markdown) {
+  return [...markdown.matchAll(MARKER)].map((m) => ({ chapter: m[1], anchor: m[2], table: m[3] }));
+}
+
+/** The benchmarks page with every copy replaced by its chapter's table; throws if a chapter or heading is gone. */
+export function syncTables(markdown) {
+  return markdown.replace(MARKER, (_whole, chapter, anchor) => {
+    const table = chapterTable(readFileSync(join(root, chapter), 'utf8'), anchor);
+    if (table === undefined) throw new Error(`${SOURCE}: ${chapter} has no table under a heading #${anchor}`);
+    return `<!-- table-from: ${chapter}#${anchor} -->\n${table}`;
+  });
+}
+
+/** The rows (cells) of the copy of `chapter`'s table. */
 export function tableFrom(markdown, chapter) {
-  const at = markdown.indexOf(`<!-- table-from: ${chapter} -->`);
-  if (at < 0) throw new Error(`${SOURCE} has no table from ${chapter}`);
-  const lines = markdown.slice(at).split('\n').slice(1);
-  const rows = [];
-  for (const line of lines) {
-    if (line.trim() === '' && rows.length === 0) continue;
-    if (!line.startsWith('|')) break;
-    rows.push(
+  const copy = copiedTables(markdown).find((c) => c.chapter === chapter);
+  if (copy === undefined) throw new Error(`${SOURCE} has no table from ${chapter}`);
+  const rows = copy.table
+    .trimEnd()
+    .split('\n')
+    .map((line) =>
       line
         .split('|')
         .slice(1, -1)
         .map((c) => c.trim()),
     );
-  }
   return rows.slice(2); // header and separator
 }
 
@@ -130,11 +167,16 @@ export function staleCharts() {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const page = readFileSync(join(root, SOURCE), 'utf8');
+  const synced = syncTables(page);
   if (process.argv.includes('--check')) {
     const stale = staleCharts();
+    if (synced !== page)
+      console.error(`charts: a table in ${SOURCE} differs from its chapter (run node scripts/bench-charts.mjs)`);
     for (const file of stale) console.error(`charts: docs/diagrams/${file} is stale (run node scripts/bench-charts.mjs)`);
-    process.exit(stale.length > 0 ? 1 : 0);
+    process.exit(stale.length > 0 || synced !== page ? 1 : 0);
   }
-  for (const [file, svg] of Object.entries(charts())) writeFileSync(join(root, 'docs', 'diagrams', file), svg);
-  console.log(`charts: wrote ${Object.keys(charts()).join(', ')} from ${SOURCE}`);
+  if (synced !== page) writeFileSync(join(root, SOURCE), synced);
+  for (const [file, svg] of Object.entries(charts(synced))) writeFileSync(join(root, 'docs', 'diagrams', file), svg);
+  console.log(`charts: ${SOURCE}'s tables copied from the chapters; wrote ${Object.keys(charts(synced)).join(', ')}`);
 }
