@@ -63,6 +63,32 @@ describe('Bully: "the process with the highest id that is alive becomes the coor
   });
 });
 
+describe('Bully with a stale highest id: it steps down when told, instead of crashing', () => {
+  it('a recovering higher node that lacks committed entries learns it from a follower, defers to a lower leader and catches up', () => {
+    const c = new SimCluster({
+      ids: ['1', '2', '3'],
+      rng: seededRng(1),
+      policy: () => new BullyElection(),
+      heartbeatIntervalTicks: 1,
+      checkLogsHoldCommitted: false, // let the stale leader run: the point is what it does
+    });
+    tickAll(c, 15);
+    c.crash('3' as NodeId);
+    tickAll(c, 30);
+    expect(c.currentLeader()).toBe('2');
+    const w = c.propose('2' as NodeId, encodeCommand(commands.put('x', '1')));
+    tickAll(c, 5); // every follower learns the commit index
+    expect(c.raft('1').log.committed).toBeGreaterThanOrEqual(w.index);
+    c.restart('3' as NodeId);
+    // Before the fix, 3 led with its stale log, took a follower's commit index as its match and crashed on
+    // "a compacted entry is covered by the snapshot".
+    tickAll(c, 60);
+    expect(c.currentLeader()).toBe('2');
+    expect(c.raft('3').lacksCommittedEntries()).toBe(false);
+    for (const id of ['1', '2', '3']) expect(c.node(id as NodeId).store.getString('x')).toBe('1');
+  });
+});
+
 describe('Bully fails where Raft does not (the simulator must find it)', () => {
   it(`loses a committed write within ${SEARCH_SEEDS_MAX} seeds: a node with a stale log leads and its writes replace committed ones`, () => {
     const found = findBullyFailure(0, SEARCH_SEEDS_MAX);
