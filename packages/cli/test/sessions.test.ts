@@ -7,7 +7,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster, until } from './process-cluster.js';
 
 let cluster: ProcessCluster | undefined;
+let stopLoad: (() => Promise<void>) | undefined;
 afterEach(async () => {
+  await stopLoad?.();
+  stopLoad = undefined;
   await cluster?.destroy();
   cluster = undefined;
 });
@@ -37,6 +40,11 @@ describe('exactly-once client sessions across a leader failure (real processes)'
     const loop = (async () => {
       while (running) replies.push(await loader.call('INCR', 'load'));
     })();
+    stopLoad = async () => {
+      running = false;
+      await loader.close();
+      await loop.catch(() => undefined);
+    };
     await until('load is flowing', () => replies.length >= 30);
 
     await c.stop(first);
