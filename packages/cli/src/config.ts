@@ -6,6 +6,7 @@
  * came from: `--port`, `DISTKV_PORT` or `distkv.json: port`.
  */
 import { readFileSync } from 'node:fs';
+import { parseUserSpec, type UserSpec } from '@distkv/net';
 import type { PeerAddress } from '@distkv/replication';
 import { z } from 'zod';
 
@@ -25,6 +26,12 @@ export function parsePeers(text: string): Map<string, PeerAddress> {
   return peers;
 }
 // #endregion parse-peers
+
+/** `--user a:rw:pw,b:ro:pw` (or a JSON array in the config file): passwords may not hold commas on the flag. */
+function parseUsers(value: string | string[]): UserSpec[] {
+  const specs = Array.isArray(value) ? value : value.split(',');
+  return specs.map((spec) => parseUserSpec(spec.trim()));
+}
 
 const int = (min: number, max = 2 ** 31 - 1) =>
   z.number({ error: `must be an integer from ${min} to ${max}` }).refine((v) => Number.isSafeInteger(v) && v >= min && v <= max, {
@@ -88,6 +95,23 @@ export const serverSettings = {
     help: 'replication: admin HTTP endpoint (/health, /ready, /status, /metrics, /v1/kv/:key); 0 picks one',
   },
   forwardsPendingMax: { schema: int(1), help: 'replication: most writes a follower holds forwarded' },
+  user: {
+    schema: z.union([z.string(), z.array(z.string())], { error: 'must be name:ro|rw:password[,...]' }).transform((value, ctx) => {
+      try {
+        return parseUsers(value);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+    help: 'security: users name:ro|rw:password[,...] for AUTH user password and the admin endpoint (see docs/security.md)',
+  },
+  tlsCert: { schema: text, help: 'security: TLS certificate (PEM) for the client, admin and peer ports' },
+  tlsKey: { schema: text, help: 'security: the key of --tls-cert' },
+  tlsCa: { schema: text, help: "security: the CA that signs every node's certificate (peers use mutual TLS)" },
+  clusterSecret: { schema: text, help: 'security: peers prove they know it (HMAC); at least 16 bytes' },
+  clusterId: { schema: text, help: 'security: nodes of different cluster ids refuse each other (default distkv)' },
+  unsafeNoAuth: { schema: flag, help: 'security: allow a non-loopback --bind without passwords or peer authentication' },
 } as const;
 // #endregion server-config
 

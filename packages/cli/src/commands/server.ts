@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { ClusterNode } from '@distkv/cluster';
+import { isDistkvError } from '@distkv/core';
 import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
 import type { PeerAddress } from '@distkv/replication';
 import { DurableStore } from '@distkv/wal';
@@ -16,6 +17,7 @@ import {
   settingNames,
 } from '../config.js';
 import { createLogger, lineLogger } from '../log.js';
+import { securityOf, startRefusals } from '../security.js';
 
 export { parsePeers } from '../config.js';
 
@@ -63,10 +65,19 @@ export function registerServerCommand(program: Command): void {
         process.stderr.write(`distkv server: ${err.message}\n`);
         process.exit(2);
       }
-      await runServer(config);
+      await runServer(config).catch(refuseToStart);
     });
 }
 // #endregion register-server
+
+/** A configuration the node refuses (an exposed port, unreadable TLS files): one clear line, exit 2, no stack. */
+function refuseToStart(err: unknown): never {
+  if (isDistkvError(err) && startRefusals.has(err.code)) {
+    process.stderr.write(`distkv server: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
 
 // #region run-server
 async function runServer(config: ServerConfig): Promise<void> {
@@ -100,6 +111,7 @@ async function runServer(config: ServerConfig): Promise<void> {
     host: config.bind,
     limits,
     requirepass: config.requirepass ?? null,
+    ...singleServerSecurity(config),
     config: {
       appendonly: durable === undefined ? 'no' : 'yes',
       appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[config.fsync],
@@ -116,6 +128,12 @@ async function runServer(config: ServerConfig): Promise<void> {
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion run-server
+
+/** --user, --tls-cert/--tls-key and --unsafe-no-auth for a single server (no peers: no cluster secret). */
+function singleServerSecurity(config: ServerConfig) {
+  const { users, tls, unsafeNoAuth } = securityOf(config);
+  return { users: users ?? [], tls, unsafeNoAuth: unsafeNoAuth === true };
+}
 
 function serverLimits(config: ServerConfig): Partial<ServerLimits> {
   const limits: Partial<ServerLimits> = {};
@@ -184,6 +202,7 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     },
     serverLimits: limits,
     requirepass: config.requirepass ?? null,
+    security: securityOf(config),
     log: lineLogger(logger),
   });
   onSignals(logger, () => node.stop());
