@@ -11,6 +11,8 @@ want=()
 { command -v redis-cli && command -v redis-benchmark; } >/dev/null || need+=(redis-tools)
 # redis-server: the peer that `pnpm bench core` and `pnpm bench net` compare with.
 command -v redis-server >/dev/null || want+=(redis-server)
+# openssl: the security tests make their CA and certificates with it at test time (docs/security.md).
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -eq 0 ] && [ ${#want[@]} -eq 0 ]; then
   echo "setup: system tools present"
   exit 0
