@@ -182,6 +182,36 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
   }, 60_000);
 });
 
+describe('client sessions through the driver', () => {
+  it('a follower that installs a snapshot gets the session table with it, and a resent numbered write applies once', async () => {
+    const { nodes, addresses, start } = await cluster('sync');
+    let leader = nodes.get('n1') as ReplicationNode;
+    const opened = await leader.execute(commands.openSession());
+    const id = opened.ok && opened.op === 'openSession' ? opened.session : 0;
+    expect(id).toBeGreaterThan(0);
+    const incr = (seq: number) => leader.execute(commands.session(id, seq, commands.incrBy('n', 1)));
+    expect(await incr(1)).toMatchObject({ ok: true, value: 1n });
+    await until('applied everywhere', () => converged(nodes));
+    await (nodes.get('n3') as ReplicationNode).stop();
+    nodes.delete('n3');
+    for (let seq = 2; seq <= 40; seq++) await incr(seq);
+    expect(await incr(40)).toMatchObject({ ok: true, value: 40n }); // a resend: the first result, no apply
+    const compactedAt = await leader.compact();
+    await leader.stop();
+    nodes.delete('n1');
+    leader = await start('n1', addresses.get('n1') as PeerAddress);
+    expect(leader.raft.log.firstIndex()).toBe((compactedAt ?? 0) + 1);
+    const n3 = await start('n3', addresses.get('n3') as PeerAddress);
+    await until('n3 caught up by snapshot', () => converged(nodes), 4000);
+    expect(n3.raft.log.firstIndex()).toBeGreaterThan(compactedAt ?? 0);
+    expect(n3.store.sessionCount).toBe(1);
+    expect(n3.store.digest()).toBe(leader.store.digest()); // the digest covers the session table
+    // Resent through the follower that restored it (forwarded): still the first answer.
+    expect(await n3.execute(commands.session(id, 40, commands.incrBy('n', 1)))).toMatchObject({ ok: true, value: 40n });
+    expect(n3.store.getString('n')).toBe('40');
+  }, 60_000);
+});
+
 describe('definite and indefinite errors of the write path', () => {
   it('a write pending when its leader stops fails TIMEOUT (indefinite), never a definite code; a stopped node refuses with TRYAGAIN', async () => {
     const { nodes } = await cluster('sync');
