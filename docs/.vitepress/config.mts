@@ -115,6 +115,7 @@ export default defineConfig({
           { text: 'Protocol', link: '/reference/protocol' },
           { text: 'Configuration', link: '/reference/configuration' },
           { text: 'Error codes', link: '/errors' },
+          ...(existsSync(join(docsDir, 'security.md')) ? [{ text: 'Security', link: '/security' }] : []),
           { text: 'Operations', link: '/reference/operations' },
           { text: 'Benchmarks', link: '/reference/benchmarks' },
           { text: 'distkv, etcd and Redis', link: '/reference/comparison' },
