@@ -201,6 +201,25 @@ describe('transports with a cluster secret', () => {
   }, 30_000);
 });
 
+describe('transports without authentication (loopback)', () => {
+  it('admit a connection at its first frame, so silent connections cannot use up inboundConnectionsMax', async () => {
+    const a = await node({}, { handshakeTimeoutMs: 300, handshakesPendingMax: 3, inboundConnectionsMax: 2 });
+    const { port } = a.transport.address;
+    const silent = Array.from(
+      { length: 6 },
+      () =>
+        new Promise<void>((resolve) => {
+          const s = connect({ port, host: '127.0.0.1' });
+          s.on('error', () => undefined);
+          s.on('close', () => resolve());
+        }),
+    );
+    await Promise.all(silent); // evicted by newer ones, or closed after handshakeTimeoutMs
+    const b = await node({});
+    expect(await delivered(b, a, nodeId('a'))).toBe(true);
+  }, 30_000);
+});
+
 describe('transports with mutual TLS', () => {
   let dir: string;
   let pki: TestPki;

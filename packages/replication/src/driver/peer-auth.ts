@@ -381,13 +381,19 @@ export class InboundGate {
     };
     const run = (socket: Socket): void => {
       const handshake = this.#security.handshake ? new AcceptorHandshake(this.#security) : undefined;
-      let open = handshake === undefined && established();
-      if (handshake === undefined && !open) return;
+      let open = false;
       const framed = new FramedConnection(socket, {
         frameBytesMax,
         onFrame: (data) => {
           if (open) {
             onFrame(data);
+            return;
+          }
+          if (handshake === undefined) {
+            // No authentication configured: the first frame admits the connection, so silent ones stay pending
+            // (evicted by newer ones, closed after handshakeTimeoutMs) and cannot use up inboundConnectionsMax.
+            open = established();
+            if (open) onFrame(data);
             return;
           }
           const step = (handshake as AcceptorHandshake).onFrame(data);
