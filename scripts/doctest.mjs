@@ -15,7 +15,9 @@
 //
 //    `server` starts a fresh `distkv server --in-memory --port 0` for the
 //    block and points every `127.0.0.1:6380` in it at that server. A line
-//    `...` in the expected output matches any number of lines.
+//    `...` in the expected output matches any number of lines. `flags`
+//    compares only the set of --flags a --help output lists, so that a
+//    reworded help text does not fail CI but a flag added or gone does.
 //    Safe and bounded: only the commands in ALLOWED run, only loopback
 //    addresses may appear, each command has COMMAND_MS to finish, and every
 //    server the runner starts is stopped by its pid.
@@ -162,6 +164,16 @@ export function outputMatches(expected, actual) {
   return match(0, 0);
 }
 
+/** The --flags that lines of a --help output start with, sorted. */
+export function helpFlags(lines) {
+  const flags = new Set();
+  for (const line of lines) {
+    const m = /^\s+(?:-\w, )?(--[\w-]+)/.exec(line);
+    if (m !== null) flags.add(m[1]);
+  }
+  return [...flags].sort();
+}
+
 function outputLines(text) {
   const lines = text
     .replace(/\r/g, '')
@@ -252,7 +264,7 @@ function shimDir(root) {
 }
 
 /** Runs one runnable block; returns its problems and the block text with the actual output (for --write). */
-async function runSession(root, file, block, env) {
+async function runSession(root, file, block, env, write) {
   const where = `${relative(root, file)}:${block.line}`;
   const problems = [];
   let steps;
@@ -274,14 +286,24 @@ async function runSession(root, file, block, env) {
       const command = server === undefined ? step.command : step.command.replaceAll(DEFAULT_ADDRESS, server.address);
       const result = await runCommand(command, env, cwd);
       const actual = outputLines(result.stdout);
+      const matches = block.attrs.includes('flags')
+        ? helpFlags(step.expected).join(' ') === helpFlags(actual).join(' ')
+        : outputMatches(step.expected, actual);
       if (result.timedOut) problems.push(`${where}: $ ${step.command}: no exit within ${COMMAND_MS} ms`);
-      else if (!outputMatches(step.expected, actual)) {
+      else if (!matches && block.attrs.includes('flags')) {
+        const [was, now] = [helpFlags(step.expected), helpFlags(actual)];
+        const added = now.filter((f) => !was.includes(f));
+        const gone = was.filter((f) => !now.includes(f));
+        problems.push(
+          `${where}: $ ${step.command}: flags added ${added.join(' ') || '(none)'}, gone ${gone.join(' ') || '(none)'}\n  (describe them, then: node scripts/doctest.mjs --write ${relative(root, file)})`,
+        );
+      } else if (!matches) {
         problems.push(
           `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}\n  (if the new output is right: node scripts/doctest.mjs --write ${relative(root, file)})`,
         );
       }
       const shown = server === undefined ? actual : actual.map((l) => l.replaceAll(server.address, DEFAULT_ADDRESS));
-      written.push(`$ ${step.command}`, ...(outputMatches(step.expected, actual) ? step.expected : shown));
+      written.push(`$ ${step.command}`, ...(matches && !(write && block.attrs.includes('flags')) ? step.expected : shown));
     }
   } finally {
     await server?.stop();
@@ -307,7 +329,7 @@ export async function runSessions(root, files, { write = false, only = [] } = {}
     while (next < jobs.length) {
       const i = next++;
       const { file, block } = jobs[i];
-      results[i] = await runSession(root, file, block, env);
+      results[i] = await runSession(root, file, block, env, write);
     }
   };
   await Promise.all([worker(), worker()]);

@@ -81,6 +81,15 @@ describe('the doc-test runner', () => {
     expect(outputMatches(['x', 'z'], ['x', 'y', 'z'])).toBe(false);
   });
 
+  it('in a flags session, compares the --flags listed, not their wording', async () => {
+    const reworded = doc('flags.md', '# F\n\n```sh runnable flags\n$ echo "  --port  new words"\n  --port  old words\n```\n');
+    expect((await runSessions(repoRoot, [reworded])).problems).toEqual([]);
+    const added = doc('flags2.md', '# F\n\n```sh runnable flags\n$ echo "  --port  words"\n  --bind  words\n```\n');
+    const { problems } = await runSessions(repoRoot, [added]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('flags added --port, gone --bind');
+  }, 120_000);
+
   it('refuses commands outside the allow-list, shell tricks and non-loopback addresses', () => {
     expect(refusal('distkv client 127.0.0.1:6380 -c "GET a;b"')).toBeUndefined();
     expect(refusal('rm -rf /')).toMatch(/only distkv, echo/);
