@@ -176,6 +176,15 @@ export class ClusterNode {
     return nodeStatus(this.replica);
   }
 
+  /**
+   * Settles if the replica stopped on its own because its storage failed
+   * (see ReplicationNode.failed): the process should then exit rather than
+   * keep answering clients from a state that no longer advances.
+   */
+  get failed(): Promise<Error> {
+    return this.replica.failed;
+  }
+
   /** A leader is known and this node applied everything it knows committed. */
   ready(): boolean {
     return isReady(this.status());

@@ -197,6 +197,8 @@ export class ReplicationNode implements KvBackend {
   readonly #logLine: (line: string) => void;
   #pumping = false;
   #stopped = false;
+  readonly #failed: Promise<Error>;
+  #fail: (err: Error) => void = () => undefined;
   #compactWaiters: Array<(index: LogIndex | undefined) => void> = [];
   #idleWaiters: Array<() => void> = [];
   readonly forwardLimits: Readonly<ForwardLimits>;
@@ -210,6 +212,9 @@ export class ReplicationNode implements KvBackend {
   #snapshotsInstalled = 0;
 
   private constructor(options: ReplicationNodeOptions, raft: RaftNode, log: DurableLog, store: Store, transport: TcpTransport) {
+    this.#failed = new Promise((resolve) => {
+      this.#fail = resolve;
+    });
     this.id = raft.id;
     this.mode = options.mode;
     this.raft = raft;
@@ -758,6 +763,20 @@ export class ReplicationNode implements KvBackend {
     await this.#log.close();
   }
 
+  // #region failed
+  /**
+   * Settles, with the cause, if the node stopped on its own: its storage
+   * failed (a full disk, an I/O error) while persisting Raft state. Such a
+   * node must not linger as a zombie that answers clients but never
+   * replicates again; whoever runs it should exit (fail-stop, as etcd does on
+   * a WAL write error) so a supervisor restarts it and Raft catches it up.
+   * Never settles after a graceful `stop()`.
+   */
+  get failed(): Promise<Error> {
+    return this.#failed;
+  }
+  // #endregion failed
+
   #kick(): void {
     if (this.#pumping || this.#stopped) return;
     this.#pumping = true;
@@ -770,6 +789,7 @@ export class ReplicationNode implements KvBackend {
       (err: unknown) => {
         this.#pumping = false;
         this.#logLine(`replication node ${this.id} stopped: ${(err as Error).stack ?? err}`);
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
         void this.stop();
       },
     );
