@@ -135,6 +135,10 @@ export class Session {
    * at once when no known node answers at all.
    */
   async findLeader(): Promise<boolean> {
+    return (await this.#findLeader()) === 'found';
+  }
+
+  async #findLeader(): Promise<'found' | 'no-leader' | 'unreachable'> {
     const deadline = Date.now() + this.#options.leaderWaitMs;
     for (;;) {
       let answered = 0;
@@ -144,7 +148,7 @@ export class Session {
         answered++;
         if (!this.#options.follow) {
           this.nodeId = view.nodeId;
-          return true;
+          return 'found';
         }
         if (view.leaderAddress === null) continue;
         this.#learn(view.leaderAddress);
@@ -152,11 +156,12 @@ export class Session {
         const leader = same(view.leaderAddress, address) ? view : await this.#view(view.leaderAddress);
         if (leader !== null && (leader.role === 'leader' || leader.role === 'master')) {
           await this.#moveTo(leader);
-          return true;
+          return 'found';
         }
       }
       // Nobody answered at all: no election is under way that waiting would finish.
-      if (answered === 0 || Date.now() >= deadline) return false;
+      if (answered === 0) return 'unreachable';
+      if (Date.now() >= deadline) return 'no-leader';
       await new Promise((r) => setTimeout(r, DISCOVERY_PAUSE_MS));
     }
   }
@@ -175,9 +180,16 @@ export class Session {
         const lost = isDistkvError(err, 'CONNECTION_CLOSED');
         if (!this.#options.follow && !refused) throw err;
         if (!refused && !noLeader && !lost) throw err;
-        const found = await this.findLeader();
+        const found = await this.#findLeader();
         // A lost connection is indefinite: the command may have been applied, so it is not sent again.
-        if (lost || !found || Date.now() >= deadline) throw err;
+        if (lost || found === 'unreachable') throw err;
+        if (found === 'no-leader') {
+          // Some node answers, but none names a leader yet: definite, and the session goes on.
+          throw new Error(
+            `no leader within ${this.#options.leaderWaitMs} ms (an election may still be running); nothing was done, retry`,
+          );
+        }
+        if (Date.now() >= deadline) throw err;
       }
     }
   }

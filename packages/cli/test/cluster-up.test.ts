@@ -173,7 +173,11 @@ describe('distkv cluster up and status', () => {
     });
     const replies = (): string[] => out.split(/\S+ 127\.0\.0\.1:\d+> /).map((r) => r.trim());
     repl.stdin.write('SET a 1\n');
-    await until('the first reply', async () => replies().includes('OK'), 300);
+    await until(
+      () => `the first reply: ${out}`,
+      async () => replies().includes('OK'),
+      600,
+    );
     expect(out).toContain(`${leader} ${endpoints[leaderIndex]}> `);
 
     process.kill(up.nodePids[leaderIndex] as number, 'SIGKILL');
@@ -183,7 +187,11 @@ describe('distkv cluster up and status', () => {
     for (let attempt = 0; attempt < 10 && okCount < 2; attempt++) {
       const before = replies().length;
       repl.stdin.write('SET b 2\n');
-      await until('a reply', async () => replies().length > before && out.endsWith('> '), 300);
+      await until(
+        () => `a reply: ${out}`,
+        async () => replies().length > before && out.endsWith('> '),
+        600,
+      );
       okCount = replies().filter((r) => r === 'OK').length;
     }
     expect(okCount, out).toBe(2);
@@ -197,7 +205,7 @@ describe('distkv cluster up and status', () => {
 
     // SIGKILL of cluster up itself: each node sees its IPC channel close and shuts down.
     process.kill(up.child.pid as number, 'SIGKILL');
-    await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 300);
+    await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 600);
     for (const pid of up.nodePids) expect(alive(pid), `node pid ${pid}`).toBe(false);
   });
 

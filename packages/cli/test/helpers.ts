@@ -113,12 +113,12 @@ export async function freeBasePort(nodes = 3): Promise<number> {
 }
 
 /** Polls `cond` every 100 ms, at most `pollsMax` times: a bound, never a timing assertion. */
-export async function until(what: string, cond: () => Promise<boolean>, pollsMax = 400): Promise<void> {
+export async function until(what: string | (() => string), cond: () => Promise<boolean>, pollsMax = 400): Promise<void> {
   for (let i = 0; i < pollsMax; i++) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`gave up waiting for: ${what}`);
+  throw new Error(`gave up waiting for: ${typeof what === 'string' ? what : what()}`);
 }
 
 /** Running (a zombie waiting for its reaper, whose parent died, counts as gone). */

@@ -235,9 +235,12 @@ function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: s
   const endpoints = nodes.map((n) => `127.0.0.1:${n.ports.client}`).join(',');
   out('');
   out('Next, in another terminal:');
+  const others = nodes.slice(1).map((n) => `127.0.0.1:${n.ports.client}`);
   out(`  redis-cli -p ${first}                         # any Redis client works`);
-  out(`  pnpm distkv client 127.0.0.1:${first}`);
-  out(`  pnpm distkv status${defaults ? '' : ` --endpoints ${endpoints}`}`);
+  out(
+    `  pnpm distkv client 127.0.0.1:${first}${others.length > 0 ? ` --endpoints ${others.join(',')}` : ''}   # follows the leader`,
+  );
+  out(`  pnpm distkv status${defaults ? '' : ` --endpoints ${endpoints}`} --watch`);
   out('Ctrl-C stops every node; running the same command again brings the cluster back with its data.');
   out('');
 }
