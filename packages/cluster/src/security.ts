@@ -117,9 +117,13 @@ export function applyHttpLimits(http: HttpServer, limits: HttpLimits): void {
   http.headersTimeout = limits.httpHeadersTimeoutMs;
   http.requestTimeout = limits.httpRequestTimeoutMs;
   http.keepAliveTimeout = limits.httpIdleTimeoutMs;
-  http.on('clientError', (_err, socket: Socket) => {
-    // Garbage, oversized headers or a timeout: answer if we still can, never crash.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  http.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Garbage or oversized headers get a 400 (431) and a close. A slow request is only closed: writing a reply to
+    // it (as Node's default handler does) left such sockets open here, so a slow-loris kept its connection.
+    if (err.code !== 'ERR_HTTP_REQUEST_TIMEOUT' && socket.writable) {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+    }
     socket.destroy();
   });
 }
