@@ -128,9 +128,11 @@ export class Nemesis {
         try {
           const leader = await c.findLeader();
           if (leader === undefined || !c.isUp(id)) continue;
-          const commit = Number((await c.info(leader)).get('commit_index'));
-          const applied = Number((await c.info(id)).get('applied_index'));
-          recovered = commit - applied <= 100;
+          const li = await c.info(leader);
+          const ni = await c.info(id);
+          // Caught up: it follows the current term (a stopped node's term is frozen) and has applied nearly all.
+          recovered =
+            ni.get('term') === li.get('term') && Number(li.get('commit_index')) - Number(ni.get('applied_index')) <= 100;
         } catch {
           // not yet
         }
