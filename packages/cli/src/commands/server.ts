@@ -206,6 +206,16 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     log: lineLogger(logger),
   });
   onSignals(logger, () => node.stop());
+  // #region fail-stop
+  // A replica whose disk failed (full, I/O error) stops replicating for good.
+  // Fail-stop, as etcd does: exit non-zero so a supervisor restarts the node
+  // and Raft catches it up, rather than keep a zombie that answers clients.
+  void node.failed.then(async (err) => {
+    logger.fatal(`storage failed, exiting so the node can be restarted: ${err.message}`);
+    await Promise.race([node.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    process.exit(3);
+  });
+  // #endregion fail-stop
   const { host, port } = node.server.address;
   const replica = node.replica;
   const admin = node.admin?.address;
