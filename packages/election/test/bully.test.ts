@@ -1,7 +1,19 @@
 // Goal: the seed's Bully algorithm elects the highest live id, and — having no log check — loses acknowledged writes, which the simulator must find.
 // Method: a bounded seed search that EXPECTS a safety violation and prints its seed and replay command; plus direct runs of the policy on a simulated cluster.
 import { commands, encodeCommand } from '@distkv/core';
-import { formatFailure, InvariantViolation, type NodeId, SimCluster, seededRng } from '@distkv/replication';
+import {
+  type Entry,
+  formatFailure,
+  InvariantViolation,
+  type LogIndex,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  RaftNode,
+  SimCluster,
+  seededRng,
+  type Term,
+} from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
 import { BullyElection, bullyPriority } from '../src/index.js';
 import { findBullyFailure } from '../src/testing/index.js';
@@ -86,6 +98,60 @@ describe('Bully with a stale highest id: it steps down when told, instead of cra
     expect(c.currentLeader()).toBe('2');
     expect(c.raft('3').lacksCommittedEntries()).toBe(false);
     for (const id of ['1', '2', '3']) expect(c.node(id as NodeId).store.getString('x')).toBe('1');
+  });
+});
+
+describe("Bully: a leader whose log conflicts with a follower's committed entries", () => {
+  // Seen in real processes (packages/cli/test/bully.test.ts, about 1 run in 3 on a loaded machine): n3 alone led
+  // term 2 with entry 1/2, n2 committed it; n1, whose ELECTION went unanswered in time, led term 3 with entry 1/3.
+  // n2 answered n1's append below its commit index with "matched up to 1", n1 counted it and committed 1/3 with
+  // n2's vote, so n1 held a committed entry the others never had: no leader could repair it, the leader's probe
+  // of n1 stayed at match 1 forever and writes through n1 timed out until the test did.
+  const noPolicy = { name: 'none', tick: () => undefined, step: () => undefined };
+  const voters = ['1', '2', '3'] as NodeId[];
+  const e = (t: number, i: number): Entry => ({ term: t as Term, index: i as LogIndex, payload: new Uint8Array() });
+  function drain(node: RaftNode, storage: MemoryStorage): Message[] {
+    const rd = node.ready();
+    storage.append(rd.entries);
+    if (rd.hardState !== undefined) storage.setHardState(rd.hardState);
+    node.advance(rd);
+    return [...rd.messages];
+  }
+
+  it('is told so, steps down without committing, and takes the committed entry from the next leader', () => {
+    const followerStorage = new MemoryStorage();
+    followerStorage.append([e(2, 1)]);
+    followerStorage.setHardState({ term: 2 as Term, vote: null, commit: 1 as LogIndex });
+    const follower = new RaftNode({ id: '2' as NodeId, voters, election: noPolicy }, followerStorage);
+    const staleStorage = new MemoryStorage();
+    const stale = new RaftNode({ id: '1' as NodeId, voters, election: noPolicy }, staleStorage);
+    stale.leadNewTerm(3 as Term); // its no-op is entry 1/3
+    const append = drain(stale, staleStorage).find((m) => m.to === '2' && m.type === 'MsgApp');
+    expect(append).toMatchObject({ prevIndex: 0, entries: [{ index: 1, term: 3 }] });
+    follower.step(append as Message);
+    const answer = drain(follower, followerStorage).find((m) => m.type === 'MsgAppResp');
+    // Not "matched up to my commit index": a reject that names the commit index above the rejected one.
+    expect(answer).toMatchObject({ reject: true, index: 0, hintIndex: 1 });
+    stale.step(answer as Message);
+    expect(stale.role).toBe('follower');
+    expect(stale.log.committed).toBe(0);
+    expect(stale.lacksCommittedEntries()).toBe(true);
+    drain(stale, staleStorage);
+    // The next leader (term 5, holding 1/2) replaces the stale node's uncommitted 1/3; it is whole again.
+    stale.step({
+      type: 'MsgApp',
+      from: '3' as NodeId,
+      to: '1' as NodeId,
+      term: 5 as Term,
+      prevIndex: 0 as LogIndex,
+      prevTerm: 0 as Term,
+      entries: [e(2, 1), e(5, 2)],
+      commit: 2 as LogIndex,
+    } as Message);
+    drain(stale, staleStorage);
+    expect(stale.log.term(1 as LogIndex)).toBe(2);
+    expect(stale.log.committed).toBe(2);
+    expect(stale.lacksCommittedEntries()).toBe(false);
   });
 });
 

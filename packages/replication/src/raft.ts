@@ -812,6 +812,15 @@ export class RaftNode {
       this.becomeFollower(this.term, null);
       return;
     }
+    if (m.reject && m.hintIndex > m.index) {
+      // The follower committed other entries than this leader's up to
+      // hintIndex (see #handleAppendEntries): like a commit index beyond its
+      // log, this leader cannot lead correctly. It steps down until a leader
+      // brings its commit index there, replacing its conflicting entries.
+      if (m.hintIndex > this.#commitAheadIndex) this.#commitAheadIndex = m.hintIndex;
+      this.becomeFollower(this.term, null);
+      return;
+    }
     if (m.reject) {
       // Fast backtracking: skip every entry of a term the follower cannot match.
       let hint = m.hintIndex;
@@ -1021,6 +1030,25 @@ export class RaftNode {
   // #region handle-append
   #handleAppendEntries(m: MsgApp): void {
     if (m.prevIndex < this.log.committed) {
+      if (this.#conflictsWithCommitted(m)) {
+        // The leader holds other entries where this node committed: only a
+        // leader elected without the up-to-date check (Bully) can. Answering
+        // "matched up to the commit index" would let it count this node for
+        // entries it does not hold and commit a divergent log, which no
+        // later leader can repair. A reject whose hint lies above the
+        // rejected index says it; the leader steps down (see
+        // #handleAppendResponse).
+        const committed = this.log.committed;
+        this.#send({
+          type: 'MsgAppResp',
+          to: m.from,
+          reject: true,
+          index: m.prevIndex,
+          hintIndex: committed,
+          hintTerm: 0 as Term,
+        });
+        return;
+      }
       // Everything up to the commit index already matches the leader.
       this.#acceptAppend(m.from, this.log.committed);
       return;
@@ -1039,6 +1067,19 @@ export class RaftNode {
     this.#send({ type: 'MsgAppResp', to: m.from, reject: true, index: m.prevIndex, hintIndex, hintTerm });
   }
   // #endregion handle-append
+
+  /** An append whose prevTerm or entries disagree with this node's committed (and not compacted) entries. */
+  #conflictsWithCommitted(m: MsgApp): boolean {
+    const committed = this.log.committed;
+    const prevTerm = this.log.term(m.prevIndex);
+    if (prevTerm !== undefined && prevTerm !== m.prevTerm) return true;
+    for (const entry of m.entries) {
+      if (entry.index > committed) break;
+      const t = this.log.term(entry.index);
+      if (t !== undefined && t !== entry.term) return true;
+    }
+    return false;
+  }
 
   #acceptAppend(to: NodeId, index: LogIndex): void {
     this.#send({ type: 'MsgAppResp', to, reject: false, index, hintIndex: 0 as LogIndex, hintTerm: 0 as Term });

@@ -198,13 +198,13 @@ describe('a leader elected without the up-to-date check (Bully) meets a follower
     return { leader, follower, leaderStorage };
   }
 
-  it('answers with its commit index, and the stale leader steps down instead of crashing', () => {
+  it('answers with its commit index (its entry 3 conflicts: as a reject hint), and the stale leader steps down instead of crashing', () => {
     const { leader, follower, leaderStorage } = scenario();
     const toFollower = handle(leader, leaderStorage).messages.find((m) => m.to === '1' && m.type === 'MsgApp');
     expect(toFollower).toMatchObject({ prevIndex: 2 });
     follower.step(toFollower as Message);
     const answer = follower.ready().messages[0];
-    expect(answer).toMatchObject({ type: 'MsgAppResp', reject: false, index: 5 });
+    expect(answer).toMatchObject({ type: 'MsgAppResp', reject: true, index: 2, hintIndex: 5 });
     expect(() => leader.step(answer as Message)).not.toThrow();
     expect(leader.role).toBe('follower');
     expect(leader.lacksCommittedEntries()).toBe(true);
