@@ -13,6 +13,9 @@ want=()
 command -v redis-server >/dev/null || want+=(redis-server)
 # openssl: the security tests make their CA and certificates with it at test time (docs/security.md).
 command -v openssl >/dev/null || need+=(openssl)
+# chromium: the dashboard's browser test (phase 6) drives Debian's Chromium with
+# playwright-core at /usr/bin/chromium; playwright never downloads a browser.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ] && [ ${#want[@]} -eq 0 ]; then
   echo "setup: system tools present"
   exit 0
@@ -22,7 +25,14 @@ if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
   [ ${#need[@]} -eq 0 ] && exit 0
   exit 1
 fi
-apt-get update -qq
+# Refresh the package lists only when apt cannot find what we need (a fresh
+# image has none): a machine that already has them installs without a network round.
+for pkg in "${need[@]}" "${want[@]}"; do
+  if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+    apt-get update -qq
+    break
+  fi
+done
 if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
   echo "setup: installed ${need[*]}"

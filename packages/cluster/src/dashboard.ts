@@ -164,13 +164,13 @@ export const DASHBOARD_HTML = `<!doctype html>
       else if (leader !== null) leader.state.status.peers.forEach(function (p) { if (p.id === ep.id) lag = p.lag; });
       var health = !ep.reachable ? "unreachable" : ep.state.ready ? "healthy" : "not ready";
       var items = [].concat(
-        dd("term", s.term), dd("commit index", s.commitIndex), dd("applied index", s.appliedIndex),
-        dd("lag (entries)", lag), dd("health", health, "health-" + health.replace(" ", "-")),
+        dd("term", s.term), dd("commit", s.commitIndex), dd("applied", s.appliedIndex),
+        dd("lag", lag), dd("health", health, "health-" + health.replace(" ", "-")),
         dd("leader", s.leader), dd("keys", s.keys), dd("http", ep.state.httpAddress), dd("pid", ep.state.pid)
       );
       var dl = el("dl", {});
       items.forEach(function (i) { dl.appendChild(i); });
-      nodes.appendChild(el("div", { class: "card", "data-node": ep.id, "data-role": role, "data-leader": String(isLeader), "data-health": health },
+      nodes.appendChild(el("div", { class: "card", "data-node": ep.id, "data-role": role, "data-leader": String(isLeader), "data-health": health, "data-term": String(s.term) },
         el("h2", {}, ep.id, el("span", { class: "badge " + role }, role)), dl));
     });
     var reachable = list.filter(function (ep) { return ep.reachable; }).length;
@@ -186,8 +186,8 @@ export const DASHBOARD_HTML = `<!doctype html>
   function renderCharts(list) {
     var now = Math.floor(Date.now() / 1000);
     var ops = new Map(), p50 = new Map(), p99 = new Map();
+    // An unreachable node's last known points stay: the chart shows its traffic up to when it went away.
     list.forEach(function (ep) {
-      if (!ep.reachable) return;
       ep.state.series.forEach(function (pt) {
         var sec = Math.round(pt.atMs / 1000);
         if (sec <= now - CHART_SECONDS) return;
@@ -212,6 +212,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     lines.forEach(function (l) { l.points.forEach(function (v) { if (v > max) max = v; }); });
     var top = max > 0 ? max * 1.1 : 1;
     root.replaceChildren();
+    root.setAttribute("data-max", String(max));
     for (var g = 0; g <= 4; g++) {
       var y = PAD + ((H - 2 * PAD) * g) / 4;
       root.appendChild(svg("line", { x1: 0, x2: W, y1: y, y2: y, stroke: "#2a3440", "stroke-width": 1 }));
@@ -239,7 +240,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     var ul = document.getElementById("events");
     ul.replaceChildren();
     all.slice(0, 60).forEach(function (e) {
-      ul.appendChild(el("li", { "data-kind": e.kind },
+      ul.appendChild(el("li", { "data-kind": e.kind, "data-from": e.node, "data-term": e.term === null ? "" : String(e.term) },
         el("span", { class: "dim" }, new Date(e.atMs).toLocaleTimeString() + " "),
         el("span", { class: "node" }, e.node), el("span", { class: "kind" }, e.kind), e.message,
         e.term === null ? "" : el("span", { class: "dim" }, " (term " + e.term + ")")));
