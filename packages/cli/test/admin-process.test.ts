@@ -4,6 +4,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessCluster, until } from './process-cluster.js';
 
+/**
+ * A request answered 503 (no leader right now: an election on a loaded
+ * machine) did not take effect for a read, and PUT/DELETE are idempotent,
+ * so it is sent again; at most 100 times, 100 ms apart.
+ */
+async function settled(request: () => Promise<Response>): Promise<Response> {
+  for (let i = 0; ; i++) {
+    const response = await request();
+    if (response.status !== 503 || i === 100) return response;
+    await response.arrayBuffer();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let cluster: ProcessCluster | undefined;
 afterEach(async () => {
   await cluster?.destroy();
@@ -34,17 +48,17 @@ describe('admin HTTP endpoint of real processes', () => {
       [follower, 'via-follower'],
       [leader, 'via-leader'],
     ] as const) {
-      const put = await fetch(url(via, `/v1/kv/${key}`), { method: 'PUT', body: `value of ${key}` });
+      const put = await settled(() => fetch(url(via, `/v1/kv/${key}`), { method: 'PUT', body: `value of ${key}` }));
       expect(put.status).toBe(204);
       // Read back through the other kind of node, and over RESP.
       const other = via === leader ? follower : leader;
-      const get = await fetch(url(other, `/v1/kv/${key}`));
+      const get = await settled(() => fetch(url(other, `/v1/kv/${key}`)));
       expect(get.status).toBe(200);
       expect(await get.text()).toBe(`value of ${key}`);
       expect(String(await c.call(via, 'GET', key))).toBe(`value of ${key}`);
-      const del = await fetch(url(via, `/v1/kv/${key}`), { method: 'DELETE' });
+      const del = await settled(() => fetch(url(via, `/v1/kv/${key}`), { method: 'DELETE' }));
       expect(del.status).toBe(204);
-      const gone = await fetch(url(other, `/v1/kv/${key}`));
+      const gone = await settled(() => fetch(url(other, `/v1/kv/${key}`)));
       expect(gone.status).toBe(404);
       expect(await gone.json()).toMatchObject({ error: 'NOT_FOUND' });
       expect((await fetch(url(via, `/v1/kv/${key}`), { method: 'DELETE' })).status).toBe(404);
