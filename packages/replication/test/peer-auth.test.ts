@@ -168,7 +168,7 @@ describe('transports with a cluster secret', () => {
     await until(() => green.log.some((l) => /refused by the peer/.test(l)));
     expect(await delivered(open, a, nodeId('a'))).toBe(false);
     await until(() => a.log.some((l) => /did not start the handshake/.test(l)));
-  }, 30_000);
+  });
 
   it('survive random bytes, a flood of silent connections and a slow frame, still serving real peers', async () => {
     const limits = { handshakeTimeoutMs: 300, handshakesPendingMax: 4, frameTimeoutMs: 300 };
@@ -198,7 +198,7 @@ describe('transports with a cluster secret', () => {
     expect(await delivered(b, a, nodeId('a'))).toBe(true);
     await Promise.all(closes);
     expect(a.log.some((l) => /no completed handshake|did not start the handshake/.test(l))).toBe(true);
-  }, 30_000);
+  });
 });
 
 describe('transports without authentication (loopback)', () => {
@@ -217,7 +217,7 @@ describe('transports without authentication (loopback)', () => {
     await Promise.all(silent); // evicted by newer ones, or closed after handshakeTimeoutMs
     const b = await node({});
     expect(await delivered(b, a, nodeId('a'))).toBe(true);
-  }, 30_000);
+  });
 });
 
 describe('transports with mutual TLS', () => {
@@ -251,5 +251,5 @@ describe('transports with mutual TLS', () => {
     const impostor = await node({ tls: { cert, key, ca: pki.ca } });
     expect(await delivered(impostor, target, nodeId('target'))).toBe(false);
     await until(() => target.log.some((l) => /TLS: client certificate not accepted .*not signed by our CA/.test(l)));
-  }, 30_000);
+  });
 });
