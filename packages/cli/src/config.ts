@@ -11,9 +11,14 @@ import type { PeerAddress } from '@distkv/replication';
 import { z } from 'zod';
 
 // #region parse-peers
-/** `n2=127.0.0.1:7102,n3=127.0.0.1:7103`: every other voter and its peer address. Throws a message naming the bad part. */
+/**
+ * `n2=127.0.0.1:7102,n3=127.0.0.1:7103`: every other voter and its peer
+ * address; `none`: no other voter (a one-node Raft cluster). Throws a
+ * message naming the bad part.
+ */
 export function parsePeers(text: string): Map<string, PeerAddress> {
   const peers = new Map<string, PeerAddress>();
+  if (text.trim() === 'none') return peers;
   for (const part of text.split(',')) {
     const match = /^([A-Za-z0-9_.-]{1,64})=([^:,=]+):(\d{1,5})$/.exec(part.trim());
     if (match === null) throw new Error(`"${part}" is not id=host:port`);
@@ -50,7 +55,7 @@ export const serverSettings = {
   dataDir: { schema: text, help: 'where the write-ahead log and snapshots live', default: './data' },
   fsync: {
     schema: choice(['always', 'interval', 'none']),
-    help: 'when a write is acknowledged (single node; the Raft log always fsyncs)',
+    help: 'when a write is acknowledged (a single node or --peers none; with peers the Raft log always fsyncs)',
     default: 'always',
   },
   fsyncIntervalMs: { schema: int(1), help: 'for --fsync interval' },
@@ -78,7 +83,7 @@ export const serverSettings = {
         return z.NEVER;
       }
     }),
-    help: 'replication: the other voters, id=host:port[,id=host:port...]',
+    help: 'replication: the other voters, id=host:port[,id=host:port...]; none: a one-node cluster (admin endpoint, same data layout)',
   },
   leader: { schema: text, help: 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one' },
   election: { schema: choice(['raft', 'bully']), help: 'replication: how the nodes elect a leader', default: 'raft' },
@@ -244,8 +249,9 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
   const at = (name: SettingName): string => `${flagName(name)} (from ${origin[name] ?? 'default'})`;
   const problems: string[] = [];
   if (c.peers !== undefined) {
+    const alone = c.peers.size === 0;
     if (c.id === undefined) problems.push(`${at('peers')} needs --id (this node)`);
-    if (c.peerPort === undefined) problems.push(`${at('peers')} needs --peer-port`);
+    if (c.peerPort === undefined && !alone) problems.push(`${at('peers')} needs --peer-port`);
     if (c.inMemory) problems.push(`${at('inMemory')} cannot replicate: the Raft log lives in --data-dir`);
     if (c.id !== undefined && c.peers.has(c.id))
       problems.push(`${at('peers')} lists this node (${c.id}) too; list only the others`);
@@ -255,7 +261,8 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
     if (c.election === 'bully' && c.readMode === 'lease')
       problems.push(`${at('readMode')}: lease needs --election raft (check-quorum)`);
     // The Raft log of a replica always fsyncs before it acknowledges (docs/04): refuse rather than ignore.
-    if (c.fsync !== 'always' && origin.fsync !== 'default')
+    // A one-node cluster (--peers none) may relax it, as a single server does.
+    if (c.fsync !== 'always' && origin.fsync !== 'default' && !alone)
       problems.push(`${at('fsync')}: ${c.fsync} applies to a single node only; a replica's Raft log always fsyncs`);
   } else {
     for (const name of ['peerPort', 'leader', 'httpPort'] as const) {

@@ -1,4 +1,4 @@
-// Goal: `distkv cluster up` starts a working 3-node cluster, `distkv status` (once and --watch) describes it with each node's own admin address (and a dead endpoint as unreachable), `distkv client` follows the leader across a SIGKILL, SIGTERM stops every node, SIGKILL of `cluster up` leaves no node behind, and a second `cluster up` on the same data dir has the data.
+// Goal: `distkv cluster up` starts a working 3-node cluster, `distkv status` (once and --watch) describes it with each node's own admin address and last heartbeat, from any one endpoint (and a dead endpoint or node as unreachable), `--nodes 1` is a one-voter cluster with the same admin endpoint, `distkv client` follows the leader across a SIGKILL, SIGTERM stops every node, SIGKILL of `cluster up` leaves no node behind, and a second `cluster up` on the same data dir has the data.
 // Method: real processes on free ports found at test time, temp dirs, bounded polls; only our own pids are signalled.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +25,7 @@ interface StatusJson {
     healthy: boolean;
     client_addr: string;
     http_addr: string | null;
+    last_heartbeat_ms: number | null;
   }>;
 }
 
@@ -79,6 +80,13 @@ describe('distkv cluster up and status', () => {
     expect(view.nodes.map((n) => n.client_addr)).toEqual(endpoints);
     // Each node reports its own admin address in INFO (it equals the port rule's here, which it no longer relies on).
     expect(view.nodes.map((n) => n.http_addr)).toEqual([0, 1, 2].map((i) => `http://127.0.0.1:${base + 200 + i}`));
+    // Every node has heard its leader (followers) or a majority (the leader): a number of ms, not null.
+    for (const n of view.nodes) expect(n.last_heartbeat_ms, n.id).toEqual(expect.any(Number));
+
+    // Asking one node is enough: it names the other voters and status asks them too.
+    const fromOne = await status([endpoints[2] as string]);
+    expect(fromOne.nodes.map((n) => n.client_addr).sort()).toEqual([...endpoints].sort());
+    expect(fromOne.nodes.map((n) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
 
     // --watch is bounded by --count; with --json each refresh is one line.
     const watched = await run(process.execPath, [
@@ -134,6 +142,7 @@ describe('distkv cluster up and status', () => {
         commit_index: null,
         applied_index: null,
         lag: null,
+        last_heartbeat_ms: null,
         healthy: false,
         client_addr: `127.0.0.1:${address.port}`,
         http_addr: null,
@@ -203,10 +212,53 @@ describe('distkv cluster up and status', () => {
     await exitOf(repl);
     expect(replies()).toContain('2');
 
+    // Status from one survivor: the killed node is still listed (the others remember its address), unreachable,
+    // with how long ago the new leader last heard it; bounded poll until the survivors agree on the new leader.
+    let afterKill: StatusJson = { nodes: [] };
+    await until(
+      'status from one survivor shows the dead node and a new leader',
+      async () => {
+        afterKill = await status([follower]);
+        return afterKill.nodes.some((n) => n.role === 'leader' && n.id !== leader);
+      },
+      60,
+    );
+    const dead = afterKill.nodes.find((n) => n.id === leader);
+    expect(dead).toMatchObject({ role: 'unreachable', healthy: false, client_addr: endpoints[leaderIndex] });
+    expect(afterKill.nodes).toHaveLength(3);
+
     // SIGKILL of cluster up itself: each node sees its IPC channel close and shuts down.
     process.kill(up.child.pid as number, 'SIGKILL');
     await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 600);
     for (const pid of up.nodePids) expect(alive(pid), `node pid ${pid}`).toBe(false);
+  });
+
+  it('--nodes 1 is a one-voter cluster: a leader at once, the admin endpoint and dashboard, --fsync none, its data back after a restart', async () => {
+    const base = await freeBasePort();
+    const dataDir = join(root, 'one');
+    const endpoint = `127.0.0.1:${base}`;
+    const up = await startClusterUp(base, dataDir, pids, ['--nodes', '1', '--fsync', 'none']);
+    expect(up.output()).toContain(`dashboard http://127.0.0.1:${base + 200}/`);
+    await until('SET on the single node', async () => (await tryCall(base, 'SET', 'solo', 'yes')) === 'OK');
+    const view = await status([endpoint]);
+    expect(view.nodes).toEqual([
+      expect.objectContaining({
+        id: 'n1',
+        role: 'leader',
+        leader: 'n1',
+        healthy: true,
+        http_addr: `http://127.0.0.1:${base + 200}`,
+      }),
+    ]);
+    const response = await fetch(`http://127.0.0.1:${base + 200}/dashboard/state`);
+    expect(response.status).toBe(200);
+    const state = (await response.json()) as { id: string; status: { role: string } };
+    expect(state).toMatchObject({ id: 'n1', status: { role: 'leader' } });
+    await stop(up);
+
+    const again = await startClusterUp(base, dataDir, pids, ['--nodes', '1', '--fsync', 'none']);
+    await until('GET after restart', async () => (await tryCall(base, 'GET', 'solo')) === 'yes');
+    await stop(again);
   });
 
   it('refuses --fsync other than always for a replicated cluster, naming the reason', async () => {

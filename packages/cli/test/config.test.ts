@@ -80,6 +80,11 @@ describe('configuration precedence: flags > env > file > defaults', () => {
       '--peers (from flag --peers) needs --peer-port',
       "--fsync (from environment DISTKV_FSYNC): none applies to a single node only; a replica's Raft log always fsyncs",
     ]);
+    // --peers none: a one-voter cluster, no peer port needed, and --fsync may be relaxed as for a single server.
+    const { config: alone } = resolveServerConfig({ flags: { peers: 'none', id: 'n1', fsync: 'none' }, env: {} });
+    expect(alone).toMatchObject({ id: 'n1', fsync: 'none' });
+    expect(alone.peers?.size).toBe(0);
+    expect(problems({ flags: { peers: 'none' }, env: {} })).toEqual(['--peers (from flag --peers) needs --id (this node)']);
     expect(problems({ flags: { peers: 'n2=nohost' }, env: {} })).toEqual([
       'flag --peers: "n2=nohost" is not id=host:port (got "n2=nohost")',
     ]);

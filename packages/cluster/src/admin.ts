@@ -118,7 +118,8 @@ export const DASHBOARD_EVENTS_MAX = 50;
 export interface AdminObservability {
   monitor: NodeMonitor;
   links: () => Array<{ id: string; state: string }>;
-  peerHttp: ReadonlyMap<string, string>;
+  /** Asked on each dashboard refresh: peers announce their admin endpoints as they come up. */
+  peerHttp: () => ReadonlyMap<string, string>;
 }
 
 // #region http-status
@@ -200,7 +201,7 @@ export class AdminServer {
     return {
       id: status.id,
       httpAddress: `${a.host}:${a.port}`,
-      peerHttp: Object.fromEntries(this.#seen.peerHttp),
+      peerHttp: Object.fromEntries(this.#seen.peerHttp()),
       pid: process.pid,
       startedAtMs: monitor.startedAtMs,
       nowMs: Date.now(),

@@ -35,8 +35,18 @@ export interface ClusterNodeOptions {
   client: { host: string; port: number };
   /** The admin HTTP endpoint; left out, none. Port 0 picks one. */
   http?: { host: string; port: number } | undefined;
-  /** The peers' admin endpoints (`host:port`), for the dashboard; by default derived (see peerHttpAddresses). */
+  /**
+   * The peers' admin endpoints (`host:port`), for the dashboard. By default
+   * each peer's own word (its hello), else derived (see peerHttpAddresses).
+   */
   peerHttp?: ReadonlyMap<string, string> | undefined;
+  /**
+   * When the Raft log counts an entry as persisted: `always` (default);
+   * `interval` or `none` only with no peers (a single voter), see
+   * ReplicationNodeOptions.fsync.
+   */
+  fsync?: 'always' | 'interval' | 'none' | undefined;
+  fsyncIntervalMs?: number | undefined;
   /** `raft` (default) or `bully`: who decides leadership when `leader` is not set. */
   election?: 'raft' | 'bully' | undefined;
   /** A leader fixed by configuration (phase 4): nobody campaigns. */
@@ -76,6 +86,17 @@ function validate(options: ClusterNodeOptions): void {
   checkExposure({ client: options.client, peerListen: options.peerListen, http: options.http, passwords, security });
 }
 
+/** Configured addresses win; then what each peer announced; then the port rule's guess. */
+function mergePeerHttp(
+  options: ClusterNodeOptions,
+  announced: ReadonlyMap<string, string>,
+  resolved: ReadonlyMap<string, string>,
+): Map<string, string> {
+  const out = new Map(resolved);
+  for (const [id, address] of announced) if (!options.peerHttp?.has(id)) out.set(id, address);
+  return out;
+}
+
 export class ClusterNode {
   readonly replica: ReplicationNode;
   readonly server: Server;
@@ -96,7 +117,7 @@ export class ClusterNode {
     validate(options);
     const log = options.log ?? (() => undefined);
     const fixed = options.leader !== undefined;
-    const peerHttp = peerHttpAddresses(options);
+    const configuredHttp = peerHttpAddresses(options);
     const monitor = new NodeMonitor(options.id, options.dataDir, options.monitorLimits);
     const giveUp = async (err: unknown, transport?: { close(): Promise<void> }): Promise<never> => {
       await transport?.close();
@@ -116,6 +137,8 @@ export class ClusterNode {
       dataDir: options.dataDir,
       mode: options.replication ?? 'sync',
       listen: transport,
+      ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+      ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
       ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
       ...(options.compactEveryEntries === undefined ? {} : { compactEveryEntries: options.compactEveryEntries }),
       ...(options.forwardLimits === undefined ? {} : { forwardLimits: options.forwardLimits }),
@@ -133,7 +156,10 @@ export class ClusterNode {
         users: security.users ?? [],
         tls: security.tls,
         unsafeNoAuth: security.unsafeNoAuth === true,
-        config: { appendonly: 'yes', appendfsync: 'always' },
+        config: {
+          appendonly: 'yes',
+          appendfsync: { always: 'always', interval: 'everysec', none: 'no' }[options.fsync ?? 'always'],
+        },
         log,
         onRequest: monitor.onRequest,
       });
@@ -150,7 +176,7 @@ export class ClusterNode {
               {
                 monitor,
                 links: () => transport.peerStates(),
-                peerHttp,
+                peerHttp: () => mergePeerHttp(options, replica.peerHttpAddresses(), configuredHttp),
               },
               {
                 guard: new HttpGuard(server.users, options.http.host, defaultSecurityLimits.authFailuresMax),
@@ -158,6 +184,8 @@ export class ClusterNode {
                 httpLimits: options.httpLimits,
               },
             );
+      // Told to every peer too: their dashboards and `distkv status` find this endpoint from any node.
+      if (admin !== undefined) replica.setHttpAddress(`${admin.address.host}:${admin.address.port}`);
       return new ClusterNode(replica, server, admin, monitor);
     } catch (err) {
       await server?.close();

@@ -1,6 +1,6 @@
 // Goal: the driver runs the state machine over a real WAL and real TCP: three nodes converge, and a follower that was down catches up by snapshot.
 // Method: three ReplicationNodes in this process on loopback ports with temporary data directories; waits are bounded polls on state, never sleeps that decide.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commands } from '@distkv/core';
@@ -171,6 +171,53 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     const follower = nodes.get('n2') as ReplicationNode;
     expect(follower.info()).toMatch(/^role:follower\r\nnode_id:n2\r\nleader_id:n1\r\n/);
     await until("the follower heard the leader's hello", () => follower.info().includes('leader_addr:127.0.0.1:7001'));
+    // Heartbeats: both sides have heard the other, so each reports a contact age in ms.
+    expect(leader.replicationInfo().last_contact_ms).toEqual(expect.any(Number));
+    expect(follower.replicationInfo().last_contact_ms).toEqual(expect.any(Number));
+    // Every voter is named with its client address, so asking one node finds the others; an admin
+    // address set on one node reaches the others in its hello.
+    leader.setHttpAddress('127.0.0.1:7201');
+    await until(
+      "the follower heard the leader's admin address",
+      () => follower.peerHttpAddresses().get('n1') === '127.0.0.1:7201',
+    );
+    const members = follower
+      .info()
+      .split('\r\n')
+      .filter((line) => line.startsWith('member'));
+    expect(members).toHaveLength(3);
+    // This node first (its own contact age is 0), then its peers.
+    expect(members[0]).toBe('member0:id=n2,client_addr=127.0.0.1:7002,http_addr=,last_contact_ms=0');
+    expect(members.find((m) => m.includes('id=n1,'))).toMatch(
+      /^member\d:id=n1,client_addr=127\.0\.0\.1:7001,http_addr=127\.0\.0\.1:7201,last_contact_ms=\d+$/,
+    );
+    expect(leader.replicationInfo().http_addr).toBe('127.0.0.1:7201');
+  }, 60_000);
+
+  it("fsync other than always is for a single voter only; a single server's data dir is refused, not ignored", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkv-repl-fsync-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const base = { id: 'n1', dataDir: dir, mode: 'sync' as const, listen: { host: '127.0.0.1', port: 0 }, tickMs: 5 };
+    await expect(
+      ReplicationNode.start({ ...base, peers: new Map([['n2', { host: '127.0.0.1', port: 1 }]]), fsync: 'none' }),
+    ).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('single voter') });
+    // One voter, fsync none: it elects itself and commits alone; a restart has the write (the process exited cleanly).
+    let node = await ReplicationNode.start({ ...base, peers: new Map(), fsync: 'none' });
+    await until('the single voter leads', () => node.status().role === 'leader');
+    await node.propose(commands.put('solo', 'v'));
+    await node.stop();
+    node = await ReplicationNode.start({ ...base, peers: new Map() });
+    cleanups.push(() => node.stop());
+    await until('the single voter applied its log again', () => node.store.get('solo') !== undefined);
+    expect(String(node.store.get('solo'))).toBe('v');
+
+    const single = await mkdtemp(join(tmpdir(), 'distkv-repl-single-'));
+    cleanups.push(() => rm(single, { recursive: true, force: true }));
+    await writeFile(join(single, `${'1'.padStart(20, '0')}.wal`), '');
+    await expect(ReplicationNode.start({ ...base, dataDir: single, peers: new Map() })).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringContaining("single server's data"),
+    });
   }, 60_000);
 
   it('a follower refuses proposals with NOT_LEADER (definite)', async () => {

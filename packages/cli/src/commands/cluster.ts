@@ -45,7 +45,7 @@ export function registerClusterCommand(program: Command): void {
     .command('up')
     .description('start N distkv nodes on 127.0.0.1 as child processes; Ctrl-C stops them all')
     .addOption(
-      new Option('--nodes <n>', 'how many nodes (1: a single node, no replication)')
+      new Option('--nodes <n>', 'how many nodes (1: a one-node cluster, no replication)')
         .default(defaultNodes)
         .argParser(integer('--nodes', 1, 99)),
     )
@@ -95,15 +95,16 @@ export function serverArgs(flags: ClusterUpFlags, i: number): string[] {
   const args = ['server', '--port', String(ports.client), '--data-dir', dir, '--id', `n${i}`];
   // Human-readable node logs when a person watches cluster up; JSON lines when its output goes to a file or a pipe.
   args.push('--log-format', process.stdout.isTTY ? 'pretty' : 'json');
-  // --fsync is a single node's setting: a replica's Raft log always fsyncs (clusterUp refuses other values).
-  if (flags.nodes === 1) return [...args, '--fsync', flags.fsync];
   const peers: string[] = [];
   for (let j = 1; j <= flags.nodes; j++) {
     if (j !== i) peers.push(`n${j}=127.0.0.1:${nodePorts(flags.basePort, j).peer}`);
   }
+  // One node is a one-voter cluster (--peers none): the same admin endpoint,
+  // dashboard and data layout as n nodes, and the only case where --fsync
+  // may be relaxed (clusterUp refuses it otherwise: a replica always fsyncs).
   // biome-ignore format: one flag per pair reads better
-  args.push('--peer-port', String(ports.peer), '--peers', peers.join(','),
-    '--http-port', String(ports.http), '--election', flags.election);
+  args.push('--peer-port', String(ports.peer), '--peers', peers.length === 0 ? 'none' : peers.join(','),
+    '--http-port', String(ports.http), '--election', flags.election, '--fsync', flags.fsync);
   return args;
 }
 // #endregion node-args
@@ -222,13 +223,13 @@ function waitListening(n: NodeProcess): Promise<void> {
 
 function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: string) => void): void {
   const single = flags.nodes === 1;
-  const mode = single ? 'a single node (no replication)' : `${flags.nodes} nodes, ${flags.election} elections`;
+  const mode = single ? `one node (no replication, fsync ${flags.fsync})` : `${flags.nodes} nodes, ${flags.election} elections`;
   out('');
   out(`distkv cluster up: ${mode}, data in ${resolve(flags.dataDir)}`);
   for (const n of nodes) {
-    const peer = single ? '-' : `127.0.0.1:${n.ports.peer}`;
-    const http = single ? '-' : `http://127.0.0.1:${n.ports.http}/status`;
-    out(`  ${n.id}  pid ${n.child.pid}  client 127.0.0.1:${n.ports.client}  peer ${peer}  http ${http}`);
+    out(
+      `  ${n.id}  pid ${n.child.pid}  client 127.0.0.1:${n.ports.client}  peer 127.0.0.1:${n.ports.peer}  dashboard http://127.0.0.1:${n.ports.http}/`,
+    );
   }
   const first = nodes[0]?.ports.client ?? flags.basePort;
   const defaults = flags.nodes === defaultNodes && flags.basePort === defaultBasePort;

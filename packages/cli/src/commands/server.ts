@@ -186,7 +186,8 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
   const node = await ClusterNode.start({
     id,
     peers,
-    peerListen: { host: config.bind, port: config.peerPort as number },
+    // A one-node cluster (--peers none) has nobody to listen for: any free port unless one is given.
+    peerListen: { host: config.bind, port: config.peerPort ?? 0 },
     dataDir: resolve(config.dataDir),
     client: { host: config.bind, port: config.port },
     http: config.httpPort === undefined ? undefined : { host: config.bind, port: config.httpPort },
@@ -194,6 +195,8 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     leader: config.leader,
     readMode: config.readMode,
     replication: config.replication,
+    fsync: config.fsync,
+    fsyncIntervalMs: config.fsyncIntervalMs,
     tickMs: config.tickMs,
     compactEveryEntries: config.snapshotEvery,
     forwardLimits: {
@@ -219,16 +222,11 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
   const { host, port } = node.server.address;
   const replica = node.replica;
   const admin = node.admin?.address;
-  if (admin !== undefined) {
-    // INFO replication names the admin endpoint, so `distkv status` reads it
-    // from the node instead of guessing it from a port rule. ClusterNode
-    // has no option for extra INFO fields yet, so the CLI wraps the method.
-    const fields = replica.replicationInfo.bind(replica);
-    replica.replicationInfo = () => ({ ...fields(), http_addr: `${admin.host}:${admin.port}` });
-  }
   const leading = config.leader === undefined ? `${config.election} elections` : `leader ${config.leader}`;
   const http = admin === undefined ? '' : `, admin http on ${admin.host}:${admin.port}`;
-  const where = `replica ${replica.id} of ${replica.raft.config.voters.length}, ${leading}, reads ${replica.readMode}, ${replica.mode}, peers on ${config.bind}:${config.peerPort}${http}, data in ${resolve(config.dataDir)}`;
+  const voters = replica.raft.config.voters.length;
+  const peersOn = voters === 1 ? `no peers, fsync ${config.fsync}` : `peers on ${config.bind}:${config.peerPort}`;
+  const where = `replica ${replica.id} of ${voters}, ${leading}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }

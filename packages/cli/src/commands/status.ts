@@ -11,6 +11,8 @@ export interface NodeRow {
   commit_index: number | null;
   applied_index: number | null;
   lag: number | null;
+  /** Follower: ms since its leader's last message. Leader: ms since it last heard a majority. Unreachable: as the leader last heard it. */
+  last_heartbeat_ms: number | null;
   healthy: boolean;
   client_addr: string;
   http_addr: string | null;
@@ -34,6 +36,7 @@ const defaultEndpoints = Array.from({ length: defaultNodes }, (_, i) => `127.0.0
 
 interface StatusFlags {
   endpoints: string;
+  seeds?: boolean;
   json?: boolean;
   watch?: boolean;
   intervalMs: number;
@@ -52,8 +55,10 @@ function positive(name: string, max: number) {
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('ask every endpoint (INFO over RESP) and print the cluster: role, term, leader, indexes, lag, health, pid')
-    .option('--endpoints <list>', 'host:port[,host:port...] client addresses', defaultEndpoints.join(','))
+    .description(
+      'print the cluster: role, term, leader, indexes, lag, last heartbeat, health, pid (INFO over RESP; one reachable node names the others)',
+    )
+    .option('--endpoints <list>', 'host:port[,host:port...] client addresses to start from', defaultEndpoints.join(','))
     .option('--json', 'print {"nodes": [...]} instead of a table (one line per refresh with --watch)')
     .option('-w, --watch', 'refresh until Ctrl-C')
     .addOption(
@@ -73,9 +78,10 @@ export function registerStatusCommand(program: Command): void {
         '  distkv status --watch --json --count 10 --interval-ms 500 > status.jsonl',
       ].join('\n'),
     )
-    .action(async (flags: StatusFlags) => {
+    .action(async (flags: StatusFlags, command: Command) => {
       const endpoints = parseEndpoints(flags.endpoints);
-      await watchStatus(endpoints, flags);
+      // The default list is a guess at `cluster up`'s nodes: addresses in it that no node names are not shown.
+      await watchStatus(endpoints, { ...flags, seeds: command.getOptionValueSource('endpoints') === 'default' });
     });
 }
 
@@ -94,7 +100,7 @@ async function watchStatus(endpoints: Endpoint[], flags: StatusFlags): Promise<v
   };
   process.once('SIGINT', onInterrupt);
   for (let refresh = 1; refresh <= refreshesMax && !stopped; refresh++) {
-    const rows = await clusterStatus(endpoints);
+    const rows = await clusterStatus(endpoints, { seeds: flags.seeds === true });
     const nodes = rows.map(({ pid: _, ...row }) => row);
     const body = flags.json ? `${JSON.stringify({ nodes })}\n` : formatTable(rows);
     const header = flags.watch && !flags.json ? `${new Date().toISOString()}  refresh ${refresh}  (Ctrl-C stops)\n` : '';
@@ -130,30 +136,102 @@ async function info(endpoint: Endpoint): Promise<Map<string, string> | null> {
 }
 
 // #region status
+/** A voter as another node's INFO describes it (its `member<i>` line). */
+interface Member {
+  id: string;
+  client_addr: string;
+  http_addr: string;
+  last_contact_ms: number | null;
+}
+
+function membersOf(fields: Map<string, string>): Member[] {
+  const members: Member[] = [];
+  for (const [key, value] of fields) {
+    if (!/^member\d+$/.test(key)) continue;
+    const parts = new Map(value.split(',').map((kv) => kv.split('=', 2) as [string, string]));
+    const id = parts.get('id');
+    if (id === undefined || id === '') continue;
+    const contact = parts.get('last_contact_ms');
+    members.push({
+      id,
+      client_addr: parts.get('client_addr') ?? '',
+      http_addr: parts.get('http_addr') ?? '',
+      last_contact_ms: contact === undefined || contact === '' ? null : Number(contact),
+    });
+  }
+  return members;
+}
+
+/** Most nodes one `status` asks: a cluster is at most 99 nodes (`cluster up`), and a bad answer must not make it ask forever. */
+const STATUS_NODES_MAX = 128;
+
 /**
  * Asks each endpoint for INFO (its `# Replication` section: role, node_id,
- * leader_id, term, commit_index, applied_index). Lag is the leader's commit
- * index minus this node's applied index, when the leader is among the
- * answers; healthy means reachable and knowing a leader.
+ * leader_id, term, commit_index, applied_index, last_contact_ms), then
+ * every voter those answers name (their `member<i>` lines) that was not
+ * asked yet: one reachable node is enough to see the whole cluster. A voter
+ * whose address nobody knows is shown unreachable. Lag is the leader's
+ * commit index minus this node's applied index, when the leader is among
+ * the answers; healthy means reachable and knowing a leader. With
+ * `seeds` (the defaults, not the user's list), endpoints that do not
+ * answer and that no answer names are left out.
  */
-export async function clusterStatus(endpoints: Endpoint[]): Promise<Array<NodeRow & { pid: number | null }>> {
-  const answers = await Promise.all(endpoints.map(async (e) => ({ e, fields: await info(e) })));
+export async function clusterStatus(
+  endpoints: Endpoint[],
+  options: { seeds?: boolean } = {},
+): Promise<Array<NodeRow & { pid: number | null }>> {
+  const asked = new Map<string, Map<string, string> | null>();
+  const askAll = async (addrs: string[]): Promise<void> => {
+    const fresh = [...new Set(addrs)].filter((a) => !asked.has(a)).slice(0, STATUS_NODES_MAX - asked.size);
+    const answers = await Promise.all(fresh.map(async (a) => [a, await info(parseEndpoints(a)[0] as Endpoint)] as const));
+    for (const [a, fields] of answers) asked.set(a, fields);
+  };
+  await askAll(endpoints.map((e) => `${e.host}:${e.port}`));
+  const members = new Map<string, Member>();
+  const learn = (): void => {
+    for (const fields of asked.values())
+      for (const m of fields === null ? [] : membersOf(fields)) {
+        const known = members.get(m.id);
+        // The leader's word on contact times wins; any answer fills in an address.
+        const fromLeader = fields?.get('role') === 'leader';
+        members.set(m.id, {
+          id: m.id,
+          client_addr: m.client_addr || known?.client_addr || '',
+          http_addr: m.http_addr || known?.http_addr || '',
+          last_contact_ms: fromLeader ? m.last_contact_ms : (known?.last_contact_ms ?? null),
+        });
+      }
+  };
+  learn();
+  // One more round reaches every voter an answer named (a second round would only find addresses learnt late).
+  await askAll([...members.values()].map((m) => m.client_addr).filter((a) => a !== '' && /^[^:,\s]+:\d{1,5}$/.test(a)));
+  learn();
   const number = (f: Map<string, string>, k: string): number | null => {
     const v = Number(f.get(k));
-    return f.has(k) && Number.isFinite(v) ? v : null;
+    return f.has(k) && f.get(k) !== '' && Number.isFinite(v) ? v : null;
   };
-  const rows: Array<NodeRow & { pid: number | null }> = answers.map(({ e, fields }) => {
-    const client_addr = `${e.host}:${e.port}`;
+  const byAddr = new Map([...members.values()].map((m) => [m.client_addr, m]));
+  const rows: Array<NodeRow & { pid: number | null }> = [];
+  const seen = new Set<string>();
+  for (const [client_addr, fields] of asked) {
     if (fields === null) {
+      const member = byAddr.get(client_addr);
+      if (options.seeds === true && member === undefined && members.size > 0) continue;
+      const id = member?.id ?? client_addr;
+      if (seen.has(id)) continue;
+      seen.add(id);
       // biome-ignore format: one row
-      return { id: client_addr, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, healthy: false, client_addr, http_addr: null, pid: null };
+      rows.push({ id, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, last_heartbeat_ms: member?.last_contact_ms ?? null, healthy: false, client_addr, http_addr: member?.http_addr ? `http://${member.http_addr}` : null, pid: null });
+      continue;
     }
     const raw = fields.get('role') ?? '';
     const single = raw === 'master';
     const role = single || raw === 'leader' ? 'leader' : raw === 'candidate' ? 'candidate' : 'follower';
     const id = fields.get('node_id') ?? client_addr;
+    if (seen.has(id)) continue; // the same node under two addresses
+    seen.add(id);
     const leader = single ? id : fields.get('leader_id') || null;
-    return {
+    rows.push({
       id,
       role,
       term: single ? 0 : number(fields, 'term'),
@@ -161,13 +239,20 @@ export async function clusterStatus(endpoints: Endpoint[]): Promise<Array<NodeRo
       commit_index: number(fields, 'commit_index'),
       applied_index: number(fields, 'applied_index'),
       lag: null,
+      last_heartbeat_ms: number(fields, 'last_contact_ms'),
       healthy: leader !== null,
       client_addr,
-      // As the node reports it (`distkv server` adds http_addr to INFO replication); none without --http-port.
+      // As the node reports it (INFO replication's http_addr); none without --http-port.
       http_addr: fields.get('http_addr') ? `http://${fields.get('http_addr')}` : null,
       pid: number(fields, 'process_id'),
-    };
-  });
+    });
+  }
+  // Voters nobody could name an address for (never said hello since their peers started).
+  for (const m of members.values()) {
+    if (seen.has(m.id)) continue;
+    // biome-ignore format: one row
+    rows.push({ id: m.id, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, last_heartbeat_ms: m.last_contact_ms, healthy: false, client_addr: m.client_addr, http_addr: m.http_addr ? `http://${m.http_addr}` : null, pid: null });
+  }
   for (const row of rows) {
     const leader = rows.find((r) => r.role === 'leader' && r.id === row.leader);
     if (leader?.commit_index != null && row.applied_index !== null) {
@@ -183,7 +268,7 @@ export async function clusterStatus(endpoints: Endpoint[]): Promise<Array<NodeRo
 export function formatTable(rows: Array<NodeRow & { pid: number | null }>): string {
   const show = (v: string | number | boolean | null): string => (v === null ? '-' : String(v));
   const table = [
-    ['NODE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEALTH', 'PID', 'CLIENT', 'HTTP'],
+    ['NODE', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LAG', 'HEARTBEAT', 'HEALTH', 'PID', 'CLIENT', 'HTTP'],
     ...rows.map((r) => [
       r.id,
       r.role,
@@ -192,9 +277,10 @@ export function formatTable(rows: Array<NodeRow & { pid: number | null }>): stri
       show(r.commit_index),
       show(r.applied_index),
       show(r.lag),
+      r.last_heartbeat_ms === null ? '-' : `${r.last_heartbeat_ms}ms ago`,
       r.healthy ? 'ok' : 'unhealthy',
       show(r.pid),
-      r.client_addr,
+      r.client_addr === '' ? '-' : r.client_addr,
       show(r.http_addr),
     ]),
   ];

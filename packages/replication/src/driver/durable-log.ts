@@ -9,10 +9,10 @@
  * it is updated only after the bytes are durable. Entries live in memory
  * too, bounded by compaction.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, crc32c, type DistkvError } from '@distkv/core';
-import { Wal } from '@distkv/wal';
+import { type FsyncPolicy, Wal } from '@distkv/wal';
 import { replicationError } from '../errors.js';
 import type { Ready } from '../raft.js';
 import { MemoryStorage } from '../storage.js';
@@ -67,21 +67,51 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
   }
 }
 
+/**
+ * When an appended entry counts as persisted. `always` (the default, and the
+ * only choice with more than one voter): after fdatasync. A single voter may
+ * trade durability for speed as a single Redis does (`interval`, `none`):
+ * a power loss can then take the last acknowledged writes, never a process
+ * crash. Term and vote are always synced.
+ */
+export interface DurableLogOptions {
+  fsync?: FsyncPolicy;
+  fsyncIntervalMs?: number;
+}
+
+/** A single server's WAL (phase 2 and 3) keeps its segments at the top of its directory; a replica's are in log/. */
+async function refuseSingleServerDir(dir: string): Promise<void> {
+  const names = await readdir(dir);
+  const single = names.find((n) => /^\d{20}\.wal$/.test(n) || /^snapshot-\d{20}\.snap$/.test(n));
+  if (single !== undefined)
+    throw replicationError(
+      'CONFIG_INVALID',
+      `${dir} holds a single server's data (${single}), not a replica's; start \`distkv server\` without --peers on it, or give this node another data dir`,
+    );
+}
+
 export class DurableLog {
   readonly dir: string;
   readonly storage = new MemoryStorage();
   #wal: Wal;
+  readonly #walOptions: DurableLogOptions;
   #savedTerm: Term = 0 as Term;
   #savedVote: NodeId | null = null;
 
-  private constructor(dir: string, wal: Wal) {
+  private constructor(dir: string, wal: Wal, walOptions: DurableLogOptions) {
     this.dir = dir;
     this.#wal = wal;
+    this.#walOptions = walOptions;
   }
 
   /** Opens (or creates) the data directory; returns the log and the snapshot the application must restore. */
-  static async open(dir: string): Promise<{ log: DurableLog; snapshot: Snapshot }> {
+  static async open(dir: string, options: DurableLogOptions = {}): Promise<{ log: DurableLog; snapshot: Snapshot }> {
     await mkdir(dir, { recursive: true });
+    await refuseSingleServerDir(dir);
+    const walOptions: DurableLogOptions = {
+      ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
+      ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+    };
     let hardState: HardState = { term: 0 as Term, vote: null, commit: 0 as LogIndex };
     const hs = await readIfExists(join(dir, 'hardstate'));
     if (hs !== undefined) {
@@ -105,6 +135,7 @@ export class DurableLog {
     const entries: Entry[] = [];
     const logDir = join(dir, 'log');
     let wal = await Wal.open({
+      ...walOptions,
       dir: logDir,
       firstIndex: snapshot.meta.index + 1,
       replay: {
@@ -122,10 +153,10 @@ export class DurableLog {
       // old log was replaced: the old log is covered by it or disagrees with it.
       await wal.close();
       await rm(logDir, { recursive: true, force: true });
-      wal = await Wal.open({ dir: logDir, firstIndex: snapshot.meta.index + 1 });
+      wal = await Wal.open({ ...walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
       entries.length = 0;
     }
-    const log = new DurableLog(dir, wal);
+    const log = new DurableLog(dir, wal, walOptions);
     log.storage.applySnapshot(snapshot);
     log.storage.append(entries);
     log.storage.setHardState(hardState);
@@ -175,7 +206,7 @@ export class DurableLog {
     await this.#wal.close();
     const logDir = join(this.dir, 'log');
     await rm(logDir, { recursive: true, force: true });
-    this.#wal = await Wal.open({ dir: logDir, firstIndex: snapshot.meta.index + 1 });
+    this.#wal = await Wal.open({ ...this.#walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
     this.storage.applySnapshot(snapshot);
   }
 

@@ -20,7 +20,8 @@ export const FRAME_READ_REPLY = CONTROL_FRAME_MIN + 4; // from, request id, the 
 const TEXT_BYTES_MAX = 255;
 
 export type ControlFrame =
-  | { type: 'hello'; id: string; clientAddress: string }
+  /** httpAddress: the admin endpoint, '' when none; absent from older hellos (read as ''). */
+  | { type: 'hello'; id: string; clientAddress: string; httpAddress: string }
   | { type: 'forward'; from: string; requestId: number; command: Buffer }
   | { type: 'reply'; from: string; requestId: number; index: number; result: CommandResult }
   | { type: 'reply-error'; from: string; requestId: number; code: string; message: string; definite: boolean }
@@ -74,7 +75,7 @@ function parseResult(json: string): CommandResult {
 export function encodeControl(f: ControlFrame): Buffer {
   switch (f.type) {
     case 'hello':
-      return Buffer.concat([Buffer.of(FRAME_HELLO), text(f.id), text(f.clientAddress)]);
+      return Buffer.concat([Buffer.of(FRAME_HELLO), text(f.id), text(f.clientAddress), text(f.httpAddress)]);
     case 'forward':
       return Buffer.concat([Buffer.of(FRAME_FORWARD), text(f.from), u32(f.requestId), f.command]);
     case 'reply':
@@ -123,7 +124,8 @@ export function decodeControl(frame: Buffer): ControlFrame {
   const tag = frame[0];
   if (tag === FRAME_HELLO) {
     const id = readText();
-    return { type: 'hello', id, clientAddress: readText() };
+    const clientAddress = readText();
+    return { type: 'hello', id, clientAddress, httpAddress: at < frame.length ? readText() : '' };
   }
   if (tag === FRAME_FORWARD) {
     const from = readText();

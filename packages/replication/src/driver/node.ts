@@ -22,7 +22,7 @@ import { replicationError } from '../errors.js';
 import { type ElectionPolicy, RaftNode, type Ready, type Status } from '../raft.js';
 import { seededRng } from '../rng.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
-import { DurableLog } from './durable-log.js';
+import { DurableLog, type DurableLogOptions } from './durable-log.js';
 import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
 import type { PeerSecurity } from './peer-auth.js';
 import { type PeerAddress, TcpTransport, type TransportLimits } from './transport.js';
@@ -62,6 +62,14 @@ export interface ReplicationNodeOptions {
   log?: (line: string) => void;
   /** This node's client (RESP) address, `host:port`, told to peers in the hello so `leader_addr` can name it. */
   clientAddress?: string;
+  /**
+   * When the Raft log counts an entry as persisted (see DurableLogOptions):
+   * `always` (default); `interval` or `none` only for a single voter, as
+   * anything but `always` lets a restarted voter forget entries it
+   * acknowledged to a leader, which can lose committed writes.
+   */
+  fsync?: DurableLogOptions['fsync'];
+  fsyncIntervalMs?: number;
   /** Forwarding and write limits; see ForwardLimits. */
   forwardLimits?: Partial<ForwardLimits>;
 }
@@ -204,6 +212,10 @@ export class ReplicationNode implements KvBackend {
   readonly forwardLimits: Readonly<ForwardLimits>;
   /** Client addresses by node id: our own, and each peer's from its hello. */
   readonly #clientAddresses = new Map<string, string>();
+  /** Admin HTTP addresses by node id, the same way (empty: the node has none, or has not said). */
+  readonly #httpAddresses = new Map<string, string>();
+  /** When (performance.now()) a Raft message last arrived from each peer. */
+  readonly #lastHeard = new Map<string, number>();
   readonly #forwards = new Map<number, Forward>();
   #nextForwardId = 1;
   #forwardsServing = 0;
@@ -240,6 +252,7 @@ export class ReplicationNode implements KvBackend {
     });
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
+      this.#lastHeard.set(m.from, performance.now());
       this.raft.step(m);
       this.#kick();
     });
@@ -276,7 +289,16 @@ export class ReplicationNode implements KvBackend {
 
   static async start(options: ReplicationNodeOptions): Promise<ReplicationNode> {
     resolveForwardLimits(options.forwardLimits); // fail before opening anything
-    const { log, snapshot } = await DurableLog.open(options.dataDir);
+    const fsync = options.fsync ?? 'always';
+    if (fsync !== 'always' && options.peers.size > 0)
+      throw replicationError(
+        'CONFIG_INVALID',
+        `fsync ${fsync} is for a single voter only: a voter that forgets acknowledged entries can lose committed writes`,
+      );
+    const { log, snapshot } = await DurableLog.open(options.dataDir, {
+      fsync,
+      ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+    });
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);
     const ids = [options.id, ...options.peers.keys()] as NodeId[];
@@ -324,9 +346,14 @@ export class ReplicationNode implements KvBackend {
   /**
    * The `INFO replication` fields, in order. `leader_addr` is the leader's
    * client address, learnt from its hello (or our own when we lead).
+   * `last_contact_ms` is how long ago this node last heard its leader (a
+   * follower), or a majority of the voters (the leader); empty when it
+   * has not. One `member<i>` line per voter tells where each one is, so
+   * asking any node is enough to find the others (`distkv status`).
    */
   infoFields(): Array<[string, string | number]> {
     const s = this.raft.status();
+    const contact = this.lastContactMs();
     const fields: Array<[string, string | number]> = [
       ['role', s.role],
       ['node_id', s.id],
@@ -341,6 +368,8 @@ export class ReplicationNode implements KvBackend {
       ['snapshot_index', this.#log.storage.snapshot().meta.index],
       ['snapshots_installed', this.#snapshotsInstalled],
       ['forwards_pending', this.#forwards.size],
+      ['http_addr', this.#httpAddresses.get(this.id) ?? ''],
+      ['last_contact_ms', contact ?? ''],
     ];
     if (s.progress !== undefined) {
       let i = 0;
@@ -349,7 +378,46 @@ export class ReplicationNode implements KvBackend {
         fields.push([`follower${i++}`, `id=${id},state=${p.state},match_index=${p.match},lag=${s.lastIndex - p.match}`]);
       }
     }
+    this.raft.config.voters.forEach((id, i) => {
+      const heard = id === this.id ? 0 : this.#sinceHeard(id);
+      const parts = [
+        `id=${id}`,
+        `client_addr=${this.#clientAddresses.get(id) ?? ''}`,
+        `http_addr=${this.#httpAddresses.get(id) ?? ''}`,
+        `last_contact_ms=${heard ?? ''}`,
+      ];
+      fields.push([`member${i}`, parts.join(',')]);
+    });
     return fields;
+  }
+
+  /** Milliseconds since a Raft message came from `id`, or undefined if none ever did. */
+  #sinceHeard(id: string): number | undefined {
+    const at = this.#lastHeard.get(id);
+    return at === undefined ? undefined : Math.max(0, Math.round(performance.now() - at));
+  }
+
+  /**
+   * The "last heartbeat" of `distkv status`. A follower: ms since its
+   * leader's last message. The leader: ms since it last heard a majority
+   * (itself counted at 0), the age check-quorum watches. Otherwise, and
+   * when it never heard them: undefined.
+   */
+  lastContactMs(): number | undefined {
+    const s = this.raft.status();
+    if (s.leader === null) return undefined;
+    if (s.role !== 'leader') return s.leader === this.id ? undefined : this.#sinceHeard(s.leader);
+    const ages = this.raft.config.voters.map((id) => (id === this.id ? 0 : this.#sinceHeard(id)));
+    const known = ages.filter((a): a is number => a !== undefined).sort((a, b) => a - b);
+    const quorum = Math.floor(this.raft.config.voters.length / 2) + 1;
+    return known[quorum - 1];
+  }
+
+  /** The admin HTTP addresses the peers told us in their hellos (for the dashboard). */
+  peerHttpAddresses(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [id, address] of this.#httpAddresses) if (id !== this.id && address !== '') out.set(id, address);
+    return out;
   }
 
   /** The same fields as text, one `field:value` per line as Redis prints INFO. */
@@ -389,14 +457,31 @@ export class ReplicationNode implements KvBackend {
    */
   setClientAddress(address: string): void {
     this.#clientAddresses.set(this.id, address);
-    this.#transport.setHello(encodeControl({ type: 'hello', id: this.id, clientAddress: address }));
+    this.#announce();
+  }
+
+  /** Sets this node's admin HTTP address (`host:port`), shown in INFO and told to every peer the same way. */
+  setHttpAddress(address: string): void {
+    this.#httpAddresses.set(this.id, address);
+    this.#announce();
+  }
+
+  #hello(): Buffer | undefined {
+    const clientAddress = this.#clientAddresses.get(this.id);
+    if (clientAddress === undefined) return undefined;
+    return encodeControl({ type: 'hello', id: this.id, clientAddress, httpAddress: this.#httpAddresses.get(this.id) ?? '' });
+  }
+
+  #announce(): void {
+    const hello = this.#hello();
+    if (hello === undefined) return;
+    this.#transport.setHello(hello);
     this.#sendHello();
   }
 
   #sendHello(): void {
-    const address = this.#clientAddresses.get(this.id);
-    if (address === undefined) return;
-    const hello = encodeControl({ type: 'hello', id: this.id, clientAddress: address });
+    const hello = this.#hello();
+    if (hello === undefined) return;
     for (const id of this.raft.config.voters) if (id !== this.id) this.#transport.sendControl(id, hello);
   }
 
@@ -643,7 +728,10 @@ export class ReplicationNode implements KvBackend {
 
   #onControl(f: ControlFrame): void {
     if (f.type === 'hello') {
+      // Only voters: a hello is the peer's word about itself, and a stranger's would grow these maps.
+      if (!this.raft.config.voters.includes(f.id as NodeId) || f.id === this.id) return;
       this.#clientAddresses.set(f.id, f.clientAddress);
+      this.#httpAddresses.set(f.id, f.httpAddress);
       return;
     }
     if (f.type === 'forward') {
