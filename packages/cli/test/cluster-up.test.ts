@@ -2,7 +2,7 @@
 // Method: real processes on free ports found at test time, temp dirs, bounded polls; only our own pids are signalled.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
@@ -148,6 +148,43 @@ describe('distkv cluster up and status', () => {
         http_addr: null,
       },
     ]);
+  });
+
+  it('lists the voters one answer names: an unusable or unknown address is an unreachable row, never a crash', async () => {
+    // A fake node: any request gets this INFO (one RESP bulk string). Its members: itself, one with an
+    // impossible port, one whose address it never learnt.
+    const s = createServer((socket) => {
+      socket.on('data', () => {
+        const port = (s.address() as AddressInfo).port;
+        const text = [
+          '# Replication',
+          'role:leader',
+          'node_id:x1',
+          'leader_id:x1',
+          'term:3',
+          'commit_index:5',
+          'applied_index:5',
+          'last_contact_ms:0',
+          `member0:id=x1,client_addr=127.0.0.1:${port},http_addr=,last_contact_ms=0`,
+          'member1:id=x2,client_addr=127.0.0.1:99999,http_addr=,last_contact_ms=1500',
+          'member2:id=x3,client_addr=,http_addr=,last_contact_ms=',
+          '',
+        ].join('\r\n');
+        socket.write(`$${Buffer.byteLength(text)}\r\n${text}\r\n`);
+      });
+    });
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (s.address() as AddressInfo).port;
+      const view = await status([`127.0.0.1:${port}`]);
+      expect(view.nodes.map((n) => [n.id, n.role, n.client_addr, n.last_heartbeat_ms])).toEqual([
+        ['x1', 'leader', `127.0.0.1:${port}`, 0],
+        ['x2', 'unreachable', '127.0.0.1:99999', 1500],
+        ['x3', 'unreachable', '', null],
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
   });
 
   it('client follows the leader when it is SIGKILLed; SIGKILL of cluster up takes every node with it', async () => {

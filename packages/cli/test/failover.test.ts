@@ -1,170 +1,19 @@
 // Goal: `distkv server` without --leader elects, fails over and never loses an acknowledged write: SIGKILL and SIGSTOP of a leader under load, 5 nodes losing two and then three.
 // Method: real `node bin/distkv.mjs server` processes on 127.0.0.1 (free ports, temp dirs); a client-side ledger of every acknowledged SET checked on every node at the end; signals only to our own children; every wait is a bounded poll, never a sleep that decides.
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Client, parseInfo } from '@distkv/net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
+import type { Client } from '@distkv/net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorKind, ProcessCluster, sleep, until } from './process-cluster.js';
 
-const binPath = join(packageDir, 'bin', 'distkv.mjs');
-const roots: string[] = [];
-const children = new Set<ChildProcess>();
+// Each test's cluster is destroyed after it (SIGCONT, then SIGKILL of our own children; temp dir removed).
+const clusters: ProcessCluster[] = [];
 afterEach(async () => {
-  for (const c of children) {
-    if (c.exitCode === null && c.signalCode === null) c.kill('SIGCONT');
-    await kill(c, 'SIGKILL');
-  }
-  children.clear();
-});
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
+  for (const c of clusters.splice(0)) await c.destroy();
 });
 
-let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
-
-/**
- * A free peer port below Linux's ephemeral range (32768+): a killed node's
- * port must still be free when it restarts, and an ephemeral port can be
- * taken meanwhile by another node's outgoing reconnect.
- */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = nextPort;
-    nextPort = nextPort >= 32_000 ? 20_000 : nextPort + 1;
-    const s = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) {
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error('no free port in 100 tries');
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 50 ms, at most `pollsMax` times (a bound, not a pass criterion). */
-async function until(what: string, cond: () => Promise<boolean> | boolean, pollsMax = 1200): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    try {
-      if (await cond()) return;
-    } catch {
-      // a node that is down or electing: poll again
-    }
-    await sleep(50);
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
-
-/** The first word of a server error: TRYAGAIN (definite), TIMEOUT (indefinite), ERR, or CONN for a lost connection. */
-function errorKind(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const match = /\b(TRYAGAIN|TIMEOUT|NOT_LEADER|FORWARDS_FULL|ERR)\b/.exec(message);
-  return match?.[1] ?? 'CONN';
-}
-
-type Running = RunningServer;
-
-class Cluster {
-  readonly root = mkdtempSync(join(tmpdir(), 'distkv-failover-'));
-  readonly nodes = new Map<string, Running>();
-  constructor(
-    readonly ids: string[],
-    readonly peerPorts: Map<string, number>,
-    readonly extra: string[],
-  ) {
-    roots.push(this.root);
-  }
-
-  static async create(size: number, extra: string[] = []): Promise<Cluster> {
-    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    const ports = new Map<string, number>();
-    for (const id of ids) ports.set(id, await freePort());
-    return new Cluster(ids, ports, extra);
-  }
-
-  async start(id: string): Promise<Running> {
-    const peers = this.ids
-      .filter((p) => p !== id)
-      .map((p) => `${p}=127.0.0.1:${this.peerPorts.get(p)}`)
-      .join(',');
-    // biome-ignore format: one flag per pair reads better
-    const args = ['--id', id, '--peer-port', String(this.peerPorts.get(id)),
-      '--peers', peers, '--data-dir', join(this.root, id), '--write-timeout-ms', '1500', ...this.extra];
-    const running = await startServer(binPath, args, this.root, (child) => children.add(child));
-    this.nodes.set(id, running);
-    return running;
-  }
-
-  async startAll(): Promise<void> {
-    await Promise.all(this.ids.map((id) => this.start(id)));
-  }
-
-  async stop(id: string): Promise<void> {
-    const n = this.nodes.get(id);
-    if (n !== undefined) await kill(n.child, 'SIGKILL');
-    this.nodes.delete(id);
-  }
-
-  signal(id: string, signal: 'SIGSTOP' | 'SIGCONT'): void {
-    this.nodes.get(id)?.child.kill(signal);
-  }
-
-  async client(id: string, timeoutMs = 5_000): Promise<Client> {
-    const n = this.nodes.get(id);
-    if (n === undefined) throw new Error(`${id} is not running`);
-    return Client.connect({ port: n.port, reconnect: { attemptsMax: 1 }, timeoutMs });
-  }
-
-  async call(id: string, ...args: string[]): Promise<unknown> {
-    const c = await this.client(id);
-    try {
-      return await c.call(...args);
-    } finally {
-      await c.close();
-    }
-  }
-
-  async info(id: string): Promise<Map<string, string>> {
-    return parseInfo(String(await this.call(id, 'INFO', 'replication')));
-  }
-
-  /** The leader that every node in `among` follows, once they agree; else undefined. */
-  async agreedLeader(among: string[] = [...this.nodes.keys()]): Promise<string | undefined> {
-    const leaders = new Set<string>();
-    for (const id of among) {
-      const info = await this.info(id);
-      leaders.add(info.get('leader_id') ?? '');
-      if (info.get('leader_addr') === '') return undefined;
-    }
-    const [leader] = leaders;
-    if (leaders.size !== 1 || leader === undefined || leader === '' || !among.includes(leader)) return undefined;
-    return (await this.info(leader)).get('role') === 'leader' ? leader : undefined;
-  }
-
-  async waitLeader(among: string[] = [...this.nodes.keys()]): Promise<string> {
-    let leader: string | undefined;
-    await until(`a leader among ${among.join(',')}`, async () => {
-      leader = await this.agreedLeader(among);
-      return leader !== undefined;
-    });
-    return leader as string;
-  }
-
-  /** Every running node applied the leader's committed log. */
-  async converged(leader: string): Promise<boolean> {
-    const info = await this.info(leader);
-    const commit = Number(info.get('commit_index'));
-    if (commit !== Number(info.get('last_index'))) return false;
-    for (const id of this.nodes.keys()) if (Number((await this.info(id)).get('applied_index')) !== commit) return false;
-    return true;
-  }
+async function createCluster(size: number, extra: string[] = []): Promise<ProcessCluster> {
+  const cluster = await ProcessCluster.create(size, extra);
+  clusters.push(cluster);
+  return cluster;
 }
 
 /** Writers, one per node, each SETting fresh keys in a loop; a key is in `acked` only after its OK. */
@@ -177,7 +26,7 @@ class Load {
   #seq = 0;
 
   constructor(
-    readonly cluster: Cluster,
+    readonly cluster: ProcessCluster,
     ids: string[],
   ) {
     for (const id of ids) this.#loops.push(this.#loop(id));
@@ -218,7 +67,7 @@ class Load {
 }
 
 /** Every acknowledged key is on every running node (read through each node's linearizable read path). */
-async function expectAllPresent(cluster: Cluster, keys: Set<string>): Promise<void> {
+async function expectAllPresent(cluster: ProcessCluster, keys: Set<string>): Promise<void> {
   const all = [...keys];
   for (const id of cluster.nodes.keys()) {
     const c = await cluster.client(id);
@@ -237,7 +86,7 @@ async function expectAllPresent(cluster: Cluster, keys: Set<string>): Promise<vo
 
 describe('failover of real processes (Raft elections)', () => {
   it('3 nodes: SIGKILL the leader under load; a new leader, writes resume through every survivor, no acked write lost, the old leader rejoins', async () => {
-    const cluster = await Cluster.create(3);
+    const cluster = await createCluster(3);
     await cluster.startAll();
     const first = await cluster.waitLeader();
     const load = new Load(cluster, cluster.ids);
@@ -269,7 +118,7 @@ describe('failover of real processes (Raft elections)', () => {
   it.each(['read-index', 'lease'])(
     '3 nodes, --read-mode %s: SIGSTOP the leader, the others elect; after SIGCONT it serves no stale read and commits nothing alone',
     async (mode) => {
-      const cluster = await Cluster.create(3, ['--read-mode', mode]);
+      const cluster = await createCluster(3, ['--read-mode', mode]);
       await cluster.startAll();
       const old = await cluster.waitLeader();
       // Connect to the old leader before it stops: the requests below reach it the moment it resumes.
@@ -307,7 +156,7 @@ describe('failover of real processes (Raft elections)', () => {
   );
 
   it('5 nodes: two down, still available; three down, a clear retryable error; restarted, it recovers with every acked write', async () => {
-    const cluster = await Cluster.create(5);
+    const cluster = await createCluster(5);
     await cluster.startAll();
     const first = await cluster.waitLeader();
     const acked = new Set<string>();

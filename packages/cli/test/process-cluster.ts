@@ -1,6 +1,6 @@
 // A cluster of real `distkv server` processes for the phase 5 tests (bully, lease, admin-process, sessions):
 // free ports below the ephemeral range, a temp data dir per cluster, signals only to our own children,
-// and bounded polls. The same shape as failover.test.ts's, with HTTP ports and per-test flags.
+// and bounded polls; optional HTTP ports and per-test flags. failover.test.ts uses it too.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';

@@ -117,6 +117,17 @@ async function sleepUnless(ms: number, done: () => boolean): Promise<void> {
   while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, Math.min(100, end - Date.now())));
 }
 
+/** `INFO` at `host:port` (as another node announced it), or null when that is no address or does not answer. */
+async function infoAt(address: string): Promise<Map<string, string> | null> {
+  let endpoint: Endpoint;
+  try {
+    endpoint = parseEndpoints(address)[0] as Endpoint;
+  } catch {
+    return null;
+  }
+  return info(endpoint);
+}
+
 /** `INFO` of one endpoint as field → value, or null when it does not answer within 3 s. */
 async function info(endpoint: Endpoint): Promise<Map<string, string> | null> {
   let client: Client | undefined;
@@ -183,7 +194,7 @@ export async function clusterStatus(
   const asked = new Map<string, Map<string, string> | null>();
   const askAll = async (addrs: string[]): Promise<void> => {
     const fresh = [...new Set(addrs)].filter((a) => !asked.has(a)).slice(0, STATUS_NODES_MAX - asked.size);
-    const answers = await Promise.all(fresh.map(async (a) => [a, await info(parseEndpoints(a)[0] as Endpoint)] as const));
+    const answers = await Promise.all(fresh.map(async (a) => [a, await infoAt(a)] as const));
     for (const [a, fields] of answers) asked.set(a, fields);
   };
   await askAll(endpoints.map((e) => `${e.host}:${e.port}`));
@@ -204,7 +215,7 @@ export async function clusterStatus(
   };
   learn();
   // One more round reaches every voter an answer named (a second round would only find addresses learnt late).
-  await askAll([...members.values()].map((m) => m.client_addr).filter((a) => a !== '' && /^[^:,\s]+:\d{1,5}$/.test(a)));
+  await askAll([...members.values()].map((m) => m.client_addr).filter((a) => a !== ''));
   learn();
   const number = (f: Map<string, string>, k: string): number | null => {
     const v = Number(f.get(k));
