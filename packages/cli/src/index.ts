@@ -10,5 +10,6 @@ export { bashCompletion, zshCompletion } from './commands/completion.js';
 export { inspectWal, type WalReport } from './commands/wal.js';
 export { ConfigError, envName, flagName, resolveServerConfig, type ServerConfig, serverSettings } from './config.js';
 export { formatReply, splitCommandLine } from './format.js';
+export { DataDirLock, DataDirLockedError, LOCK_FILE } from './lock.js';
 export { buildProgram } from './program.js';
 export { replyToJson } from './repl.js';

@@ -16,6 +16,7 @@ import {
   serverSettings,
   settingNames,
 } from '../config.js';
+import { DataDirLock, DataDirLockedError } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security.js';
 
@@ -72,7 +73,7 @@ export function registerServerCommand(program: Command): void {
 
 /** A configuration the node refuses (an exposed port, unreadable TLS files): one clear line, exit 2, no stack. */
 function refuseToStart(err: unknown): never {
-  if (isDistkvError(err) && startRefusals.has(err.code)) {
+  if ((isDistkvError(err) && startRefusals.has(err.code)) || err instanceof DataDirLockedError) {
     process.stderr.write(`distkv server: ${err.message}\n`);
     process.exit(2);
   }
@@ -88,6 +89,11 @@ async function runServer(config: ServerConfig): Promise<void> {
   });
   const log = lineLogger(logger);
   const limits = serverLimits(config);
+  // One process per data directory, taken before anything reads it (see lock.ts); dropped at exit.
+  if (!config.inMemory) {
+    const lock = DataDirLock.acquire(resolve(config.dataDir));
+    process.once('exit', () => lock.release());
+  }
   if (config.peers !== undefined) {
     await runClusterNode(config, limits, logger);
     return;

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { crc32c, isDistkvError } from '@distkv/core';
 import { type RepairResult, repair, Wal } from '@distkv/wal';
 import type { Command } from 'commander';
+import { DataDirLock, DataDirLockedError } from '../lock.js';
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 
@@ -241,7 +242,7 @@ export function registerWalCommand(program: Command): void {
   wal
     .command('repair')
     .description('keep the longest valid prefix: cut the first damaged segment, move later ones aside as *.corrupt')
-    .argument('<dir>', "a node's data directory (stop the node first: nothing locks the directory)")
+    .argument('<dir>', "a node's data directory (refused while a node holds it)")
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
@@ -253,9 +254,18 @@ export function registerWalCommand(program: Command): void {
         process.stderr.write(`distkv wal repair: ${dir}: no such directory\n`);
         process.exit(2);
       }
+      // A running node owns its log: cutting it under the node's feet would lose what it acknowledged.
+      let lock: DataDirLock;
+      try {
+        lock = DataDirLock.acquire(dir);
+      } catch (err) {
+        if (!(err instanceof DataDirLockedError)) throw err;
+        process.stderr.write(`distkv wal repair: ${err.message}\n`);
+        process.exit(2);
+      }
       const { logDir } = layoutOf(dir);
       const logLines: string[] = [];
-      const result = await repair(logDir, { log: (line) => logLines.push(line) });
+      const result = await repair(logDir, { log: (line) => logLines.push(line) }).finally(() => lock.release());
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ logDir, ...result })}\n`);
         return;
