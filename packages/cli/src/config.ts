@@ -120,7 +120,7 @@ export const serverSettings = {
 } as const;
 // #endregion server-config
 
-type Settings = typeof serverSettings;
+export type Settings = typeof serverSettings;
 export type SettingName = keyof Settings;
 export type ServerConfig = { -readonly [K in SettingName]?: z.output<Settings[K]['schema']> } & {
   port: number;

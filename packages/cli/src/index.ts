@@ -4,11 +4,21 @@
  * configuration resolver and the bench report's shape.
  */
 
-export { type BenchReport, runBench } from './commands/bench.js';
+export { type BenchOptions, type BenchReport, runBench } from './commands/bench.js';
 export { parseAddress } from './commands/client.js';
 export { bashCompletion, zshCompletion } from './commands/completion.js';
 export { inspectWal, type WalReport } from './commands/wal.js';
-export { ConfigError, envName, flagName, resolveServerConfig, type ServerConfig, serverSettings } from './config.js';
+export {
+  ConfigError,
+  type ConfigSources,
+  envName,
+  flagName,
+  resolveServerConfig,
+  type ServerConfig,
+  type SettingName,
+  type Settings,
+  serverSettings,
+} from './config.js';
 export { formatReply, splitCommandLine } from './format.js';
 export { DataDirLock, DataDirLockedError, LOCK_FILE } from './lock.js';
 export { buildProgram } from './program.js';

@@ -83,11 +83,6 @@ describe('distkv cluster up and status', () => {
     // Every node has heard its leader (followers) or a majority (the leader): a number of ms, not null.
     for (const n of view.nodes) expect(n.last_heartbeat_ms, n.id).toEqual(expect.any(Number));
 
-    // Asking one node is enough: it names the other voters and status asks them too.
-    const fromOne = await status([endpoints[2] as string]);
-    expect(fromOne.nodes.map((n) => n.client_addr).sort()).toEqual([...endpoints].sort());
-    expect(fromOne.nodes.map((n) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
-
     // --watch is bounded by --count; with --json each refresh is one line.
     const watched = await run(process.execPath, [
       binPath,
@@ -124,7 +119,7 @@ describe('distkv cluster up and status', () => {
     expect(report).toMatchObject({ layout: 'replica', verdict: 'clean', corruption: [] });
     expect(report.lastIndex).toBeGreaterThanOrEqual(1);
     expect(report.hardState.term).toBeGreaterThanOrEqual(1);
-  });
+  }, 240_000); // a bound for a loaded machine (each `distkv` process starts ts-node), not a pass criterion
 
   it('reports an endpoint that does not answer as unreachable', async () => {
     const s = createServer();
@@ -262,13 +257,15 @@ describe('distkv cluster up and status', () => {
     );
     const dead = afterKill.nodes.find((n) => n.id === leader);
     expect(dead).toMatchObject({ role: 'unreachable', healthy: false, client_addr: endpoints[leaderIndex] });
-    expect(afterKill.nodes).toHaveLength(3);
+    // Asking one node was enough: it named the other voters and status asked them too.
+    expect(afterKill.nodes.map((n) => n.client_addr).sort()).toEqual([...endpoints].sort());
+    expect(afterKill.nodes.map((n) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
 
     // SIGKILL of cluster up itself: each node sees its IPC channel close and shuts down.
     process.kill(up.child.pid as number, 'SIGKILL');
     await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 600);
     for (const pid of up.nodePids) expect(alive(pid), `node pid ${pid}`).toBe(false);
-  });
+  }, 240_000); // a bound for a loaded machine (each `distkv` process starts ts-node), not a pass criterion
 
   it('--nodes 1 is a one-voter cluster: a leader at once, the admin endpoint and dashboard, --fsync none, its data back after a restart', async () => {
     const base = await freeBasePort();

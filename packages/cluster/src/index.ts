@@ -5,6 +5,7 @@
 export {
   type AdminLimits,
   type AdminObservability,
+  type AdminSecurity,
   AdminServer,
   DASHBOARD_EVENTS_MAX,
   type DashboardState,

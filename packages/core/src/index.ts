@@ -25,12 +25,16 @@ export {
 export { crc32c } from './crc32c.js';
 export { type CoreErrorCode, coreErrorCodes, DistkvError, isDistkvError } from './errors.js';
 export { defaultStoreLimits, resolveIntegerLimits, resolveLimits, type StoreLimits } from './limits.js';
+export type { SessionTable } from './session.js';
 export {
+  type EntrySink,
   type RestoreResult,
   SNAPSHOT_VERSION,
   SNAPSHOT_VERSIONS_READ,
   SnapshotDecoder,
   type SnapshotOptions,
   SnapshotStream,
+  type SnapshotView,
 } from './snapshot.js';
 export { type ScanOptions, Store, type StoreOptions } from './store.js';
+export type { ArenaTable } from './table.js';

@@ -8,6 +8,7 @@
 export { BullyElection, type BullyMessageKind, type BullyOptions, bullyPriority } from './bully.js';
 export { type ElectionErrorCode, electionError, electionErrorCodes } from './errors.js';
 export {
+  type ElectionConfig,
   type ElectionOptions,
   electionConfig,
 } from './options.js';

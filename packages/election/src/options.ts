@@ -24,7 +24,7 @@ export interface ElectionOptions {
 }
 // #endregion election-options
 
-type ElectionConfig = Pick<RaftConfig, 'leader' | 'election' | 'preVote' | 'checkQuorum' | 'readMode'>;
+export type ElectionConfig = Pick<RaftConfig, 'leader' | 'election' | 'preVote' | 'checkQuorum' | 'readMode'>;
 
 /** Validates the choice and returns the RaftConfig fields for it. Throws ELECTION_CONFIG_INVALID. */
 export function electionConfig(options: ElectionOptions): ElectionConfig {

@@ -53,7 +53,7 @@ export interface SessionStats {
   retries: number;
 }
 
-type LineReply = string | string[];
+export type LineReply = string | string[];
 
 interface Pending {
   resolve: (value: never) => void;

@@ -4,7 +4,15 @@
  * protocol; peers use length-prefixed frames. See docs/03-net.md.
  */
 export type { KvBackend } from './backend.js';
-export { Client, type ClientOptions, type ReconnectOptions, type SessionOptions, type SessionStats } from './client.js';
+export {
+  Client,
+  type ClientOptions,
+  type LineReply,
+  type ReconnectOptions,
+  type SessionOptions,
+  type SessionStats,
+} from './client.js';
+export type { RequestSample } from './connection.js';
 export { type NetErrorCode, netErrorCodes } from './errors.js';
 export {
   encodeFrame,
@@ -16,8 +24,16 @@ export {
 export { parseInfo } from './info.js';
 export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
 export { LineParser } from './line-parser.js';
-export { commandTable } from './resp-commands.js';
-export { ProtocolViolation, RespRequestParser } from './resp-parser.js';
+export {
+  type CommandSpec,
+  commandTable,
+  type Handler,
+  type Outcome,
+  type ScanCursors,
+  type ServerContext,
+  type SessionState,
+} from './resp-commands.js';
+export { ProtocolViolation, type RequestParserLimits, RespRequestParser } from './resp-parser.js';
 export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
 export {
   checkClientExposure,

@@ -39,9 +39,9 @@ export type Outcome =
   | { readonly write: Command; readonly reply: (result: CommandResult) => Buffer }
   | { readonly close: Buffer };
 
-type Handler = (args: Buffer[], session: SessionState, server: ServerContext) => Outcome;
+export type Handler = (args: Buffer[], session: SessionState, server: ServerContext) => Outcome;
 
-interface CommandSpec {
+export interface CommandSpec {
   /** Redis's convention: n means exactly n arguments with the name, -n at least n. */
   readonly arity: number;
   readonly flags: readonly string[];

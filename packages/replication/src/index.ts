@@ -21,7 +21,7 @@ export {
   describeReady,
   type PayloadFormatter,
 } from './describe.js';
-export { DurableLog } from './driver/durable-log.js';
+export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
 export {
   defaultForwardLimits,
   type ForwardLimits,
@@ -33,7 +33,9 @@ export {
   AcceptorHandshake,
   ConnectorHandshake,
   FrameBoundary,
+  type HandshakeStep,
   type PeerSecurity,
+  type ResolvedPeerSecurity,
   resolvePeerSecurity,
 } from './driver/peer-auth.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';

@@ -17,6 +17,7 @@ export {
   type FsyncPolicy,
   type RepairResult,
   repair,
+  type ScanProblem,
   segmentName,
   Wal,
   type WalEntry,
