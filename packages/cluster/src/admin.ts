@@ -55,6 +55,8 @@ export interface NodeStatus {
   readMode: string;
   replicationMode: string;
   keys: number;
+  /** Last heartbeat: ms since a follower heard its leader, or the leader a majority; null when it has not. */
+  lastContactMs: number | null;
   peers: Array<{ id: string; matchIndex: number; lag: number; state: string }>;
 }
 // #endregion status
@@ -81,6 +83,7 @@ export function nodeStatus(replica: ReplicationNode): NodeStatus {
     readMode: replica.readMode,
     replicationMode: replica.mode,
     keys: replica.store.size,
+    lastContactMs: replica.lastContactMs() ?? null,
     peers,
   };
 }

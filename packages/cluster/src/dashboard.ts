@@ -165,7 +165,8 @@ export const DASHBOARD_HTML = `<!doctype html>
       var health = !ep.reachable ? "unreachable" : ep.state.ready ? "healthy" : "not ready";
       var items = [].concat(
         dd("term", s.term), dd("commit", s.commitIndex), dd("applied", s.appliedIndex),
-        dd("lag", lag), dd("health", health, "health-" + health.replace(" ", "-")),
+        dd("lag", lag), dd("heartbeat", s.lastContactMs === null || s.lastContactMs === undefined ? null : s.lastContactMs + " ms ago"),
+        dd("health", health, "health-" + health.replace(" ", "-")),
         dd("leader", s.leader), dd("keys", s.keys), dd("http", ep.state.httpAddress), dd("pid", ep.state.pid)
       );
       var dl = el("dl", {});

@@ -20,6 +20,8 @@ export interface MetricsSource {
   lastIndex: number;
   snapshotIndex: number;
   keys: number;
+  /** ms since a follower heard its leader, or the leader a majority; null when it has not. */
+  lastContactMs: number | null;
   /** Leader only: each peer's match index and lag. */
   progress: Array<{ id: string; matchIndex: number; lag: number }>;
   /** Each peer's outgoing link, from the transport. */
@@ -118,6 +120,11 @@ export class NodeMetrics {
     gauge('distkv_raft_last_index', 'Last index in the local log.', (s) => s.lastIndex);
     gauge('distkv_raft_snapshot_index', 'Index of the latest snapshot (log compacted up to it).', (s) => s.snapshotIndex);
     gauge('distkv_store_keys', 'Keys in the applied store.', (s) => s.keys);
+    gauge(
+      'distkv_raft_last_contact_seconds',
+      'Seconds since a follower last heard its leader, or the leader a majority (-1: never, or no leader).',
+      (s) => (s.lastContactMs === null ? -1 : s.lastContactMs / 1000),
+    );
     const peerGauge = (name: string, help: string, read: (s: MetricsSource) => Array<[string, number]>): void => {
       new Gauge({
         name,

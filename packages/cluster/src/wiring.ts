@@ -88,6 +88,7 @@ export function monitorSource(replica: ReplicationNode, transport: TcpTransport)
         snapshotIndex: Number(info.snapshot_index ?? 0),
         snapshotsInstalled: Number(info.snapshots_installed ?? 0),
         keys: replica.store.size,
+        lastContactMs: replica.lastContactMs() ?? null,
         progress,
       };
     },

@@ -71,6 +71,8 @@ describe('the admin endpoint', () => {
     expect((await fetch(url(node, '/ready'))).status).toBe(200);
     const status = (await (await fetch(url(node, '/status'))).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ id: 'n1', role: 'leader', leader: 'n1', readMode: 'read-index' });
+    // A single voter is its own majority: its last contact is now.
+    expect(status.lastContactMs).toBe(0);
 
     expect((await fetch(url(node, '/v1/kv/greeting'), { method: 'PUT', body: 'hello world' })).status).toBe(204);
     const got = await fetch(url(node, '/v1/kv/greeting'));
@@ -134,11 +136,13 @@ describe('the admin endpoint', () => {
       lastIndex: 0,
       snapshotIndex: 0,
       keys: 0,
+      lastContactMs: 1500,
       progress: [],
       links: [{ id: 'p\n"q', state: 'connected', queued: 0, dropped: 0 }],
     }));
     const text = await metrics.text();
     expect(text).toContain('distkv_raft_term{node="a\\"b"} 1');
+    expect(text).toContain('distkv_raft_last_contact_seconds{node="a\\"b"} 1.5');
     expect(text).toContain('distkv_peer_connected{peer="p\\n\\"q",node="a\\"b"} 1');
   });
 });

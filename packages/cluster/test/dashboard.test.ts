@@ -148,6 +148,7 @@ describe('NodeMonitor', () => {
       appliedIndex: 0,
       lastIndex: 0,
       snapshotIndex: 0,
+      lastContactMs: null,
       snapshotsInstalled: 0,
       keys: 0,
       progress: [],
