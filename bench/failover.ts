@@ -131,9 +131,11 @@ class Cluster {
   }
 }
 
-/** Writers that record the time of every acknowledged SET. */
+/** Writers that record, for every acknowledged SET, when it was sent and when its OK came. */
 class Load {
   readonly ackTimes: number[] = [];
+  /** Send time of the write acknowledged at ackTimes[i]. */
+  readonly sentTimes: number[] = [];
   readonly errors = new Map<string, number>();
   #running = true;
   readonly #loops: Array<Promise<void>> = [];
@@ -152,7 +154,11 @@ class Load {
           timeoutMs: 3_000,
         });
         const key = `k${this.#seq++}`;
-        if ((await client.call('SET', key, key)) === 'OK') this.ackTimes.push(performance.now());
+        const sentAt = performance.now();
+        if ((await client.call('SET', key, key)) === 'OK') {
+          this.ackTimes.push(performance.now());
+          this.sentTimes.push(sentAt);
+        }
       } catch (err) {
         const kind = /TRYAGAIN|TIMEOUT/.exec(String(err))?.[0] ?? String(err).slice(0, 60);
         this.errors.set(kind, (this.errors.get(kind) ?? 0) + 1);
@@ -194,9 +200,13 @@ async function measure(election: 'raft' | 'bully'): Promise<number[]> {
       await cluster.kill(leader);
       // Measured from the moment the parent sees the exit: replies the leader sent just before dying are "before".
       const diedAt = performance.now();
-      await until('a write acknowledged after the kill', async () => (load.ackTimes.at(-1) ?? 0) > diedAt, 1_500);
+      // "After" counts only writes sent after the exit: an OK for a write the dead leader had already
+      // committed can reach a writer through a follower a few ms late, and says nothing about failover.
+      const sentAfter = (i: number): boolean => (load.sentTimes[i] ?? 0) > diedAt;
+      await until('a write sent and acknowledged after the kill', async () => load.sentTimes.some((_, i) => sentAfter(i)), 1_500);
       const lastBefore = load.ackTimes.filter((t) => t <= diedAt).at(-1) ?? diedAt;
-      const firstAfter = load.ackTimes.find((t) => t > diedAt) as number;
+      const firstAfter = Math.min(...load.ackTimes.filter((_, i) => sentAfter(i)));
+      lateAcks[election] = (lateAcks[election] ?? 0) + (load.ackTimes.some((t, i) => t > diedAt && !sentAfter(i)) ? 1 : 0);
       windows.push(firstAfter - lastBefore);
       kills.push({ election, killed: leader, gapMs: firstAfter - lastBefore, restartedBefore: restarted });
       await cluster.start(leader);
@@ -214,6 +224,8 @@ async function measure(election: 'raft' | 'bully'): Promise<number[]> {
 /** Every kill, in order: which node was killed, and which one had been restarted just before (the previous victim). */
 const kills: Array<{ election: string; killed: string; gapMs: number; restartedBefore: string }> = [];
 const results: Record<string, number> = {};
+/** Kills after which some OK arrived late for a write sent before the exit. */
+const lateAcks: Record<string, number> = {};
 const crashes: Record<string, number> = {};
 const rows: Array<[string, string | number]> = [];
 try {
@@ -229,6 +241,7 @@ try {
     results[`${election}_max_ms`] = max;
     rows.push([`${election}: write gap p50 / p99 / max (ms)`, `${p50} / ${p99} / ${max}`]);
     rows.push([`${election}: nodes that died on their own`, crashes[election] ?? 0]);
+    rows.push([`${election}: kills followed by a late OK of an earlier write`, lateAcks[election] ?? 0]);
     rows.push([`${election}: every gap, sorted (ms)`, windows.map((w) => Math.round(w)).join(' ')]);
     // Bully hands leadership back to a restarted higher id: a kill that lands while that happens stops no write.
     const mine = kills.filter((k) => k.election === election);
