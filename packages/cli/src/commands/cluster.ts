@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -221,6 +221,18 @@ function waitListening(n: NodeProcess): Promise<void> {
   });
 }
 
+/**
+ * How to run `distkv` again, as this process was run: `distkv` when it came
+ * from the PATH (an installed package), else the launcher relative to the
+ * working directory, which needs no pnpm (`pnpm start` from a checkout).
+ */
+function selfCommand(): string {
+  const script = process.argv[1] ?? '';
+  if (basename(script) === 'distkv') return 'distkv';
+  const launcher = relative(process.cwd(), binPath);
+  return `node ${launcher.startsWith('..') ? binPath : launcher}`;
+}
+
 function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: string) => void): void {
   const single = flags.nodes === 1;
   const mode = single ? `one node (no replication, fsync ${flags.fsync})` : `${flags.nodes} nodes, ${flags.election} elections`;
@@ -237,11 +249,12 @@ function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: s
   out('');
   out('Next, in another terminal:');
   const others = nodes.slice(1).map((n) => `127.0.0.1:${n.ports.client}`);
+  const self = selfCommand();
   out(`  redis-cli -p ${first}                         # any Redis client works`);
   out(
-    `  pnpm distkv client 127.0.0.1:${first}${others.length > 0 ? ` --endpoints ${others.join(',')}` : ''}   # follows the leader`,
+    `  ${self} client 127.0.0.1:${first}${others.length > 0 ? ` --endpoints ${others.join(',')}` : ''}   # follows the leader`,
   );
-  out(`  pnpm distkv status${defaults ? '' : ` --endpoints ${endpoints}`} --watch`);
+  out(`  ${self} status${defaults ? '' : ` --endpoints ${endpoints}`} --watch`);
   out('Ctrl-C stops every node; running the same command again brings the cluster back with its data.');
   out('');
 }
