@@ -251,9 +251,7 @@ function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: s
   const others = nodes.slice(1).map((n) => `127.0.0.1:${n.ports.client}`);
   const self = selfCommand();
   out(`  redis-cli -p ${first}                         # any Redis client works`);
-  out(
-    `  ${self} client 127.0.0.1:${first}${others.length > 0 ? ` --endpoints ${others.join(',')}` : ''}   # follows the leader`,
-  );
+  out(`  ${self} client 127.0.0.1:${first}${others.length > 0 ? ` --endpoints ${others.join(',')}` : ''}   # follows the leader`);
   out(`  ${self} status${defaults ? '' : ` --endpoints ${endpoints}`} --watch`);
   out('Ctrl-C stops every node; running the same command again brings the cluster back with its data.');
   out('');

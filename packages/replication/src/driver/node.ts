@@ -252,7 +252,8 @@ export class ReplicationNode implements KvBackend {
     });
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
-      this.#lastHeard.set(m.from, performance.now());
+      // Voters only: the map stays as small as the configuration.
+      if (this.raft.config.voters.includes(m.from)) this.#lastHeard.set(m.from, performance.now());
       this.raft.step(m);
       this.#kick();
     });
