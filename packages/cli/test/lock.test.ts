@@ -1,4 +1,4 @@
-// Goal: one process per data directory. A second `distkv server` (or `wal repair`) on a directory a live node holds is refused with exit 2 and the holder's pid, before it reads anything; the lock of a SIGKILLed node is taken over and the data is all there.
+// Goal: one process per data directory. A second `distkv server` (or `wal repair`, or a `cluster up` node) on a directory a live node holds is refused with exit 2 and the holder's pid, before it reads anything; the lock of a SIGKILLed node is taken over and the data is all there.
 // Method: DataDirLock in this process for the rules (a live holder, a dead pid, a file without a pid); real `distkv server` processes on port 0 and temp dirs for the end to end; only our own children are signalled.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DataDirLock, DataDirLockedError, LOCK_FILE } from '@distkv/cli';
 import { Client } from '@distkv/net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kill, packageDir, run, startServer } from './helpers.js';
+import { freeBasePort, kill, packageDir, run, startServer } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
 const root = mkdtempSync(join(tmpdir(), 'distkv-lock-'));
@@ -81,5 +81,21 @@ describe('distkv server and wal repair hold the data directory', () => {
     }
     // A clean stop releases it.
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
-  });
+  }, 240_000); // four `distkv` starts, each a ts-node start: a bound for a loaded machine, not a pass criterion
+
+  it('cluster up on a data dir whose node directory another server holds: the node says why, cluster up exits 1', async () => {
+    const dataDir = join(root, 'cluster');
+    const holder = await startServer(binPath, ['--data-dir', join(dataDir, 'n1')], root);
+    try {
+      const base = await freeBasePort(1);
+      const up = await run(binPath, ['cluster', 'up', '--nodes', '1', '--base-port', String(base), '--data-dir', dataDir], {
+        cwd: root,
+      });
+      expect(up.code, up.stdout + up.stderr).toBe(1);
+      expect(up.stdout).toContain(`is in use by distkv pid ${holder.child.pid}`);
+      expect(up.stdout).toContain('n1 failed to start; its lines above say why');
+    } finally {
+      await kill(holder.child, 'SIGTERM');
+    }
+  }, 240_000);
 });

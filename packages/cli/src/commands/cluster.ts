@@ -188,7 +188,9 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
       if (stopping) return;
       out(`distkv cluster: ${n.id} (pid ${n.child.pid}) exited (${code ?? sig}); not restarted`);
       if (!n.listening) {
-        out(`distkv cluster: ${n.id} failed to start (is port ${n.ports.client}, ${n.ports.peer} or ${n.ports.http} in use?)`);
+        out(
+          `distkv cluster: ${n.id} failed to start; its lines above say why (often port ${n.ports.client}, ${n.ports.peer} or ${n.ports.http} in use, or its data dir held by another distkv)`,
+        );
         void stopAll(1);
       } else if (nodes.every((m) => m.child.exitCode !== null || m.child.signalCode !== null)) {
         out('distkv cluster: every node has exited');
