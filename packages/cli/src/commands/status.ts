@@ -173,6 +173,12 @@ function membersOf(fields: Map<string, string>): Member[] {
   return members;
 }
 
+/** A node that did not answer: what the others said of it (its addresses, when the leader last heard it), if anything. */
+function unreachableRow(id: string, client_addr: string, member: Member | undefined): NodeRow & { pid: null } {
+  // biome-ignore format: one row
+  return { id, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, last_heartbeat_ms: member?.last_contact_ms ?? null, healthy: false, client_addr, http_addr: member?.http_addr ? `http://${member.http_addr}` : null, pid: null };
+}
+
 /** Most nodes one `status` asks: a cluster is at most 99 nodes (`cluster up`), and a bad answer must not make it ask forever. */
 const STATUS_NODES_MAX = 128;
 
@@ -231,8 +237,7 @@ export async function clusterStatus(
       const id = member?.id ?? client_addr;
       if (seen.has(id)) continue;
       seen.add(id);
-      // biome-ignore format: one row
-      rows.push({ id, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, last_heartbeat_ms: member?.last_contact_ms ?? null, healthy: false, client_addr, http_addr: member?.http_addr ? `http://${member.http_addr}` : null, pid: null });
+      rows.push(unreachableRow(id, client_addr, member));
       continue;
     }
     const raw = fields.get('role') ?? '';
@@ -261,8 +266,7 @@ export async function clusterStatus(
   // Voters nobody could name an address for (never said hello since their peers started).
   for (const m of members.values()) {
     if (seen.has(m.id)) continue;
-    // biome-ignore format: one row
-    rows.push({ id: m.id, role: 'unreachable', term: null, leader: null, commit_index: null, applied_index: null, lag: null, last_heartbeat_ms: m.last_contact_ms, healthy: false, client_addr: m.client_addr, http_addr: m.http_addr ? `http://${m.http_addr}` : null, pid: null });
+    rows.push(unreachableRow(m.id, m.client_addr, m));
   }
   for (const row of rows) {
     const leader = rows.find((r) => r.role === 'leader' && r.id === row.leader);
