@@ -5,9 +5,18 @@
  * stopped in the reverse one. The only place where the pure protocol meets
  * every kind of I/O at once.
  */
-import { BullyElection } from '@distkv/election';
+import { isDistkvError } from '@distkv/core';
+import { type ElectionConfig, electionConfig } from '@distkv/election';
 import { defaultSecurityLimits, Server, type ServerLimits } from '@distkv/net';
-import { type ForwardLimits, type PeerAddress, type ReadMode, type ReplicationMode, ReplicationNode } from '@distkv/replication';
+import {
+  type ForwardLimits,
+  type NodeId,
+  type PeerAddress,
+  type ReadMode,
+  type ReplicationMode,
+  ReplicationNode,
+  seededRng,
+} from '@distkv/replication';
 import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
 import { clusterError } from './errors.js';
 import { type MonitorLimits, NodeMonitor } from './monitor.js';
@@ -78,12 +87,37 @@ function validate(options: ClusterNodeOptions): void {
   if (options.peers.has(options.id)) fail(`peers list this node (${options.id}) too; list only the others`);
   if (options.leader !== undefined && options.leader !== options.id && !options.peers.has(options.leader))
     fail(`leader ${options.leader} is neither this node nor a peer`);
-  if (options.leader !== undefined && options.readMode === 'lease') fail('read mode lease needs elections (no fixed leader)');
-  if (options.election === 'bully' && options.readMode === 'lease')
-    fail('read mode lease needs Raft elections (check-quorum); Bully gives no lease');
   const security = options.security ?? {};
   const passwords = (options.requirepass ?? '') !== '' || (security.users ?? []).length > 0;
   checkExposure({ client: options.client, peerListen: options.peerListen, http: options.http, passwords, security });
+}
+
+/**
+ * Who leads, as @distkv/election decides from the options (its rules, in one
+ * place); an impossible combination is this node's CLUSTER_CONFIG_INVALID.
+ * Raft's election timeouts draw from a seed of the id, the clock and the pid:
+ * only the pure core must replay, and two nodes must not time out in step.
+ */
+function electionOf(options: ClusterNodeOptions): ElectionConfig {
+  const choice =
+    options.leader !== undefined
+      ? { leader: options.leader as NodeId }
+      : {
+          election: options.election ?? 'raft',
+          ...(options.election === 'bully' ? {} : { rng: seededRng(clockSeed(options.id)) }),
+        };
+  try {
+    return electionConfig({ ...choice, ...(options.readMode !== undefined ? { readMode: options.readMode } : {}) });
+  } catch (err) {
+    if (!isDistkvError(err, 'ELECTION_CONFIG_INVALID')) throw err;
+    throw clusterError('CLUSTER_CONFIG_INVALID', err.message);
+  }
+}
+
+function clockSeed(id: string): number {
+  let h = 2166136261;
+  for (const c of `${id}:${Date.now()}:${process.pid}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return h >>> 0;
 }
 
 /** Configured addresses win; then what each peer announced; then the port rule's guess. */
@@ -115,6 +149,7 @@ export class ClusterNode {
   // #region start
   static async start(options: ClusterNodeOptions): Promise<ClusterNode> {
     validate(options);
+    const leading = electionOf(options);
     const log = options.log ?? (() => undefined);
     const fixed = options.leader !== undefined;
     const configuredHttp = peerHttpAddresses(options);
@@ -130,9 +165,9 @@ export class ClusterNode {
     );
     const replica = await ReplicationNode.start({
       id: options.id,
-      leader: options.leader,
-      ...(!fixed && options.election === 'bully' ? { election: new BullyElection() } : {}),
-      readMode: options.readMode,
+      leader: leading.leader,
+      election: leading.election,
+      readMode: leading.readMode,
       peers: options.peers,
       dataDir: options.dataDir,
       mode: options.replication ?? 'sync',

@@ -1,6 +1,7 @@
 /**
  * The seed's Bully algorithm (Garcia-Molina, 1982) as an `ElectionPolicy`
- * for `@distkv/replication`'s RaftNode: the highest live id wins.
+ * for `@distkv/replication`'s RaftNode, through the same `RaftHandle` as
+ * Raft's elections: the highest live id wins.
  *
  * - A node that has not heard from a leader for `electionTimeoutTicks`
  *   sends ELECTION to every node with a higher priority. If none answers
@@ -25,7 +26,7 @@
  * (`lacksCommittedEntries`), so a lower node with the entries leads.
  */
 import { assert } from '@distkv/core';
-import type { ElectionPolicy, MsgPolicy, NodeId, RaftNode, Term } from '@distkv/replication';
+import type { ElectionMessage, ElectionPolicy, NodeId, RaftHandle, Term } from '@distkv/replication';
 
 export type BullyMessageKind = 'election' | 'answer' | 'coordinator';
 
@@ -55,13 +56,18 @@ export function bullyPriority(a: NodeId, b: NodeId): number {
 }
 
 /** The smallest term above the node's whose remainder modulo the voter count is the node's rank. */
-function stripedTerm(node: RaftNode): Term {
-  const ranked = [...node.config.voters].sort(bullyPriority);
+function stripedTerm(node: RaftHandle): Term {
+  const ranked = [...node.voters].sort(bullyPriority);
   const n = ranked.length;
   const rank = ranked.indexOf(node.id);
   assert(rank >= 0, 'a node is among its voters');
   const t = node.term + 1;
   return (t + ((((rank - t) % n) + n) % n)) as Term;
+}
+
+/** The Bully algorithm for one node: `bullyElection(options)` is what RaftConfig.election takes. */
+export function bullyElection(options: BullyOptions = {}): (node: RaftHandle) => BullyElection {
+  return (node) => new BullyElection(node, options);
 }
 
 // #region bully
@@ -73,10 +79,14 @@ export class BullyElection implements ElectionPolicy {
   /** idle: following (or no election yet); electing: sent ELECTION, waiting for ANSWER; waiting: got ANSWER, waiting for COORDINATOR. */
   phase: 'idle' | 'electing' | 'waiting' = 'idle';
   #phaseElapsedTicks = 0;
+  /** Ticks since this node last heard from a leader, or changed role. */
+  #silentTicks = 0;
   /** Bully's recovery rule: a process that (re)starts holds an election at once. */
   #recovered = false;
+  readonly #node: RaftHandle;
 
-  constructor(options: BullyOptions = {}) {
+  constructor(node: RaftHandle, options: BullyOptions = {}) {
+    this.#node = node;
     this.answerTimeoutTicks = options.answerTimeoutTicks ?? 3;
     this.coordinatorTimeoutTicks = options.coordinatorTimeoutTicks ?? 6;
     this.termStriping = options.termStriping ?? true;
@@ -87,8 +97,26 @@ export class BullyElection implements ElectionPolicy {
     );
   }
 
-  tick(node: RaftNode): void {
+  start(): void {}
+
+  roleChanged(): void {
+    this.#silentTicks = 0;
+  }
+
+  leaderHeard(): void {
+    this.#silentTicks = 0;
+  }
+
+  voterAnswered(): void {}
+
+  transferee(): NodeId | null {
+    return null;
+  }
+
+  tick(): void {
+    const node = this.#node;
     if (node.role === 'leader') return;
+    this.#silentTicks++;
     if (node.lacksCommittedEntries()) {
       // A follower told this node (while it led) that it committed entries
       // this node lacks. Claiming leadership again would only repeat that:
@@ -99,33 +127,36 @@ export class BullyElection implements ElectionPolicy {
     }
     if (!this.#recovered) {
       this.#recovered = true;
-      this.#startElection(node);
+      this.#startElection();
       return;
     }
     this.#phaseElapsedTicks++;
     switch (this.phase) {
       case 'idle':
         // The leader is silent (or there never was one): challenge everyone above.
-        if (node.electionElapsedTicks >= node.config.electionTimeoutTicks) this.#startElection(node);
+        if (this.#silentTicks >= node.electionTimeoutTicks) this.#startElection();
         break;
       case 'electing':
         // Nobody above answered: they are all down, so this node wins.
-        if (this.#phaseElapsedTicks >= this.answerTimeoutTicks) this.#becomeCoordinator(node);
+        if (this.#phaseElapsedTicks >= this.answerTimeoutTicks) this.#becomeCoordinator();
         break;
       case 'waiting':
-        if (this.#phaseElapsedTicks >= this.coordinatorTimeoutTicks) this.#startElection(node);
+        if (this.#phaseElapsedTicks >= this.coordinatorTimeoutTicks) this.#startElection();
         break;
     }
   }
 
-  step(node: RaftNode, m: MsgPolicy): void {
+  step(m: ElectionMessage): void {
+    const node = this.#node;
+    if (m.type !== 'MsgPolicy') return; // Raft's votes: no Bully peer sends them
+    if (m.term > node.term) node.becomeFollower(m.term, null);
     switch (m.kind as BullyMessageKind) {
       case 'election':
         if (bullyPriority(m.from, node.id) >= 0) return; // only lower nodes are bullied
         if (node.lacksCommittedEntries()) return; // silent: the lower node wins (see tick)
-        node.sendPolicy(m.from, 'answer');
-        if (node.role === 'leader') node.sendPolicy(m.from, 'coordinator');
-        else if (this.phase === 'idle') this.#startElection(node);
+        this.#send(m.from, 'answer');
+        if (node.role === 'leader') this.#send(m.from, 'coordinator');
+        else if (this.phase === 'idle') this.#startElection();
         break;
       case 'answer':
         if (this.phase === 'electing') this.#enter('waiting');
@@ -136,7 +167,7 @@ export class BullyElection implements ElectionPolicy {
         if (m.term < node.term) return;
         if (node.role === 'leader' && bullyPriority(m.from, node.id) < 0) return; // a lower node does not depose us
         if (node.role === 'leader' || node.leader !== m.from) node.becomeFollower(m.term, m.from);
-        node.resetElectionTimer();
+        this.#silentTicks = 0;
         this.#enter('idle');
         break;
       default:
@@ -144,21 +175,27 @@ export class BullyElection implements ElectionPolicy {
     }
   }
 
-  #startElection(node: RaftNode): void {
-    const higher = node.config.voters.filter((v) => bullyPriority(v, node.id) > 0);
+  #send(to: NodeId, kind: BullyMessageKind): void {
+    this.#node.send({ type: 'MsgPolicy', to, kind });
+  }
+
+  #startElection(): void {
+    const node = this.#node;
+    const higher = node.voters.filter((v) => bullyPriority(v, node.id) > 0);
     if (higher.length === 0) {
-      this.#becomeCoordinator(node);
+      this.#becomeCoordinator();
       return;
     }
-    for (const v of higher) node.sendPolicy(v, 'election');
+    for (const v of higher) this.#send(v, 'election');
     this.#enter('electing');
   }
 
-  #becomeCoordinator(node: RaftNode): void {
+  #becomeCoordinator(): void {
+    const node = this.#node;
     // The next term, persisted (Ready.hardState) before COORDINATOR leaves.
     // No log comparison: this is where Bully loses committed writes.
     node.leadNewTerm(this.termStriping ? stripedTerm(node) : undefined);
-    for (const v of node.config.voters) if (v !== node.id) node.sendPolicy(v, 'coordinator');
+    for (const v of node.voters) if (v !== node.id) this.#send(v, 'coordinator');
     this.#enter('idle');
   }
 

@@ -3,25 +3,23 @@
 import { commands, encodeCommand } from '@distkv/core';
 import {
   type Entry,
-  formatFailure,
-  InvariantViolation,
   type LogIndex,
   MemoryStorage,
   type Message,
   type NodeId,
   RaftNode,
-  SimCluster,
   seededRng,
   type Term,
 } from '@distkv/replication';
+import { formatFailure, InvariantViolation, manualElection, SimCluster } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
-import { BullyElection, bullyPriority } from '../src/index.js';
+import { bullyElection, bullyPriority } from '../src/index.js';
 import { findBullyFailure } from '../src/testing/index.js';
 
 const SEARCH_SEEDS_MAX = 200;
 
 function bullyCluster(ids: string[]): SimCluster {
-  return new SimCluster({ ids, rng: seededRng(1), policy: () => new BullyElection(), heartbeatIntervalTicks: 1 });
+  return new SimCluster({ ids, rng: seededRng(1), election: () => bullyElection(), heartbeatIntervalTicks: 1 });
 }
 
 function tickAll(c: SimCluster, count: number): void {
@@ -80,7 +78,7 @@ describe('Bully with a stale highest id: it steps down when told, instead of cra
     const c = new SimCluster({
       ids: ['1', '2', '3'],
       rng: seededRng(1),
-      policy: () => new BullyElection(),
+      election: () => bullyElection(),
       heartbeatIntervalTicks: 1,
       checkLogsHoldCommitted: false, // let the stale leader run: the point is what it does
     });
@@ -107,7 +105,6 @@ describe("Bully: a leader whose log conflicts with a follower's committed entrie
   // n2 answered n1's append below its commit index with "matched up to 1", n1 counted it and committed 1/3 with
   // n2's vote, so n1 held a committed entry the others never had: no leader could repair it, the leader's probe
   // of n1 stayed at match 1 forever and writes through n1 timed out until the test did.
-  const noPolicy = { name: 'none', tick: () => undefined, step: () => undefined };
   const voters = ['1', '2', '3'] as NodeId[];
   const e = (t: number, i: number): Entry => ({ term: t as Term, index: i as LogIndex, payload: new Uint8Array() });
   function drain(node: RaftNode, storage: MemoryStorage): Message[] {
@@ -122,10 +119,11 @@ describe("Bully: a leader whose log conflicts with a follower's committed entrie
     const followerStorage = new MemoryStorage();
     followerStorage.append([e(2, 1)]);
     followerStorage.setHardState({ term: 2 as Term, vote: null, commit: 1 as LogIndex });
-    const follower = new RaftNode({ id: '2' as NodeId, voters, election: noPolicy }, followerStorage);
+    const election = manualElection(); // decides nothing: the test makes node 1 lead, as Bully would
+    const follower = new RaftNode({ id: '2' as NodeId, voters, election: election.factory }, followerStorage);
     const staleStorage = new MemoryStorage();
-    const stale = new RaftNode({ id: '1' as NodeId, voters, election: noPolicy }, staleStorage);
-    stale.leadNewTerm(3 as Term); // its no-op is entry 1/3
+    const stale = new RaftNode({ id: '1' as NodeId, voters, election: election.factory }, staleStorage);
+    election.handle('1' as NodeId).leadNewTerm(3 as Term); // its no-op is entry 1/3
     const append = drain(stale, staleStorage).find((m) => m.to === '2' && m.type === 'MsgApp');
     expect(append).toMatchObject({ prevIndex: 0, entries: [{ index: 1, term: 3 }] });
     follower.step(append as Message);

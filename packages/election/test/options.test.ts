@@ -3,7 +3,7 @@
 import { isDistkvError } from '@distkv/core';
 import { MemoryStorage, type NodeId, RaftNode } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
-import { BullyElection, electionConfig } from '../src/index.js';
+import { BullyElection, electionConfig, RaftElection, raftElectionOf } from '../src/index.js';
 
 const voters = ['1', '2', '3'] as NodeId[];
 
@@ -18,9 +18,16 @@ function invalid(fn: () => unknown): boolean {
 
 describe('electionConfig', () => {
   it('defaults to raft with pre-vote, check-quorum and ReadIndex', () => {
-    expect(electionConfig({})).toEqual({ preVote: true, checkQuorum: true, readMode: 'read-index' });
+    expect(electionConfig({})).toEqual({ election: expect.any(Function) });
     const node = new RaftNode({ id: '1' as NodeId, voters, ...electionConfig({}) }, new MemoryStorage());
-    expect(node.config.checkQuorum).toBe(true);
+    expect(raftElectionOf(node)).toMatchObject({ preVote: true, checkQuorum: true });
+    expect(node.config.readMode).toBe('read-index');
+    const bare = new RaftNode(
+      { id: '1' as NodeId, voters, ...electionConfig({ preVote: false, checkQuorum: false, readMode: 'stale' }) },
+      new MemoryStorage(),
+    );
+    expect(raftElectionOf(bare)).toMatchObject({ preVote: false, checkQuorum: false });
+    expect(bare.config.readMode).toBe('stale');
   });
 
   it('keeps phase 4: a fixed leader, no campaigns', () => {
@@ -31,7 +38,9 @@ describe('electionConfig', () => {
   });
 
   it('builds a Bully policy', () => {
-    expect(electionConfig({ election: 'bully' }).election).toBeInstanceOf(BullyElection);
+    const node = new RaftNode({ id: '1' as NodeId, voters, ...electionConfig({ election: 'bully' }) }, new MemoryStorage());
+    expect(node.election).toBeInstanceOf(BullyElection);
+    expect(node.election).not.toBeInstanceOf(RaftElection);
   });
 
   it('refuses what cannot work', () => {

@@ -1,6 +1,6 @@
 // Goal: with nobody configured to lead, Raft elections keep every safety property and always elect a leader after healing.
 // Method: thousands of seeded scenarios (loss, duplication, reordering, partitions, crashes with torn writes, compaction, reads, transfers), checked at every step.
-import { formatFailure, type ScenarioResult } from '@distkv/replication';
+import { formatFailure, type ScenarioResult } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 import { runElectionScenario, runLeaderChurn, runLeaderEpisodes } from '../src/testing/index.js';
 

@@ -3,8 +3,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runTranscript } from '@distkv/replication';
+import { runTranscript } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
+import { electionTranscripts } from '../src/testing/index.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
 const files = readdirSync(dir).filter((f) => f.endsWith('.txt'));
@@ -17,7 +18,7 @@ describe('election transcripts', () => {
   it.each(files)('%s', (file) => {
     const path = join(dir, file);
     const text = readFileSync(path, 'utf8');
-    const actual = runTranscript(text);
+    const actual = runTranscript(text, electionTranscripts);
     if (process.env.REWRITE === '1') {
       writeFileSync(path, actual);
       return;

@@ -4,7 +4,8 @@
  * Run: pnpm example (node --loader ts-node/esm examples/three-nodes.ts)
  */
 import { commands, encodeCommand } from '@distkv/core';
-import { type NodeId, SimCluster, seededRng } from '@distkv/replication';
+import { type NodeId, seededRng } from '@distkv/replication';
+import { SimCluster } from '@distkv/replication/testing';
 
 // #region three-nodes
 const cluster = new SimCluster({ ids: ['n1', 'n2', 'n3'], leader: 'n1', rng: seededRng(1) });

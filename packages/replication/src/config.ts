@@ -3,9 +3,9 @@
  * and validated when the node is built (TigerBeetle: put a limit on
  * everything). Invalid values raise CONFIG_INVALID.
  */
+
+import type { ElectionFactory } from './election-seam.js';
 import { replicationError } from './errors.js';
-import type { ElectionPolicy } from './raft.js';
-import type { Rng } from './rng.js';
 import type { LogIndex, NodeId } from './types.js';
 
 // #region limits
@@ -61,11 +61,10 @@ export type ReplicationMode = 'sync' | 'async';
  * How `readIndex` confirms that a read may be served (thesis §6.4):
  * - `read-index`: the leader records its commit index and confirms it is
  *   still leader with a round of heartbeats answered by a majority.
- * - `lease`: no round trip while the leader holds a lease: a majority
- *   answered a heartbeat sent less than `electionTimeoutTicks -
- *   leaseClockDriftTicks` ticks ago, and those voters promised (check-quorum)
- *   not to vote for anyone else for `electionTimeoutTicks` of their own
- *   ticks. Safe only if tick rates differ by less than the drift allowance.
+ * - `lease`: no round trip while the election says the leader holds a
+ *   lease (`ElectionPolicy.leaseHolds`; `@distkv/election`'s Raft with
+ *   check-quorum keeps one). Safe only under the clock assumption the
+ *   election documents.
  * - `stale`: any node answers at once with its applied index; may be stale.
  */
 export type ReadMode = 'read-index' | 'lease' | 'stale';
@@ -77,34 +76,20 @@ export interface RaftConfig {
   voters: readonly NodeId[];
   /**
    * Phase 4: the leader named by configuration; it takes a fresh term each
-   * time it starts and nobody campaigns. Leave it out (phase 5) and the
-   * voters elect a leader.
+   * time it starts and nobody campaigns. Give either `leader` or `election`.
    */
   leader?: NodeId | null;
   /**
-   * Who decides leadership when `leader` is not set: Raft's own elections
-   * (the default), or a pluggable policy such as `@distkv/election`'s
-   * BullyElection. One policy object per node.
+   * Phase 5: who decides leadership when no leader is configured — an
+   * `ElectionFactory` from `@distkv/election` (Raft's elections, or the
+   * Bully algorithm), called once per node with the node's `RaftHandle`.
    */
-  election?: ElectionPolicy;
-  /** Thesis §9.6: ask before campaigning, so a rejoining node does not disrupt a healthy leader. Default true. */
-  preVote?: boolean;
-  /**
-   * Thesis §6.2: a leader that has not heard from a majority within an
-   * election timeout steps down, and a follower that heard from a leader
-   * within an election timeout ignores vote requests. Default true when
-   * electing with Raft; off with a fixed leader or a policy.
-   */
-  checkQuorum?: boolean;
-  /** How `readIndex` is answered; default `read-index`. `lease` requires checkQuorum. */
+  election?: ElectionFactory;
+  /** How `readIndex` is answered; default `read-index`. `lease` needs an election that keeps leases. */
   readMode?: ReadMode;
-  /** Lease reads: ticks of clock drift allowed between any two nodes during one election timeout. Default 1. */
-  leaseClockDriftTicks?: number;
-  /** Randomness for election timeouts; default a seeded Rng derived from `id` (deterministic). */
-  rng?: Rng;
   /** Leader sends heartbeats every this many ticks. */
   heartbeatIntervalTicks?: number;
-  /** A follower that hears nothing for a random [1, 2) multiple of this many ticks campaigns. */
+  /** The election's clock: a Raft follower that hears nothing for a random [1, 2) multiple of this many ticks campaigns. */
   electionTimeoutTicks?: number;
   /** Index the application has already applied (its snapshot's index) when the node is built. */
   applied?: LogIndex;
@@ -124,11 +109,8 @@ export interface ResolvedConfig {
   voters: readonly NodeId[];
   /** The configured leader, or null when the voters elect one. */
   leader: NodeId | null;
-  election: ElectionPolicy | undefined;
-  preVote: boolean;
-  checkQuorum: boolean;
+  election: ElectionFactory | undefined;
   readMode: ReadMode;
-  leaseClockDriftTicks: number;
   heartbeatIntervalTicks: number;
   electionTimeoutTicks: number;
   applied: LogIndex;
@@ -162,20 +144,18 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     throw replicationError('CONFIG_INVALID', `leader ${leader} is not among the voters`);
   if (leader !== null && config.election !== undefined)
     throw replicationError('CONFIG_INVALID', 'a fixed leader and an election policy exclude each other');
+  if (leader === null && config.election === undefined)
+    throw replicationError('CONFIG_INVALID', 'name a leader (phase 4) or give an election from @distkv/election (phase 5)');
   const heartbeatIntervalTicks = positiveInt('heartbeatIntervalTicks', config.heartbeatIntervalTicks ?? 1, 1_000_000);
   const electionTimeoutTicks = positiveInt('electionTimeoutTicks', config.electionTimeoutTicks ?? 10, 1_000_000);
   if (electionTimeoutTicks <= heartbeatIntervalTicks) {
     throw replicationError('CONFIG_INVALID', 'electionTimeoutTicks must exceed heartbeatIntervalTicks');
   }
-  const checkQuorum = config.checkQuorum ?? (leader === null && config.election === undefined);
-  if (checkQuorum && leader !== null) throw replicationError('CONFIG_INVALID', 'checkQuorum needs elections (no fixed leader)');
   const readMode = config.readMode ?? 'read-index';
   if (readMode !== 'read-index' && readMode !== 'lease' && readMode !== 'stale')
     throw replicationError('CONFIG_INVALID', `readMode must be read-index, lease or stale, got ${String(readMode)}`);
-  if (readMode === 'lease' && !checkQuorum) throw replicationError('CONFIG_INVALID', 'readMode lease requires checkQuorum');
-  const leaseClockDriftTicks = config.leaseClockDriftTicks ?? 1;
-  if (!Number.isSafeInteger(leaseClockDriftTicks) || leaseClockDriftTicks < 0 || leaseClockDriftTicks >= electionTimeoutTicks)
-    throw replicationError('CONFIG_INVALID', 'leaseClockDriftTicks must be an integer in [0, electionTimeoutTicks)');
+  if (readMode === 'lease' && leader !== null)
+    throw replicationError('CONFIG_INVALID', 'readMode lease needs an election that keeps leases, not a fixed leader');
   const applied = config.applied ?? (0 as LogIndex);
   if (!Number.isSafeInteger(applied) || applied < 0)
     throw replicationError('CONFIG_INVALID', `applied must be >= 0, got ${applied}`);
@@ -184,10 +164,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     voters,
     leader,
     election: config.election,
-    preVote: config.preVote ?? true,
-    checkQuorum,
     readMode,
-    leaseClockDriftTicks,
     heartbeatIntervalTicks,
     electionTimeoutTicks,
     applied,

@@ -1,8 +1,9 @@
 /**
- * @distkv/replication — phase 4 of distkv: Raft log replication as a pure,
- * deterministic state machine, and the simulator that checks it. Phase 5
- * added elections to the same state machine (see @distkv/election).
- * See docs/04-replication.md.
+ * @distkv/replication — phase 4 of distkv: Raft log replication with a
+ * leader fixed by configuration, as a pure, deterministic state machine;
+ * its driver (WAL, TCP, timers); the simulator that checks it; and the
+ * seam an election plugs into (`RaftHandle`, `ElectionPolicy`), which
+ * phase 5's @distkv/election fills. See docs/04-replication.md.
  */
 export { type DecodeLimits, decodeMessage, encodeMessage, MESSAGE_FORMAT_VERSION } from './codec.js';
 export {
@@ -39,10 +40,16 @@ export {
   resolvePeerSecurity,
 } from './driver/peer-auth.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
+export type {
+  ElectionFactory,
+  ElectionMessage,
+  ElectionPolicy,
+  OutgoingElectionMessage,
+  RaftHandle,
+} from './election-seam.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
 export { Progress, type ProgressState } from './progress.js';
 export {
-  type ElectionPolicy,
   type ProgressStatus,
   type Proposal,
   RaftNode,
@@ -54,7 +61,6 @@ export {
 export { RaftLog } from './raft-log.js';
 export { type Rng, seededRng } from './rng.js';
 export { type LogStorage, MemoryStorage } from './storage.js';
-export * from './testing/index.js';
 export {
   type Entry,
   type HardState,

@@ -7,20 +7,25 @@
  * Roles and terms are complete (any message with a higher term makes a node
  * a follower; stale terms are refused). With a configured leader (phase 4)
  * nobody campaigns: the configured leader takes a fresh term each time it
- * starts. Without one (phase 5) the voters elect: randomised timeouts,
- * RequestVote with the up-to-date check, pre-vote, check-quorum,
- * leadership transfer and ReadIndex — in here, as in etcd, because votes
- * and terms are the same state that replication fences with. A pluggable
- * `ElectionPolicy` (the Bully algorithm in `@distkv/election`) may replace
- * Raft's campaigning; it drives the same `leadNewTerm`/`becomeFollower`.
+ * starts. Who leads otherwise is not decided here: an `ElectionPolicy`
+ * (phase 5, `@distkv/election`: Raft's elections or the Bully algorithm)
+ * plugs in through the seam in `election-seam.ts`, a narrow `RaftHandle`
+ * whose methods keep the invariants. Nothing outside this class assigns
+ * its fields.
+ *
+ * ReadIndex (thesis §6.4) lives here, not in the election: it is a round
+ * of the heartbeats this file already sends, answered by the followers
+ * this file already tracks, and it works under a fixed leader too. Only
+ * the lease that lets a leader skip that round is the election's, since
+ * it rests on check-quorum's promise not to vote.
  */
 import { assert } from '@distkv/core';
 import type { RaftConfig, ResolvedConfig } from './config.js';
 import { resolveConfig } from './config.js';
+import type { ElectionMessage, ElectionPolicy, OutgoingElectionMessage, RaftHandle } from './election-seam.js';
 import { replicationError } from './errors.js';
 import { Progress, type ProgressState } from './progress.js';
 import { RaftLog } from './raft-log.js';
-import { type Rng, seededRng } from './rng.js';
 import type { LogStorage } from './storage.js';
 import type {
   Entry,
@@ -31,35 +36,14 @@ import type {
   MsgAppResp,
   MsgHeartbeat,
   MsgHeartbeatResp,
-  MsgPolicy,
   MsgSnap,
   MsgSnapResp,
-  MsgVote,
-  MsgVoteResp,
   NodeId,
   Role,
   Snapshot,
   SnapshotMeta,
   Term,
 } from './types.js';
-
-// #region election-policy
-/**
- * An alternative to Raft's own campaigning, plugged in per node through
- * `RaftConfig.election`. The node still owns terms, the log and
- * replication; the policy only decides *when* this node leads
- * (`node.leadNewTerm()`) or follows (`node.becomeFollower(term, leader)`),
- * and talks to its peers with `MsgPolicy` messages (`node.sendPolicy`).
- * Pure like the node: no timers, no I/O.
- */
-export interface ElectionPolicy {
-  readonly name: string;
-  /** Called on every tick while the node is not leader, after `electionElapsedTicks` grew. */
-  tick(node: RaftNode): void;
-  /** A policy message for this node; a higher term in it has already been adopted. */
-  step(node: RaftNode, m: MsgPolicy): void;
-}
-// #endregion election-policy
 
 /** A read that may now be served: once the application has applied `index`, local state is linearizable for it. */
 export interface ReadState {
@@ -139,37 +123,21 @@ export class RaftNode {
   readonly id: NodeId;
   readonly config: ResolvedConfig;
   readonly log: RaftLog;
-  term: Term;
-  vote: NodeId | null;
-  role: Role = 'follower';
-  leader: NodeId | null = null;
-  /** Leader only. */
-  progress = new Map<NodeId, Progress>();
+  #term: Term;
+  #vote: NodeId | null;
+  #role: Role = 'follower';
+  #leader: NodeId | null = null;
+  /** Leader only: what it knows of each voter's log, itself included. */
+  #progress = new Map<NodeId, Progress>();
   /** Leader: ticks since the last heartbeat. */
-  heartbeatElapsedTicks = 0;
-  /** Non-leader: ticks since it last heard from a leader or campaigned. Leader: ticks since the last check-quorum. */
-  electionElapsedTicks = 0;
-  /** Campaign when electionElapsedTicks reaches this: random in [electionTimeoutTicks, 2 * electionTimeoutTicks). */
-  randomizedElectionTimeoutTicks = 0;
-  /** Leader: the voter it is handing leadership to (thesis §3.10), or null. */
-  leadTransferee: NodeId | null = null;
-  #transferElapsedTicks = 0;
-  /** Leader: a TimeoutNow may be on its way (even if the transfer was abandoned), so no more lease reads this term. */
-  #transferAttempted = false;
-  readonly #rng: Rng;
-  /** Candidate / pre-candidate: the answers so far. */
-  #votes = new Map<NodeId, boolean>();
-  /** Ticks since a leader was last heard (or since start); never reset by campaigning. A follower in lease ignores votes. */
-  #leaderSilentTicks = 0;
-  /** Leader, check-quorum: voters heard from since the last check. */
-  #recentActive = new Set<NodeId>();
-  /** Ticks this node has lived; the lease's clock. */
+  #heartbeatElapsedTicks = 0;
+  /** Who leads when no leader is configured (phase 5); undefined under a fixed leader. */
+  readonly #election: ElectionPolicy | undefined;
+  /** Ticks this node has lived; the clock of heartbeat rounds (and of the election's leases). */
   #ticks = 0;
-  /** Leader: heartbeat rounds are numbered; the tick each recent round left, for leases. */
+  /** Leader: heartbeat rounds are numbered; the tick each recent round left. */
   #roundSeq = 0;
   #roundSentTick = new Map<number, number>();
-  /** Leader, lease: per voter, the send tick of the latest round it answered. */
-  #leaseAckTick = new Map<NodeId, number>();
   /** Leader: reads waiting for its first entry of this term to commit (§6.4 step 1). */
   #readsAwaitingCommit: string[] = [];
   /** Leader: reads waiting for a heartbeat round to be answered by a majority, oldest first. */
@@ -197,7 +165,6 @@ export class RaftNode {
   constructor(config: RaftConfig, storage: LogStorage) {
     this.config = resolveConfig(config);
     this.id = this.config.id;
-    this.#rng = config.rng ?? seededRng(idSeed(this.config.id));
     const hs = storage.initialState();
     this.log = new RaftLog(storage, hs.commit, this.config.applied);
     // A crash can keep a Ready's entries and lose its hard state (a torn
@@ -205,23 +172,45 @@ export class RaftNode {
     // current term is never below the last entry's (the simulator found
     // this: seed 3485 of a 20,000-seed run, a restarted leader reused its term).
     const lastTerm = this.log.lastTerm();
-    this.term = Math.max(hs.term, lastTerm) as Term;
-    this.vote = lastTerm > hs.term ? null : hs.vote;
+    this.#term = Math.max(hs.term, lastTerm) as Term;
+    this.#vote = lastTerm > hs.term ? null : hs.vote;
     this.#prevHardState = hs;
     this.#prevSoftState = { role: 'follower', leader: null };
-    this.becomeFollower(this.term, null);
+    this.#election = config.election?.(this.#handle());
+    if (this.config.readMode === 'lease' && this.#election?.leaseHolds === undefined) {
+      throw replicationError('CONFIG_INVALID', 'readMode lease needs an election that keeps leases (Raft with check-quorum)');
+    }
+    this.#becomeFollower(this.#term, null);
     // #region fixed-leader
     // Phase 4: the configured leader starts a fresh term every time it
     // starts, as if it had won an election. Its first Ready persists the
     // new term before any message of that term is sent, so two incarnations
     // never share a term, and entries it lost in a crash (never sent, since
     // persist comes before send) cannot be confused with new ones.
-    if (this.config.leader === this.id) this.campaignFixed();
+    if (this.config.leader === this.id) this.#leadFixedTerm();
     // #endregion fixed-leader
-    // One voter alone elects itself at once.
-    if (this.config.leader === null && this.config.election === undefined && this.config.voters.length === 1) {
-      this.campaign('election', false);
-    }
+    this.#election?.start();
+  }
+
+  get term(): Term {
+    return this.#term;
+  }
+
+  get vote(): NodeId | null {
+    return this.#vote;
+  }
+
+  get role(): Role {
+    return this.#role;
+  }
+
+  get leader(): NodeId | null {
+    return this.#leader;
+  }
+
+  /** The election policy this node was built with (phase 5), for tools that drive it by hand; undefined under a fixed leader. */
+  get election(): ElectionPolicy | undefined {
+    return this.#election;
   }
 
   // ---- inputs ---------------------------------------------------------------
@@ -230,44 +219,11 @@ export class RaftNode {
   // #region tick
   tick(): void {
     this.#ticks++;
-    if (this.role === 'leader') {
-      this.#tickLeader();
-      return;
-    }
-    this.electionElapsedTicks++;
-    this.#leaderSilentTicks++;
-    if (this.config.leader !== null) return; // phase 4: nobody campaigns
-    if (this.config.election !== undefined) {
-      this.config.election.tick(this);
-      return;
-    }
-    if (this.electionElapsedTicks >= this.randomizedElectionTimeoutTicks) {
-      this.campaign(this.config.preVote ? 'pre-vote' : 'election', false);
-    }
-  }
-
-  #tickLeader(): void {
-    this.heartbeatElapsedTicks++;
-    this.electionElapsedTicks++;
-    if (this.electionElapsedTicks >= this.config.electionTimeoutTicks) {
-      this.electionElapsedTicks = 0;
-      // Thesis §6.2: a leader cut off from a majority stops acting as one.
-      if (this.config.checkQuorum) {
-        const active = this.#recentActive.size + 1;
-        this.#recentActive.clear();
-        if (active < this.#quorum()) {
-          this.becomeFollower(this.term, null);
-          return;
-        }
-      }
-    }
-    if (this.leadTransferee !== null) {
-      this.#transferElapsedTicks++;
-      // A transfer that did not finish within an election timeout is abandoned (thesis §3.10).
-      if (this.#transferElapsedTicks >= this.config.electionTimeoutTicks) this.leadTransferee = null;
-    }
-    if (this.heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
-      this.heartbeatElapsedTicks = 0;
+    if (this.#role === 'leader') this.#heartbeatElapsedTicks++;
+    // The election's clock first: it may campaign, or step a leader down (check-quorum).
+    this.#election?.tick();
+    if (this.#role === 'leader' && this.#heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
+      this.#heartbeatElapsedTicks = 0;
       this.#broadcastHeartbeat();
     }
   }
@@ -275,11 +231,10 @@ export class RaftNode {
 
   /** Appends `payload` to the leader's log. Throws NOT_LEADER, PROPOSAL_TOO_LARGE or PROPOSALS_FULL (all definite). */
   propose(payload: Uint8Array): Proposal {
-    if (this.role !== 'leader') {
-      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
-    }
-    if (this.leadTransferee !== null) {
-      throw replicationError('NOT_LEADER', `node ${this.id} is handing leadership to ${this.leadTransferee}`);
+    if (this.#role !== 'leader') throw this.#notLeader();
+    const transferee = this.#election?.transferee() ?? null;
+    if (transferee !== null) {
+      throw replicationError('NOT_LEADER', `node ${this.id} is handing leadership to ${transferee}`);
     }
     const { entryBytesMax, uncommittedBytesMax } = this.config.limits;
     if (payload.byteLength > entryBytesMax) {
@@ -294,7 +249,7 @@ export class RaftNode {
         `${this.#uncommittedBytes} uncommitted bytes; limits.uncommittedBytesMax = ${uncommittedBytesMax}`,
       );
     }
-    const entry: Entry = { term: this.term, index: (this.log.lastIndex() + 1) as LogIndex, payload };
+    const entry: Entry = { term: this.#term, index: (this.log.lastIndex() + 1) as LogIndex, payload };
     this.log.append([entry]);
     this.#uncommittedBytes += payload.byteLength;
     this.#broadcastAppend();
@@ -310,30 +265,19 @@ export class RaftNode {
       this.#droppedMessages++;
       return;
     }
-    if (m.type === 'MsgPolicy') {
-      if (m.term > this.term) this.becomeFollower(m.term, null);
-      if (this.config.election !== undefined) this.config.election.step(this, m);
+    if (isElectionMessage(m)) {
+      // The election compares terms itself (a pre-vote must not change them).
+      if (this.#election === undefined)
+        this.#droppedMessages++; // phase 4: nobody campaigns
+      else this.#election.step(m);
       return;
     }
-    if (m.term > this.term) {
-      if ((m.type === 'MsgVote' || m.type === 'MsgPreVote') && !m.transfer && this.#inLease()) {
-        // Thesis §6.2/§9.6: this node heard from a leader within an election
-        // timeout; a disruptive candidate gets no answer and no term change.
-        return;
-      }
-      if (m.type === 'MsgPreVote' || (m.type === 'MsgPreVoteResp' && !m.reject)) {
-        // A pre-vote carries a term nobody has taken yet: nothing changes.
-      } else {
-        const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
-        this.becomeFollower(m.term, fromLeader ? m.from : null);
-      }
-    } else if (m.term < this.term) {
-      if (m.type === 'MsgPreVote') {
-        // Tell the stale pre-candidate the current term, so it stops asking.
-        this.#send({ type: 'MsgPreVoteResp', to: m.from, reject: true });
-      }
+    const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
+    if (m.term > this.#term) {
+      this.#becomeFollower(m.term, fromLeader ? m.from : null);
+    } else if (m.term < this.#term) {
       // A stale leader learns the current term from the reply and steps down.
-      if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
+      if (fromLeader) {
         this.#send({
           type: 'MsgAppResp',
           to: m.from,
@@ -345,33 +289,15 @@ export class RaftNode {
       }
       return;
     }
-    switch (m.type) {
-      case 'MsgVote':
-      case 'MsgPreVote':
-        this.#handleVoteRequest(m);
-        return;
-      case 'MsgVoteResp':
-      case 'MsgPreVoteResp':
-        this.#handleVoteResponse(m);
-        return;
-      case 'MsgTimeoutNow':
-        // Thesis §3.10: the leader chose this node; campaign at once, skipping pre-vote.
-        if (this.role !== 'leader' && this.config.leader === null && this.config.election === undefined) {
-          this.campaign('election', true);
-        }
-        return;
-      default:
-        break;
-    }
-    switch (this.role) {
+    switch (this.#role) {
       case 'leader':
         this.#stepLeader(m);
         break;
       case 'pre-candidate':
       case 'candidate':
         // A leader exists for this term: stop campaigning.
-        if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') {
-          this.becomeFollower(m.term, m.from);
+        if (fromLeader) {
+          this.#becomeFollower(m.term, m.from);
           this.#stepFollower(m);
         }
         break;
@@ -409,7 +335,7 @@ export class RaftNode {
       entries,
       messages: this.#messages,
       committedEntries: this.log.nextCommitted(this.config.limits.appendBytesMax),
-      leaderDurableIndex: this.role === 'leader' && last !== undefined ? last.index : undefined,
+      leaderDurableIndex: this.#role === 'leader' && last !== undefined ? last.index : undefined,
       softState: sameSoftState(ss, this.#prevSoftState) ? undefined : ss,
       readStates: this.#readStates,
     };
@@ -433,8 +359,13 @@ export class RaftNode {
     if (last !== undefined) {
       this.log.stableTo(last.index, last.term);
       // The leader counts itself toward a majority only once its own copy is durable.
-      const self = this.progress.get(this.id);
-      if (this.role === 'leader' && self !== undefined && last.term === this.term && this.log.matchTerm(last.index, last.term)) {
+      const self = this.#progress.get(this.id);
+      if (
+        this.#role === 'leader' &&
+        self !== undefined &&
+        last.term === this.#term &&
+        this.log.matchTerm(last.index, last.term)
+      ) {
         if (self.maybeUpdate(last.index) && this.#maybeCommit()) this.#broadcastAppend();
       }
     }
@@ -444,17 +375,17 @@ export class RaftNode {
 
   status(): Status {
     let progress: Map<NodeId, ProgressStatus> | undefined;
-    if (this.role === 'leader') {
+    if (this.#role === 'leader') {
       progress = new Map();
-      for (const [id, pr] of this.progress) {
+      for (const [id, pr] of this.#progress) {
         progress.set(id, { match: pr.match, next: pr.next, state: pr.state, inflights: pr.inflights.length });
       }
     }
     return {
       id: this.id,
-      role: this.role,
-      term: this.term,
-      leader: this.leader,
+      role: this.#role,
+      term: this.#term,
+      leader: this.#leader,
       commit: this.log.committed,
       applied: this.log.applied,
       firstIndex: this.log.firstIndex(),
@@ -466,153 +397,117 @@ export class RaftNode {
 
   // ---- roles -------------------------------------------------------------------
 
-  becomeFollower(t: Term, leader: NodeId | null): void {
-    assert(t >= this.term, 'terms never go back');
-    if (t > this.term) {
-      this.term = t;
-      this.vote = null;
+  #becomeFollower(t: Term, leader: NodeId | null): void {
+    assert(t >= this.#term, 'terms never go back');
+    if (t > this.#term) {
+      this.#term = t;
+      this.#vote = null;
     }
-    this.role = 'follower';
-    this.leader = leader;
-    if (leader !== null) this.#leaderSilentTicks = 0;
     this.#resetRoleState();
+    this.#role = 'follower';
+    this.#leader = leader;
+    this.#election?.roleChanged();
   }
 
   #resetRoleState(): void {
-    this.progress = new Map();
+    this.#progress = new Map();
     this.#uncommittedBytes = 0;
-    this.electionElapsedTicks = 0;
-    this.heartbeatElapsedTicks = 0;
-    this.randomizedElectionTimeoutTicks = this.config.electionTimeoutTicks + this.#rng.int(this.config.electionTimeoutTicks);
-    this.leadTransferee = null;
-    this.#transferElapsedTicks = 0;
-    this.#transferAttempted = false;
-    this.#votes = new Map();
-    this.#recentActive.clear();
+    this.#heartbeatElapsedTicks = 0;
     this.#roundSentTick.clear();
-    this.#leaseAckTick.clear();
     this.#readsAwaitingCommit = [];
     this.#readsPending = [];
-  }
-
-  // #region campaign
-  /**
-   * Starts an election (§5.2). `pre-vote` first asks, at term + 1, whether
-   * a majority would vote — without changing this node's term — so a node
-   * that was cut off cannot force a healthy leader out when it returns
-   * (thesis §9.6). `transfer`: the leader asked for it (TimeoutNow).
-   */
-  campaign(kind: 'pre-vote' | 'election', transfer: boolean): void {
-    assert(this.role !== 'leader', 'a leader does not campaign');
-    assert(this.config.leader === null, 'nobody campaigns under a fixed leader');
-    if (kind === 'pre-vote') {
-      this.#resetRoleState();
-      this.role = 'pre-candidate';
-      this.leader = null;
-    } else {
-      const next = (this.term + 1) as Term;
-      this.#resetRoleState();
-      this.term = next;
-      this.vote = this.id; // persisted (Ready.hardState) before the MsgVotes leave
-      this.role = 'candidate';
-      this.leader = null;
-    }
-    this.#votes.set(this.id, true);
-    if (this.#votesGranted() >= this.#quorum()) {
-      this.#wonVote(kind);
-      return;
-    }
-    const type = kind === 'pre-vote' ? 'MsgPreVote' : 'MsgVote';
-    const t = (kind === 'pre-vote' ? this.term + 1 : this.term) as Term;
-    for (const v of this.config.voters) {
-      if (v === this.id) continue;
-      this.#messages.push({
-        type,
-        from: this.id,
-        to: v,
-        term: t,
-        lastIndex: this.log.lastIndex(),
-        lastTerm: this.log.lastTerm(),
-        transfer,
-      });
-    }
-  }
-  // #endregion campaign
-
-  // #region vote
-  /**
-   * §5.2 and §5.4.1: grant at most one vote per term, first come first
-   * served, and only to a candidate whose log is at least as up-to-date as
-   * this node's: "If the logs have last entries with different terms, then
-   * the log with the later term is more up-to-date. If the logs end with the
-   * same term, then whichever log is longer is more up-to-date."
-   */
-  #handleVoteRequest(m: MsgVote): void {
-    const canVote =
-      this.vote === m.from || (this.vote === null && this.leader === null) || (m.type === 'MsgPreVote' && m.term > this.term);
-    const lastTerm = this.log.lastTerm();
-    const upToDate = m.lastTerm > lastTerm || (m.lastTerm === lastTerm && m.lastIndex >= this.log.lastIndex());
-    const type = m.type === 'MsgVote' ? 'MsgVoteResp' : 'MsgPreVoteResp';
-    if (canVote && upToDate) {
-      // A granted pre-vote answers in the term it was asked about.
-      this.#messages.push({ type, from: this.id, to: m.from, term: m.term, reject: false });
-      if (m.type === 'MsgVote') {
-        this.vote = m.from; // in Ready.hardState, persisted before this answer is sent
-        this.electionElapsedTicks = 0;
-      }
-    } else {
-      this.#send({ type, to: m.from, reject: true });
-    }
-  }
-  // #endregion vote
-
-  #handleVoteResponse(m: MsgVoteResp): void {
-    const kind = m.type === 'MsgVoteResp' ? 'election' : 'pre-vote';
-    if ((kind === 'election') !== (this.role === 'candidate')) return;
-    if (this.role !== 'candidate' && this.role !== 'pre-candidate') return;
-    if (kind === 'pre-vote' && !m.reject && m.term !== this.term + 1) return; // a grant for an older question
-    this.#votes.set(m.from, !m.reject);
-    if (this.#votesGranted() >= this.#quorum()) {
-      this.#wonVote(kind);
-    } else if (this.#votes.size - this.#votesGranted() >= this.#quorum()) {
-      this.becomeFollower(this.term, null); // lost: wait for the next timeout
-    }
-  }
-
-  #wonVote(kind: 'pre-vote' | 'election'): void {
-    if (kind === 'pre-vote') this.campaign('election', false);
-    else this.becomeLeader();
-  }
-
-  #votesGranted(): number {
-    let n = 0;
-    for (const g of this.#votes.values()) if (g) n++;
-    return n;
   }
 
   #quorum(): number {
     return Math.floor(this.config.voters.length / 2) + 1;
   }
 
-  /** check-quorum: this node heard from a leader less than an election timeout ago. */
-  #inLease(): boolean {
-    // A leader with check-quorum heard from a majority within the last election timeout (or steps down).
-    if (!this.config.checkQuorum) return false;
-    return this.role === 'leader' || this.#leaderSilentTicks < this.config.electionTimeoutTicks;
+  #notLeader(): Error {
+    return replicationError('NOT_LEADER', `node ${this.id} is a ${this.#role}; the leader is ${this.#leader ?? 'unknown'}`);
   }
 
-  /** For an election policy (Bully): take term `next` (default the next one) and lead it, as if elected. */
-  leadNewTerm(next: Term = (this.term + 1) as Term): void {
-    assert(this.role !== 'leader', 'already leading');
-    assert(next > this.term, 'a new term is above the current one');
-    this.term = next;
-    this.vote = this.id;
-    this.becomeLeader();
+  // #region handle
+  /**
+   * The election's view of this node (see election-seam.ts). Every change
+   * goes through a method here, which checks the rule it keeps.
+   */
+  #handle(): RaftHandle {
+    const node = this;
+    return {
+      id: this.id,
+      voters: this.config.voters,
+      quorum: this.#quorum(),
+      electionTimeoutTicks: this.config.electionTimeoutTicks,
+      get term() {
+        return node.#term;
+      },
+      get vote() {
+        return node.#vote;
+      },
+      get role() {
+        return node.#role;
+      },
+      get leader() {
+        return node.#leader;
+      },
+      get ticks() {
+        return node.#ticks;
+      },
+      get lastIndex() {
+        return node.log.lastIndex();
+      },
+      get lastTerm() {
+        return node.log.lastTerm();
+      },
+      matchIndex: (voter) => (this.#role === 'leader' ? this.#progress.get(voter)?.match : undefined),
+      lacksCommittedEntries: () => this.lacksCommittedEntries(),
+      becomeFollower: (t, leader) => this.#becomeFollower(t, leader),
+      becomePreCandidate: () => {
+        assert(this.#role !== 'leader', 'a leader does not campaign');
+        this.#resetRoleState();
+        this.#role = 'pre-candidate';
+        this.#leader = null;
+        this.#election?.roleChanged();
+      },
+      becomeCandidate: () => {
+        assert(this.#role !== 'leader', 'a leader does not campaign');
+        this.#resetRoleState();
+        this.#term = (this.#term + 1) as Term;
+        this.#vote = this.id; // persisted (Ready.hardState) before the MsgVotes leave
+        this.#role = 'candidate';
+        this.#leader = null;
+        this.#election?.roleChanged();
+      },
+      becomeLeader: () => {
+        assert(this.#role === 'candidate', 'only a candidate wins an election');
+        assert(this.#vote === this.id, 'a candidate voted for itself');
+        this.#becomeLeader();
+      },
+      leadNewTerm: (next = (this.#term + 1) as Term) => {
+        assert(this.#role !== 'leader', 'already leading');
+        assert(next > this.#term, 'a new term is above the current one');
+        this.#term = next;
+        this.#vote = this.id;
+        this.#becomeLeader();
+      },
+      grantVote: (candidate) => {
+        assert(this.#vote === null || this.#vote === candidate, 'one vote per term');
+        assert(candidate !== this.id && this.config.voters.includes(candidate), 'a vote goes to another voter');
+        this.#vote = candidate; // in Ready.hardState, persisted before the answer is sent
+      },
+      send: (m, t = this.#term) => this.#sendElection(m, t),
+      sendAppend: (voter) => {
+        assert(this.#role === 'leader', 'only a leader appends');
+        this.#sendAppend(voter, true);
+      },
+    };
   }
+  // #endregion handle
 
-  /** For an election policy: a message of its own to a peer, in this node's term. */
-  sendPolicy(to: NodeId, kind: string): void {
-    this.#send({ type: 'MsgPolicy', to, kind });
+  #sendElection(m: OutgoingElectionMessage, t: Term): void {
+    assert(m.to !== this.id && this.config.voters.includes(m.to), 'election messages go to other voters');
+    assert(t >= this.#term, 'an election message is never in a past term (a pre-vote asks about a later one)');
+    this.#messages.push({ ...m, from: this.id, term: t } as Message);
   }
 
   // #region lacks-committed
@@ -629,34 +524,19 @@ export class RaftNode {
   }
   // #endregion lacks-committed
 
-  /** For an election policy: this node has heard from the leader (or decided to wait). */
-  resetElectionTimer(): void {
-    this.electionElapsedTicks = 0;
-  }
-
   // #region transfer
   /**
-   * Thesis §3.10: hand leadership to `to`. The leader stops accepting
-   * proposals, brings `to` up to date, then sends it MsgTimeoutNow so it
-   * campaigns at once (its higher term deposes this leader). Abandoned if
-   * not done within an election timeout. Throws NOT_LEADER or
-   * TRANSFER_TARGET_INVALID.
+   * Thesis §3.10: hand leadership to `to`, if the election supports it
+   * (`@distkv/election`'s Raft does; a fixed leader and Bully do not).
+   * Throws NOT_LEADER or TRANSFER_TARGET_INVALID.
    */
   transferLeadership(to: NodeId): void {
-    if (this.role !== 'leader') {
-      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
-    }
-    if (to === this.id || !this.config.voters.includes(to) || this.config.leader !== null || this.config.election !== undefined) {
+    if (this.#role !== 'leader') throw this.#notLeader();
+    const election = this.#election;
+    if (to === this.id || !this.config.voters.includes(to) || election?.transferLeadership === undefined) {
       throw replicationError('TRANSFER_TARGET_INVALID', `cannot transfer leadership from ${this.id} to ${to}`);
     }
-    this.leadTransferee = to;
-    this.#transferAttempted = true;
-    this.#transferElapsedTicks = 0;
-    this.electionElapsedTicks = 0;
-    const pr = this.progress.get(to);
-    assert(pr !== undefined, 'a voter has progress');
-    if (pr.match === this.log.lastIndex()) this.#send({ type: 'MsgTimeoutNow', to });
-    else this.#sendAppend(to, true);
+    election.transferLeadership(to);
   }
   // #endregion transfer
 
@@ -668,22 +548,20 @@ export class RaftNode {
    * commit index; (3) confirms it is still leader with a heartbeat round a
    * majority answers; then it reports `{ id, index }` in `Ready.readStates`
    * and the driver serves the read once it has applied `index`. With
-   * `readMode: 'lease'` step 3 is skipped while the lease holds; with
-   * `'stale'` any node answers with what it has applied. Throws NOT_LEADER
-   * or READS_FULL (both definite).
+   * `readMode: 'lease'` step 3 is skipped while the election's lease holds;
+   * with `'stale'` any node answers with what it has applied. Throws
+   * NOT_LEADER or READS_FULL (both definite).
    */
   readIndex(id: string): void {
     if (this.config.readMode === 'stale') {
       this.#readStates.push({ id, index: this.log.applied });
       return;
     }
-    if (this.role !== 'leader' || this.leadTransferee !== null) {
-      throw replicationError('NOT_LEADER', `node ${this.id} is a ${this.role}; the leader is ${this.leader ?? 'unknown'}`);
-    }
+    if (this.#role !== 'leader' || (this.#election?.transferee() ?? null) !== null) throw this.#notLeader();
     if (this.#readsAwaitingCommit.length + this.#readsPending.length >= this.config.limits.readsPendingMax) {
       throw replicationError('READS_FULL', `${this.config.limits.readsPendingMax} reads already wait for confirmation`);
     }
-    if (this.log.term(this.log.committed) !== this.term) {
+    if (this.log.term(this.log.committed) !== this.#term) {
       this.#readsAwaitingCommit.push(id);
       return;
     }
@@ -693,7 +571,7 @@ export class RaftNode {
   #confirmReads(ids: readonly string[]): void {
     if (ids.length === 0) return;
     const index = this.log.committed;
-    if (this.config.voters.length === 1 || (this.config.readMode === 'lease' && this.#leaseHolds())) {
+    if (this.config.voters.length === 1 || (this.config.readMode === 'lease' && this.#election?.leaseHolds?.() === true)) {
       for (const id of ids) this.#readStates.push({ id, index });
       return;
     }
@@ -704,7 +582,7 @@ export class RaftNode {
 
   #handleRoundAck(from: NodeId, seq: number): void {
     const sentTick = this.#roundSentTick.get(seq);
-    if (sentTick !== undefined && sentTick > (this.#leaseAckTick.get(from) ?? -1)) this.#leaseAckTick.set(from, sentTick);
+    if (sentTick !== undefined) this.#election?.heartbeatRoundAcked?.(from, sentTick);
     // An answer to round `seq` vouches for every read registered before that round left.
     for (const r of this.#readsPending) if (r.seq <= seq) r.acks.add(from);
     let released = 0;
@@ -715,54 +593,39 @@ export class RaftNode {
     }
     if (released > 0) this.#readsPending = this.#readsPending.slice(released);
   }
-
-  /**
-   * The lease: a majority (this leader included) answered rounds sent less
-   * than electionTimeoutTicks - leaseClockDriftTicks ago. Each of them reset
-   * its election timer on receipt, after the send, and with check-quorum
-   * will not vote for another candidate for electionTimeoutTicks of its own
-   * ticks. Not after a transfer was tried in this term: a TimeoutNow still in
-   * flight overrides that promise, even if the transfer was abandoned.
-   */
-  #leaseHolds(): boolean {
-    if (this.#transferAttempted) return false;
-    const window = this.config.electionTimeoutTicks - this.config.leaseClockDriftTicks;
-    let holders = 1;
-    for (const [id, sent] of this.#leaseAckTick) if (id !== this.id && this.#ticks - sent < window) holders++;
-    return holders >= this.#quorum();
-  }
   // #endregion read-index
 
   /** Phase 4's stand-in for winning an election: take the next term and lead it. */
-  campaignFixed(): void {
+  #leadFixedTerm(): void {
     assert(this.config.leader === this.id, 'only the configured leader leads in phase 4');
-    this.term = (this.term + 1) as Term;
-    this.vote = this.id;
-    this.becomeLeader();
+    this.#term = (this.#term + 1) as Term;
+    this.#vote = this.id;
+    this.#becomeLeader();
   }
 
   // #region become-leader
-  becomeLeader(): void {
-    assert(this.role !== 'leader', 'already leading');
+  #becomeLeader(): void {
+    assert(this.#role !== 'leader', 'already leading');
     this.#resetRoleState();
-    this.role = 'leader';
-    this.leader = this.id;
+    this.#role = 'leader';
+    this.#leader = this.id;
+    this.#election?.roleChanged();
     this.#incoming = undefined;
     const last = this.log.lastIndex();
     const stableLast = (this.log.unstableOffset - 1) as LogIndex;
-    this.progress = new Map();
+    this.#progress = new Map();
     for (const v of this.config.voters) {
       const pr = new Progress(0 as LogIndex, (last + 1) as LogIndex, this.config.limits.inflightAppendsMax);
       if (v === this.id) {
         pr.match = Math.min(stableLast, last) as LogIndex;
         pr.becomeReplicate();
       }
-      this.progress.set(v, pr);
+      this.#progress.set(v, pr);
     }
     // An entry of the new term: once it commits, so does everything before
     // it (§5.4.2), including entries of earlier terms that only a count of
     // replicas would never make safe to commit.
-    this.log.append([{ term: this.term, index: (last + 1) as LogIndex, payload: new Uint8Array(0) }]);
+    this.log.append([{ term: this.#term, index: (last + 1) as LogIndex, payload: new Uint8Array(0) }]);
     this.#leadershipStartIndex = (last + 1) as LogIndex;
     this.#uncommittedBytes = 0;
     this.#broadcastAppend();
@@ -772,15 +635,11 @@ export class RaftNode {
   // ---- leader --------------------------------------------------------------------
 
   #stepLeader(m: Message): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.#progress.get(m.from);
     if (pr === undefined) return; // not a voter
-    this.#recentActive.add(m.from);
     switch (m.type) {
       case 'MsgAppResp':
         this.#handleAppendResponse(m, pr);
-        if (this.leadTransferee === m.from && pr.match === this.log.lastIndex()) {
-          this.#send({ type: 'MsgTimeoutNow', to: m.from });
-        }
         break;
       case 'MsgHeartbeatResp':
         this.#heartbeatResponse(m);
@@ -795,7 +654,10 @@ export class RaftNode {
         // Another leader in this term (MsgApp, MsgHeartbeat, MsgSnap): impossible with Raft's votes
         // or Bully's striped terms, so the simulator's safety check reports it; here it is dropped.
         this.#droppedMessages++;
+        return;
     }
+    // Check-quorum counts the voters that answered; a transfer waits for its target to catch up.
+    if (this.#role === 'leader') this.#election?.voterAnswered(m.from, m.type);
   }
 
   // #region append-response
@@ -809,7 +671,7 @@ export class RaftNode {
       // and it cannot lead correctly, so it steps down and reports it
       // (`lacksCommittedEntries`) until a leader brings its commit index there.
       if (m.index > this.#commitAheadIndex) this.#commitAheadIndex = m.index;
-      this.becomeFollower(this.term, null);
+      this.#becomeFollower(this.#term, null);
       return;
     }
     if (m.reject && m.hintIndex > m.index) {
@@ -818,7 +680,7 @@ export class RaftNode {
       // log, this leader cannot lead correctly. It steps down until a leader
       // brings its commit index there, replacing its conflicting entries.
       if (m.hintIndex > this.#commitAheadIndex) this.#commitAheadIndex = m.hintIndex;
-      this.becomeFollower(this.term, null);
+      this.#becomeFollower(this.#term, null);
       return;
     }
     if (m.reject) {
@@ -889,10 +751,10 @@ export class RaftNode {
    * by a leader that never had it. Entries before it commit with it.
    */
   #maybeCommit(): boolean {
-    const matches = this.config.voters.map((v) => this.progress.get(v)?.match ?? (0 as LogIndex)).sort((a, b) => b - a);
+    const matches = this.config.voters.map((v) => this.#progress.get(v)?.match ?? (0 as LogIndex)).sort((a, b) => b - a);
     const quorumMatch = matches[Math.floor(matches.length / 2)] as LogIndex;
     if (quorumMatch <= this.log.committed) return false;
-    if (this.log.term(quorumMatch) !== this.term && !this.config.unsafe.commitPreviousTermEntries) return false;
+    if (this.log.term(quorumMatch) !== this.#term && !this.config.unsafe.commitPreviousTermEntries) return false;
     const before = this.log.committed;
     this.log.commitTo(quorumMatch);
     for (const e of this.log.slice(
@@ -904,7 +766,7 @@ export class RaftNode {
       if (e.index > this.#leadershipStartIndex) this.#uncommittedBytes -= e.payload.byteLength;
     }
     assert(this.#uncommittedBytes >= 0, 'uncommitted bytes never go negative');
-    if (this.#readsAwaitingCommit.length > 0 && this.log.term(this.log.committed) === this.term) {
+    if (this.#readsAwaitingCommit.length > 0 && this.log.term(this.log.committed) === this.#term) {
       const ids = this.#readsAwaitingCommit;
       this.#readsAwaitingCommit = [];
       this.#confirmReads(ids);
@@ -929,7 +791,7 @@ export class RaftNode {
         this.#roundSentTick.delete(s);
       }
     }
-    for (const [id, pr] of this.progress) {
+    for (const [id, pr] of this.#progress) {
       if (id === this.id) continue;
       // A probe waits at most one heartbeat interval for its answer.
       pr.probeSent = false;
@@ -942,7 +804,7 @@ export class RaftNode {
   // #region send-append
   /** Sends the follower what it lacks, within the flow-control limits. Returns whether a message left. */
   #sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to);
+    const pr = this.#progress.get(to);
     assert(pr !== undefined, `no progress for ${to}`);
     if (pr.isPaused()) return false;
     const prevIndex = (pr.next - 1) as LogIndex;
@@ -1004,25 +866,18 @@ export class RaftNode {
   // ---- follower ---------------------------------------------------------------------
 
   #stepFollower(m: Message): void {
-    if (m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap') this.#leaderSilentTicks = 0;
+    if (m.type !== 'MsgApp' && m.type !== 'MsgHeartbeat' && m.type !== 'MsgSnap') return; // replies to a leadership this node no longer holds
+    this.#leader = m.from;
+    this.#election?.leaderHeard();
     switch (m.type) {
       case 'MsgApp':
-        this.electionElapsedTicks = 0;
-        this.leader = m.from;
         this.#handleAppendEntries(m);
         break;
       case 'MsgHeartbeat':
-        this.electionElapsedTicks = 0;
-        this.leader = m.from;
         this.#handleHeartbeat(m);
         break;
       case 'MsgSnap':
-        this.electionElapsedTicks = 0;
-        this.leader = m.from;
         this.#handleSnapshotChunk(m);
-        break;
-      default:
-        // Replies to a leadership this node no longer holds.
         break;
     }
   }
@@ -1147,25 +1002,32 @@ export class RaftNode {
   // ---- helpers ---------------------------------------------------------------------------
 
   #send(m: DistributiveOmit<Message, 'from' | 'term'>): void {
-    this.#messages.push({ ...m, from: this.id, term: this.term } as Message);
+    this.#messages.push({ ...m, from: this.id, term: this.#term } as Message);
   }
 
   #hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.#term, vote: this.#vote, commit: this.log.committed };
   }
 
   #softState(): SoftState {
-    return { role: this.role, leader: this.leader };
+    return { role: this.#role, leader: this.#leader };
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** A stable seed from a node id (FNV-1a), so each node's timeouts differ yet replay exactly. */
-function idSeed(id: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
+function isElectionMessage(m: Message): m is ElectionMessage {
+  switch (m.type) {
+    case 'MsgVote':
+    case 'MsgPreVote':
+    case 'MsgVoteResp':
+    case 'MsgPreVoteResp':
+    case 'MsgTimeoutNow':
+    case 'MsgPolicy':
+      return true;
+    default:
+      return false;
+  }
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {

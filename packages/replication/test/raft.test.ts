@@ -12,6 +12,7 @@ import {
   resolveConfig,
   type Term,
 } from '@distkv/replication';
+import { manualElection } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 
 const n = (s: string): NodeId => s as NodeId;
@@ -186,15 +187,14 @@ describe('a leader elected without the up-to-date check (Bully) meets a follower
   // etcd raft: "an append below the follower's committed index is answered with the committed index".
   // Before the fix the leader took that index as the follower's match, beyond its own log, and its
   // next append tripped the assertion "a compacted entry is covered by the snapshot".
-  const policy = { name: 'test', tick: () => undefined, step: () => undefined };
-
   function scenario(): { leader: RaftNode; follower: RaftNode; leaderStorage: MemoryStorage } {
+    const election = manualElection();
     const followerStorage = storageWith(1, [e(1, 1), e(1, 2), e(1, 3), e(1, 4), e(1, 5)]);
     followerStorage.setHardState({ term: 1 as Term, vote: null, commit: 5 as LogIndex });
-    const follower = new RaftNode({ id: n('1'), voters, election: policy }, followerStorage);
+    const follower = new RaftNode({ id: n('1'), voters, election: election.factory }, followerStorage);
     const leaderStorage = storageWith(1, [e(1, 1), e(1, 2)]);
-    const leader = new RaftNode({ id: n('3'), voters, election: policy }, leaderStorage);
-    leader.leadNewTerm();
+    const leader = new RaftNode({ id: n('3'), voters, election: election.factory }, leaderStorage);
+    election.handle(n('3')).leadNewTerm();
     return { leader, follower, leaderStorage };
   }
 

@@ -1,6 +1,6 @@
 // Goal: Raft's safety properties hold in thousands of adversarial runs, and a broken variant is caught.
 // Method: seeded scenarios (loss, duplication, reordering, partitions, crashes with torn writes, compaction) checked at every step.
-import { formatFailure, runScenario, type ScenarioResult } from '@distkv/replication';
+import { formatFailure, runScenario, type ScenarioResult } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 
 const SEEDS = 2_000;

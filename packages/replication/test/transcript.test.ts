@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runTranscript } from '@distkv/replication';
+import { runTranscript } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'testdata');

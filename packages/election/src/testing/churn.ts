@@ -9,14 +9,9 @@
  * same replay.
  */
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
-import {
-  describeMessage,
-  InvariantViolation,
-  type RaftConfig,
-  type ScenarioResult,
-  SimCluster,
-  seededRng,
-} from '@distkv/replication';
+import { describeMessage, type RaftConfig, seededRng } from '@distkv/replication';
+import type { ScenarioResult } from '@distkv/replication/testing';
+import { bareRaftCluster, campaign, failureOf, generatorResult, keepLast } from './generator.js';
 
 export interface ChurnOptions {
   seed: number;
@@ -36,20 +31,9 @@ export function runLeaderChurn(options: ChurnOptions): ScenarioResult {
   const ids = Array.from({ length: options.nodes ?? 5 }, (_, i) => String(i + 1));
   const stepsMax = options.stepsMax ?? 300;
   const traceLinesMax = options.traceLinesMax ?? 60;
-  const trace: string[] = [];
-  const log = (line: string): void => {
-    trace.push(line);
-    if (trace.length > traceLinesMax) trace.shift();
-  };
-  const cluster = new SimCluster({
-    ids,
-    rng,
-    elect: true,
-    preVote: false, // both would only slow the churn down; safety must not depend on them
-    checkQuorum: false,
-    limits: { appendEntriesMax: 1, inflightAppendsMax: 2 },
-    ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
-  });
+  const trace = keepLast(traceLinesMax);
+  const log = trace.log;
+  const cluster = bareRaftCluster(ids, rng, { appendEntriesMax: 1, inflightAppendsMax: 2 }, options.unsafe);
   let failure: string | undefined;
   let steps = 0;
   let counter = 0;
@@ -63,7 +47,7 @@ export function runLeaderChurn(options: ChurnOptions): ScenarioResult {
         const candidates = up.filter((id) => cluster.raft(id).role !== 'leader');
         if (candidates.length > 0) {
           const id = rng.pick(candidates);
-          cluster.raft(id).campaign('election', false); // its election timeout fires
+          campaign(cluster, id); // its election timeout fires
           log(`campaign ${id}`);
         }
       } else if (roll < 36) {
@@ -107,16 +91,8 @@ export function runLeaderChurn(options: ChurnOptions): ScenarioResult {
       }
     }
   } catch (err) {
-    failure = err instanceof InvariantViolation ? `invariant violated: ${err.message}` : `error: ${(err as Error).stack ?? err}`;
+    failure = failureOf(err);
   }
-  const flags = options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '';
-  return {
-    seed,
-    ok: failure === undefined,
-    failure,
-    replay: `pnpm --filter @distkv/election sim --churn --seed ${seed}${flags}`,
-    trace,
-    stats: { ...cluster.stats, steps, committed: 0, stabilizeTicks: 0, electedAfterTicks: -1, reads: 0 },
-  };
+  return generatorResult('churn', { seed, unsafe: options.unsafe, failure, steps }, trace, cluster);
 }
 // #endregion churn

@@ -7,16 +7,9 @@
  * generator reach it too rarely to find it. Same checker, same replay.
  */
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
-import {
-  describeMessage,
-  InvariantViolation,
-  type NodeId,
-  type RaftConfig,
-  type Rng,
-  type ScenarioResult,
-  SimCluster,
-  seededRng,
-} from '@distkv/replication';
+import { describeMessage, type NodeId, type RaftConfig, type Rng, seededRng } from '@distkv/replication';
+import type { ScenarioResult } from '@distkv/replication/testing';
+import { bareRaftCluster, campaign, failureOf, generatorResult, keepLast } from './generator.js';
 
 export interface EpisodeOptions {
   seed: number;
@@ -35,20 +28,9 @@ export function runLeaderEpisodes(options: EpisodeOptions): ScenarioResult {
   const ids = Array.from({ length: options.nodes ?? 5 }, (_, i) => String(i + 1));
   const episodesMax = options.episodesMax ?? 8;
   const traceLinesMax = options.traceLinesMax ?? 80;
-  const trace: string[] = [];
-  const log = (line: string): void => {
-    trace.push(line);
-    if (trace.length > traceLinesMax) trace.shift();
-  };
-  const cluster = new SimCluster({
-    ids,
-    rng,
-    elect: true,
-    preVote: false,
-    checkQuorum: false,
-    limits: { appendEntriesMax: 1 },
-    ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
-  });
+  const trace = keepLast(traceLinesMax);
+  const log = trace.log;
+  const cluster = bareRaftCluster(ids, rng, { appendEntriesMax: 1 }, options.unsafe);
   /** Delivers (or, with probability 1 - p, drops) every in-flight message matching `which`; bounded by the network's size. */
   const exchange = (which: (from: NodeId, to: NodeId) => boolean, p: number): NodeId[] => {
     const reached = new Set<NodeId>();
@@ -81,7 +63,7 @@ export function runLeaderEpisodes(options: EpisodeOptions): ScenarioResult {
       const up = cluster.ids.filter((id) => cluster.node(id).up && cluster.raft(id).role !== 'leader');
       if (up.length === 0) continue;
       const c = rng.pick(up);
-      cluster.raft(c).campaign('election', false);
+      campaign(cluster, c);
       log(`campaign ${c}`);
       ready(c);
       for (const v of exchange((from) => from === c, 0.8)) ready(v);
@@ -92,7 +74,7 @@ export function runLeaderEpisodes(options: EpisodeOptions): ScenarioResult {
       for (let i = cluster.network.length - 1; i >= 0; i--) cluster.drop(i);
     }
   } catch (err) {
-    failure = err instanceof InvariantViolation ? `invariant violated: ${err.message}` : `error: ${(err as Error).stack ?? err}`;
+    failure = failureOf(err);
   }
 
   function episode(leader: NodeId, r: Rng): void {
@@ -118,14 +100,6 @@ export function runLeaderEpisodes(options: EpisodeOptions): ScenarioResult {
     }
   }
 
-  const flags = options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '';
-  return {
-    seed,
-    ok: failure === undefined,
-    failure,
-    replay: `pnpm --filter @distkv/election sim --episodes --seed ${seed}${flags}`,
-    trace,
-    stats: { ...cluster.stats, steps: episodes, committed: 0, stabilizeTicks: 0, electedAfterTicks: -1, reads: 0 },
-  };
+  return generatorResult('episodes', { seed, unsafe: options.unsafe, failure, steps: episodes }, trace, cluster);
 }
 // #endregion episodes

@@ -9,3 +9,4 @@ export {
   findBullyFailure,
   runElectionScenario,
 } from './scenarios.js';
+export { electionTranscripts } from './transcript.js';

@@ -6,15 +6,20 @@
  * bounded number of ticks once the network heals; `bully` is expected to
  * break one, and `findBullyFailure` searches seeds until it does.
  */
-import { runScenario, type ScenarioOptions, type ScenarioResult } from '@distkv/replication';
-import { BullyElection, type BullyOptions } from '../bully.js';
+import { runScenario, type ScenarioOptions, type ScenarioResult } from '@distkv/replication/testing';
+import { type BullyOptions, bullyElection } from '../bully.js';
 import { electionError } from '../errors.js';
+import { raftElection } from '../raft-election.js';
 
 export type ElectionAlgorithm = 'raft' | 'bully';
 
 // #region election-scenario
-export type ElectionScenarioOptions = Omit<ScenarioOptions, 'election' | 'policy' | 'replayPackage'> & {
+export type ElectionScenarioOptions = Omit<ScenarioOptions, 'election' | 'replayPackage'> & {
   election: ElectionAlgorithm;
+  /** Raft only; default true. `false` replays as `--no-pre-vote`. */
+  preVote?: boolean;
+  /** Raft only; default true. `false` replays as `--no-check-quorum`. */
+  checkQuorum?: boolean;
   /** Bully only. `termStriping: false` replays as `--election bully --naive-terms`. */
   bully?: BullyOptions;
 };
@@ -23,23 +28,31 @@ export type ElectionScenarioOptions = Omit<ScenarioOptions, 'election' | 'policy
 export const electionStepsDefault = 400;
 
 export function runElectionScenario(options: ElectionScenarioOptions): ScenarioResult {
-  const { election, bully, ...rest } = options;
+  const { election, bully, preVote, checkQuorum, ...rest } = options;
   if (election !== 'raft' && election !== 'bully') {
     throw electionError('ELECTION_CONFIG_INVALID', `election must be raft or bully, got ${String(election)}`);
   }
+  // The name is what the replay command passes to --election.
+  const raftFlags = `${preVote === false ? ' --no-pre-vote' : ''}${checkQuorum === false ? ' --no-check-quorum' : ''}`;
   return runScenario({
     stepsMax: electionStepsDefault,
     ...rest,
     replayPackage: '@distkv/election',
-    ...(election === 'raft'
-      ? { election: 'raft' }
-      : {
-          policy: {
-            // The name is what the replay command passes to --election.
+    election:
+      election === 'raft'
+        ? {
+            name: `raft${raftFlags}`,
+            create: (_id, rng) =>
+              raftElection({
+                rng,
+                ...(preVote !== undefined ? { preVote } : {}),
+                ...(checkQuorum !== undefined ? { checkQuorum } : {}),
+              }),
+          }
+        : {
             name: bully?.termStriping === false ? 'bully --naive-terms' : 'bully',
-            create: () => new BullyElection(bully),
+            create: () => bullyElection(bully),
           },
-        }),
   });
 }
 // #endregion election-scenario

@@ -9,7 +9,7 @@
  * `--episodes` the Figure-8-shaped one (episodes.ts); both take `--unsafe-commit-previous-term`.
  */
 import type { ReadMode } from '@distkv/replication';
-import { formatFailure } from '@distkv/replication';
+import { formatFailure } from '@distkv/replication/testing';
 import { runLeaderChurn } from './churn.js';
 import { runLeaderEpisodes } from './episodes.js';
 import { type ElectionAlgorithm, type ElectionScenarioOptions, runElectionScenario } from './scenarios.js';

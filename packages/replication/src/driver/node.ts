@@ -18,9 +18,9 @@ import {
 } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
 import type { RaftConfig, ReadMode, ReplicationLimits, ReplicationMode } from '../config.js';
+import type { ElectionFactory } from '../election-seam.js';
 import { replicationError } from '../errors.js';
-import { type ElectionPolicy, RaftNode, type Ready, type Status } from '../raft.js';
-import { seededRng } from '../rng.js';
+import { RaftNode, type Ready, type Status } from '../raft.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
 import { DurableLog, type DurableLogOptions } from './durable-log.js';
 import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
@@ -29,18 +29,16 @@ import { type PeerAddress, TcpTransport, type TransportLimits } from './transpor
 
 export interface ReplicationNodeOptions {
   id: string;
-  /** Phase 4: the leader, named by configuration. Leave it out and the voters elect one (phase 5). */
+  /** Phase 4: the leader, named by configuration (a single voter without `election` leads itself). */
   leader?: string | undefined;
-  /** Without `leader`: who decides leadership; default Raft's own elections. One policy object per node. */
-  election?: ElectionPolicy | undefined;
+  /** Phase 5, instead of `leader`: who decides leadership, from @distkv/election (`raftElection()`, `bullyElection()`). */
+  election?: ElectionFactory | undefined;
   /**
    * How `readBarrier` confirms a read (see ReadMode). Default `read-index`
    * when electing; `stale` with a fixed leader, phase 4's behaviour: every
    * node serves reads from what it has applied.
    */
   readMode?: ReadMode | undefined;
-  /** Seed of the election-timeout randomness; default from the id and the clock (only the pure core must replay). */
-  seed?: number;
   /** Every other voter and its peer address. */
   peers: ReadonlyMap<string, PeerAddress>;
   dataDir: string;
@@ -138,12 +136,6 @@ function onTheWire(err: unknown): unknown {
   return new DistkvError('TIMEOUT', `${message} (${err.code})`, { definite: false, cause: err });
 }
 // #endregion on-the-wire
-
-function seedOf(id: string): number {
-  let h = 2166136261;
-  for (const c of `${id}:${Date.now()}:${process.pid}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
-  return h >>> 0;
-}
 
 interface ReadWaiter {
   resolve: (index: LogIndex) => void;
@@ -257,7 +249,7 @@ export class ReplicationNode implements KvBackend {
       this.raft.step(m);
       this.#kick();
     });
-    const fixed = options.leader !== undefined;
+    const fixed = options.election === undefined;
     this.#tickMs = options.tickMs ?? (fixed ? fixedLeaderDefaults.tickMs : electionDefaults.tickMs);
     const helloEveryTicks = Math.max(1, Math.round(HELLO_EVERY_MS / this.#tickMs));
     let hellos = 0;
@@ -303,18 +295,20 @@ export class ReplicationNode implements KvBackend {
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);
     const ids = [options.id, ...options.peers.keys()] as NodeId[];
-    const fixed = options.leader !== undefined;
+    const fixed = options.election === undefined;
+    if (fixed && options.leader === undefined && ids.length > 1)
+      throw replicationError('CONFIG_INVALID', 'name the leader (phase 4) or give an election (phase 5, @distkv/election)');
     const timing = fixed ? fixedLeaderDefaults : electionDefaults;
     const config: RaftConfig = {
       id: options.id as NodeId,
       voters: ids,
-      leader: fixed ? (options.leader as NodeId) : null,
+      // Both given: RaftNode refuses the pair (CONFIG_INVALID).
+      leader: (options.leader ?? (fixed ? options.id : null)) as NodeId | null,
       applied: snapshot.meta.index,
       heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? timing.heartbeatIntervalTicks,
       electionTimeoutTicks: options.electionTimeoutTicks ?? timing.electionTimeoutTicks,
       readMode: options.readMode ?? (fixed ? 'stale' : 'read-index'),
-      rng: seededRng(options.seed ?? seedOf(options.id)),
-      ...(!fixed && options.election !== undefined ? { election: options.election } : {}),
+      ...(options.election !== undefined ? { election: options.election } : {}),
       ...(options.limits !== undefined ? { limits: options.limits } : {}),
     };
     const raft = new RaftNode(config, log.storage);

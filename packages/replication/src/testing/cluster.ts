@@ -7,7 +7,8 @@
 import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@distkv/core';
 import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
-import { type ElectionPolicy, RaftNode, type ReadState, type Ready } from '../raft.js';
+import type { ElectionFactory } from '../election-seam.js';
+import { RaftNode, type ReadState, type Ready } from '../raft.js';
 import { type Rng, seededRng } from '../rng.js';
 import { MemoryStorage } from '../storage.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot, Term } from '../types.js';
@@ -23,15 +24,15 @@ function violated(what: string): never {
 }
 
 export interface ClusterOptions {
-  /** Node ids; the first is the configured leader unless `leader` says otherwise or `elect` is set. */
+  /** Node ids; the first is the configured leader unless `leader` says otherwise or `election` is set. */
   ids: readonly string[];
   leader?: string;
-  /** Phase 5: no configured leader; the nodes elect one (Raft, or `policy` when given). */
-  elect?: boolean;
-  /** A fresh election policy for a node (re)starting, e.g. `@distkv/election`'s Bully. Implies `elect`. */
-  policy?: (id: NodeId) => ElectionPolicy;
-  preVote?: boolean;
-  checkQuorum?: boolean;
+  /**
+   * Phase 5: no configured leader; the nodes elect one. Called for each
+   * node (re)starting, with randomness drawn from the cluster's seeded Rng,
+   * e.g. `(id, rng) => raftElection({ rng })` from `@distkv/election`.
+   */
+  election?: (id: NodeId, rng: Rng) => ElectionFactory;
   readMode?: ReadMode;
   heartbeatIntervalTicks?: number;
   electionTimeoutTicks?: number;
@@ -147,7 +148,7 @@ export class SimCluster {
     this.options = options;
     this.ids = options.ids.map((s) => s as NodeId);
     this.leaderId = (options.leader ?? options.ids[0]) as NodeId;
-    this.electing = options.elect === true || options.policy !== undefined;
+    this.electing = options.election !== undefined;
     for (const id of this.ids) {
       this.nodes.set(id, new SimNode(id));
       this.restart(id);
@@ -194,13 +195,9 @@ export class SimCluster {
     const config: RaftConfig = {
       id,
       voters: this.ids,
-      ...(this.electing ? {} : { leader: this.leaderId }),
-      ...(o.policy !== undefined ? { election: o.policy(id) } : {}),
-      ...(o.preVote !== undefined ? { preVote: o.preVote } : {}),
-      ...(o.checkQuorum !== undefined ? { checkQuorum: o.checkQuorum } : {}),
-      ...(o.readMode !== undefined ? { readMode: o.readMode } : {}),
       // Each incarnation draws its election timeouts from the cluster's seeded Rng.
-      ...(this.electing ? { rng: seededRng(o.rng.int(2 ** 31)) } : {}),
+      ...(o.election !== undefined ? { election: o.election(id, seededRng(o.rng.int(2 ** 31))) } : { leader: this.leaderId }),
+      ...(o.readMode !== undefined ? { readMode: o.readMode } : {}),
       applied: d.snapshot.meta.index,
       ...(this.options.heartbeatIntervalTicks !== undefined
         ? { heartbeatIntervalTicks: this.options.heartbeatIntervalTicks }

@@ -9,5 +9,6 @@ export {
   snapshotStore,
 } from './cluster.js';
 export { type DiskState, type DiskWrite, SimDisk } from './disk.js';
+export { type ManualElection, manualElection } from './manual-election.js';
 export { formatFailure, replayCommand, runScenario, runSeeds, type ScenarioOptions, type ScenarioResult } from './simulator.js';
-export { runTranscript } from './transcript.js';
+export { runTranscript, type TranscriptExtension } from './transcript.js';

@@ -2,8 +2,8 @@
  * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
  * replays one and prints its trace. `--buggify-send-before-persist` and
  * `--unsafe-commit-previous-term` run the deliberately broken variants;
- * `--steps N` makes each scenario longer (default 200). `--election raft` lets the nodes elect
- * (phase 5; `@distkv/election`'s own `sim` also has `--election bully`). Exit code 1 on the first
+ * `--steps N` makes each scenario longer (default 200). The leader is fixed (phase 4); elections
+ * run in `@distkv/election`'s own `sim` (`--election raft|bully`). Exit code 1 on the first
  * failure, which is printed with its seed and replay command.
  */
 import { formatFailure, runScenario, type ScenarioOptions } from './simulator.js';
@@ -27,19 +27,10 @@ const variant: Omit<ScenarioOptions, 'seed'> = {
   ...(steps !== undefined ? { stepsMax: steps } : {}),
   ...(process.argv.includes('--buggify-send-before-persist') ? { buggify: { sendBeforePersist: true } } : {}),
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
-  ...(electionFlag() === 'raft' ? { election: 'raft' } : {}),
 };
 
-function electionFlag(): 'fixed' | 'raft' {
-  const i = process.argv.indexOf('--election');
-  if (i < 0) return 'fixed';
-  const v = process.argv[i + 1];
-  if (v === 'raft' || v === 'fixed') return v;
-  console.error(
-    v === 'bully'
-      ? 'bully lives in @distkv/election: pnpm --filter @distkv/election sim --election bully'
-      : '--election must be raft or fixed',
-  );
+if (process.argv.includes('--election')) {
+  console.error('elections live in @distkv/election: pnpm --filter @distkv/election sim --election raft|bully');
   process.exit(2);
 }
 

@@ -8,7 +8,7 @@
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
 import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
 import { describeMessage } from '../describe.js';
-import type { ElectionPolicy } from '../raft.js';
+import type { ElectionFactory } from '../election-seam.js';
 import { type Rng, seededRng } from '../rng.js';
 import type { NodeId } from '../types.js';
 import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
@@ -34,14 +34,11 @@ export interface ScenarioOptions {
   /** Keep the last this many trace lines for the failure report; default 60. */
   traceLinesMax?: number;
   /**
-   * Who leads: `fixed` (phase 4, node 1 by configuration; the default) or
-   * `raft` (phase 5 elections). `policy` replaces Raft's campaigning with
-   * another algorithm (Bully, from `@distkv/election`).
+   * Who leads: node 1 by configuration (phase 4, the default), or an
+   * election from `@distkv/election` (phase 5: Raft or Bully). `name` is
+   * what the replay command passes to `--election`.
    */
-  election?: 'fixed' | 'raft';
-  policy?: { readonly name: string; create(id: NodeId): ElectionPolicy };
-  preVote?: boolean;
-  checkQuorum?: boolean;
+  election?: { readonly name: string; create(id: NodeId, rng: Rng): ElectionFactory };
   readMode?: ReadMode;
   /** Electing: after healing, a leader must be elected within this many ticks (liveness); default 200. */
   livenessTicksMax?: number;
@@ -75,9 +72,7 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
     options.buggify?.sendBeforePersist === true ? ' --buggify-send-before-persist' : '',
     options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '',
     options.stepsMax !== undefined ? ` --steps ${options.stepsMax}` : '',
-    options.policy !== undefined ? ` --election ${options.policy.name}` : options.election === 'raft' ? ' --election raft' : '',
-    options.preVote === false ? ' --no-pre-vote' : '',
-    options.checkQuorum === false ? ' --no-check-quorum' : '',
+    options.election !== undefined ? ` --election ${options.election.name}` : '',
     options.readMode !== undefined ? ` --read-mode ${options.readMode}` : '',
     options.checkLogsHoldCommitted === false ? ' --only-applied-safety' : '',
   ].join('');
@@ -124,16 +119,13 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     trace.push(line);
     if (trace.length > traceLinesMax) trace.shift();
   };
-  const electing = options.election === 'raft' || options.policy !== undefined;
+  const election = options.election;
+  const electing = election !== undefined;
   const livenessTicksMax = options.livenessTicksMax ?? 200;
-  const policy = options.policy;
   const cluster = new SimCluster({
     ids,
     rng,
-    ...(electing ? { elect: true } : {}),
-    ...(policy !== undefined ? { policy: (id: NodeId) => policy.create(id) } : {}),
-    ...(options.preVote !== undefined ? { preVote: options.preVote } : {}),
-    ...(options.checkQuorum !== undefined ? { checkQuorum: options.checkQuorum } : {}),
+    ...(election !== undefined ? { election: (id: NodeId, r: Rng) => election.create(id, r) } : {}),
     ...(options.readMode !== undefined ? { readMode: options.readMode } : {}),
     ...(options.checkLogsHoldCommitted === false ? { checkLogsHoldCommitted: false } : {}),
     heartbeatIntervalTicks: 2,
@@ -195,7 +187,8 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
             if (!isDistkvError(err)) throw err;
             log(`read ${leader.id} refused: ${err.message}`);
           }
-          if (policy === undefined && rng.chance(0.1)) {
+          // Transfers where the election has them (Raft's, not Bully's).
+          if (cluster.raft(leader.id).election?.transferLeadership !== undefined && rng.chance(0.1)) {
             const to = rng.pick(nodeIds.filter((x) => x !== leader.id));
             try {
               cluster.raft(leader.id).transferLeadership(to);

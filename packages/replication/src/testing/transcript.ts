@@ -6,9 +6,7 @@
  * `REWRITE=1` writes it back.
  *
  * Commands (ids are node ids):
- *   create ids=1,2,3 [leader=1] [heartbeat=1] [limit=value ...] [unsafe-commit-previous-term]
- *          [elect] [no-pre-vote] [no-check-quorum] [read-mode=lease|stale]   (phase 5: nobody is configured to lead)
- *   campaign <id>          (its election timeout fires: pre-vote first unless no-pre-vote)
+ *   create ids=1,2,3 [leader=1] [heartbeat=1] [limit=value ...] [unsafe-commit-previous-term] [read-mode=lease|stale]
  *   transfer-leader <from> <to>                  read-index <id> <read-id>
  *   write-log <id> term=<t> <term>/<index> ...   (a down node's durable log, as a previous leader left it)
  *   propose <id> <key>=<value>                   tick <id> [count]
@@ -19,13 +17,26 @@
  *   compact <id>                                 stabilize
  *   status <id>                                  log <id>
  *   digests
+ *
+ * A later phase adds words and commands through a `TranscriptExtension`
+ * (`@distkv/election` adds `create ... elect` and `campaign <id>`).
  */
 import { assert, commands, encodeCommand, isDistkvError } from '@distkv/core';
 import type { ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
 import { seededRng } from '../rng.js';
 import type { Entry, LogIndex, NodeId, Term } from '../types.js';
-import { InvariantViolation, SimCluster } from './cluster.js';
+import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
+
+// #region transcript-extension
+/** What a later phase adds to the transcript language. */
+export interface TranscriptExtension {
+  /** Cluster options from the words of `create` (for example `elect`), merged over the defaults. */
+  clusterOptions?(args: readonly string[]): Partial<ClusterOptions>;
+  /** A command of its own: the output lines, or undefined when the command is not its. */
+  run?(cluster: SimCluster, command: string, args: readonly string[]): string[] | undefined;
+}
+// #endregion transcript-extension
 
 const limitNames = new Set([
   'appendEntriesMax',
@@ -39,6 +50,11 @@ const limitNames = new Set([
 
 class Session {
   cluster: SimCluster | undefined;
+  readonly extension: TranscriptExtension;
+
+  constructor(extension: TranscriptExtension) {
+    this.extension = extension;
+  }
 
   get c(): SimCluster {
     assert(this.cluster !== undefined, 'create a cluster first');
@@ -59,15 +75,13 @@ class Session {
         this.cluster = new SimCluster({
           ids: (kv.get('ids') ?? '1,2,3').split(','),
           ...(leader !== undefined ? { leader } : {}),
-          ...(args.includes('elect') ? { elect: true } : {}),
-          ...(args.includes('no-pre-vote') ? { preVote: false } : {}),
-          ...(args.includes('no-check-quorum') ? { checkQuorum: false } : {}),
           ...(readMode === 'lease' || readMode === 'stale' ? { readMode } : {}),
           heartbeatIntervalTicks: Number(kv.get('heartbeat') ?? 1),
           electionTimeoutTicks: 10,
           limits,
           unsafe: { commitPreviousTermEntries: args.includes('unsafe-commit-previous-term') },
           rng: seededRng(0),
+          ...this.extension.clusterOptions?.(args),
         });
         break;
       }
@@ -97,11 +111,6 @@ class Session {
           if (!isDistkvError(err)) throw err;
           out.push(`error: ${err.message}`);
         }
-        break;
-      }
-      case 'campaign': {
-        const r = c().raft(args[0] as string);
-        r.campaign(r.config.preVote ? 'pre-vote' : 'election', false);
         break;
       }
       case 'transfer-leader':
@@ -217,18 +226,21 @@ class Session {
         for (const n of c().nodes.values())
           out.push(`${n.id}: applied:${n.appliedIndex} digest:${n.store.digest()}${n.up ? '' : ' (down)'}`);
         break;
-      default:
-        throw new Error(`unknown transcript command: ${command}`);
+      default: {
+        const extended = this.extension.run?.(c(), command, args);
+        if (extended === undefined) throw new Error(`unknown transcript command: ${command}`);
+        out.push(...extended);
+      }
     }
     return out;
   }
 }
 
 /** Runs a transcript and returns it with every command's output as the code produces it now. */
-export function runTranscript(text: string): string {
+export function runTranscript(text: string, extension: TranscriptExtension = {}): string {
   const lines = text.split('\n');
   const out: string[] = [];
-  const session = new Session();
+  const session = new Session(extension);
   let i = 0;
   while (i < lines.length) {
     const line = lines[i] as string;

@@ -1,33 +1,41 @@
-// Goal: the election half of RaftNode keeps its contracts — config rules, phase 4's fixed leader, votes persisted with their answers.
-// Method: single RaftNodes on MemoryStorage, stepped by hand; the conversations themselves are transcripts in @distkv/election.
+// Goal: Raft's elections keep their contracts through the seam — config rules, timeouts, votes persisted with their answers.
+// Method: single RaftNodes on MemoryStorage with raftElection(), stepped by hand; the conversations themselves are transcripts (testdata/).
 import { isDistkvError } from '@distkv/core';
 import { logIndex, MemoryStorage, type NodeId, RaftNode, type Term } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
+import { type RaftElectionOptions, raftElection, raftElectionOf } from '../src/index.js';
 
 const voters = ['1', '2', '3'] as NodeId[];
-const node = (id: string, extra: Partial<ConstructorParameters<typeof RaftNode>[0]> = {}): RaftNode =>
-  new RaftNode({ id: id as NodeId, voters, ...extra }, new MemoryStorage());
+const node = (
+  id: string,
+  election: RaftElectionOptions = {},
+  extra: Partial<ConstructorParameters<typeof RaftNode>[0]> = {},
+): RaftNode => new RaftNode({ id: id as NodeId, voters, election: raftElection(election), ...extra }, new MemoryStorage());
 
-function configInvalid(fn: () => unknown): boolean {
+function invalid(code: 'CONFIG_INVALID' | 'ELECTION_CONFIG_INVALID', fn: () => unknown): boolean {
   try {
     fn();
     return false;
   } catch (err) {
-    return isDistkvError(err, 'CONFIG_INVALID');
+    return isDistkvError(err, code);
   }
 }
 
 describe('election config', () => {
   it('refuses combinations that cannot work', () => {
-    expect(configInvalid(() => node('1', { readMode: 'lease', checkQuorum: false }))).toBe(true);
-    expect(configInvalid(() => node('1', { leader: '1' as NodeId, checkQuorum: true }))).toBe(true);
-    expect(configInvalid(() => node('1', { leaseClockDriftTicks: 10 }))).toBe(true);
-    expect(configInvalid(() => node('1', { readMode: 'eventual' as 'stale' }))).toBe(true);
+    expect(invalid('CONFIG_INVALID', () => node('1', { checkQuorum: false }, { readMode: 'lease' }))).toBe(true);
+    expect(invalid('CONFIG_INVALID', () => node('1', {}, { leader: '1' as NodeId }))).toBe(true);
+    expect(invalid('ELECTION_CONFIG_INVALID', () => node('1', { leaseClockDriftTicks: 10 }))).toBe(true);
+    expect(invalid('CONFIG_INVALID', () => node('1', {}, { readMode: 'eventual' as 'stale' }))).toBe(true);
   });
 
-  it('defaults: electing with pre-vote and check-quorum; a fixed leader turns check-quorum off', () => {
-    expect(node('1').config).toMatchObject({ leader: null, preVote: true, checkQuorum: true, readMode: 'read-index' });
-    expect(node('1', { leader: '1' as NodeId }).config).toMatchObject({ leader: '1', checkQuorum: false });
+  it('defaults: pre-vote and check-quorum on, ReadIndex reads, leases available', () => {
+    const n = node('1');
+    expect(n.config).toMatchObject({ leader: null, readMode: 'read-index' });
+    expect(raftElectionOf(n)).toMatchObject({ preVote: true, checkQuorum: true, leaseClockDriftTicks: 1 });
+    expect(raftElectionOf(n).leaseHolds).toBeTypeOf('function');
+    expect(raftElectionOf(node('1', { checkQuorum: false })).leaseHolds).toBeUndefined();
+    expect(node('1', {}, { readMode: 'lease' }).config.readMode).toBe('lease');
   });
 });
 
@@ -45,15 +53,8 @@ describe('§5.2 "If a follower receives no communication over a period of time c
     expect(n.term).toBe(0); // a pre-vote changes no term
   });
 
-  it('phase 4: under a configured leader nobody campaigns, however long the silence', () => {
-    const n = node('2', { leader: '1' as NodeId });
-    for (let i = 0; i < 1_000; i++) n.tick();
-    expect(n.role).toBe('follower');
-    expect(n.hasReady()).toBe(false);
-  });
-
   it('a single voter elects itself at once', () => {
-    const n = new RaftNode({ id: '1' as NodeId, voters: ['1' as NodeId] }, new MemoryStorage());
+    const n = new RaftNode({ id: '1' as NodeId, voters: ['1' as NodeId], election: raftElection() }, new MemoryStorage());
     expect(n.role).toBe('leader');
     expect(n.term).toBe(1);
   });
