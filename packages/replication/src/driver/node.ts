@@ -23,7 +23,7 @@ import { type ElectionPolicy, RaftNode, type Ready, type Status } from '../raft.
 import { seededRng } from '../rng.js';
 import type { LogIndex, NodeId, Term } from '../types.js';
 import { DurableLog, type DurableLogOptions } from './durable-log.js';
-import { type ControlFrame, decodeControl, encodeControl } from './forward.js';
+import { type ControlFrame, decodeControl, encodeControl } from './control-frames.js';
 import type { PeerSecurity } from './peer-auth.js';
 import { type PeerAddress, TcpTransport, type TransportLimits } from './transport.js';
 
