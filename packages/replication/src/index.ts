@@ -23,13 +23,8 @@ export {
   type PayloadFormatter,
 } from './describe.js';
 export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
-export {
-  defaultForwardLimits,
-  type ForwardLimits,
-  type ProposeResult,
-  ReplicationNode,
-  type ReplicationNodeOptions,
-} from './driver/node.js';
+export { ReplicationNode } from './driver/node.js';
+export { defaultForwardLimits, type ForwardLimits, type ReplicationNodeOptions } from './driver/options.js';
 export {
   AcceptorHandshake,
   ConnectorHandshake,
@@ -39,6 +34,7 @@ export {
   type ResolvedPeerSecurity,
   resolvePeerSecurity,
 } from './driver/peer-auth.js';
+export type { ProposeResult } from './driver/ready-pump.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export type {
   ElectionFactory,

@@ -55,7 +55,7 @@ async function cluster(mode: 'sync' | 'async', extra: Partial<ReplicationNodeOpt
   cleanups.push(async () => {
     for (const n of nodes.values()) await n.stop();
   });
-  return { nodes, addresses, start };
+  return { nodes, addresses, transports, start };
 }
 
 function converged(nodes: Map<string, ReplicationNode>): boolean {
@@ -279,5 +279,20 @@ describe('definite and indefinite errors of the write path', () => {
       message: expect.stringMatching(/NODE_STOPPED/),
     });
     await expect(leader.execute(commands.put('k', 'v'))).rejects.toMatchObject({ code: 'TRYAGAIN', definite: true });
+  }, 60_000);
+
+  it('a forwarded write that could not be sent fails TRYAGAIN (definite) at once, as a forwarded read does', async () => {
+    // writeTimeoutMs is short so that a write left waiting would end in TIMEOUT, which the assertions refuse.
+    const { nodes, transports } = await cluster('sync', { readMode: 'read-index', forwardLimits: { writeTimeoutMs: 1_000 } });
+    const leader = nodes.get('n1') as ReplicationNode;
+    const follower = nodes.get('n2') as ReplicationNode;
+    await until('the follower knows its leader', () => follower.raft.leader === 'n1');
+    // The node runs on, but nothing can leave it: every sendControl returns false.
+    await (transports.get('n2') as TcpTransport).close();
+    const notSent = { code: 'TRYAGAIN', definite: true, message: expect.stringMatching(/no connection to leader n1/) };
+    await expect(follower.readBarrier()).rejects.toMatchObject(notSent);
+    await expect(follower.execute(commands.put('k', 'v'))).rejects.toMatchObject(notSent);
+    expect(follower.replicationInfo().forwards_pending).toBe(0);
+    expect(leader.store.getString('k')).toBeUndefined();
   }, 60_000);
 });

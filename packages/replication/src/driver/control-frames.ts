@@ -1,10 +1,12 @@
 /**
  * The driver's control frames, carried next to Raft messages on the peer
  * connections (see CONTROL_FRAME_MIN): a hello that tells a peer our id and
- * client address, and forwarded writes — a follower sends the encoded
- * Command with a request id, the leader answers with the encoded result or
- * error under the same id. Decoding trusts nothing; a malformed frame is
- * dropped (the sender's timeout answers for it).
+ * addresses (address-book.ts), and forwarded requests (forwarding.ts) — a
+ * follower sends an encoded Command, or asks for a read index, with a
+ * request id; the leader answers with the encoded result, the index or an
+ * error under the same id. This file is the wire format only. Decoding
+ * trusts nothing; a malformed frame is dropped (the sender's timeout
+ * answers for it).
  */
 import type { CommandResult } from '@distkv/core';
 import { CONTROL_FRAME_MIN } from './transport.js';

@@ -1,0 +1,63 @@
+/**
+ * Compaction (thesis §5): the store is snapshotted at its applied index and
+ * the log is cut there, every `compactEveryEntries` applied entries or when
+ * asked (`ReplicationNode.compact`). It runs inside the Ready pump, between
+ * two Readys, so the snapshot and the log it replaces always agree.
+ */
+
+import type { LogIndex } from '../types.js';
+
+/** The part of the DurableLog compaction uses. */
+export interface CompactableLog {
+  readonly storage: { snapshot(): { meta: { index: LogIndex } } };
+  compact(index: LogIndex, data: Uint8Array): Promise<void>;
+}
+
+/** What is snapshotted: the applied state. */
+export interface Snapshottable {
+  snapshot(): Iterable<Uint8Array>;
+}
+
+export class Compaction {
+  readonly #log: CompactableLog;
+  readonly #everyEntries: number;
+  #waiters: Array<(index: LogIndex | undefined) => void> = [];
+
+  constructor(log: CompactableLog, everyEntries: number) {
+    this.#log = log;
+    this.#everyEntries = everyEntries;
+  }
+
+  /** Someone called `request()` and waits for the next compaction. */
+  get requested(): boolean {
+    return this.#waiters.length > 0;
+  }
+
+  /** Resolves with the index compacted at, or undefined if nothing was applied since the last snapshot. */
+  request(): Promise<LogIndex | undefined> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Compacts if `compactEveryEntries` were applied since the last snapshot. */
+  async runIfDue(applied: LogIndex, store: Snapshottable): Promise<void> {
+    if (applied - this.#snapshotIndex() >= this.#everyEntries) await this.#run(applied, store);
+  }
+
+  /** Compacts for those who asked, and answers them. */
+  async runRequested(applied: LogIndex, store: Snapshottable): Promise<void> {
+    if (!this.requested) return;
+    const at = await this.#run(applied, store);
+    for (const w of this.#waiters.splice(0)) w(at);
+  }
+
+  #snapshotIndex(): LogIndex {
+    return this.#log.storage.snapshot().meta.index;
+  }
+
+  async #run(applied: LogIndex, store: Snapshottable): Promise<LogIndex | undefined> {
+    if (applied <= this.#snapshotIndex()) return undefined;
+    const data = Buffer.concat([...store.snapshot()]);
+    await this.#log.compact(applied, data);
+    return applied;
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * What a ReplicationNode is started with: its options, the limits of its
+ * write path and their validation, and how the options become the
+ * RaftConfig of its state machine. Everything a node is told about leading
+ * and electing (`leader`, `election`, `readMode`, the timing) turns into
+ * Raft's config in `raftConfigOf`, one place, so changing what the state
+ * machine is told changes this file only.
+ */
+
+import type { StoreOptions } from '@distkv/core';
+import type { RaftConfig, ReadMode, ReplicationLimits, ReplicationMode } from '../config.js';
+import type { ElectionFactory } from '../election-seam.js';
+import { replicationError } from '../errors.js';
+import type { LogIndex, NodeId } from '../types.js';
+import type { DurableLogOptions } from './durable-log.js';
+import type { PeerSecurity } from './peer-auth.js';
+import type { PeerAddress, TcpTransport, TransportLimits } from './transport.js';
+
+export interface ReplicationNodeOptions {
+  id: string;
+
+  // Leading and electing: all of it reaches the state machine through raftConfigOf.
+  /** Phase 4: the leader, named by configuration (a single voter without `election` leads itself). */
+  leader?: string | undefined;
+  /** Phase 5, instead of `leader`: who decides leadership, from @distkv/election (`raftElection()`, `bullyElection()`). */
+  election?: ElectionFactory | undefined;
+  /**
+   * How `readBarrier` confirms a read (see ReadMode). Default `read-index`
+   * when electing; `stale` with a fixed leader, phase 4's behaviour: every
+   * node serves reads from what it has applied.
+   */
+  readMode?: ReadMode | undefined;
+  /** Milliseconds per tick. Default 50 with a fixed leader, 10 when electing (see electionDefaults). */
+  tickMs?: number;
+  heartbeatIntervalTicks?: number;
+  electionTimeoutTicks?: number;
+
+  /** Every other voter and its peer address. */
+  peers: ReadonlyMap<string, PeerAddress>;
+  dataDir: string;
+  mode: ReplicationMode;
+  /** Where to listen for peers, or a transport already listening (tests pick port 0 first). */
+  listen: PeerAddress | TcpTransport;
+  limits?: Partial<ReplicationLimits>;
+  transportLimits?: Partial<TransportLimits>;
+  /** Mutual TLS and/or a cluster secret on the peer port (see peer-auth.ts); left out, peers are not authenticated. */
+  peerSecurity?: PeerSecurity;
+  store?: StoreOptions;
+  /** Snapshot and compact once this many entries were applied since the last snapshot. Default 10,000. */
+  compactEveryEntries?: number;
+  /** Operational messages (fatal errors, snapshot installs). */
+  log?: (line: string) => void;
+  /** This node's client (RESP) address, `host:port`, told to peers in the hello so `leader_addr` can name it. */
+  clientAddress?: string;
+  /**
+   * When the Raft log counts an entry as persisted (see DurableLogOptions):
+   * `always` (default); `interval` or `none` only for a single voter, as
+   * anything but `always` lets a restarted voter forget entries it
+   * acknowledged to a leader, which can lose committed writes.
+   */
+  fsync?: DurableLogOptions['fsync'];
+  fsyncIntervalMs?: number;
+  /** Forwarding and write limits; see ForwardLimits. */
+  forwardLimits?: Partial<ForwardLimits>;
+}
+
+// #region forward-limits
+/** Bounds on the write path that the net server drives (`execute`), validated at start. */
+export interface ForwardLimits {
+  /** A write not answered within this many ms fails with TIMEOUT (indefinite: it may still apply). */
+  writeTimeoutMs: number;
+  /** Most writes this node has forwarded to the leader and not yet heard back about; FORWARDS_FULL beyond. */
+  forwardsPendingMax: number;
+  /** Most forwarded writes the leader serves at once, from all followers together; FORWARDS_FULL beyond. */
+  forwardsServingMax: number;
+}
+
+export const defaultForwardLimits: Readonly<ForwardLimits> = Object.freeze({
+  writeTimeoutMs: 5_000,
+  forwardsPendingMax: 10_000,
+  forwardsServingMax: 20_000,
+});
+// #endregion forward-limits
+
+const forwardLimitsMax: Readonly<ForwardLimits> = Object.freeze({
+  writeTimeoutMs: 3_600_000,
+  forwardsPendingMax: 1_000_000,
+  forwardsServingMax: 1_000_000,
+});
+
+export function resolveForwardLimits(partial: Partial<ForwardLimits> = {}): ForwardLimits {
+  const limits = { ...defaultForwardLimits, ...partial };
+  for (const [k, v] of Object.entries(limits)) {
+    const max = forwardLimitsMax[k as keyof ForwardLimits];
+    if (!Number.isSafeInteger(v) || v < 1 || v > max)
+      throw replicationError('CONFIG_INVALID', `${k} must be an integer in 1..${max}, got ${v}`);
+  }
+  return limits;
+}
+
+/** Snapshot every this many applied entries unless told otherwise. */
+export const COMPACT_EVERY_ENTRIES_DEFAULT = 10_000;
+
+/** Throws CONFIG_INVALID before anything is opened: a bad option must not leave a half-started node. */
+export function validateOptions(options: ReplicationNodeOptions): void {
+  resolveForwardLimits(options.forwardLimits);
+  const fsync = options.fsync ?? 'always';
+  if (fsync !== 'always' && options.peers.size > 0)
+    throw replicationError(
+      'CONFIG_INVALID',
+      `fsync ${fsync} is for a single voter only: a voter that forgets acknowledged entries can lose committed writes`,
+    );
+  if (options.leader === undefined && options.election === undefined && options.peers.size > 0)
+    throw replicationError('CONFIG_INVALID', 'name the leader (phase 4) or give an election (phase 5, @distkv/election)');
+}
+
+// #region election-defaults
+/**
+ * Timing when the nodes elect: a 10 ms tick, heartbeats every 30 ms, and a
+ * follower that hears nothing for a random 150–300 ms campaigns. Failover
+ * takes about one election timeout plus a vote round trip. A fixed leader
+ * keeps phase 4's 50 ms tick and 1 s timeout.
+ */
+export const electionDefaults = Object.freeze({ tickMs: 10, heartbeatIntervalTicks: 3, electionTimeoutTicks: 15 });
+export const fixedLeaderDefaults = Object.freeze({ tickMs: 50, heartbeatIntervalTicks: 2, electionTimeoutTicks: 20 });
+// #endregion election-defaults
+
+/** True when nobody elects: the configuration names the leader (phase 4), or a single voter leads itself. */
+export function isFixedLeader(options: ReplicationNodeOptions): boolean {
+  return options.election === undefined;
+}
+
+export function tickMsOf(options: ReplicationNodeOptions): number {
+  return options.tickMs ?? (isFixedLeader(options) ? fixedLeaderDefaults.tickMs : electionDefaults.tickMs);
+}
+
+/** The state machine's config: who votes, who leads or how they elect, and the timing in ticks. */
+export function raftConfigOf(options: ReplicationNodeOptions, applied: LogIndex): RaftConfig {
+  const fixed = isFixedLeader(options);
+  const timing = fixed ? fixedLeaderDefaults : electionDefaults;
+  return {
+    id: options.id as NodeId,
+    voters: [options.id, ...options.peers.keys()] as NodeId[],
+    // Both given: RaftNode refuses the pair (CONFIG_INVALID).
+    leader: (options.leader ?? (fixed ? options.id : null)) as NodeId | null,
+    applied,
+    heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? timing.heartbeatIntervalTicks,
+    electionTimeoutTicks: options.electionTimeoutTicks ?? timing.electionTimeoutTicks,
+    readMode: options.readMode ?? (fixed ? 'stale' : 'read-index'),
+    ...(options.election !== undefined ? { election: options.election } : {}),
+    ...(options.limits !== undefined ? { limits: options.limits } : {}),
+  };
+}
+
+/** Electing, a restarted peer must be reached within an election timeout or so, not 2 s later. */
+export function transportLimitsOf(options: ReplicationNodeOptions): Partial<TransportLimits> {
+  return { ...(isFixedLeader(options) ? {} : { reconnectDelayMsMax: 250 }), ...options.transportLimits };
+}
