@@ -662,27 +662,7 @@ export class RaftNode {
 
   // #region append-response
   #handleAppendResponse(m: MsgAppResp, pr: Progress): void {
-    if (!m.reject && m.index > this.log.lastIndex()) {
-      // The follower answered an append below its commit index with that
-      // index (as etcd's raft does), and it is beyond this leader's log: the
-      // follower committed entries this leader never had. Raft's up-to-date
-      // check makes that impossible; a Bully leader can get here. Its match
-      // must never pass its own log (the next append would have no prevTerm),
-      // and it cannot lead correctly, so it steps down and reports it
-      // (`lacksCommittedEntries`) until a leader brings its commit index there.
-      if (m.index > this.#commitAheadIndex) this.#commitAheadIndex = m.index;
-      this.#becomeFollower(this.#term, null);
-      return;
-    }
-    if (m.reject && m.hintIndex > m.index) {
-      // The follower committed other entries than this leader's up to
-      // hintIndex (see #handleAppendEntries): like a commit index beyond its
-      // log, this leader cannot lead correctly. It steps down until a leader
-      // brings its commit index there, replacing its conflicting entries.
-      if (m.hintIndex > this.#commitAheadIndex) this.#commitAheadIndex = m.hintIndex;
-      this.#becomeFollower(this.#term, null);
-      return;
-    }
+    if (this.#lacksWhatFollowerCommitted(m)) return; // it stepped down (only without an up-to-date check: chapter 5)
     if (m.reject) {
       // Fast backtracking: skip every entry of a term the follower cannot match.
       let hint = m.hintIndex;
@@ -722,6 +702,32 @@ export class RaftNode {
     while (pr.state === 'replicate' && this.#sendAppend(m.from, false)) {}
   }
   // #endregion append-response
+
+  // #region lacks-what-follower-committed
+  /** True, having stepped down, when the answer shows that a follower committed entries this leader lacks. */
+  #lacksWhatFollowerCommitted(m: MsgAppResp): boolean {
+    let aheadIndex: LogIndex;
+    if (!m.reject && m.index > this.log.lastIndex()) {
+      // The follower answered an append below its commit index with that
+      // index (as etcd's raft does), and it is beyond this leader's log: the
+      // follower committed entries this leader never had. Raft's up-to-date
+      // check makes that impossible; a Bully leader can get here. Its match
+      // must never pass its own log (the next append would have no prevTerm).
+      aheadIndex = m.index;
+    } else if (m.reject && m.hintIndex > m.index) {
+      // The follower committed other entries than this leader's up to
+      // hintIndex (see #appendBelowCommit).
+      aheadIndex = m.hintIndex;
+    } else {
+      return false;
+    }
+    // It cannot lead correctly: it steps down and reports it (`lacksCommittedEntries`)
+    // until a leader brings its commit index there, replacing its conflicting entries.
+    if (aheadIndex > this.#commitAheadIndex) this.#commitAheadIndex = aheadIndex;
+    this.#becomeFollower(this.#term, null);
+    return true;
+  }
+  // #endregion lacks-what-follower-committed
 
   #heartbeatResponse(m: MsgHeartbeatResp): void {
     if (m.seq !== undefined && m.seq > 0) this.#handleRoundAck(m.from, m.seq);
@@ -885,27 +891,8 @@ export class RaftNode {
   // #region handle-append
   #handleAppendEntries(m: MsgApp): void {
     if (m.prevIndex < this.log.committed) {
-      if (this.#conflictsWithCommitted(m)) {
-        // The leader holds other entries where this node committed: only a
-        // leader elected without the up-to-date check (Bully) can. Answering
-        // "matched up to the commit index" would let it count this node for
-        // entries it does not hold and commit a divergent log, which no
-        // later leader can repair. A reject whose hint lies above the
-        // rejected index says it; the leader steps down (see
-        // #handleAppendResponse).
-        const committed = this.log.committed;
-        this.#send({
-          type: 'MsgAppResp',
-          to: m.from,
-          reject: true,
-          index: m.prevIndex,
-          hintIndex: committed,
-          hintTerm: 0 as Term,
-        });
-        return;
-      }
-      // Everything up to the commit index already matches the leader.
-      this.#acceptAppend(m.from, this.log.committed);
+      // Everything up to the commit index already matches the leader (see #appendBelowCommit).
+      this.#appendBelowCommit(m);
       return;
     }
     if (this.log.matchTerm(m.prevIndex, m.prevTerm)) {
@@ -922,6 +909,24 @@ export class RaftNode {
     this.#send({ type: 'MsgAppResp', to: m.from, reject: true, index: m.prevIndex, hintIndex, hintTerm });
   }
   // #endregion handle-append
+
+  // #region append-below-commit
+  #appendBelowCommit(m: MsgApp): void {
+    const committed = this.log.committed;
+    if (this.#conflictsWithCommitted(m)) {
+      // The leader holds other entries where this node committed: only a
+      // leader elected without the up-to-date check (Bully) can. Answering
+      // "matched up to the commit index" would let it count this node for
+      // entries it does not hold and commit a divergent log, which no
+      // later leader can repair. A reject whose hint lies above the
+      // rejected index says it; the leader steps down (see
+      // #lacksWhatFollowerCommitted).
+      this.#send({ type: 'MsgAppResp', to: m.from, reject: true, index: m.prevIndex, hintIndex: committed, hintTerm: 0 as Term });
+      return;
+    }
+    this.#acceptAppend(m.from, committed);
+  }
+  // #endregion append-below-commit
 
   /** An append whose prevTerm or entries disagree with this node's committed (and not compacted) entries. */
   #conflictsWithCommitted(m: MsgApp): boolean {
