@@ -46,21 +46,36 @@ export const coreErrors = {
     retry: false,
     httpStatus: 400,
   },
-  SCAN_LIMIT: { meaning: 'a scan asked for more than limits.scanLimitMax entries', definite: true, retry: false, httpStatus: 400 },
+  SCAN_LIMIT: {
+    meaning: 'a scan asked for more than limits.scanLimitMax entries',
+    definite: true,
+    retry: false,
+    httpStatus: 400,
+  },
   STORE_LIMIT_INVALID: {
     meaning: 'a configured store limit is not a positive integer within its hard maximum',
     definite: true,
     retry: false,
     httpStatus: 500,
   },
-  COMMAND_CORRUPT: { meaning: 'bytes given to decodeCommand are not a valid command', definite: true, retry: false, httpStatus: 500 },
+  COMMAND_CORRUPT: {
+    meaning: 'bytes given to decodeCommand are not a valid command',
+    definite: true,
+    retry: false,
+    httpStatus: 500,
+  },
   COMMAND_VERSION: {
     meaning: 'an encoded command has a format version this build does not know',
     definite: true,
     retry: false,
     httpStatus: 500,
   },
-  SNAPSHOT_CORRUPT: { meaning: 'a snapshot stream fails its checksums or framing', definite: true, retry: false, httpStatus: 500 },
+  SNAPSHOT_CORRUPT: {
+    meaning: 'a snapshot stream fails its checksums or framing',
+    definite: true,
+    retry: false,
+    httpStatus: 500,
+  },
   SNAPSHOT_VERSION: {
     meaning: 'a snapshot has a format version this build does not know',
     definite: true,
@@ -110,7 +125,6 @@ export type CoreErrorCode = keyof typeof coreErrors;
  * as the value: a code that two packages register fails to compile
  * wherever both are seen, and `isDistkvError(err, 'TYPO')` fails too.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: filled in by declaration merging, one package at a time
 export interface DistkvErrorRegistry extends Record<CoreErrorCode, 'core'> {}
 
 /** A code some loaded package registered. */

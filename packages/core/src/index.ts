@@ -33,10 +33,11 @@ export {
   errorContract,
   isDistkvError,
   meaningsOf,
-  registeredErrors,
   registerErrors,
+  registeredErrors,
 } from './errors.js';
 export { defaultStoreLimits, resolveIntegerLimits, resolveLimits, type StoreLimits } from './limits.js';
+export type { LogLevel, LogLine } from './log.js';
 export type { SessionTable } from './session.js';
 export {
   type EntrySink,

@@ -13,6 +13,7 @@ import {
   DistkvError,
   decodeCommand,
   encodeCommand,
+  type LogLine,
   Store,
   type StoreOptions,
 } from '@distkv/core';
@@ -59,7 +60,7 @@ export interface ReplicationNodeOptions {
   /** Snapshot and compact once this many entries were applied since the last snapshot. Default 10,000. */
   compactEveryEntries?: number;
   /** Operational messages (fatal errors, snapshot installs). */
-  log?: (line: string) => void;
+  log?: LogLine;
   /** This node's client (RESP) address, `host:port`, told to peers in the hello so `leader_addr` can name it. */
   clientAddress?: string;
   /**
@@ -202,7 +203,7 @@ export class ReplicationNode implements KvBackend {
   /** Follower: read indexes asked of the leader, by request id. */
   readonly #readForwards = new Map<number, { waiter: ReadWaiter; timer: NodeJS.Timeout; leader: NodeId }>();
   readonly #compactEveryEntries: number;
-  readonly #logLine: (line: string) => void;
+  readonly #logLine: LogLine;
   #pumping = false;
   #stopped = false;
   readonly #failed: Promise<Error>;
@@ -877,7 +878,7 @@ export class ReplicationNode implements KvBackend {
       },
       (err: unknown) => {
         this.#pumping = false;
-        this.#logLine(`replication node ${this.id} stopped: ${(err as Error).stack ?? err}`);
+        this.#logLine(`replication node ${this.id} stopped: ${(err as Error).stack ?? err}`, 'error');
         this.#fail(err instanceof Error ? err : new Error(String(err)));
         void this.stop();
       },
