@@ -118,7 +118,15 @@ export interface DashboardState {
 export const DASHBOARD_EVENTS_MAX = 50;
 
 /** The admin routes that answer GET and nothing else. */
-const readOnlyPaths: ReadonlySet<string> = new Set(['/health', '/ready', '/status', '/metrics', '/', '/dashboard', '/dashboard/state']);
+const readOnlyPaths: ReadonlySet<string> = new Set([
+  '/health',
+  '/ready',
+  '/status',
+  '/metrics',
+  '/',
+  '/dashboard',
+  '/dashboard/state',
+]);
 
 /** 405 with the Allow header RFC 9110 asks for: the path exists, the method does not. */
 function methodNotAllowed(res: ServerResponse, method: string, path: string, allowed: string[]): Error {
@@ -253,7 +261,11 @@ export class AdminServer {
 
   /** A store's refusal (KEY_TOO_LARGE, STORE_FULL, …): nothing was written, answered with its code's status. */
   #refuse(res: ServerResponse, result: { code: string; message: string }): void {
-    this.#json(res, errorContract(result.code)?.httpStatus ?? 500, { error: result.code, message: result.message, definite: true });
+    this.#json(res, errorContract(result.code)?.httpStatus ?? 500, {
+      error: result.code,
+      message: result.message,
+      definite: true,
+    });
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -311,9 +323,7 @@ export class AdminServer {
       const result = await replica.execute(commands.del(key));
       if (!result.ok) return this.#refuse(res, result);
       const deleted = result.op === 'del' ? result.deleted : 0;
-      return deleted > 0
-        ? this.#send(res, 204, '')
-        : this.#fail(res, clusterError('HTTP_KEY_NOT_FOUND', 'no such key'));
+      return deleted > 0 ? this.#send(res, 204, '') : this.#fail(res, clusterError('HTTP_KEY_NOT_FOUND', 'no such key'));
     }
     req.resume();
     throw methodNotAllowed(res, method, '/v1/kv/:key', ['GET', 'PUT', 'DELETE']);

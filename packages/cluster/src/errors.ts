@@ -10,7 +10,8 @@ import { DistkvError, type ErrorContract, meaningsOf, registerErrors } from '@di
 // #region error-codes
 export const clusterErrors = registerErrors('cluster', {
   CLUSTER_CONFIG_INVALID: {
-    meaning: 'a ClusterNode option (ids, peers, ports, leader, election, read mode, limits) is missing, out of range or inconsistent',
+    meaning:
+      'a ClusterNode option (ids, peers, ports, leader, election, read mode, limits) is missing, out of range or inconsistent',
     definite: true,
     retry: false,
     httpStatus: 500,
@@ -28,7 +29,12 @@ export const clusterErrors = registerErrors('cluster', {
     retry: false,
     httpStatus: 405,
   },
-  HTTP_KEY_NOT_FOUND: { meaning: 'GET or DELETE /v1/kv/:key on a key the store does not hold', definite: true, retry: false, httpStatus: 404 },
+  HTTP_KEY_NOT_FOUND: {
+    meaning: 'GET or DELETE /v1/kv/:key on a key the store does not hold',
+    definite: true,
+    retry: false,
+    httpStatus: 404,
+  },
   HTTP_INTERNAL_ERROR: {
     meaning: 'the admin endpoint failed with an error that has no registered code (a bug); a write may have happened',
     definite: false,

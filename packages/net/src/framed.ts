@@ -9,7 +9,10 @@ const EMPTY = Buffer.alloc(0);
 
 export function validateFrameBytesMax(value: number): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > FRAME_BYTES_HARD_MAX) {
-    throw netError('NET_LIMIT_INVALID', `frameBytesMax must be an integer from 1 to ${FRAME_BYTES_HARD_MAX}, got ${String(value)}`);
+    throw netError(
+      'NET_LIMIT_INVALID',
+      `frameBytesMax must be an integer from 1 to ${FRAME_BYTES_HARD_MAX}, got ${String(value)}`,
+    );
   }
   return value;
 }

@@ -154,7 +154,9 @@ const securityRanges: Record<keyof SecurityLimits, readonly [number, number]> = 
 };
 
 export function resolveSecurityLimits(overrides: Partial<SecurityLimits> = {}): Readonly<SecurityLimits> {
-  return resolveIntegerLimits(defaultSecurityLimits, securityRanges, overrides, (message) => netError('NET_LIMIT_INVALID', message));
+  return resolveIntegerLimits(defaultSecurityLimits, securityRanges, overrides, (message) =>
+    netError('NET_LIMIT_INVALID', message),
+  );
 }
 
 /** PEM certificate chain and key, and the CA that peers' (and optionally clients') certificates must chain to. */

@@ -19,7 +19,10 @@ describe('Client', () => {
     for (const [i, r] of replies) expect(r).toBe((i as number) + 1);
     await expect(client.call('GET')).rejects.toThrow(expect.objectContaining({ code: 'SERVER_ERROR', definite: true }));
     // The reply's first word is a field, read once where the reply is decoded.
-    await expect(client.call('GET')).rejects.toMatchObject({ replyCode: 'ERR', detail: expect.stringMatching(/^ERR wrong number/) });
+    await expect(client.call('GET')).rejects.toMatchObject({
+      replyCode: 'ERR',
+      detail: expect.stringMatching(/^ERR wrong number/),
+    });
     expect(await client.call('MGET', 'n', 'none')).toEqual([Buffer.from('5000'), null]);
   });
 

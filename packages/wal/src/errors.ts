@@ -16,7 +16,12 @@ export const walErrors = registerErrors('wal', {
     retry: false,
     httpStatus: 500,
   },
-  WAL_VERSION: { meaning: 'a segment has a format version this build does not know', definite: true, retry: false, httpStatus: 500 },
+  WAL_VERSION: {
+    meaning: 'a segment has a format version this build does not know',
+    definite: true,
+    retry: false,
+    httpStatus: 500,
+  },
   WAL_DISK_FULL: {
     meaning: 'a write failed with ENOSPC; the batch was rejected and cut back, later writes may succeed',
     definite: true,
