@@ -6,9 +6,11 @@
  * came from: `--port`, `DISTKV_PORT` or `distkv.json: port`.
  */
 import { readFileSync } from 'node:fs';
+import { DistkvError } from '@distkv/core';
 import { parseUserSpec, type UserSpec } from '@distkv/net';
 import type { PeerAddress } from '@distkv/replication';
 import { z } from 'zod';
+import './errors.js';
 
 // #region parse-peers
 /**
@@ -159,10 +161,10 @@ function fromText(name: SettingName, raw: string): unknown {
   return raw;
 }
 
-export class ConfigError extends Error {
+/** CLI_CONFIG_INVALID, with every problem found (not just the first). */
+export class ConfigError extends DistkvError<'CLI_CONFIG_INVALID'> {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
-    this.name = 'ConfigError';
+    super('CLI_CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
   }
 }
 

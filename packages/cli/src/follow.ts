@@ -10,7 +10,7 @@
  * every leader address it has seen), until one names a leader.
  */
 import { isDistkvError } from '@distkv/core';
-import { Client, parseInfo, type RespValue } from '@distkv/net';
+import { Client, parseInfo, type RespValue, ServerError } from '@distkv/net';
 
 export interface Address {
   host: string;
@@ -175,8 +175,7 @@ export class Session {
         return await this.#client.call(...args);
       } catch (err) {
         const refused = isDistkvError(err, 'CONNECTION_REFUSED');
-        const noLeader =
-          isDistkvError(err, 'SERVER_ERROR') && /^(SERVER_ERROR: )?(TRYAGAIN|NOT_LEADER)\b/.test((err as Error).message);
+        const noLeader = err instanceof ServerError && (err.replyCode === 'TRYAGAIN' || err.replyCode === 'NOT_LEADER');
         const lost = isDistkvError(err, 'CONNECTION_CLOSED');
         if (!this.#options.follow && !refused) throw err;
         if (!refused && !noLeader && !lost) throw err;

@@ -19,6 +19,7 @@ export {
   type Settings,
   serverSettings,
 } from './config.js';
+export { type CliErrorCode, cliErrorCodes } from './errors.js';
 export { formatReply, splitCommandLine } from './format.js';
 export { DataDirLock, DataDirLockedError, LOCK_FILE } from './lock.js';
 export { buildProgram } from './program.js';

@@ -10,19 +10,21 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { DistkvError } from '@distkv/core';
+import './errors.js';
 
 export const LOCK_FILE = 'distkv.lock';
 
-/** Thrown when another live process holds the directory; the message says which and what to do. */
-export class DataDirLockedError extends Error {
+/** DATA_DIR_LOCKED: another live process holds the directory; the message says which and what to do. */
+export class DataDirLockedError extends DistkvError<'DATA_DIR_LOCKED'> {
   constructor(
     readonly dir: string,
     readonly pid: number,
   ) {
     super(
+      'DATA_DIR_LOCKED',
       `${dir} is in use by distkv pid ${pid} (${join(dir, LOCK_FILE)}): stop that process first, or, if no distkv uses this directory, remove the file`,
     );
-    this.name = 'DataDirLockedError';
   }
 }
 

@@ -4,6 +4,7 @@
  * the terminal. Every line carries the node's id. stdout stays for the one
  * machine-read line, `distkv listening on host:port ...`.
  */
+import type { LogLine } from '@distkv/core';
 import { type Logger, pino, stdTimeFunctions } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -30,7 +31,7 @@ export function createLogger(options: { node: string; format?: LogFormat | undef
 }
 // #endregion logger
 
-/** The `(line) => void` that lower layers take, as info lines of `logger`. */
-export function lineLogger(logger: Logger): (line: string) => void {
-  return (line) => logger.info(line);
+/** The `LogLine` that lower layers take, at the level each line names (info when it names none). */
+export function lineLogger(logger: Logger): LogLine {
+  return (line, level = 'info') => logger[level](line);
 }

@@ -59,7 +59,7 @@ export function lineConversation(client: Client): Conversation {
         const reply = await client.send(line);
         return { text: Array.isArray(reply) ? [...reply, 'END'].join('\n') : reply, failed: false };
       } catch (err) {
-        if (isDistkvError(err, 'SERVER_ERROR')) return { text: err.message.replace(/^SERVER_ERROR: /, ''), failed: true };
+        if (isDistkvError(err, 'SERVER_ERROR')) return { text: err.detail, failed: true };
         if (isDistkvError(err, 'CONNECTION_REFUSED')) return { text: refusedText(`${client.host}:${client.port}`), failed: true };
         return { text: `(error) ${(err as Error).message}`, failed: true };
       }
@@ -83,13 +83,12 @@ export function respConversation(session: Session, options: { json: boolean }): 
         const reply = await session.call(args);
         return { text: options.json ? JSON.stringify(replyToJson(reply)) : formatReply(reply), failed: false };
       } catch (err) {
-        if (isDistkvError(err, 'SERVER_ERROR'))
-          return { text: errorText(err.message.replace(/^SERVER_ERROR: /, '')), failed: true };
+        if (isDistkvError(err, 'SERVER_ERROR')) return { text: errorText(err.detail), failed: true };
         if (isDistkvError(err, 'CONNECTION_REFUSED')) {
           const text = refusedText(formatAddress(session.address));
           return { text: options.json ? JSON.stringify({ error: text }) : text, failed: true };
         }
-        if (isDistkvError(err, 'CONNECTION_CLOSED') || isDistkvError(err, 'TIMEOUT')) {
+        if (isDistkvError(err, 'CONNECTION_CLOSED') || isDistkvError(err, 'NET_TIMEOUT')) {
           return { text: errorText(`${(err as Error).message}; the command may or may not have been applied`), failed: true };
         }
         return { text: errorText((err as Error).message), failed: true };

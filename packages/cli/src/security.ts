@@ -20,9 +20,11 @@ export function securityOf(config: ServerConfig): ClusterSecurityOptions {
 
 /** Errors that mean "this configuration is refused": reported as one line, not a stack trace. */
 export const startRefusals: ReadonlySet<string> = new Set([
-  'UNSAFE_BIND',
+  'NET_UNSAFE_BIND',
+  'CLUSTER_UNSAFE_BIND',
   'TLS_CONFIG_INVALID',
   'USER_INVALID',
   'CONFIG_INVALID',
   'CLUSTER_CONFIG_INVALID',
+  'DATA_DIR_LOCKED',
 ]);

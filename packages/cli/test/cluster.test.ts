@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, parseInfo } from '@distkv/net';
+import { Client, parseInfo, ServerError } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
 
@@ -214,7 +214,7 @@ describe.each(['async', 'sync'] as const)('%s: the leader acknowledges, then die
         c.call('SET', `late:${i}`, 'v').then(
           () => acknowledged.push(`late:${i}`),
           (err: Error) => {
-            const kind = /SERVER_ERROR: (\S+)/.exec(err.message)?.[1] ?? err.message;
+            const kind = err instanceof ServerError ? err.replyCode : err.message;
             outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
           },
         ),

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client, parseInfo } from '@distkv/net';
+import { isDistkvError } from '@distkv/core';
+import { Client, parseInfo, ServerError } from '@distkv/net';
 import { kill, packageDir, type RunningServer, startServer } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
@@ -48,10 +49,20 @@ export async function until(what: string, cond: () => Promise<boolean> | boolean
 
 /** The first word of a server error: TRYAGAIN (definite), TIMEOUT (indefinite), ERR, or CONN for a lost connection. */
 export function errorKind(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const match = /\b(TRYAGAIN|TIMEOUT|NOT_LEADER|FORWARDS_FULL|SESSION_EXPIRED|SESSION_SEQ_TOO_OLD|ERR)\b/.exec(message);
-  return match?.[1] ?? 'CONN';
+  if (err instanceof ServerError) return serverKinds.has(err.replyCode) ? err.replyCode : 'ERR';
+  // The client's own timeout leaves the outcome unknown, as the server's -TIMEOUT does.
+  if (isDistkvError(err, 'NET_TIMEOUT')) return 'TIMEOUT';
+  return 'CONN';
 }
+
+const serverKinds: ReadonlySet<string> = new Set([
+  'TRYAGAIN',
+  'TIMEOUT',
+  'NOT_LEADER',
+  'FORWARDS_FULL',
+  'SESSION_EXPIRED',
+  'SESSION_SEQ_TOO_OLD',
+]);
 
 export class ProcessCluster {
   readonly root = mkdtempSync(join(tmpdir(), 'distkv-phase5-'));

@@ -57,7 +57,7 @@ describe('distkv server refuses to expose unauthenticated ports', () => {
   it('a single server on 0.0.0.0 without a password exits 2 with the reason and the ways out', async () => {
     const r = await run(bin, ['server', '--in-memory', '--bind', '0.0.0.0', '--port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/UNSAFE_BIND: refusing to listen for clients on 0\.0\.0\.0 without a password/);
+    expect(r.stderr).toMatch(/NET_UNSAFE_BIND: refusing to listen for clients on 0\.0\.0\.0 without a password/);
     expect(r.stderr).toContain('--unsafe-no-auth');
   });
   // The cluster's own checks (an open peer or admin port) are covered in-process: packages/cluster/test/security.test.ts.

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { commands, isDistkvError } from '@distkv/core';
+import { commands, errorContract, isDistkvError } from '@distkv/core';
 import type { TlsMaterial } from '@distkv/net';
 import type { ReplicationNode } from '@distkv/replication';
 import { DASHBOARD_HTML } from './dashboard.js';
@@ -117,6 +117,23 @@ export interface DashboardState {
 
 export const DASHBOARD_EVENTS_MAX = 50;
 
+/** The admin routes that answer GET and nothing else. */
+const readOnlyPaths: ReadonlySet<string> = new Set([
+  '/health',
+  '/ready',
+  '/status',
+  '/metrics',
+  '/',
+  '/dashboard',
+  '/dashboard/state',
+]);
+
+/** 405 with the Allow header RFC 9110 asks for: the path exists, the method does not. */
+function methodNotAllowed(res: ServerResponse, method: string, path: string, allowed: string[]): Error {
+  res.setHeader('allow', allowed.join(', '));
+  return clusterError('HTTP_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path} (allowed: ${allowed.join(', ')})`);
+}
+
 /** What the admin endpoint shows besides the replica: metrics, events, series, and where the peers' endpoints are. */
 export interface AdminObservability {
   monitor: NodeMonitor;
@@ -126,14 +143,14 @@ export interface AdminObservability {
 }
 
 // #region http-status
-/** How a write or read error becomes an HTTP status: retryable ones 503, unknown outcome 504. */
+/**
+ * How an error becomes an HTTP status: its code's contract names it (503
+ * for a retry later, 504 for an unknown outcome, 413, 404, 405, …), so the
+ * endpoint and docs/errors.md cannot disagree. An error without a
+ * registered code is a bug: 500.
+ */
 export function httpStatusOf(err: unknown): number {
-  if (!isDistkvError(err)) return 500;
-  if (err.code === 'TIMEOUT') return 504;
-  if (err.code === 'TRYAGAIN' || err.code === 'FORWARDS_FULL' || err.code === 'NODE_STOPPED') return 503;
-  if (err.code === 'HTTP_BODY_TOO_LARGE') return 413;
-  if (err.code === 'HTTP_NOT_FOUND') return 404;
-  return err.definite ? 400 : 500;
+  return isDistkvError(err) && errorContract(err.code) !== undefined ? err.httpStatus : 500;
 }
 // #endregion http-status
 
@@ -233,14 +250,22 @@ export class AdminServer {
     this.#send(res, status, `${JSON.stringify(value)}\n`, 'application/json');
   }
 
+  /** The JSON error body: a registered code, its detail, and whether nothing happened. */
   #fail(res: ServerResponse, err: unknown): void {
-    const status = httpStatusOf(err);
-    const code = isDistkvError(err) ? err.code : 'ERR';
-    const definite = isDistkvError(err) ? err.definite : false;
-    let message = err instanceof Error ? err.message : String(err);
-    if (message.startsWith(`${code}: `)) message = message.slice(code.length + 2);
+    const known = isDistkvError(err) && errorContract(err.code) !== undefined;
+    const e = known ? err : clusterError('HTTP_INTERNAL_ERROR', err instanceof Error ? err.message : String(err));
+    const status = httpStatusOf(e);
     if (status === 503) res.setHeader('retry-after', '1');
-    this.#json(res, status, { error: code, message, definite });
+    this.#json(res, status, { error: e.code, message: e.detail, definite: e.definite });
+  }
+
+  /** A store's refusal (KEY_TOO_LARGE, STORE_FULL, …): nothing was written, answered with its code's status. */
+  #refuse(res: ServerResponse, result: { code: string; message: string }): void {
+    this.#json(res, errorContract(result.code)?.httpStatus ?? 500, {
+      error: result.code,
+      message: result.message,
+      definite: true,
+    });
   }
 
   async #route(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -273,6 +298,7 @@ export class AdminServer {
       return this.#kv(method, key, req, res);
     }
     req.resume();
+    if (readOnlyPaths.has(path)) throw methodNotAllowed(res, method, path, ['GET']);
     throw clusterError('HTTP_NOT_FOUND', `no route for ${method} ${path}`);
   }
 
@@ -283,26 +309,24 @@ export class AdminServer {
       req.resume();
       await replica.readBarrier(); // the same linearizable read path as RESP GET
       const value = replica.store.get(key);
-      if (value === undefined) return this.#json(res, 404, { error: 'NOT_FOUND', message: 'no such key', definite: true });
+      if (value === undefined) return this.#fail(res, clusterError('HTTP_KEY_NOT_FOUND', 'no such key'));
       return this.#send(res, 200, value, 'application/octet-stream');
     }
     if (method === 'PUT') {
       const value = await this.#body(req);
       const result = await replica.execute(commands.put(key, value));
-      if (!result.ok) return this.#json(res, 400, { error: result.code, message: result.message, definite: true });
+      if (!result.ok) return this.#refuse(res, result);
       return this.#send(res, 204, '');
     }
     if (method === 'DELETE') {
       req.resume();
       const result = await replica.execute(commands.del(key));
-      if (!result.ok) return this.#json(res, 400, { error: result.code, message: result.message, definite: true });
+      if (!result.ok) return this.#refuse(res, result);
       const deleted = result.op === 'del' ? result.deleted : 0;
-      return deleted > 0
-        ? this.#send(res, 204, '')
-        : this.#json(res, 404, { error: 'NOT_FOUND', message: 'no such key', definite: true });
+      return deleted > 0 ? this.#send(res, 204, '') : this.#fail(res, clusterError('HTTP_KEY_NOT_FOUND', 'no such key'));
     }
     req.resume();
-    throw clusterError('HTTP_NOT_FOUND', `${method} is not allowed on /v1/kv/:key`);
+    throw methodNotAllowed(res, method, '/v1/kv/:key', ['GET', 'PUT', 'DELETE']);
   }
   // #endregion rest
 

@@ -64,7 +64,7 @@ export function checkExposure(options: {
     );
   if (problems.length > 0) {
     throw clusterError(
-      'UNSAFE_BIND',
+      'CLUSTER_UNSAFE_BIND',
       `refusing to start: ${problems.join('; ')}. Bind 127.0.0.1, configure them, or pass --unsafe-no-auth if the network itself is the boundary`,
     );
   }

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DistkvError } from '@distkv/core';
 import { Client } from '@distkv/net';
+import { replicationError } from '@distkv/replication';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ClusterNode, clusterErrorCodes, httpStatusOf, NodeMetrics } from '../src/index.js';
 
@@ -65,7 +67,7 @@ function url(node: ClusterNode, path: string): string {
 }
 
 describe('the admin endpoint', () => {
-  it('one voter: health, ready, status, metrics; REST PUT/GET/DELETE; 413 and 404', async () => {
+  it('one voter: health, ready, status, metrics; REST PUT/GET/DELETE; 413, 404 and 405', async () => {
     const [node] = (await startCluster(1)) as [ClusterNode];
     expect((await fetch(url(node, '/health'))).status).toBe(200);
     expect((await fetch(url(node, '/ready'))).status).toBe(200);
@@ -90,7 +92,15 @@ describe('the admin endpoint', () => {
 
     expect((await fetch(url(node, '/v1/kv/greeting'), { method: 'DELETE' })).status).toBe(204);
     expect((await fetch(url(node, '/v1/kv/greeting'))).status).toBe(404);
+    const missing = await fetch(url(node, '/v1/kv/greeting'));
+    expect(await missing.json()).toEqual({ error: 'HTTP_KEY_NOT_FOUND', message: 'no such key', definite: true });
     expect((await fetch(url(node, '/nope'))).status).toBe(404);
+    // A path that exists, asked with a method it does not answer: 405 and the methods it does.
+    const post = await fetch(url(node, '/v1/kv/greeting'), { method: 'POST', body: 'x' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, PUT, DELETE']);
+    expect(((await post.json()) as { error: string }).error).toBe('HTTP_METHOD_NOT_ALLOWED');
+    const deleteStatus = await fetch(url(node, '/status'), { method: 'DELETE' });
+    expect([deleteStatus.status, deleteStatus.headers.get('allow')]).toEqual([405, 'GET']);
 
     const metrics = await (await fetch(url(node, '/metrics'))).text();
     expect(metrics).toMatch(/^# HELP distkv_raft_term /m);
@@ -126,6 +136,12 @@ describe('the admin endpoint', () => {
   it('maps errors to HTTP statuses: unknown outcome 504, retryable 503; metrics escape labels', async () => {
     expect(Object.keys(clusterErrorCodes)).toContain('HTTP_BODY_TOO_LARGE');
     expect(httpStatusOf(new Error('x'))).toBe(500);
+    // Each status is the code's contract: full queues and a full disk are not the client's fault (they were 400).
+    expect(httpStatusOf(replicationError('PROPOSALS_FULL', 'x'))).toBe(503);
+    expect(httpStatusOf(replicationError('READS_FULL', 'x'))).toBe(503);
+    expect(httpStatusOf(replicationError('TIMEOUT', 'x'))).toBe(504);
+    expect(httpStatusOf(new DistkvError('WAL_DISK_FULL', 'x'))).toBe(507);
+    expect(httpStatusOf(new DistkvError('NOT_A_REGISTERED_CODE', 'x'))).toBe(500);
     const metrics = new NodeMetrics('a"b');
     metrics.setSource(() => ({
       term: 1,

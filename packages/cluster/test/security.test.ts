@@ -160,15 +160,15 @@ describe('exposure', () => {
         ...options,
       });
     await expect(attempt({ client: { host: '0.0.0.0', port: 0 } })).rejects.toMatchObject({
-      code: 'UNSAFE_BIND',
+      code: 'CLUSTER_UNSAFE_BIND',
       message: expect.stringMatching(/client port on 0\.0\.0\.0 has no password/),
     });
     await expect(attempt({ peerListen: { host: '0.0.0.0', port: 0 }, requirepass: 'pw' })).rejects.toMatchObject({
-      code: 'UNSAFE_BIND',
+      code: 'CLUSTER_UNSAFE_BIND',
       message: expect.stringMatching(/peer port on 0\.0\.0\.0 lets any node join .*--cluster-secret/),
     });
     await expect(attempt({ http: { host: '::', port: 0 }, security: { clusterSecret: SECRET } })).rejects.toMatchObject({
-      code: 'UNSAFE_BIND',
+      code: 'CLUSTER_UNSAFE_BIND',
       message: expect.stringMatching(/admin HTTP port on ::/),
     });
   });

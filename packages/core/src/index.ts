@@ -23,8 +23,21 @@ export {
   type SessionInnerOp,
 } from './command.js';
 export { crc32c } from './crc32c.js';
-export { type CoreErrorCode, coreErrorCodes, DistkvError, isDistkvError } from './errors.js';
+export {
+  type CoreErrorCode,
+  coreErrorCodes,
+  DistkvError,
+  type DistkvErrorCode,
+  type DistkvErrorRegistry,
+  type ErrorContract,
+  errorContract,
+  isDistkvError,
+  meaningsOf,
+  registerErrors,
+  registeredErrors,
+} from './errors.js';
 export { defaultStoreLimits, resolveIntegerLimits, resolveLimits, type StoreLimits } from './limits.js';
+export type { LogLevel, LogLine } from './log.js';
 export type { SessionTable } from './session.js';
 export {
   type EntrySink,

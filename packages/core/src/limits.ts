@@ -84,5 +84,5 @@ const ranges: { readonly [K in keyof StoreLimits]: readonly [number, number] } =
 };
 
 export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {
-  return resolveIntegerLimits(defaultStoreLimits, ranges, overrides, (message) => coreError('LIMIT_INVALID', message));
+  return resolveIntegerLimits(defaultStoreLimits, ranges, overrides, (message) => coreError('STORE_LIMIT_INVALID', message));
 }

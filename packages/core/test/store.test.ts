@@ -216,9 +216,9 @@ describe('limits', () => {
   });
 
   it('validates limits at construction', () => {
-    expect(codeOf(() => new Store({ limits: { keysMax: 0 } }))).toBe('LIMIT_INVALID');
-    expect(codeOf(() => new Store({ limits: { keysMax: 200_000_000 } }))).toBe('LIMIT_INVALID');
-    expect(codeOf(() => new Store({ limits: { scanLimitMax: 1.5 } }))).toBe('LIMIT_INVALID');
+    expect(codeOf(() => new Store({ limits: { keysMax: 0 } }))).toBe('STORE_LIMIT_INVALID');
+    expect(codeOf(() => new Store({ limits: { keysMax: 200_000_000 } }))).toBe('STORE_LIMIT_INVALID');
+    expect(codeOf(() => new Store({ limits: { scanLimitMax: 1.5 } }))).toBe('STORE_LIMIT_INVALID');
   });
 
   it('has a message for every error code', () => {

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { assert, type DistkvError } from '@distkv/core';
-import { netError } from './errors.js';
+import { assert, type DistkvError, isDistkvError } from '@distkv/core';
+import { netError, ServerError } from './errors.js';
 import { commandTable } from './resp-commands.js';
 import { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
 
@@ -16,7 +16,7 @@ export interface ClientOptions {
   port?: number;
   /** 'resp' (default) speaks RESP2; 'line' the seed's line protocol. */
   protocol?: 'resp' | 'line';
-  /** Per request: no reply within this many ms rejects with TIMEOUT and drops the connection. Default 10 s. */
+  /** Per request: no reply within this many ms rejects with NET_TIMEOUT and drops the connection. Default 10 s. */
   timeoutMs?: number;
   /** Sent as AUTH on every (re)connection. */
   password?: string;
@@ -32,7 +32,7 @@ export interface ClientOptions {
 
 // #region session-options
 export interface SessionOptions {
-  /** Tries after the first for one write, on CONNECTION_CLOSED, TIMEOUT, CONNECTION_REFUSED, -TRYAGAIN or -TIMEOUT. */
+  /** Tries after the first for one write, on CONNECTION_CLOSED, NET_TIMEOUT, CONNECTION_REFUSED, -TRYAGAIN or -TIMEOUT. */
   retriesMax: number;
   /** Wait before the first retry; doubled each time, up to 2 s. */
   retryDelayMsMin: number;
@@ -102,11 +102,11 @@ export class Client {
     this.#reconnect = { ...defaultReconnect, ...options.reconnect };
     if (options.session !== undefined && options.session !== false) {
       this.#session = { ...defaultSession, ...(options.session === true ? {} : options.session) };
-      if (this.protocol !== 'resp') throw netError('LIMIT_INVALID', 'session writes need protocol resp');
+      if (this.protocol !== 'resp') throw netError('NET_LIMIT_INVALID', 'session writes need protocol resp');
       for (const [name, value] of Object.entries(this.#session)) {
         if (!Number.isSafeInteger(value) || value < (name === 'inFlightMax' ? 1 : 0)) {
           throw netError(
-            'LIMIT_INVALID',
+            'NET_LIMIT_INVALID',
             `session.${name} must be a non-negative integer (inFlightMax >= 1), got ${String(value)}`,
           );
         }
@@ -115,7 +115,7 @@ export class Client {
     const r = this.#reconnect;
     for (const [name, value] of Object.entries({ timeoutMs: this.#timeoutMs, ...r })) {
       if (!Number.isSafeInteger(value) || value < (name === 'attemptsMax' || name === 'timeoutMs' ? 1 : 0)) {
-        throw netError('LIMIT_INVALID', `${name} must be a positive integer, got ${String(value)}`);
+        throw netError('NET_LIMIT_INVALID', `${name} must be a positive integer, got ${String(value)}`);
       }
     }
   }
@@ -220,7 +220,7 @@ export class Client {
     return new Promise<T>((resolve, reject) => {
       const pending: Pending = { resolve: resolve as (v: never) => void, reject, timer: undefined, shape };
       pending.timer = setTimeout(() => {
-        this.#fail(socket, netError('TIMEOUT', `no reply within ${this.#timeoutMs} ms`, { definite: false }), pending);
+        this.#fail(socket, netError('NET_TIMEOUT', `no reply within ${this.#timeoutMs} ms`, { definite: false }), pending);
       }, this.#timeoutMs);
       this.#pending.push(pending);
       socket.write(data);
@@ -258,7 +258,7 @@ export class Client {
         return socket;
       } catch (err) {
         lastError = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-        if ((err as DistkvError).code === 'SERVER_ERROR') throw err;
+        if (isDistkvError(err, 'SERVER_ERROR')) throw err;
       }
     }
     throw netError(
@@ -308,7 +308,7 @@ export class Client {
           this.#fail(socket, netError('PROTOCOL_ERROR', 'a reply arrived that nobody asked for', { definite: false }));
           return;
         }
-        if (reply instanceof RespErrorReply) this.#reject(pending, netError('SERVER_ERROR', reply.message));
+        if (reply instanceof RespErrorReply) this.#reject(pending, new ServerError(reply.message));
         else this.#settle(pending, reply);
       }
       return;
@@ -333,7 +333,7 @@ export class Client {
         continue;
       }
       this.#pending.shift();
-      if (line.startsWith('ERROR ')) this.#reject(pending, netError('SERVER_ERROR', line));
+      if (line.startsWith('ERROR ')) this.#reject(pending, new ServerError(line));
       else this.#settle(pending, line);
     }
   }
@@ -372,14 +372,13 @@ function isSessionWrite(name: string | number | bigint | Uint8Array): boolean {
 
 /** Errors after which a numbered write may or may not have been applied, or certainly was not: safe to resend with its number. */
 function isRetryable(err: unknown): boolean {
-  const code = (err as DistkvError).code;
-  if (code === 'CONNECTION_CLOSED' || code === 'TIMEOUT' || code === 'CONNECTION_REFUSED') return true;
+  if (isDistkvError(err, 'CONNECTION_CLOSED') || isDistkvError(err, 'NET_TIMEOUT') || isDistkvError(err, 'CONNECTION_REFUSED'))
+    return true;
   const kind = serverErrorKind(err);
   return kind === 'TRYAGAIN' || kind === 'TIMEOUT';
 }
 
 /** The first word of a server's error reply (`TRYAGAIN`, `ERR`, …), or undefined for other errors. */
 function serverErrorKind(err: unknown): string | undefined {
-  if ((err as DistkvError).code !== 'SERVER_ERROR') return undefined;
-  return /^SERVER_ERROR: (\S+)/.exec((err as Error).message)?.[1];
+  return err instanceof ServerError ? err.replyCode : undefined;
 }

@@ -363,8 +363,8 @@ export class Connection {
 
   #failure(err: unknown): Buffer {
     const code = isDistkvError(err) && respErrorPrefixes.has(err.code) ? err.code : 'ERR';
-    let message = err instanceof Error ? err.message : String(err);
-    if (code !== 'ERR' && message.startsWith(`${code}: `)) message = message.slice(code.length + 2); // DistkvError's message names its code
+    // A named kind carries its code in the first word, so its text is the detail alone; -ERR keeps the whole message.
+    const message = code !== 'ERR' && isDistkvError(err) ? err.detail : err instanceof Error ? err.message : String(err);
     return this.#protocol === 'resp'
       ? error(`${code} ${message}`)
       : Buffer.from(`ERROR ${code === 'ERR' ? '' : `${code} `}${message.replace(/[\r\n]/g, ' ')}\n`);

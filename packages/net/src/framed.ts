@@ -9,7 +9,10 @@ const EMPTY = Buffer.alloc(0);
 
 export function validateFrameBytesMax(value: number): number {
   if (!Number.isSafeInteger(value) || value < 1 || value > FRAME_BYTES_HARD_MAX) {
-    throw netError('LIMIT_INVALID', `frameBytesMax must be an integer from 1 to ${FRAME_BYTES_HARD_MAX}, got ${String(value)}`);
+    throw netError(
+      'NET_LIMIT_INVALID',
+      `frameBytesMax must be an integer from 1 to ${FRAME_BYTES_HARD_MAX}, got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -169,7 +172,8 @@ export class FramedConnection {
       throw netError('FRAME_TOO_LARGE', `a frame of ${payload.byteLength} bytes exceeds frameBytesMax ${this.frameBytesMax}`);
     }
     if (this.#socket.destroyed || this.#socket.writableEnded) {
-      throw netError('CONNECTION_CLOSED', 'the peer connection is closed');
+      // Definite, unlike the code's usual case: nothing of this frame left.
+      throw netError('CONNECTION_CLOSED', 'the peer connection is closed', { definite: true });
     }
     const [header, body] = encodeFrame(payload) as [Buffer, Buffer];
     this.#socket.cork();

@@ -13,7 +13,7 @@ export {
   type SessionStats,
 } from './client.js';
 export type { RequestSample } from './connection.js';
-export { type NetErrorCode, netErrorCodes } from './errors.js';
+export { type NetErrorCode, netErrorCodes, ServerError } from './errors.js';
 export {
   encodeFrame,
   FRAME_BYTES_HARD_MAX,

@@ -54,5 +54,5 @@ const ranges: Record<keyof ServerLimits, readonly [number, number]> = {
 };
 
 export function resolveServerLimits(overrides: Partial<ServerLimits> = {}): Readonly<ServerLimits> {
-  return resolveIntegerLimits(defaultServerLimits, ranges, overrides, (message) => netError('LIMIT_INVALID', message));
+  return resolveIntegerLimits(defaultServerLimits, ranges, overrides, (message) => netError('NET_LIMIT_INVALID', message));
 }

@@ -154,7 +154,9 @@ const securityRanges: Record<keyof SecurityLimits, readonly [number, number]> = 
 };
 
 export function resolveSecurityLimits(overrides: Partial<SecurityLimits> = {}): Readonly<SecurityLimits> {
-  return resolveIntegerLimits(defaultSecurityLimits, securityRanges, overrides, (message) => netError('LIMIT_INVALID', message));
+  return resolveIntegerLimits(defaultSecurityLimits, securityRanges, overrides, (message) =>
+    netError('NET_LIMIT_INVALID', message),
+  );
 }
 
 /** PEM certificate chain and key, and the CA that peers' (and optionally clients') certificates must chain to. */
@@ -210,7 +212,7 @@ export function isLoopbackHost(host: string): boolean {
 export function checkClientExposure(options: { host: string; authRequired: boolean; unsafeNoAuth: boolean }): void {
   if (options.unsafeNoAuth || options.authRequired || isLoopbackHost(options.host)) return;
   throw netError(
-    'UNSAFE_BIND',
+    'NET_UNSAFE_BIND',
     `refusing to listen for clients on ${options.host} without a password: anyone who can reach it could read and change every key. ` +
       'Set --requirepass or --user name:rw:password (and --tls-cert/--tls-key to encrypt), bind 127.0.0.1, ' +
       'or pass --unsafe-no-auth if the network itself is the boundary',

@@ -1,7 +1,7 @@
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { arch, platform } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
-import { assert } from '@distkv/core';
+import { assert, type LogLine } from '@distkv/core';
 import type { KvBackend } from './backend.js';
 import { Connection, type RequestSample } from './connection.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
@@ -33,7 +33,7 @@ export interface ServerOptions {
   unsafeNoAuth?: boolean;
   /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
   config?: Record<string, string>;
-  log?: (line: string) => void;
+  log?: LogLine;
   /** Called once per answered request (command, ok or error, latency); metrics use it. */
   onRequest?: (sample: RequestSample) => void;
 }
@@ -52,7 +52,7 @@ export class Server {
   readonly #backend: KvBackend;
   readonly #connections = new Set<Connection>();
   readonly #context: ServerContext;
-  readonly #log: (line: string) => void;
+  readonly #log: LogLine;
   readonly #onRequest: ((sample: RequestSample) => void) | undefined;
   readonly #startedAtMs = Date.now();
   #nextClientId = 1;
@@ -109,7 +109,7 @@ export class Server {
               handshakeTimeout: securityLimits.requestTimeoutMs > 0 ? securityLimits.requestTimeoutMs : 120_000,
             },
             (socket) => this.#accept(socket),
-          ).on('tlsClientError', (err) => this.#log(`client TLS handshake failed: ${err.message}`));
+          ).on('tlsClientError', (err) => this.#log(`client TLS handshake failed: ${err.message}`, 'warn'));
   }
 
   static listen(options: ServerOptions): Promise<Server> {
@@ -125,7 +125,7 @@ export class Server {
       server.#net.once('error', reject);
       server.#net.listen({ port, host }, () => {
         server.#net.off('error', reject);
-        server.#net.on('error', (err) => server.#log(`server error: ${err.message}`));
+        server.#net.on('error', (err) => server.#log(`server error: ${err.message}`, 'error'));
         resolve(server);
       });
     });

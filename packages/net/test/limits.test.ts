@@ -21,7 +21,7 @@ async function serve(limits: Partial<ServerLimits>, extra: { requirepass?: strin
 
 describe('limits', () => {
   it('are validated when the server is built', () => {
-    expect(() => resolveServerLimits({ clientsMax: 0 })).toThrow(expect.objectContaining({ code: 'LIMIT_INVALID' }));
+    expect(() => resolveServerLimits({ clientsMax: 0 })).toThrow(expect.objectContaining({ code: 'NET_LIMIT_INVALID' }));
     expect(() => resolveServerLimits({ bulkBytesMax: 1024 ** 3 })).toThrow(/bulkBytesMax must be an integer from 1 to/);
     expect(() => resolveServerLimits({ idleTimeoutMs: 1.5 })).toThrow(/idleTimeoutMs/);
     expect(resolveServerLimits().bulkBytesMax).toBe(512 * 1024 * 1024);

@@ -130,7 +130,7 @@ describe('exposure', () => {
     const { MemoryBackend, Server } = await import('@distkv/net');
     await expect((async () => Server.listen({ backend: new MemoryBackend(), host: '0.0.0.0', port: 0 }))()).rejects.toMatchObject(
       {
-        code: 'UNSAFE_BIND',
+        code: 'NET_UNSAFE_BIND',
         message: expect.stringMatching(/--requirepass.*--unsafe-no-auth/s),
       },
     );

@@ -130,7 +130,7 @@ describe('Client({ session })', () => {
   });
 
   it('validates its options', () => {
-    expect(() => new Client({ session: { inFlightMax: 0 } })).toThrow(/LIMIT_INVALID/);
+    expect(() => new Client({ session: { inFlightMax: 0 } })).toThrow(/NET_LIMIT_INVALID/);
     expect(() => new Client({ session: true, protocol: 'line' })).toThrow(/protocol resp/);
   });
 });

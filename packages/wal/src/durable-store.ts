@@ -6,6 +6,7 @@ import {
   DistkvError,
   decodeCommand,
   encodeCommand,
+  type LogLine,
   Store,
   type StoreLimits,
 } from '@distkv/core';
@@ -29,7 +30,7 @@ export interface DurableStoreOptions {
   /** Segment roll size (limits.segmentBytes of the log). */
   segmentBytes?: number;
   /** Recovery messages etc. */
-  log?: (line: string) => void;
+  log?: LogLine;
   /** Further log limits (batch sizes, queue bounds). */
   walLimits?: Partial<WalLimits>;
   /** The file system; tests inject failures through it. */
@@ -75,7 +76,7 @@ export class DurableStore {
   readonly dir: string;
   readonly snapshotEveryEntries: number;
   readonly #fs: WalFileSystem;
-  readonly #log: (line: string) => void;
+  readonly #log: LogLine;
   #appliedIndex: number;
   #snapshotIndex: number;
   #snapshotting: Promise<{ index: number }> | undefined;
@@ -188,7 +189,7 @@ export class DurableStore {
       !this.#closed &&
       this.#appliedIndex - this.#snapshotIndex >= this.snapshotEveryEntries
     ) {
-      this.snapshot().catch((err: unknown) => this.#log(`wal: automatic snapshot failed: ${String(err)}`));
+      this.snapshot().catch((err: unknown) => this.#log(`wal: automatic snapshot failed: ${String(err)}`, 'error'));
     }
     return result;
   }

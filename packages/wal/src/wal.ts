@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { assert, DistkvError } from '@distkv/core';
+import { assert, DistkvError, type LogLine } from '@distkv/core';
 import { type WalErrorCode, walError } from './errors.js';
 import { nodeFileSystem, readFully, type WalFile, type WalFileSystem, writeFully } from './fs.js';
 import { resolveWalLimits, type WalLimits } from './limits.js';
@@ -46,7 +46,7 @@ export interface WalOptions {
   /** The file system; tests inject failures through it. */
   fs?: WalFileSystem;
   /** Recovery messages (a cut tail, removed temp files). */
-  log?: (line: string) => void;
+  log?: LogLine;
   /** Where an empty log starts. Default 1. */
   firstIndex?: number;
   /** Called for every entry from `fromIndex` on while the log is read at open. */
@@ -252,7 +252,7 @@ export class Wal {
   readonly policy: FsyncPolicy;
   readonly limits: Readonly<WalLimits>;
   readonly #fs: WalFileSystem;
-  readonly #log: (line: string) => void;
+  readonly #log: LogLine;
   /** The resolved directory, as WAL observers (observe.ts) match it. */
   readonly #observedDir: string;
   #segments: Segment[];
@@ -760,7 +760,7 @@ export class Wal {
       return;
     }
     const error = this.#writeError(cause, `writing entries ${first}..${last} to ${this.#active.name}`);
-    this.#log(`wal: ${error.message}; the file was cut back and the log goes on`);
+    this.#log(`wal: ${error.message}; the file was cut back and the log goes on`, 'warn');
     this.#rejectFrom(batch, error, true);
   }
   // #endregion rollback
@@ -797,7 +797,7 @@ export class Wal {
         cause: err,
         definite: false,
       });
-      this.#log(`wal: ${this.#failed.message}; the log refuses writes until it is reopened`);
+      this.#log(`wal: ${this.#failed.message}; the log refuses writes until it is reopened`, 'error');
       throw this.#failed;
     }
     this.#dirty = false;

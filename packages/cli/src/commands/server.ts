@@ -16,7 +16,7 @@ import {
   serverSettings,
   settingNames,
 } from '../config.js';
-import { DataDirLock, DataDirLockedError } from '../lock.js';
+import { DataDirLock } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security.js';
 
@@ -63,7 +63,7 @@ export function registerServerCommand(program: Command): void {
         ({ config } = resolveServerConfig({ flags, env: process.env, file }));
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        process.stderr.write(`distkv server: ${err.message}\n`);
+        process.stderr.write(`distkv server: ${err.detail}\n`); // the list of problems is its own format
         process.exit(2);
       }
       await runServer(config).catch(refuseToStart);
@@ -73,7 +73,7 @@ export function registerServerCommand(program: Command): void {
 
 /** A configuration the node refuses (an exposed port, unreadable TLS files): one clear line, exit 2, no stack. */
 function refuseToStart(err: unknown): never {
-  if ((isDistkvError(err) && startRefusals.has(err.code)) || err instanceof DataDirLockedError) {
+  if (isDistkvError(err) && startRefusals.has(err.code)) {
     process.stderr.write(`distkv server: ${err.message}\n`);
     process.exit(2);
   }

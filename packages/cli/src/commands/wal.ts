@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { crc32c, isDistkvError } from '@distkv/core';
 import { type RepairResult, repair, Wal } from '@distkv/wal';
 import type { Command } from 'commander';
-import { DataDirLock, DataDirLockedError } from '../lock.js';
+import { DataDirLock } from '../lock.js';
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 
@@ -259,7 +259,7 @@ export function registerWalCommand(program: Command): void {
       try {
         lock = DataDirLock.acquire(dir);
       } catch (err) {
-        if (!(err instanceof DataDirLockedError)) throw err;
+        if (!isDistkvError(err, 'DATA_DIR_LOCKED')) throw err;
         process.stderr.write(`distkv wal repair: ${err.message}\n`);
         process.exit(2);
       }

@@ -13,7 +13,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { type Command, type CommandResult, DistkvError, encodeCommand, Store } from '@distkv/core';
+import { type Command, type CommandResult, DistkvError, encodeCommand, type LogLine, Store } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
 import type { ReadMode, ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
@@ -67,7 +67,7 @@ export class ReplicationNode implements KvBackend {
   readonly #timer: NodeJS.Timeout;
   readonly #tickMs: number;
   #lastTickAt = performance.now();
-  readonly #logLine: (line: string) => void;
+  readonly #logLine: LogLine;
   #stopped = false;
   readonly #failed: Promise<Error>;
   #fail: (err: Error) => void = () => undefined;
@@ -107,7 +107,7 @@ export class ReplicationNode implements KvBackend {
         onReadStates: (readStates) => this.#reads.onReadStates(readStates),
         onSoftState: (soft) => this.#onSoftState(soft.role, soft.leader),
         onFatal: (err) => {
-          this.#logLine(`replication node ${self} stopped: ${err.stack ?? err}`);
+          this.#logLine(`replication node ${self} stopped: ${err.stack ?? err}`, 'error');
           this.#fail(err);
           void this.stop();
         },

@@ -7,7 +7,7 @@
  * machine is told changes this file only.
  */
 
-import type { StoreOptions } from '@distkv/core';
+import type { LogLine, StoreOptions } from '@distkv/core';
 import type { RaftConfig, ReadMode, ReplicationLimits, ReplicationMode } from '../config.js';
 import type { ElectionFactory } from '../election-seam.js';
 import { replicationError } from '../errors.js';
@@ -49,7 +49,7 @@ export interface ReplicationNodeOptions {
   /** Snapshot and compact once this many entries were applied since the last snapshot. Default 10,000. */
   compactEveryEntries?: number;
   /** Operational messages (fatal errors, snapshot installs). */
-  log?: (line: string) => void;
+  log?: LogLine;
   /** This node's client (RESP) address, `host:port`, told to peers in the hello so `leader_addr` can name it. */
   clientAddress?: string;
   /**
