@@ -283,8 +283,8 @@ export class ForwardServer {
   /** Sends `err` back with its code; `alwaysDefinite` for a read, otherwise definite only if the error says so. */
   #replyFailure(to: NodeId, requestId: number, err: unknown, alwaysDefinite: boolean): void {
     const e = err instanceof DistkvError ? err : undefined;
-    let message = err instanceof Error ? err.message : String(err);
-    if (e !== undefined && message.startsWith(`${e.code}: `)) message = message.slice(e.code.length + 2); // rebuilt there
+    // The detail alone: the receiving side rebuilds the error with its code.
+    const message = e !== undefined ? e.detail : err instanceof Error ? err.message : String(err);
     this.#replyError(to, requestId, e?.code ?? 'ERR', message, alwaysDefinite || (e?.definite ?? false));
   }
 

@@ -51,8 +51,7 @@ const CATCH_UP_TICKS_MAX = 1_000;
  */
 function onTheWire(err: unknown): unknown {
   if (!(err instanceof DistkvError) || err.definite || err.code === 'TIMEOUT') return err;
-  const message = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
-  return new DistkvError('TIMEOUT', `${message} (${err.code})`, { definite: false, cause: err });
+  return new DistkvError('TIMEOUT', `${err.detail} (${err.code})`, { definite: false, cause: err });
 }
 // #endregion on-the-wire
 
