@@ -6,9 +6,10 @@
  * came from: `--port`, `DISTKV_PORT` or `distkv.json: port`.
  */
 import { readFileSync } from 'node:fs';
-import { DistkvError } from '@distkv/core';
+import { DistkvError, isDistkvError } from '@distkv/core';
+import { electionConfig } from '@distkv/election';
 import { parseUserSpec, type UserSpec } from '@distkv/net';
-import type { PeerAddress } from '@distkv/replication';
+import type { NodeId, PeerAddress } from '@distkv/replication';
 import { z } from 'zod';
 import './errors.js';
 
@@ -259,9 +260,16 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
       problems.push(`${at('peers')} lists this node (${c.id}) too; list only the others`);
     if (c.leader !== undefined && c.leader !== c.id && !c.peers.has(c.leader))
       problems.push(`${at('leader')}: ${c.leader} is neither --id nor in --peers`);
-    if (c.leader !== undefined && c.readMode === 'lease') problems.push(`${at('readMode')}: lease needs elections (no --leader)`);
-    if (c.election === 'bully' && c.readMode === 'lease')
-      problems.push(`${at('readMode')}: lease needs --election raft (check-quorum)`);
+    // Which leaders, elections and read modes go together is @distkv/election's rule, stated once.
+    try {
+      electionConfig({
+        ...(c.leader !== undefined ? { leader: c.leader as NodeId } : { election: c.election }),
+        ...(c.readMode !== undefined ? { readMode: c.readMode } : {}),
+      });
+    } catch (err) {
+      if (!isDistkvError(err, 'ELECTION_CONFIG_INVALID')) throw err;
+      problems.push(`${at('readMode')}: ${err.detail}`);
+    }
     // The Raft log of a replica always fsyncs before it acknowledges (docs/04): refuse rather than ignore.
     // A one-node cluster (--peers none) may relax it, as a single server does.
     if (c.fsync !== 'always' && origin.fsync !== 'default' && !alone)

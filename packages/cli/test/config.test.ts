@@ -88,6 +88,15 @@ describe('configuration precedence: flags > env > file > defaults', () => {
     expect(problems({ flags: { peers: 'n2=nohost' }, env: {} })).toEqual([
       'flag --peers: "n2=nohost" is not id=host:port (got "n2=nohost")',
     ]);
+    // Leader, election and read mode together: @distkv/election's electionConfig decides, the CLI names the source.
+    const replica = { peers: 'n2=127.0.0.1:7102', id: 'n1', peerPort: '7101' };
+    expect(problems({ flags: { ...replica, leader: 'n1' }, env: { DISTKV_READ_MODE: 'lease' } })).toEqual([
+      '--read-mode (from environment DISTKV_READ_MODE): lease reads need check-quorum, which needs elections',
+    ]);
+    expect(problems({ flags: { ...replica, election: 'bully', readMode: 'lease' }, env: {} })).toEqual([
+      '--read-mode (from flag --read-mode): lease reads are not safe under bully: nothing stops a higher node from taking over',
+    ]);
+    expect(resolveServerConfig({ flags: { ...replica, readMode: 'lease' }, env: {} }).config.readMode).toBe('lease');
     expect(problems({ flags: {}, env: {}, file: file('array.json', [1]) })[0]).toContain('must hold a JSON object');
     expect(problems({ flags: {}, env: {}, file: file('broken.json', '{"port": ') })[0]).toContain(
       `config file ${join(dir, 'broken.json')}:`,
