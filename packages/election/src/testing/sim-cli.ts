@@ -9,21 +9,10 @@
  * `--episodes` the Figure-8-shaped one (episodes.ts); both take `--unsafe-commit-previous-term`.
  */
 import type { ReadMode } from '@distkv/replication';
-import { formatFailure } from '@distkv/replication/testing';
+import { intFlag, simMain } from '@distkv/replication/testing';
 import { runLeaderChurn } from './churn.js';
 import { runLeaderEpisodes } from './episodes.js';
 import { type ElectionAlgorithm, type ElectionScenarioOptions, runElectionScenario } from './scenarios.js';
-
-function flag(name: string): number | undefined {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return undefined;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 0) {
-    console.error(`${name} needs a non-negative integer`);
-    process.exit(2);
-  }
-  return v;
-}
 
 function word(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -36,10 +25,7 @@ if (election !== 'raft' && election !== 'bully') {
   process.exit(2);
 }
 const readMode = word('--read-mode') as ReadMode | undefined;
-const seed = flag('--seed');
-const seeds = flag('--seeds') ?? 1000;
-const from = flag('--from') ?? 0;
-const steps = flag('--steps');
+const steps = intFlag('--steps');
 const variant: Omit<ElectionScenarioOptions, 'seed'> = {
   election,
   ...(steps !== undefined ? { stepsMax: steps } : {}),
@@ -64,36 +50,23 @@ const run = (options: Omit<ElectionScenarioOptions, 'seed'> & { seed: number; tr
   return runElectionScenario(options);
 };
 
-if (seed !== undefined) {
-  const r = run({ ...variant, seed, traceLinesMax: 100_000 });
-  for (const line of r.trace) console.log(line);
-  console.log(JSON.stringify(r.stats));
-  if (!r.ok) {
-    console.error(formatFailure({ ...r, trace: [] }));
-    process.exit(1);
-  }
-  console.log(`SEED=${seed} ok`);
-} else {
-  const started = process.hrtime.bigint();
-  let committed = 0;
-  let electedAfterTicksMax = 0;
-  let leaderTerms = 0;
-  for (let s = from; s < from + seeds; s++) {
-    const r = run({ ...variant, seed: s });
+let committed = 0;
+let electedAfterTicksMax = 0;
+let leaderTerms = 0;
+const done = simMain(
+  (seed, traceLinesMax) => run({ ...variant, seed, ...(traceLinesMax !== undefined ? { traceLinesMax } : {}) }),
+  (r) => {
     committed += r.stats.committed;
     leaderTerms += r.stats.leaderTerms;
     electedAfterTicksMax = Math.max(electedAfterTicksMax, r.stats.electedAfterTicks);
-    if (!r.ok) {
-      console.error(formatFailure(r));
-      process.exit(1);
-    }
-  }
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  },
+);
+if (done !== undefined) {
   const what =
     churn || episodes
       ? `${leaderTerms} leaders elected in total`
       : `${committed} entries committed; a leader within ${electedAfterTicksMax} ticks of healing in every seed`;
   console.log(
-    `${churn ? 'churn' : episodes ? 'episodes' : election}: ${seeds} seeds from ${from} ok in ${Math.round(ms)} ms (${what})`,
+    `${churn ? 'churn' : episodes ? 'episodes' : election}: ${done.seeds} seeds from ${done.from} ok in ${done.ms} ms (${what})`,
   );
 }

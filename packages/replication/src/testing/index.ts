@@ -10,5 +10,6 @@ export {
 } from './cluster.js';
 export { type DiskState, type DiskWrite, SimDisk } from './disk.js';
 export { type ManualElection, manualElection } from './manual-election.js';
+export { intFlag, simMain } from './sim-main.js';
 export { formatFailure, replayCommand, runScenario, runSeeds, type ScenarioOptions, type ScenarioResult } from './simulator.js';
 export { runTranscript, type TranscriptExtension } from './transcript.js';
