@@ -4,24 +4,12 @@
  * The command reports the other packages' codes too; these are the ones
  * only the command raises. Its exit codes are in docs/errors.md as well.
  */
-import { type ErrorContract, meaningsOf, registerErrors } from '@distkv/core';
+import { defineErrors } from '@distkv/core';
+import type Table from './errors.json';
 
 // #region error-codes
-export const cliErrors = registerErrors('cli', {
-  CLI_CONFIG_INVALID: {
-    meaning:
-      'a `server` setting (flag, DISTKV_* variable or config file) is unknown, malformed or out of range; every problem is listed (exit 2)',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  DATA_DIR_LOCKED: {
-    meaning: 'another live process holds the data directory (distkv.lock); nothing was read or changed (exit 2)',
-    definite: true,
-    retry: true,
-    httpStatus: 503,
-  },
-} as const satisfies Record<string, ErrorContract>);
+const defined = defineErrors<typeof Table>('cli', import.meta.url); // the contracts are data: errors.json, beside this file
+export const { contracts: cliErrors, meanings: cliErrorCodes, error: cliError } = defined;
 // #endregion error-codes
 
 export type CliErrorCode = keyof typeof cliErrors;
@@ -29,6 +17,3 @@ export type CliErrorCode = keyof typeof cliErrors;
 declare module '@distkv/core' {
   interface DistkvErrorRegistry extends Record<CliErrorCode, 'cli'> {}
 }
-
-/** Each code's meaning alone; the contracts are in `cliErrors`. */
-export const cliErrorCodes = meaningsOf(cliErrors);

@@ -9,7 +9,9 @@
  * one process, so all its errors are definite; later phases add indefinite
  * ones (a timeout after a write was sent may or may not have been applied).
  */
+import { createRequire } from 'node:module';
 import { assert } from './assert.js';
+import type Table from './errors.json';
 
 /** What a code promises whoever catches it. */
 export interface ErrorContract {
@@ -24,97 +26,8 @@ export interface ErrorContract {
 }
 
 // #region error-codes
-export const coreErrors = {
-  KEY_TOO_LARGE: { meaning: 'a key is longer than limits.keyBytesMax', definite: true, retry: false, httpStatus: 400 },
-  VALUE_TOO_LARGE: { meaning: 'a value is longer than limits.valueBytesMax', definite: true, retry: false, httpStatus: 413 },
-  STORE_FULL: {
-    meaning: 'the write would exceed limits.keysMax or limits.dataBytesMax',
-    definite: true,
-    retry: false,
-    httpStatus: 507,
-  },
-  NOT_INTEGER: {
-    meaning: 'INCRBY on a value that is not a base-10 signed 64-bit integer',
-    definite: true,
-    retry: false,
-    httpStatus: 400,
-  },
-  INTEGER_OVERFLOW: { meaning: 'INCRBY would leave the signed 64-bit range', definite: true, retry: false, httpStatus: 400 },
-  BATCH_TOO_LARGE: {
-    meaning: 'a command carries more keys than limits.batchKeysMax',
-    definite: true,
-    retry: false,
-    httpStatus: 400,
-  },
-  SCAN_LIMIT: {
-    meaning: 'a scan asked for more than limits.scanLimitMax entries',
-    definite: true,
-    retry: false,
-    httpStatus: 400,
-  },
-  STORE_LIMIT_INVALID: {
-    meaning: 'a configured store limit is not a positive integer within its hard maximum',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  COMMAND_CORRUPT: {
-    meaning: 'bytes given to decodeCommand are not a valid command',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  COMMAND_VERSION: {
-    meaning: 'an encoded command has a format version this build does not know',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  SNAPSHOT_CORRUPT: {
-    meaning: 'a snapshot stream fails its checksums or framing',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  SNAPSHOT_VERSION: {
-    meaning: 'a snapshot has a format version this build does not know',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-  SNAPSHOTS_BUSY: {
-    meaning: 'more snapshots are open at once than limits.snapshotsOpenMax',
-    definite: true,
-    retry: true,
-    httpStatus: 503,
-  },
-  SESSION_INVALID: {
-    meaning: 'a session command has an id or sequence number outside 1..2^53-1, or wraps a session command',
-    definite: true,
-    retry: false,
-    httpStatus: 400,
-  },
-  SESSION_EXPIRED: {
-    meaning:
-      'a session command names a session the table does not hold (evicted, or never opened): not applied now; an earlier try may have been',
-    definite: true,
-    retry: false,
-    httpStatus: 410,
-  },
-  SESSION_SEQ_TOO_OLD: {
-    meaning:
-      "a session command's sequence number is below the oldest whose result is kept: not applied now; an earlier try may have been",
-    definite: true,
-    retry: false,
-    httpStatus: 409,
-  },
-  SESSION_RESULT_TOO_LARGE: {
-    meaning: 'a retried session write was applied once, but its result exceeded limits.sessionResultBytesMax and was not kept',
-    definite: true,
-    retry: false,
-    httpStatus: 500,
-  },
-} as const satisfies Record<string, ErrorContract>;
+/** The contracts are data (errors.json, beside this file); docs/errors.md lists the same, checked by a repo test. */
+export const coreErrors: typeof Table = createRequire(import.meta.url)('./errors.json');
 // #endregion error-codes
 
 export type CoreErrorCode = keyof typeof coreErrors;
@@ -201,6 +114,31 @@ export function meaningsOf<Table extends Record<string, ErrorContract>>(table: T
 }
 
 registerErrors('core', coreErrors);
+
+/**
+ * What a later package's errors.ts does with its errors.json (`url` is its
+ * `import.meta.url`): read the table beside it, register it, and hand back
+ * the contracts, each code's meaning, and the constructor of its errors.
+ */
+export function defineErrors<Table extends Record<string, ErrorContract>>(
+  owner: string,
+  url: string,
+): {
+  contracts: Table;
+  meanings: { readonly [C in keyof Table]: string };
+  error: (
+    code: keyof Table & string,
+    detail: string,
+    options?: { definite?: boolean; cause?: unknown },
+  ) => DistkvError<keyof Table & string>;
+} {
+  const table = registerErrors(owner, createRequire(url)('./errors.json') as Table);
+  return {
+    contracts: table,
+    meanings: meaningsOf(table),
+    error: (code, detail, options) => new DistkvError(code, detail, options),
+  };
+}
 
 /** Each code's meaning; the contracts are in `coreErrors`. */
 export const coreErrorCodes = meaningsOf(coreErrors);

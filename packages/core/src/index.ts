@@ -29,6 +29,7 @@ export {
   DistkvError,
   type DistkvErrorCode,
   type DistkvErrorRegistry,
+  defineErrors,
   type ErrorContract,
   errorContract,
   isDistkvError,
