@@ -60,7 +60,7 @@ describe('admin HTTP endpoint of real processes', () => {
       expect(del.status).toBe(204);
       const gone = await settled(() => fetch(url(other, `/v1/kv/${key}`)));
       expect(gone.status).toBe(404);
-      expect(await gone.json()).toMatchObject({ error: 'NOT_FOUND' });
+      expect(await gone.json()).toMatchObject({ error: 'HTTP_KEY_NOT_FOUND' });
       expect((await fetch(url(via, `/v1/kv/${key}`), { method: 'DELETE' })).status).toBe(404);
     }
 
