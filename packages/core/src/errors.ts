@@ -25,12 +25,8 @@ export interface ErrorContract {
   readonly httpStatus: number;
 }
 
-// #region error-codes
-/** The contracts are data (errors.json, beside this file); docs/errors.md lists the same, checked by a repo test. */
-export const coreErrors: typeof Table = createRequire(import.meta.url)('./errors.json');
-// #endregion error-codes
-
-export type CoreErrorCode = keyof typeof coreErrors;
+/** Core's codes: the contracts are data (errors.json, beside this file), registered at the end of this file. */
+export type CoreErrorCode = keyof typeof Table;
 
 /**
  * Every registered code, as a key. Each package's errors.ts adds its own
@@ -113,8 +109,6 @@ export function meaningsOf<Table extends Record<string, ErrorContract>>(table: T
   return Object.fromEntries(Object.entries(table).map(([code, c]) => [code, c.meaning])) as { [C in keyof Table]: string };
 }
 
-registerErrors('core', coreErrors);
-
 /**
  * What a later package's errors.ts does with its errors.json (`url` is its
  * `import.meta.url`): read the table beside it, register it, and hand back
@@ -140,12 +134,14 @@ export function defineErrors<Table extends Record<string, ErrorContract>>(
   };
 }
 
-/** Each code's meaning; the contracts are in `coreErrors`. */
-export const coreErrorCodes = meaningsOf(coreErrors);
-
-export function coreError(code: CoreErrorCode, message: string): DistkvError<CoreErrorCode> {
-  return new DistkvError(code, message);
-}
+// #region error-codes
+/** Core registers its own table the way every later package does. */
+export const {
+  contracts: coreErrors,
+  meanings: coreErrorCodes,
+  error: coreError,
+} = defineErrors<typeof Table>('core', import.meta.url);
+// #endregion error-codes
 
 /** Whether `err` is a DistkvError, with `code` if given: a registered code, so a typo does not compile. */
 export function isDistkvError(err: unknown): err is DistkvError;
