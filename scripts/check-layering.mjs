@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The layering rule of ARCHITECTURE.md, enforced: a package may depend on and
 // import only packages before it in the chain, and only through their entry
-// point. `node scripts/check-layering.mjs [root]` prints every violation and
+// point (or a subpath its manifest exports, such as `./testing`).
+// `node scripts/check-layering.mjs [root]` prints every violation and
 // exits 1 when there is one. Exported for the test in test/layering.test.ts.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -23,6 +24,19 @@ function* sourceFiles(dir) {
     if (statSync(path).isDirectory()) yield* sourceFiles(path);
     else if (SOURCE_FILE.test(name) && !name.endsWith('.d.ts')) yield path;
   }
+}
+
+/**
+ * The subpaths a package's manifest exports besides its entry point (for
+ * example `./testing`, its test tools): importing one of those is using the
+ * package's public surface, not reaching into its files.
+ */
+function exportedSubpaths(packagesDir, dir) {
+  const manifestPath = join(packagesDir, dir, 'package.json');
+  if (!existsSync(manifestPath)) return new Set();
+  const exports = JSON.parse(readFileSync(manifestPath, 'utf8')).exports;
+  if (exports === null || typeof exports !== 'object') return new Set();
+  return new Set(Object.keys(exports).filter((key) => key !== '.' && key !== './package.json'));
 }
 
 /** Returns a list of human-readable violations; empty means the layering holds. */
@@ -62,7 +76,9 @@ export function checkLayering(root) {
         if (spec.startsWith('@distkv/')) {
           const [, name, ...rest] = spec.split('/');
           const target = `@distkv/${name}`;
-          if (rest.length > 0) violations.push(`${where}: imports ${spec}; import ${target} (its entry point) instead`);
+          if (rest.length > 0 && !exportedSubpaths(packagesDir, name).has(`./${rest.join('/')}`)) {
+            violations.push(`${where}: imports ${spec}; import ${target} (its entry point) instead`);
+          }
           if (name === dir) continue; // a package may name itself (examples read like user code)
           const depRank = CHAIN.indexOf(name);
           if (depRank < 0 || depRank >= rank) {
