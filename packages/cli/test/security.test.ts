@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTestPki, type TestPki } from '@distkv/net';
+import { makeTestPki, type TestPki } from '@distkv/net/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeBasePort, kill, linkedBinary, run, startServer, until } from './helpers.js';
 

@@ -50,6 +50,4 @@ export {
   UserTable,
 } from './security.js';
 export { Server, type ServerOptions } from './server.js';
-export { MemoryBackend } from './testing/memory-backend.js';
-export { makeTestPki, type TestPki } from './testing/tls-certs.js';
 export { DISTKV_VERSION } from './version.js';

@@ -4,7 +4,8 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KvBackend, MemoryBackend, Server, type ServerOptions } from '@distkv/net';
+import { type KvBackend, Server, type ServerOptions } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -1,6 +1,7 @@
 // Goal: every server limit is validated, enforced with a clear answer, and leaves other clients alone; auth and ordering rules hold. Method: small limits on in-process servers, raw sockets and the Client.
 
-import { Client, encodeRequest, MemoryBackend, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
+import { Client, encodeRequest, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawSocket, startServer, waitFor } from './helpers.js';
 

@@ -10,13 +10,12 @@ import {
   Client,
   encodeRequest,
   isLoopbackHost,
-  makeTestPki,
   parseBasicAuth,
   parseUserSpec,
   type Server,
-  type TestPki,
   UserTable,
 } from '@distkv/net';
+import { makeTestPki, type TestPki } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasCommand, RawSocket, startServer } from './helpers.js';
@@ -127,7 +126,8 @@ describe('users and permissions', () => {
 
 describe('exposure', () => {
   it('refuses a non-loopback bind without a password, naming the ways out', async () => {
-    const { MemoryBackend, Server } = await import('@distkv/net');
+    const { Server } = await import('@distkv/net');
+    const { MemoryBackend } = await import('@distkv/net/testing');
     await expect((async () => Server.listen({ backend: new MemoryBackend(), host: '0.0.0.0', port: 0 }))()).rejects.toMatchObject(
       {
         code: 'UNSAFE_BIND',
