@@ -113,9 +113,3 @@ export class RawSocket {
     this.socket.destroy();
   }
 }
-
-/** Polls `condition` every 20 ms, at most `tries` times; the test's timeout bounds it too. */
-export async function waitFor(condition: () => boolean, tries = 1000): Promise<void> {
-  for (let i = 0; i < tries && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  if (!condition()) throw new Error('condition not reached');
-}

@@ -6,15 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  Client,
-  encodeRequest,
-  isLoopbackHost,
-  parseBasicAuth,
-  parseUserSpec,
-  type Server,
-  UserTable,
-} from '@distkv/net';
+import { Client, encodeRequest, isLoopbackHost, parseBasicAuth, parseUserSpec, type Server, UserTable } from '@distkv/net';
 import { makeTestPki, type TestPki } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
