@@ -3,12 +3,12 @@
 // Method: real `distkv` processes on 127.0.0.1, certificates made with openssl at test time, redis-cli --tls and
 // node:https as clients; waits are bounded polls, never fixed sleeps.
 import type { ChildProcess } from 'node:child_process';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTestPki, type TestPki } from '@distkv/net/testing';
+import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeBasePort, kill, linkedBinary, run, startServer, until } from './helpers.js';
 
@@ -22,10 +22,6 @@ afterAll(async () => {
   for (const c of children) await kill(c);
   rmSync(root, { recursive: true, force: true });
 });
-
-function hasRedisCli(): boolean {
-  return spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
-}
 
 async function redisCli(port: number, ...args: string[]): Promise<string> {
   try {
@@ -63,7 +59,7 @@ describe('distkv server refuses to expose unauthenticated ports', () => {
   // The cluster's own checks (an open peer or admin port) are covered in-process: packages/cluster/test/security.test.ts.
 });
 
-describe.skipIf(!hasRedisCli())('a TLS cluster with users and a cluster secret', () => {
+describe.skipIf(missingTool(systemTools.redisCli))('a TLS cluster with users and a cluster secret', () => {
   it('elects a leader over mutual TLS, serves redis-cli --tls and HTTPS, and keeps read-only users read-only', async () => {
     const base = await freeBasePort(3);
     const ids = ['n1', 'n2', 'n3'];

@@ -1,6 +1,6 @@
 // Shared by the tests: servers in this process or in a child process, and
 // raw sockets. Everything listens on 127.0.0.1 with port 0.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,6 @@ export async function startServer(
   const backend = options.backend ?? new MemoryBackend();
   const server = await Server.listen({ ...options, backend, port: 0, host: '127.0.0.1' });
   return { server, port: server.address.port, backend };
-}
-
-export function hasCommand(name: string): boolean {
-  return spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Runs examples/server.ts in a child process; resolves once it prints its port. */

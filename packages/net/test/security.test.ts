@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client, encodeRequest, isLoopbackHost, parseBasicAuth, parseUserSpec, type Server, UserTable } from '@distkv/net';
-import { makeTestPki, type TestPki } from '@distkv/net/testing';
+import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hasCommand, RawSocket, startServer } from './helpers.js';
+import { RawSocket, startServer } from './helpers.js';
 
 const servers: Server[] = [];
 async function serve(options: Parameters<typeof startServer>[0] = {}) {
@@ -223,7 +223,7 @@ describe('TLS on the client port', () => {
     expect(plain.received.toString()).not.toContain('PONG');
   });
 
-  it.skipIf(!hasCommand('redis-cli'))('serves redis-cli --tls --cacert', async () => {
+  it.skipIf(missingTool(systemTools.redisCli))('serves redis-cli --tls --cacert', async () => {
     const { port } = await serve({ tls: tlsOf(), users });
     // Asynchronously: the server runs in this process, so a synchronous spawn would block it.
     const cli = async (...args: string[]) =>
