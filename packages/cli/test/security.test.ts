@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeBasePort, kill, linkedBinary, run, startServer, until } from './helpers.js';
+import { freeBasePort, kill, linkedBinary, run, startServer } from './helpers.js';
 
 const { bin, root } = linkedBinary();
 const children: ChildProcess[] = [];
@@ -28,7 +28,7 @@ async function redisCli(port: number, ...args: string[]): Promise<string> {
     const { stdout } = await promisify(execFile)(
       'redis-cli',
       ['--tls', '--cacert', pki.caPath, '-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8' },
     );
     return stdout.trim();
   } catch (err) {
@@ -106,11 +106,16 @@ describe.skipIf(missingTool(systemTools.redisCli))('a TLS cluster with users and
     );
     const [s1, s2, s3] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]];
     // Any node takes the write once a leader exists (followers forward it over the TLS peer links).
-    await until(
-      'a write through n1 succeeds',
-      async () => (await redisCli(s1.port, '--user', 'alice', '--pass', 'alice-pw', 'SET', 'k', 'v')) === 'OK',
-    );
-    await until('n3 reads it', async () => (await redisCli(s3.port, '--user', 'bob', '--pass', 'bob-pw', 'GET', 'k')) === 'v');
+    await expect
+      .poll(async () => (await redisCli(s1.port, '--user', 'alice', '--pass', 'alice-pw', 'SET', 'k', 'v')) === 'OK', {
+        message: 'a write through n1 succeeds',
+      })
+      .toBe(true);
+    await expect
+      .poll(async () => (await redisCli(s3.port, '--user', 'bob', '--pass', 'bob-pw', 'GET', 'k')) === 'v', {
+        message: 'n3 reads it',
+      })
+      .toBe(true);
     expect(await redisCli(s2.port, '--user', 'bob', '--pass', 'bob-pw', 'SET', 'k', 'w')).toContain('NOPERM');
     expect(await redisCli(s2.port, 'GET', 'k')).toContain('NOAUTH');
     const status = await httpsJson(base + 200, '/status');

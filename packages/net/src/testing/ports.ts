@@ -15,17 +15,26 @@ let nextPort = PORT_LOW + Math.floor(Math.random() * (PORT_HIGH - PORT_LOW));
  * back should do that instead: between this probe and the child's bind,
  * another process may take the port.
  *
- * The ports lie below the ephemeral range, so an outgoing connection (a
- * peer's reconnect) never steals one, and they are handed out in turn, so
- * two calls in this process never return the same port.
+ * With `offsets`, a base port such that base + each offset is free (a rule
+ * such as `cluster up`'s client, peer and HTTP ports, or admin port = peer
+ * port + 1000). The ports lie below the ephemeral range, so an outgoing
+ * connection (a peer's reconnect) never steals one, and bases are handed
+ * out in turn, so two calls in this process never return the same base.
  */
-export async function reservePort(): Promise<number> {
-  for (let probe = 0; probe < PROBES_MAX; probe++) {
-    const port = nextPort;
-    nextPort = nextPort >= PORT_HIGH ? PORT_LOW : nextPort + 1;
-    if (await bindable(port)) return port;
+export async function reservePort(offsets: readonly number[] = [0]): Promise<number> {
+  const offsetMax = Math.max(0, ...offsets);
+  if (offsets.some((o) => !Number.isInteger(o) || o < 0) || offsetMax > (PORT_HIGH - PORT_LOW) / 2) {
+    throw new RangeError(`offsets must be integers in 0..${(PORT_HIGH - PORT_LOW) / 2}, not ${offsets.join(', ')}`);
   }
-  throw new Error(`no free port in ${PROBES_MAX} probes of ${PORT_LOW}-${PORT_HIGH}`);
+  for (let probe = 0; probe < PROBES_MAX; probe++) {
+    const base = nextPort;
+    nextPort = nextPort + 1 + offsetMax > PORT_HIGH ? PORT_LOW : nextPort + 1;
+    if (base + offsetMax > PORT_HIGH) continue;
+    let free = true;
+    for (const offset of offsets) if (!(await bindable(base + offset))) free = false;
+    if (free) return base;
+  }
+  throw new Error(`no free port (offsets ${offsets.join(', ')}) in ${PROBES_MAX} probes of ${PORT_LOW}-${PORT_HIGH}`);
 }
 
 function bindable(port: number): Promise<boolean> {
