@@ -68,7 +68,10 @@ describe('layering check', () => {
   });
 
   it('accepts a subpath the package exports (its ./testing kit), and only that one', () => {
-    const core = JSON.stringify({ name: '@distkv/core', exports: { '.': './src/index.ts', './testing': './src/testing/index.ts' } });
+    const core = JSON.stringify({
+      name: '@distkv/core',
+      exports: { '.': './src/index.ts', './testing': './src/testing/index.ts' },
+    });
     const root = workspace({
       ...healthy,
       'packages/core/package.json': core,
@@ -78,7 +81,10 @@ describe('layering check', () => {
     expect(checkLayering(root)).toEqual([
       'packages/wal/test/deep.ts: imports @distkv/core/src/testing/index.ts; import @distkv/core (its entry point) instead',
     ]);
-    const unexported = workspace({ ...healthy, 'packages/wal/test/kit.ts': "import { seededRng } from '@distkv/core/testing';\n" });
+    const unexported = workspace({
+      ...healthy,
+      'packages/wal/test/kit.ts': "import { seededRng } from '@distkv/core/testing';\n",
+    });
     expect(checkLayering(unexported)).toEqual([
       'packages/wal/test/kit.ts: imports @distkv/core/testing; import @distkv/core (its entry point) instead',
     ]);
