@@ -67,6 +67,29 @@ describe('layering check', () => {
     ]);
   });
 
+  it('accepts a subpath the package exports (its ./testing kit), and only that one', () => {
+    const core = JSON.stringify({
+      name: '@distkv/core',
+      exports: { '.': './src/index.ts', './testing': './src/testing/index.ts' },
+    });
+    const root = workspace({
+      ...healthy,
+      'packages/core/package.json': core,
+      'packages/wal/test/kit.ts': "import { seededRng } from '@distkv/core/testing';\n",
+      'packages/wal/test/deep.ts': "import { x } from '@distkv/core/src/testing/index.ts';\n",
+    });
+    expect(checkLayering(root)).toEqual([
+      'packages/wal/test/deep.ts: imports @distkv/core/src/testing/index.ts; import @distkv/core (its entry point) instead',
+    ]);
+    const unexported = workspace({
+      ...healthy,
+      'packages/wal/test/kit.ts': "import { seededRng } from '@distkv/core/testing';\n",
+    });
+    expect(checkLayering(unexported)).toEqual([
+      'packages/wal/test/kit.ts: imports @distkv/core/testing; import @distkv/core (its entry point) instead',
+    ]);
+  });
+
   it('rejects a relative path into another package', () => {
     const root = workspace({ ...healthy, 'packages/wal/test/x.test.ts': "import '../../core/src/index.js';\n" });
     expect(checkLayering(root)).toEqual([

@@ -5,11 +5,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '@distkv/core/testing';
 import { checkHistory, explain, type Operation } from './checker.js';
 import { ChaosCluster, repoRoot, sleep } from './cluster.js';
 import { Nemesis, type NemesisKind } from './nemesis.js';
 import { availability, type LeaderChange, reportHtml, timelineSvg } from './report.js';
-import { type HistoryOp, mulberry32, Workload } from './workload.js';
+import { type HistoryOp, Workload } from './workload.js';
 
 export interface ChaosOptions {
   timeSec: number;

@@ -11,6 +11,7 @@
  *   indefinite error. It may or may not have happened.
  */
 import { performance } from 'node:perf_hooks';
+import { mulberry32, type TestRng } from '@distkv/core/testing';
 import type { Client } from '@distkv/net';
 import type { Operation } from './checker.js';
 import type { ChaosCluster } from './cluster.js';
@@ -35,19 +36,7 @@ export interface HistoryOp extends Operation {
   note?: string;
 }
 
-export type Rng = () => number;
-
-/** A small, seedable PRNG (mulberry32): a seed replays the same choices. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export type Rng = TestRng;
 
 export interface WorkloadOptions {
   clients: number;

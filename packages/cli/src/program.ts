@@ -1,3 +1,4 @@
+import { DISTKV_VERSION } from '@distkv/net';
 import { Command } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerClientCommand } from './commands/client.js';
@@ -15,7 +16,7 @@ import { registerWalCommand } from './commands/wal.js';
 export function buildProgram(): Command {
   const program = new Command('distkv')
     .description('distkv: a distributed key-value store, built as a tutorial')
-    .version('0.3.0')
+    .version(DISTKV_VERSION) // every @distkv/* package shares one version (changesets `fixed`)
     .showHelpAfterError()
     .addHelpText(
       'after',

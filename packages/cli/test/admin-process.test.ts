@@ -2,7 +2,7 @@
 // /metrics (Prometheus text) and REST GET|PUT|DELETE /v1/kv/:key through a follower and through the leader.
 // Method: 3 processes with HTTP ports; fetch; bounded polls while the cluster elects.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessCluster, until } from './process-cluster.js';
+import { type ProcessCluster, processCluster, waitLeader } from './process-cluster.js';
 
 /**
  * A request answered 503 (no leader right now: an election on a loaded
@@ -26,18 +26,18 @@ afterEach(async () => {
 
 describe('admin HTTP endpoint of real processes', () => {
   it('answers health, readiness, status and metrics, and serves REST writes and reads through any node', async () => {
-    cluster = await ProcessCluster.create(3, [], { http: true });
+    cluster = await processCluster(3, [], { http: true });
     const c = cluster;
     await c.startAll();
-    const leader = await c.waitLeader();
+    const leader = await waitLeader(c);
     const follower = c.ids.find((id) => id !== leader) as string;
-    const url = (id: string, path: string) => `http://127.0.0.1:${c.httpPorts?.get(id)}${path}`;
+    const url = (id: string, path: string) => `http://127.0.0.1:${c.httpPort(id)}${path}`;
 
     for (const id of c.ids) {
       const health = await fetch(url(id, '/health'));
       expect(health.status).toBe(200);
       expect(await health.text()).toBe('ok\n');
-      await until(`${id} is ready`, async () => (await fetch(url(id, '/ready'))).status === 200);
+      await expect.poll(async () => (await fetch(url(id, '/ready'))).status === 200, { message: `${id} is ready` }).toBe(true);
       const status = (await (await fetch(url(id, '/status'))).json()) as Record<string, unknown>;
       expect(status).toMatchObject({ id, leader, role: id === leader ? 'leader' : 'follower', readMode: 'read-index' });
       expect(typeof status.commitIndex).toBe('number');

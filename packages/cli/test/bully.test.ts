@@ -5,7 +5,7 @@
 // told it that it lacks committed entries (a node started last, or restarted), and then a lower node leads until it
 // caught up. Method: 3 processes, bounded polls, DEBUG DIGEST.
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessCluster, until } from './process-cluster.js';
+import { type ProcessCluster, processCluster, waitLeader, write } from './process-cluster.js';
 
 let cluster: ProcessCluster | undefined;
 afterEach(async () => {
@@ -15,17 +15,17 @@ afterEach(async () => {
 
 describe('Bully elections in real processes', () => {
   it('elects a leader, fails over on SIGKILL, writes resume through every survivor, the old leader rejoins', async () => {
-    cluster = await ProcessCluster.create(3, ['--election', 'bully']);
+    cluster = await processCluster(3, ['--election', 'bully']);
     const c = cluster;
     await c.start('n3'); // first, so that it usually leads: the restart below then brings back a stale highest id
     await Promise.all(['n1', 'n2'].map((id) => c.start(id)));
-    const first = await c.waitLeader();
-    for (const id of c.ids) for (let i = 0; i < 5; i++) await c.write(id, `before:${id}:${i}`);
+    const first = await waitLeader(c);
+    for (const id of c.ids) for (let i = 0; i < 5; i++) await write(c, id, `before:${id}:${i}`);
 
-    await c.stop(first);
+    await c.kill(first);
     const survivors = c.ids.filter((id) => id !== first);
-    expect(survivors).toContain(await c.waitLeader(survivors));
-    for (const id of survivors) for (let i = 0; i < 5; i++) await c.write(id, `after:${id}:${i}`);
+    expect(survivors).toContain(await waitLeader(c, survivors));
+    for (const id of survivors) for (let i = 0; i < 5; i++) await write(c, id, `after:${id}:${i}`);
     // Acknowledged through both survivors, read back through both.
     for (const id of survivors) {
       for (const via of survivors) expect(String(await c.call(id, 'GET', `after:${via}:4`))).toBe(`after:${via}:4`);
@@ -37,19 +37,19 @@ describe('Bully elections in real processes', () => {
     await c.start(first);
     if (first !== 'n3') {
       // The stale-leader case needs the highest id to come back behind: take n3 down and bring it back.
-      await c.stop('n3');
+      await c.kill('n3');
       const rest = c.ids.filter((id) => id !== 'n3');
-      await c.waitLeader(rest);
-      for (const id of rest) await c.write(id, `without-n3:${id}`);
+      await waitLeader(c, rest);
+      for (const id of rest) await write(c, id, `without-n3:${id}`);
       await c.start('n3');
     }
-    const leader = await c.waitLeader();
-    await c.write(first, 'rejoined');
-    await until('every node applied the whole log', () => c.converged(leader));
+    await waitLeader(c);
+    await write(c, first, 'rejoined');
+    await expect.poll(() => c.converged(), { message: 'every node applied the whole log' }).toBe(true);
     const digests = new Set<string>();
     for (const id of c.ids) digests.add(String(await c.call(id, 'DEBUG', 'DIGEST')));
     expect(digests.size).toBe(1);
-    for (const id of c.ids) expect(c.running(id), `${id} is still running`).toBe(true);
+    for (const id of c.ids) expect(c.isUp(id), `${id} is still running`).toBe(true);
     for (const id of c.ids) expect(String(await c.call(id, 'GET', 'rejoined'))).toBe('rejoined');
   });
 });

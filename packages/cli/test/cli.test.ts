@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { formatReply, parseAddress, splitCommandLine } from '@distkv/cli';
 import { RespErrorReply } from '@distkv/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, kill, linkedBinary, run, startServer } from './helpers.js';
+import { exitOf, kill, linkedBinary, packageDir, run, startServer } from './helpers.js';
 
 const { bin, root } = linkedBinary();
 let server: ChildProcess;
@@ -16,6 +16,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await kill(server);
   rmSync(root, { recursive: true, force: true });
+});
+
+describe('distkv --version', () => {
+  it("prints the package's version from package.json", async () => {
+    const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+    expect(await run(bin, ['--version'])).toMatchObject({ code: 0, stdout: `${manifest.version}\n` });
+  });
 });
 
 describe('distkv client', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { alive, exitOf, freeBasePort, killAll, packageDir, run, clusterUp as startClusterUp, type Up, until } from './helpers.js';
+import { alive, exitOf, freeBasePort, killAll, packageDir, run, clusterUp as startClusterUp, type Up } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
 const root = mkdtempSync(join(tmpdir(), 'distkv-cluster-up-'));
@@ -66,15 +66,16 @@ describe('distkv cluster up and status', () => {
     expect(up.nodePids).toHaveLength(3);
     // Bounded: until every node names the same leader (an election may need more than one round).
     let view: StatusJson = { nodes: [] };
-    await until(
-      'one leader known to all 3 nodes',
-      async () => {
-        view = await status(endpoints);
-        const leaders = view.nodes.filter((n) => n.role === 'leader');
-        return leaders.length === 1 && view.nodes.every((n) => n.healthy && n.leader === leaders[0]?.id);
-      },
-      60,
-    );
+    await expect
+      .poll(
+        async () => {
+          view = await status(endpoints);
+          const leaders = view.nodes.filter((n) => n.role === 'leader');
+          return leaders.length === 1 && view.nodes.every((n) => n.healthy && n.leader === leaders[0]?.id);
+        },
+        { message: 'one leader known to all 3 nodes' },
+      )
+      .toBe(true);
     expect(view.nodes).toHaveLength(3);
     expect(view.nodes.filter((n) => n.role === 'leader')).toHaveLength(1);
     expect(view.nodes.map((n) => n.client_addr)).toEqual(endpoints);
@@ -104,12 +105,16 @@ describe('distkv cluster up and status', () => {
     expect(refreshes).toHaveLength(3);
     for (const r of refreshes) expect(r.nodes.map((n) => n.client_addr)).toEqual(endpoints);
 
-    await until('SET through n1', async () => (await tryCall(base, 'SET', 'tour', 'hello')) === 'OK');
-    await until('GET on n3', async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello');
+    await expect
+      .poll(async () => (await tryCall(base, 'SET', 'tour', 'hello')) === 'OK', { message: 'SET through n1' })
+      .toBe(true);
+    await expect.poll(async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello', { message: 'GET on n3' }).toBe(true);
     await stop(up);
 
     const again = await startClusterUp(base, dataDir, pids, ['--nodes', '3']);
-    await until('GET after restart', async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello');
+    await expect
+      .poll(async () => (await tryCall(base + 2, 'GET', 'tour')) === 'hello', { message: 'GET after restart' })
+      .toBe(true);
     await stop(again);
 
     // A stopped replica's directory, as `wal inspect` sees it: log/, hardstate, clean.
@@ -187,15 +192,16 @@ describe('distkv cluster up and status', () => {
     const endpoints = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`);
     const up = await startClusterUp(base, join(root, 'follow'), pids, ['--nodes', '3']);
     let leader = '';
-    await until(
-      'a leader',
-      async () => {
-        const leaders = (await status(endpoints)).nodes.filter((n) => n.role === 'leader' && n.healthy);
-        leader = leaders[0]?.id ?? '';
-        return leaders.length === 1;
-      },
-      60,
-    );
+    await expect
+      .poll(
+        async () => {
+          const leaders = (await status(endpoints)).nodes.filter((n) => n.role === 'leader' && n.healthy);
+          leader = leaders[0]?.id ?? '';
+          return leaders.length === 1;
+        },
+        { message: 'a leader' },
+      )
+      .toBe(true);
     const leaderIndex = Number(leader.slice(1)) - 1;
     const follower = endpoints[(leaderIndex + 1) % 3] as string;
 
@@ -214,11 +220,7 @@ describe('distkv cluster up and status', () => {
     });
     const replies = (): string[] => out.split(/\S+ 127\.0\.0\.1:\d+> /).map((r) => r.trim());
     repl.stdin.write('SET a 1\n');
-    await until(
-      () => `the first reply: ${out}`,
-      async () => replies().includes('OK'),
-      600,
-    );
+    await expect.poll(replies, { message: 'the first reply' }).toContain('OK');
     expect(out).toContain(`${leader} ${endpoints[leaderIndex]}> `);
 
     process.kill(up.nodePids[leaderIndex] as number, 'SIGKILL');
@@ -228,11 +230,9 @@ describe('distkv cluster up and status', () => {
     for (let attempt = 0; attempt < 10 && okCount < 2; attempt++) {
       const before = replies().length;
       repl.stdin.write('SET b 2\n');
-      await until(
-        () => `a reply: ${out}`,
-        async () => replies().length > before && out.endsWith('> '),
-        600,
-      );
+      await expect
+        .poll(() => out, { message: 'a reply, then the prompt' })
+        .toSatisfy((o: string) => replies().length > before && o.endsWith('> '));
       okCount = replies().filter((r) => r === 'OK').length;
     }
     expect(okCount, out).toBe(2);
@@ -247,14 +247,15 @@ describe('distkv cluster up and status', () => {
     // Status from one survivor: the killed node is still listed (the others remember its address), unreachable,
     // with how long ago the new leader last heard it; bounded poll until the survivors agree on the new leader.
     let afterKill: StatusJson = { nodes: [] };
-    await until(
-      'status from one survivor shows the dead node and a new leader',
-      async () => {
-        afterKill = await status([follower]);
-        return afterKill.nodes.some((n) => n.role === 'leader' && n.id !== leader);
-      },
-      60,
-    );
+    await expect
+      .poll(
+        async () => {
+          afterKill = await status([follower]);
+          return afterKill.nodes.some((n) => n.role === 'leader' && n.id !== leader);
+        },
+        { message: 'status from one survivor shows the dead node and a new leader' },
+      )
+      .toBe(true);
     const dead = afterKill.nodes.find((n) => n.id === leader);
     expect(dead).toMatchObject({ role: 'unreachable', healthy: false, client_addr: endpoints[leaderIndex] });
     // Asking one node was enough: it named the other voters and status asked them too.
@@ -263,7 +264,7 @@ describe('distkv cluster up and status', () => {
 
     // SIGKILL of cluster up itself: each node sees its IPC channel close and shuts down.
     process.kill(up.child.pid as number, 'SIGKILL');
-    await until('no node survives its parent', async () => up.nodePids.every((pid) => !alive(pid)), 600);
+    await expect.poll(async () => up.nodePids.every((pid) => !alive(pid)), { message: 'no node survives its parent' }).toBe(true);
     for (const pid of up.nodePids) expect(alive(pid), `node pid ${pid}`).toBe(false);
   }, 240_000); // a bound for a loaded machine (each `distkv` process starts ts-node), not a pass criterion
 
@@ -273,7 +274,9 @@ describe('distkv cluster up and status', () => {
     const endpoint = `127.0.0.1:${base}`;
     const up = await startClusterUp(base, dataDir, pids, ['--nodes', '1', '--fsync', 'none']);
     expect(up.output()).toContain(`dashboard http://127.0.0.1:${base + 200}/`);
-    await until('SET on the single node', async () => (await tryCall(base, 'SET', 'solo', 'yes')) === 'OK');
+    await expect
+      .poll(async () => (await tryCall(base, 'SET', 'solo', 'yes')) === 'OK', { message: 'SET on the single node' })
+      .toBe(true);
     const view = await status([endpoint]);
     expect(view.nodes).toEqual([
       expect.objectContaining({
@@ -291,7 +294,7 @@ describe('distkv cluster up and status', () => {
     await stop(up);
 
     const again = await startClusterUp(base, dataDir, pids, ['--nodes', '1', '--fsync', 'none']);
-    await until('GET after restart', async () => (await tryCall(base, 'GET', 'solo')) === 'yes');
+    await expect.poll(async () => (await tryCall(base, 'GET', 'solo')) === 'yes', { message: 'GET after restart' }).toBe(true);
     await stop(again);
   });
 

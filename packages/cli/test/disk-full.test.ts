@@ -3,11 +3,10 @@
 // restarted node catches up. Method: 3 real processes, n3's data directory on its own 16 MiB tmpfs (needs root and
 // mount; skipped with the reason otherwise), filled to ENOSPC with a filler file, then large writes through the leader.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exitOf } from './helpers.js';
-import { ProcessCluster, until } from './process-cluster.js';
+import { type ProcessCluster, processCluster, waitLeader, write } from './process-cluster.js';
 
 function canMount(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to mount a tmpfs';
@@ -47,17 +46,14 @@ const skip = canMount();
 
 describe.skipIf(skip !== undefined)(`a full disk (real processes)${skip === undefined ? '' : ` (skipped: ${skip})`}`, () => {
   it('the node with the full disk exits with code 3, the others go on, and it catches up after a restart', async () => {
-    cluster = await ProcessCluster.create(3);
+    cluster = await processCluster(3);
     const c = cluster;
-    const dir = join(c.root, 'n3');
-    mkdirSync(dir, { recursive: true });
+    const dir = c.dataDir('n3');
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]);
     mounted = dir;
     await c.startAll();
-    await c.waitLeader();
-    const n3 = c.nodes.get('n3');
-    if (n3 === undefined) throw new Error('n3 did not start');
-    const exited = exitOf(n3.child);
+    await waitLeader(c);
+    const exited = c.exited('n3');
 
     const filler = fill(dir, 32 * 1024 * 1024);
     const value = 'v'.repeat(64 * 1024);
@@ -67,22 +63,21 @@ describe.skipIf(skip !== undefined)(`a full disk (real processes)${skip === unde
     });
     // Large writes until n3 cannot persist them (bounded: 16 MiB of room at most is 256 such writes).
     for (let i = 0; i < 400 && n3Exit === undefined; i++) {
-      const via = c.ids.find((id) => id !== 'n3' && c.running(id)) as string;
+      const via = c.ids.find((id) => id !== 'n3' && c.isUp(id)) as string;
       await c.call(via, 'SET', `big${i % 8}`, value).catch(() => undefined);
     }
     const { code } = await exited;
     expect(code).toBe(3);
-    expect(n3.logs()).toContain('storage failed');
-    c.nodes.delete('n3');
+    expect(c.logs('n3')).toContain('storage failed');
 
     // The two others still elect and serve.
-    const leader = await c.waitLeader(['n1', 'n2']);
-    await c.write(leader, 'after-disk-full', 'yes');
+    const leader = await waitLeader(c, ['n1', 'n2']);
+    await write(c, leader, 'after-disk-full', 'yes');
 
     // Room again: the restarted node catches up with everything committed.
     rmSync(filler);
     await c.start('n3');
-    await until('n3 caught up', () => c.converged(leader));
+    await expect.poll(() => c.converged(), { message: 'n3 caught up' }).toBe(true);
     expect(String(await c.call('n3', 'GET', 'after-disk-full'))).toBe('yes');
   });
 });

@@ -1,8 +1,10 @@
 // Goal: `distkv server` without --leader elects, fails over and never loses an acknowledged write: SIGKILL and SIGSTOP of a leader under load, 5 nodes losing two and then three.
 // Method: real `node bin/distkv.mjs server` processes on 127.0.0.1 (free ports, temp dirs); a client-side ledger of every acknowledged SET checked on every node at the end; signals only to our own children; every wait is a bounded poll, never a sleep that decides.
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@distkv/net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { errorKind, ProcessCluster, sleep, until } from './process-cluster.js';
+import { errorKind, type ProcessCluster, processCluster, waitLeader } from './process-cluster.js';
 
 // Each test's cluster is destroyed after it (SIGCONT, then SIGKILL of our own children; temp dir removed).
 const clusters: ProcessCluster[] = [];
@@ -11,7 +13,7 @@ afterEach(async () => {
 });
 
 async function createCluster(size: number, extra: string[] = []): Promise<ProcessCluster> {
-  const cluster = await ProcessCluster.create(size, extra);
+  const cluster = await processCluster(size, extra);
   clusters.push(cluster);
   return cluster;
 }
@@ -27,7 +29,7 @@ class Load {
 
   constructor(
     readonly cluster: ProcessCluster,
-    ids: string[],
+    ids: readonly string[],
   ) {
     for (const id of ids) this.#loops.push(this.#loop(id));
   }
@@ -69,7 +71,7 @@ class Load {
 /** Every acknowledged key is on every running node (read through each node's linearizable read path). */
 async function expectAllPresent(cluster: ProcessCluster, keys: Set<string>): Promise<void> {
   const all = [...keys];
-  for (const id of cluster.nodes.keys()) {
+  for (const id of cluster.running()) {
     const c = await cluster.client(id);
     try {
       for (let i = 0; i < all.length; i += 500) {
@@ -88,27 +90,34 @@ describe('failover of real processes (Raft elections)', () => {
   it('3 nodes: SIGKILL the leader under load; a new leader, writes resume through every survivor, no acked write lost, the old leader rejoins', async () => {
     const cluster = await createCluster(3);
     await cluster.startAll();
-    const first = await cluster.waitLeader();
+    const first = await waitLeader(cluster);
     const load = new Load(cluster, cluster.ids);
-    await until('writes through every node', () => cluster.ids.every((id) => load.count(id) >= 50));
+    await expect.poll(() => cluster.ids.every((id) => load.count(id) >= 50), { message: 'writes through every node' }).toBe(true);
 
-    await cluster.stop(first);
+    await cluster.kill(first);
     const survivors = cluster.ids.filter((id) => id !== first);
-    const second = await cluster.waitLeader(survivors);
+    const second = await waitLeader(cluster, survivors);
     expect(second).not.toBe(first);
     const before = new Map(survivors.map((id) => [id, load.count(id)]));
-    await until('writes resume through every survivor', () =>
-      survivors.every((id) => load.count(id) >= (before.get(id) ?? 0) + 50),
-    );
+    await expect
+      .poll(() => survivors.every((id) => load.count(id) >= (before.get(id) ?? 0) + 50), {
+        message: 'writes resume through every survivor',
+      })
+      .toBe(true);
 
     await cluster.start(first);
-    await until('the old leader follows the new one', async () => {
-      const info = await cluster.info(first);
-      return info.get('role') === 'follower' && info.get('leader_id') !== '';
-    });
+    await expect
+      .poll(
+        async () => {
+          const info = await cluster.info(first);
+          return info.get('role') === 'follower' && info.get('leader_id') !== '';
+        },
+        { message: 'the old leader follows the new one' },
+      )
+      .toBe(true);
     await load.stop();
-    const leader = await cluster.waitLeader();
-    await until('every node applied the whole log', () => cluster.converged(leader));
+    await waitLeader(cluster);
+    await expect.poll(() => cluster.converged(), { message: 'every node applied the whole log' }).toBe(true);
     expect(load.acked.size).toBeGreaterThanOrEqual(250); // 3 × 50 before the kill, 2 × 50 after
     // No definite error for an outcome that was unknown: only these kinds may appear.
     for (const kind of load.errors.keys()) expect(['TRYAGAIN', 'TIMEOUT', 'CONN']).toContain(kind);
@@ -120,15 +129,19 @@ describe('failover of real processes (Raft elections)', () => {
     async (mode) => {
       const cluster = await createCluster(3, ['--read-mode', mode]);
       await cluster.startAll();
-      const old = await cluster.waitLeader();
+      const old = await waitLeader(cluster);
       // Connect to the old leader before it stops: the requests below reach it the moment it resumes.
       const oldClient = await cluster.client(old, 10_000);
-      await until('x is written', async () => (await cluster.call(old, 'SET', 'x', 'before')) === 'OK');
+      await expect
+        .poll(async () => (await cluster.call(old, 'SET', 'x', 'before')) === 'OK', { message: 'x is written' })
+        .toBe(true);
 
-      cluster.signal(old, 'SIGSTOP');
+      cluster.pause(old);
       const others = cluster.ids.filter((id) => id !== old);
-      const fresh = await cluster.waitLeader(others);
-      await until('x is rewritten', async () => (await cluster.call(fresh, 'SET', 'x', 'after')) === 'OK');
+      const fresh = await waitLeader(cluster, others);
+      await expect
+        .poll(async () => (await cluster.call(fresh, 'SET', 'x', 'after')) === 'OK', { message: 'x is rewritten' })
+        .toBe(true);
 
       const read = oldClient.call('GET', 'x').then(
         (v) => ({ ok: true, value: String(v) }),
@@ -138,43 +151,49 @@ describe('failover of real processes (Raft elections)', () => {
         (v) => ({ ok: true, value: String(v) }),
         (e: unknown) => ({ ok: false, value: errorKind(e) }),
       );
-      cluster.signal(old, 'SIGCONT');
+      cluster.resume(old);
       const r = await read;
       const w = await write;
       await oldClient.close();
       // A read either sees the new leader's write or fails retryably; never the old value.
       if (r.ok) expect(r.value).toBe('after');
       else expect(['TRYAGAIN', 'TIMEOUT']).toContain(r.value);
-      await until('the old leader follows', async () => (await cluster.info(old)).get('role') === 'follower');
-      const leader = await cluster.waitLeader();
-      await until('every node applied the whole log', () => cluster.converged(leader));
+      await expect
+        .poll(async () => (await cluster.info(old)).get('role') === 'follower', { message: 'the old leader follows' })
+        .toBe(true);
+      const leader = await waitLeader(cluster);
+      await expect.poll(() => cluster.converged(), { message: 'every node applied the whole log' }).toBe(true);
       // A write it acknowledged must be committed cluster-wide; one it failed was never claimed.
       if (w.ok) expect(String(await cluster.call(leader, 'GET', 'y'))).toBe('from-old');
       else expect(['TRYAGAIN', 'TIMEOUT']).toContain(w.value);
-      await until('the old leader reads the new value', async () => String(await cluster.call(old, 'GET', 'x')) === 'after');
+      await expect
+        .poll(async () => String(await cluster.call(old, 'GET', 'x')) === 'after', {
+          message: 'the old leader reads the new value',
+        })
+        .toBe(true);
     },
   );
 
   it('5 nodes: two down, still available; three down, a clear retryable error; restarted, it recovers with every acked write', async () => {
     const cluster = await createCluster(5);
     await cluster.startAll();
-    const first = await cluster.waitLeader();
+    const first = await waitLeader(cluster);
     const acked = new Set<string>();
     // Retried until OK (the same value each time, so a retry after -TIMEOUT is harmless).
     const write = async (via: string, key: string): Promise<void> => {
-      await until(`SET ${key}`, async () => (await cluster.call(via, 'SET', key, key)) === 'OK');
+      await expect.poll(async () => (await cluster.call(via, 'SET', key, key)) === 'OK', { message: `SET ${key}` }).toBe(true);
       acked.add(key);
     };
     for (let i = 0; i < 20; i++) await write(cluster.ids[i % 5] as string, `a${i}`);
 
     const down = [first, ...cluster.ids.filter((id) => id !== first).slice(0, 1)];
-    for (const id of down) await cluster.stop(id);
+    for (const id of down) await cluster.kill(id);
     const up = cluster.ids.filter((id) => !down.includes(id));
-    const second = await cluster.waitLeader(up);
+    const second = await waitLeader(cluster, up);
     expect(down).not.toContain(second);
     for (let i = 0; i < 20; i++) await write(up[i % up.length] as string, `b${i}`);
 
-    await cluster.stop(second);
+    await cluster.kill(second);
     down.push(second);
     const alive = up.filter((id) => !down.includes(id));
     expect(alive.length).toBe(2);
@@ -192,10 +211,12 @@ describe('failover of real processes (Raft elections)', () => {
     }
 
     for (const id of down) await cluster.start(id);
-    const leader = await cluster.waitLeader();
-    await until('a write succeeds again', async () => (await cluster.call(leader, 'SET', 'c', 'c')) === 'OK');
+    const leader = await waitLeader(cluster);
+    await expect
+      .poll(async () => (await cluster.call(leader, 'SET', 'c', 'c')) === 'OK', { message: 'a write succeeds again' })
+      .toBe(true);
     acked.add('c');
-    await until('every node applied the whole log', () => cluster.converged(leader));
+    await expect.poll(() => cluster.converged(), { message: 'every node applied the whole log' }).toBe(true);
     await expectAllPresent(cluster, acked);
   });
 });

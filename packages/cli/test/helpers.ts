@@ -1,10 +1,10 @@
 // Runs the real `distkv` binary (bin/distkv.mjs) as a child process, through a node_modules/.bin-style symlink.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { reservePort } from '@distkv/net/testing';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -92,33 +92,9 @@ export async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKIL
   await exited;
 }
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-/** A base port whose client, peer and HTTP ports (the `cluster up` rule) for `nodes` nodes are all free now. */
-export async function freeBasePort(nodes = 3): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 10_000 + Math.floor(Math.random() * 20_000); // below Linux's ephemeral range (32768+)
-    const ports = Array.from({ length: nodes }, (_, i) => [base + i, base + 100 + i, base + 200 + i]).flat();
-    let ok = true;
-    for (const p of ports) if (!(await portFree(p))) ok = false;
-    if (ok) return base;
-  }
-  throw new Error('no free base port');
-}
-
-/** Polls `cond` every 100 ms, at most `pollsMax` times: a bound, never a timing assertion. */
-export async function until(what: string | (() => string), cond: () => Promise<boolean>, pollsMax = 400): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`gave up waiting for: ${typeof what === 'string' ? what : what()}`);
+/** A base port whose client, peer and HTTP ports (the `cluster up` rule: base+i, base+100+i, base+200+i) are free now. */
+export function freeBasePort(nodes = 3): Promise<number> {
+  return reservePort(Array.from({ length: nodes }, (_, i) => [i, 100 + i, 200 + i]).flat());
 }
 
 /** Running (a zombie waiting for its reaper, whose parent died, counts as gone). */

@@ -3,14 +3,14 @@
 // Method: real `distkv` processes on 127.0.0.1, certificates made with openssl at test time, redis-cli --tls and
 // node:https as clients; waits are bounded polls, never fixed sleeps.
 import type { ChildProcess } from 'node:child_process';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { makeTestPki, type TestPki } from '@distkv/net';
+import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeBasePort, kill, linkedBinary, run, startServer, until } from './helpers.js';
+import { freeBasePort, kill, linkedBinary, run, startServer } from './helpers.js';
 
 const { bin, root } = linkedBinary();
 const children: ChildProcess[] = [];
@@ -23,16 +23,12 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function hasRedisCli(): boolean {
-  return spawnSync('redis-cli', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
 async function redisCli(port: number, ...args: string[]): Promise<string> {
   try {
     const { stdout } = await promisify(execFile)(
       'redis-cli',
       ['--tls', '--cacert', pki.caPath, '-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args],
-      { encoding: 'utf8', timeout: 20_000 },
+      { encoding: 'utf8' },
     );
     return stdout.trim();
   } catch (err) {
@@ -63,7 +59,7 @@ describe('distkv server refuses to expose unauthenticated ports', () => {
   // The cluster's own checks (an open peer or admin port) are covered in-process: packages/cluster/test/security.test.ts.
 });
 
-describe.skipIf(!hasRedisCli())('a TLS cluster with users and a cluster secret', () => {
+describe.skipIf(missingTool(systemTools.redisCli))('a TLS cluster with users and a cluster secret', () => {
   it('elects a leader over mutual TLS, serves redis-cli --tls and HTTPS, and keeps read-only users read-only', async () => {
     const base = await freeBasePort(3);
     const ids = ['n1', 'n2', 'n3'];
@@ -110,11 +106,16 @@ describe.skipIf(!hasRedisCli())('a TLS cluster with users and a cluster secret',
     );
     const [s1, s2, s3] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]];
     // Any node takes the write once a leader exists (followers forward it over the TLS peer links).
-    await until(
-      'a write through n1 succeeds',
-      async () => (await redisCli(s1.port, '--user', 'alice', '--pass', 'alice-pw', 'SET', 'k', 'v')) === 'OK',
-    );
-    await until('n3 reads it', async () => (await redisCli(s3.port, '--user', 'bob', '--pass', 'bob-pw', 'GET', 'k')) === 'v');
+    await expect
+      .poll(async () => (await redisCli(s1.port, '--user', 'alice', '--pass', 'alice-pw', 'SET', 'k', 'v')) === 'OK', {
+        message: 'a write through n1 succeeds',
+      })
+      .toBe(true);
+    await expect
+      .poll(async () => (await redisCli(s3.port, '--user', 'bob', '--pass', 'bob-pw', 'GET', 'k')) === 'v', {
+        message: 'n3 reads it',
+      })
+      .toBe(true);
     expect(await redisCli(s2.port, '--user', 'bob', '--pass', 'bob-pw', 'SET', 'k', 'w')).toContain('NOPERM');
     expect(await redisCli(s2.port, 'GET', 'k')).toContain('NOAUTH');
     const status = await httpsJson(base + 200, '/status');

@@ -4,7 +4,7 @@
 // the next integer (a double apply would skip one). Bounded polls only.
 import { Client } from '@distkv/net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessCluster, until } from './process-cluster.js';
+import { type ProcessCluster, processCluster, waitLeader } from './process-cluster.js';
 
 let cluster: ProcessCluster | undefined;
 let stopLoad: (() => Promise<void>) | undefined;
@@ -17,10 +17,10 @@ afterEach(async () => {
 
 describe('exactly-once client sessions across a leader failure (real processes)', () => {
   it('a write acknowledged by the killed leader, resent through a survivor with its number, is not applied again', async () => {
-    cluster = await ProcessCluster.create(3);
+    cluster = await processCluster(3);
     const c = cluster;
     await c.startAll();
-    const first = await c.waitLeader();
+    const first = await waitLeader(c);
     const follower = c.ids.find((id) => id !== first) as string;
 
     // A session and its first write, acknowledged by the leader that is about to die.
@@ -30,7 +30,7 @@ describe('exactly-once client sessions across a leader failure (real processes)'
     await raw.close();
 
     const loader = new Client({
-      port: c.nodes.get(follower)?.port as number,
+      port: c.port(follower),
       timeoutMs: 3_000,
       reconnect: { attemptsMax: 3 },
       session: { retriesMax: 60, retryDelayMsMin: 20 },
@@ -45,13 +45,13 @@ describe('exactly-once client sessions across a leader failure (real processes)'
       await loader.close();
       await loop.catch(() => undefined);
     };
-    await until('load is flowing', () => replies.length >= 30);
+    await expect.poll(() => replies.length >= 30, { message: 'load is flowing' }).toBe(true);
 
-    await c.stop(first);
+    await c.kill(first);
     const survivors = c.ids.filter((x) => x !== first);
-    await c.waitLeader(survivors);
+    await waitLeader(c, survivors);
     const afterKill = replies.length;
-    await until('load resumes under the new leader', () => replies.length >= afterKill + 30);
+    await expect.poll(() => replies.length >= afterKill + 30, { message: 'load resumes under the new leader' }).toBe(true);
     running = false;
     await loop;
     await loader.close();

@@ -1,69 +1,14 @@
-// Goal: a ClusterNode serves its admin endpoint — health, readiness, status, Prometheus metrics, and REST writes and reads through the same paths as RESP, with a bounded body.
+// Goal: a ClusterNode serves its admin endpoint — health, readiness, status, Prometheus metrics, and REST writes and reads through the same paths as RESP, with a bounded body, and errors as HTTP statuses (504 unknown outcome, 503 retry).
 // Method: in-process ClusterNodes on 127.0.0.1 with port 0 and temp dirs (one voter, then three), driven with fetch and the RESP Client; waits are bounded polls.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DistkvError } from '@distkv/core';
 import { Client } from '@distkv/net';
 import { replicationError } from '@distkv/replication';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ClusterNode, clusterErrorCodes, httpStatusOf, NodeMetrics } from '../src/index.js';
-
-const roots: string[] = [];
-const nodes: ClusterNode[] = [];
-afterEach(async () => {
-  for (const n of nodes.splice(0)) await n.stop();
-});
-afterAll(() => {
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const address = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, pollsMax = 600): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
+import { describe, expect, it } from 'vitest';
+import { type ClusterNode, clusterErrorCodes, httpStatusOf, NodeMetrics } from '../src/index.js';
+import { localCluster, startCluster as startNodes, url } from './helpers.js';
 
 async function startCluster(size: number): Promise<ClusterNode[]> {
-  const root = mkdtempSync(join(tmpdir(), 'distkv-cluster-admin-'));
-  roots.push(root);
-  const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-  const ports = new Map<string, number>();
-  for (const id of ids) ports.set(id, await freePort());
-  const started = await Promise.all(
-    ids.map((id) =>
-      ClusterNode.start({
-        id,
-        peers: new Map(ids.filter((p) => p !== id).map((p) => [p, { host: '127.0.0.1', port: ports.get(p) as number }])),
-        peerListen: { host: '127.0.0.1', port: ports.get(id) as number },
-        dataDir: join(root, id),
-        client: { host: '127.0.0.1', port: 0 },
-        http: { host: '127.0.0.1', port: 0 },
-        adminLimits: { httpBodyBytesMax: 1024 },
-      }),
-    ),
-  );
-  nodes.push(...started);
-  await until('every node is ready', () => started.every((n) => n.ready()));
-  return started;
-}
-
-function url(node: ClusterNode, path: string): string {
-  const a = node.admin?.address;
-  if (a === undefined) throw new Error('no admin endpoint');
-  return `http://127.0.0.1:${a.port}${path}`;
+  return (await startNodes(size, { adminLimits: { httpBodyBytesMax: 1024 } })).nodes;
 }
 
 describe('the admin endpoint', () => {
@@ -111,37 +56,71 @@ describe('the admin endpoint', () => {
     const cluster = await startCluster(3);
     // A loaded machine may re-elect now and then: every step is retried until it holds (bounded).
     const leader = (): ClusterNode | undefined => cluster.find((n) => n.status().role === 'leader');
-    await until('a write through a follower', async () => {
-      const follower = cluster.find((n) => n !== leader());
-      if (follower === undefined) return false;
-      return (await fetch(url(follower, '/v1/kv/k'), { method: 'PUT', body: 'v' })).status === 204;
-    });
-    for (const n of cluster) await until(`read on ${n.id}`, async () => (await (await fetch(url(n, '/v1/kv/k'))).text()) === 'v');
-    await until('the leader shows its peers, a follower the leader', async () => {
-      const l = leader();
-      const follower = cluster.find((n) => n !== l);
-      if (l === undefined || follower === undefined) return false;
-      const status = (await (await fetch(url(l, '/status'))).json()) as { peers: Array<{ id: string }> };
-      const peers = status.peers.map((p) => p.id).sort();
-      const others = cluster
-        .filter((n) => n !== l)
-        .map((n) => n.id)
-        .sort();
-      const followerStatus = (await (await fetch(url(follower, '/status'))).json()) as { leaderAddress: string };
-      const address = `127.0.0.1:${l.server.address.port}`;
-      return JSON.stringify(peers) === JSON.stringify(others) && followerStatus.leaderAddress === address;
-    });
+    await expect
+      .poll(
+        async () => {
+          const follower = cluster.find((n) => n !== leader());
+          if (follower === undefined) return false;
+          return (await fetch(url(follower, '/v1/kv/k'), { method: 'PUT', body: 'v' })).status === 204;
+        },
+        { message: 'a write through a follower' },
+      )
+      .toBe(true);
+    for (const n of cluster)
+      await expect
+        .poll(async () => (await (await fetch(url(n, '/v1/kv/k'))).text()) === 'v', { message: `read on ${n.id}` })
+        .toBe(true);
+    await expect
+      .poll(
+        async () => {
+          const l = leader();
+          const follower = cluster.find((n) => n !== l);
+          if (l === undefined || follower === undefined) return false;
+          const status = (await (await fetch(url(l, '/status'))).json()) as { peers: Array<{ id: string }> };
+          const peers = status.peers.map((p) => p.id).sort();
+          const others = cluster
+            .filter((n) => n !== l)
+            .map((n) => n.id)
+            .sort();
+          const followerStatus = (await (await fetch(url(follower, '/status'))).json()) as { leaderAddress: string };
+          const address = `127.0.0.1:${l.server.address.port}`;
+          return JSON.stringify(peers) === JSON.stringify(others) && followerStatus.leaderAddress === address;
+        },
+        { message: 'the leader shows its peers, a follower the leader' },
+      )
+      .toBe(true);
   });
 
-  it('maps errors to HTTP statuses: unknown outcome 504, retryable 503; metrics escape labels', async () => {
+  it('maps errors to HTTP statuses: unknown outcome 504, retryable 503', async () => {
     expect(Object.keys(clusterErrorCodes)).toContain('HTTP_BODY_TOO_LARGE');
     expect(httpStatusOf(new Error('x'))).toBe(500);
     // Each status is the code's contract: full queues and a full disk are not the client's fault (they were 400).
     expect(httpStatusOf(replicationError('PROPOSALS_FULL', 'x'))).toBe(503);
     expect(httpStatusOf(replicationError('READS_FULL', 'x'))).toBe(503);
-    expect(httpStatusOf(replicationError('TIMEOUT', 'x'))).toBe(504);
+    expect(httpStatusOf(replicationError('TIMEOUT', 'no answer'))).toBe(504);
+    expect(httpStatusOf(replicationError('TRYAGAIN', 'no leader'))).toBe(503);
     expect(httpStatusOf(new DistkvError('WAL_DISK_FULL', 'x'))).toBe(507);
     expect(httpStatusOf(new DistkvError('NOT_A_REGISTERED_CODE', 'x'))).toBe(500);
+
+    // The same mapping on the wire, from the errors a REST write really meets. A fixed leader (nobody campaigns)
+    // keeps each situation put: a follower that never heard from n1 says TRYAGAIN; once n1 is gone, a follower
+    // that forwarded to it gets no answer within writeTimeoutMs, so the write may still apply: TIMEOUT.
+    const cluster = await localCluster(3, { leader: 'n1', forwardLimits: { writeTimeoutMs: 300 } });
+    const lonely = await cluster.start('n2');
+    const retryable = await fetch(url(lonely, '/v1/kv/k'), { method: 'PUT', body: 'v' });
+    expect([retryable.status, retryable.headers.get('retry-after')]).toEqual([503, '1']);
+    expect(await retryable.json()).toMatchObject({ error: 'TRYAGAIN', definite: true });
+
+    await cluster.start('n1');
+    await cluster.start('n3');
+    await expect.poll(() => cluster.ready(), { message: 'n2 and n3 follow n1' }).toBe(true);
+    await cluster.stop('n1');
+    const unknown = await fetch(url(lonely, '/v1/kv/k'), { method: 'PUT', body: 'v' });
+    expect(unknown.status).toBe(504);
+    expect(await unknown.json()).toMatchObject({ error: 'TIMEOUT', definite: false });
+  });
+
+  it('escapes label values in metrics', async () => {
     const metrics = new NodeMetrics('a"b');
     metrics.setSource(() => ({
       term: 1,

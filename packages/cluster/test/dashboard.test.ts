@@ -14,7 +14,7 @@ import {
   OpsSeries,
   peerHttpAddresses,
 } from '../src/index.js';
-import { freePort, sample, startCluster, until, url } from './helpers.js';
+import { sample, startCluster, url } from './helpers.js';
 
 describe('the dashboard over HTTP', () => {
   it('serves one self-contained page at / and /dashboard, with nothing fetched from elsewhere', async () => {
@@ -51,10 +51,15 @@ describe('the dashboard over HTTP', () => {
     expect(state.events[0]).toMatchObject({ kind: 'start', seq: 1 });
     expect(state.events.map((e) => e.kind)).toContain('leader');
     // The series gains a point a second; wait (bounded) for the one holding the ten SETs.
-    await until('a series point with the writes', async () => {
-      const s = (await (await fetch(url(node, '/dashboard/state'))).json()) as DashboardState;
-      return s.series.reduce((n, p) => n + p.opsPerSec, 0) > 0;
-    });
+    await expect
+      .poll(
+        async () => {
+          const s = (await (await fetch(url(node, '/dashboard/state'))).json()) as DashboardState;
+          return s.series.reduce((n, p) => n + p.opsPerSec, 0) > 0;
+        },
+        { message: 'a series point with the writes' },
+      )
+      .toBe(true);
     const put = await fetch(url(node, '/v1/kv/x'), { method: 'PUT', body: 'y' });
     expect(put.status).toBe(204);
     expect(put.headers.get('access-control-allow-origin')).toBeNull();
@@ -62,13 +67,8 @@ describe('the dashboard over HTTP', () => {
   });
 
   it('a node knows its peers admin addresses: derived from the port rule, or configured', async () => {
-    // Free peer ports whose +1000 (the admin ports, by the same offset) are free too.
-    const pairs: Array<{ peer: number; http: number }> = [];
-    while (pairs.length < 3) {
-      const peer = await freePort();
-      if (peer + 1000 > 65_535 || pairs.some((p) => p.peer === peer)) continue;
-      pairs.push({ peer, http: peer + 1000 });
-    }
+    // peerHttpAddresses only computes (nothing binds): any ports do, each admin port its peer port + 1000.
+    const pairs = [7101, 7102, 7103].map((peer) => ({ peer, http: peer + 1000 }));
     const derived = peerHttpAddresses({
       peers: new Map([
         ['n2', { host: '127.0.0.1', port: (pairs[1] as { peer: number }).peer }],

@@ -2,7 +2,7 @@
 // Method: in-process ClusterNodes on 127.0.0.1 (port 0, temp dirs) driven by the RESP Client; scrape before and after, compare exact counts; every wait is a bounded poll on a condition, never a sleep.
 import { Client } from '@distkv/net';
 import { describe, expect, it } from 'vitest';
-import { sample, scrape, startCluster, stopNode, until } from './helpers.js';
+import { sample, scrape, startCluster } from './helpers.js';
 
 describe('/metrics on a running node', () => {
   it('counts client requests by command and result, their latency, fsyncs, WAL batches and Raft indexes', async () => {
@@ -47,13 +47,18 @@ describe('/metrics on a running node', () => {
   });
 
   it('three voters: peers connected, each node its own registry; a stopped leader shows as an election, a leader change and a lost peer', async () => {
-    const { nodes } = await startCluster(3);
+    const { nodes, cluster } = await startCluster(3);
     // Every node reports each of its two peers as connected (heartbeats and votes keep the links busy).
     for (const n of nodes) {
-      await until(`${n.id} sees both peers connected`, async () => {
-        const text = await scrape(n);
-        return nodes.filter((p) => p !== n).every((p) => sample(text, 'distkv_peer_connected', { peer: p.id }) === 1);
-      });
+      await expect
+        .poll(
+          async () => {
+            const text = await scrape(n);
+            return nodes.filter((p) => p !== n).every((p) => sample(text, 'distkv_peer_connected', { peer: p.id }) === 1);
+          },
+          { message: `${n.id} sees both peers connected` },
+        )
+        .toBe(true);
     }
     // Separate registries: each scrape names only its own node.
     for (const n of nodes) {
@@ -62,32 +67,45 @@ describe('/metrics on a running node', () => {
       expect([...named]).toEqual([n.id]);
     }
     let leader = nodes.find((n) => n.status().role === 'leader');
-    await until('a leader', () => {
-      leader = nodes.find((n) => n.status().role === 'leader');
-      return leader !== undefined;
-    });
+    await expect
+      .poll(
+        () => {
+          leader = nodes.find((n) => n.status().role === 'leader');
+          return leader !== undefined;
+        },
+        { message: 'a leader' },
+      )
+      .toBe(true);
     if (leader === undefined) throw new Error('no leader');
     const old = leader;
     const survivors = nodes.filter((n) => n !== old);
     const before = new Map<string, string>();
     for (const n of survivors) before.set(n.id, await scrape(n));
-    await stopNode(old);
-    await until('a new leader among the survivors', () =>
-      survivors.some((n) => n.status().role === 'leader' && n.status().leader === n.id),
-    );
+    await cluster.stop(old.id);
+    await expect
+      .poll(() => survivors.some((n) => n.status().role === 'leader' && n.status().leader === n.id), {
+        message: 'a new leader among the survivors',
+      })
+      .toBe(true);
     for (const n of survivors) {
-      await until(`${n.id} counts the election and the leader change and sees ${old.id} gone`, async () => {
-        const text = await scrape(n);
-        const was = before.get(n.id) as string;
-        const newLeader = n.status().leader;
-        return (
-          newLeader !== null &&
-          newLeader !== old.id &&
-          sample(text, 'distkv_raft_elections_observed_total') > sample(was, 'distkv_raft_elections_observed_total') &&
-          sample(text, 'distkv_raft_leader_changes_observed_total') > sample(was, 'distkv_raft_leader_changes_observed_total') &&
-          sample(text, 'distkv_peer_connected', { peer: old.id }) === 0
-        );
-      });
+      await expect
+        .poll(
+          async () => {
+            const text = await scrape(n);
+            const was = before.get(n.id) as string;
+            const newLeader = n.status().leader;
+            return (
+              newLeader !== null &&
+              newLeader !== old.id &&
+              sample(text, 'distkv_raft_elections_observed_total') > sample(was, 'distkv_raft_elections_observed_total') &&
+              sample(text, 'distkv_raft_leader_changes_observed_total') >
+                sample(was, 'distkv_raft_leader_changes_observed_total') &&
+              sample(text, 'distkv_peer_connected', { peer: old.id }) === 0
+            );
+          },
+          { message: `${n.id} counts the election and the leader change and sees ${old.id} gone` },
+        )
+        .toBe(true);
       const kinds = n.monitor.events.list().map((e) => e.kind);
       expect(kinds).toContain('election');
       expect(kinds).toContain('leader');

@@ -1,5 +1,5 @@
 // Goal: a full node admits only the peers, clients and admin requests it should, and survives hostile HTTP traffic.
-// Method: in-process ClusterNodes on 127.0.0.1 (free ports, temp dirs); a 3-node cluster whose third node has the
+// Method: in-process ClusterNodes on 127.0.0.1 (port 0, peer ports from the kit, temp dirs); a 3-node cluster whose third node has the
 // wrong cluster secret; the admin endpoint driven with fetch and raw sockets; waits are bounded polls or close events.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, parseUserSpec } from '@distkv/net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { ClusterNode, type ClusterNodeOptions } from '../src/index.js';
-import { freePort, sample, until, url } from './helpers.js';
+import { localCluster, sample, url } from './helpers.js';
 
 const SECRET = 'the-right-cluster-secret-0123456789';
 const root = mkdtempSync(join(tmpdir(), 'distkv-cluster-security-'));
@@ -34,37 +34,41 @@ async function start(options: Partial<ClusterNodeOptions> & { id: string }): Pro
 
 describe('a node with the wrong cluster secret', () => {
   it('cannot join: the other two elect and serve, it never learns a leader, and its log says why', async () => {
-    const ids = ['n1', 'n2', 'n3'];
-    const ports = new Map<string, number>();
-    for (const id of ids) ports.set(id, await freePort());
-    const logs = new Map<string, string[]>(ids.map((id) => [id, []]));
-    const nodes = await Promise.all(
-      ids.map((id) =>
-        start({
-          id,
-          peers: new Map(ids.filter((p) => p !== id).map((p) => [p, { host: '127.0.0.1', port: ports.get(p) as number }])),
-          peerListen: { host: '127.0.0.1', port: ports.get(id) as number },
-          security: { clusterSecret: id === 'n3' ? `${SECRET}-wrong` : SECRET },
-          log: (line) => logs.get(id)?.push(line),
-        }),
-      ),
-    );
+    const logs = new Map<string, string[]>(['n1', 'n2', 'n3'].map((id) => [id, []]));
+    const cluster = await localCluster(3, (id) => ({
+      security: { clusterSecret: id === 'n3' ? `${SECRET}-wrong` : SECRET },
+      log: (line) => logs.get(id)?.push(line),
+    }));
+    const nodes = await cluster.startAll();
     const [n1, n2, n3] = nodes as [ClusterNode, ClusterNode, ClusterNode];
-    await until('n1 and n2 agree on a leader', () => n1.ready() && n2.ready() && n1.status().leader === n2.status().leader);
+    await expect
+      .poll(() => n1.ready() && n2.ready() && n1.status().leader === n2.status().leader, {
+        message: 'n1 and n2 agree on a leader',
+      })
+      .toBe(true);
     // Through either of the two: a follower forwards. SET is idempotent, so a write that met an election on a loaded
     // machine (-TRYAGAIN, -TIMEOUT) is sent again; the point is that n1 and n2 serve without n3.
     const client = await Client.connect({ port: n1.server.address.port });
     let reply: unknown;
-    await until('n1 and n2 acknowledge a write', async () => {
-      reply = await client.call('SET', 'k', 'written without n3').catch((e: unknown) => e);
-      return reply === 'OK';
-    });
+    await expect
+      .poll(
+        async () => {
+          reply = await client.call('SET', 'k', 'written without n3').catch((e: unknown) => e);
+          return reply === 'OK';
+        },
+        { message: 'n1 and n2 acknowledge a write' },
+      )
+      .toBe(true);
     expect(reply).toBe('OK');
     await client.close();
-    await until('n3 logged the refusal', () => (logs.get('n3') ?? []).some((l) => /cluster secret/.test(l)));
-    await until('n1 or n2 logged the refusal', () =>
-      [...(logs.get('n1') ?? []), ...(logs.get('n2') ?? [])].some((l) => /cluster secret/.test(l)),
-    );
+    await expect
+      .poll(() => (logs.get('n3') ?? []).some((l) => /cluster secret/.test(l)), { message: 'n3 logged the refusal' })
+      .toBe(true);
+    await expect
+      .poll(() => [...(logs.get('n1') ?? []), ...(logs.get('n2') ?? [])].some((l) => /cluster secret/.test(l)), {
+        message: 'n1 or n2 logged the refusal',
+      })
+      .toBe(true);
     expect(n3.status().leader).toBeNull();
     expect(n3.status().commitIndex).toBe(0);
     expect(n3.replica.store.get(Buffer.from('k'))).toBeUndefined();
@@ -79,7 +83,7 @@ describe('the admin endpoint', () => {
 
   it('keeps read-only pages open on loopback, and asks the client port’s credentials for keys and writes', async () => {
     const node = await start({ id: 'solo', security: { users } });
-    await until('the node leads itself', () => node.ready());
+    await expect.poll(() => node.ready(), { message: 'the node leads itself' }).toBe(true);
     expect((await fetch(url(node, '/health'))).status).toBe(200);
     expect((await fetch(url(node, '/status'))).status).toBe(200);
     const anonymous = await fetch(url(node, '/v1/kv/a'), { method: 'PUT', body: 'x' });

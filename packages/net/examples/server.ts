@@ -4,7 +4,8 @@
 // then try `redis-cli -p 6380 SET hello world` or type `PUT hello world`
 // into `distkv client --line`. Ctrl-C shuts it down gracefully.
 import { parseArgs } from 'node:util';
-import { type KvBackend, MemoryBackend, Server } from '@distkv/net';
+import { type KvBackend, Server } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 import { DurableStore } from '@distkv/wal';
 
 const { values } = parseArgs({

@@ -49,6 +49,5 @@ export {
   type UserSpec,
   UserTable,
 } from './security.js';
-export { DISTKV_VERSION, Server, type ServerOptions } from './server.js';
-export { MemoryBackend } from './testing/memory-backend.js';
-export { makeTestPki, type TestPki } from './testing/tls-certs.js';
+export { Server, type ServerOptions } from './server.js';
+export { DISTKV_VERSION } from './version.js';

@@ -14,6 +14,7 @@ import {
   type UserSpec,
   UserTable,
 } from './security.js';
+import { DISTKV_VERSION } from './version.js';
 
 export interface ServerOptions {
   backend: KvBackend;
@@ -37,8 +38,6 @@ export interface ServerOptions {
   /** Called once per answered request (command, ok or error, latency); metrics use it. */
   onRequest?: (sample: RequestSample) => void;
 }
-
-export const DISTKV_VERSION = '0.3.0';
 
 /**
  * The client-facing server: one port, RESP2 and the seed's line protocol.

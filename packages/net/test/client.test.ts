@@ -1,6 +1,7 @@
 // Goal: the promise-based Client pipelines, times out, reconnects and speaks both protocols. Method: in-process servers, a silent TCP listener for timeouts, and a server restarted on the same port.
 import { createServer, type Socket } from 'node:net';
-import { Client, MemoryBackend, Server } from '@distkv/net';
+import { Client, Server } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServer } from './helpers.js';
 

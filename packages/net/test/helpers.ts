@@ -1,10 +1,11 @@
 // Shared by the tests: servers in this process or in a child process, and
 // raw sockets. Everything listens on 127.0.0.1 with port 0.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KvBackend, MemoryBackend, Server, type ServerOptions } from '@distkv/net';
+import { type KvBackend, Server, type ServerOptions } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -14,10 +15,6 @@ export async function startServer(
   const backend = options.backend ?? new MemoryBackend();
   const server = await Server.listen({ ...options, backend, port: 0, host: '127.0.0.1' });
   return { server, port: server.address.port, backend };
-}
-
-export function hasCommand(name: string): boolean {
-  return spawnSync(name, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Runs examples/server.ts in a child process; resolves once it prints its port. */
@@ -111,10 +108,4 @@ export class RawSocket {
   destroy(): void {
     this.socket.destroy();
   }
-}
-
-/** Polls `condition` every 20 ms, at most `tries` times; the test's timeout bounds it too. */
-export async function waitFor(condition: () => boolean, tries = 1000): Promise<void> {
-  for (let i = 0; i < tries && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  if (!condition()) throw new Error('condition not reached');
 }

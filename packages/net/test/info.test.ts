@@ -1,7 +1,10 @@
-// Goal: parseInfo reads an INFO reply into fields the way Redis clients do.
-// Method: a reply with sections, CRLF and LF endings, a value containing ':'.
-import { parseInfo } from '@distkv/net';
+// Goal: parseInfo reads an INFO reply into fields the way Redis clients do, and INFO reports the package's version.
+// Method: a reply with sections, CRLF and LF endings, a value containing ':'; a live server's INFO against package.json.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, DISTKV_VERSION, parseInfo } from '@distkv/net';
 import { describe, expect, it } from 'vitest';
+import { packageDir, startServer } from './helpers.js';
 
 describe('parseInfo', () => {
   it('maps field to value, skipping section headers and blank lines', () => {
@@ -11,5 +14,21 @@ describe('parseInfo', () => {
       ['leader_addr', '127.0.0.1:7001'],
       ['node_id', 'n1'],
     ]);
+  });
+});
+
+describe('INFO server', () => {
+  it('reports distkv_version from package.json, not a constant that a release can leave behind', async () => {
+    const manifest = JSON.parse(readFileSync(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+    expect(DISTKV_VERSION).toBe(manifest.version);
+    const { server, port } = await startServer();
+    const client = await Client.connect({ port });
+    try {
+      const info = parseInfo(String(await client.call('INFO', 'server')));
+      expect(info.get('distkv_version')).toBe(manifest.version);
+    } finally {
+      await client.close();
+      await server.close();
+    }
   });
 });

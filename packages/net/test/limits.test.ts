@@ -1,8 +1,9 @@
 // Goal: every server limit is validated, enforced with a clear answer, and leaves other clients alone; auth and ordering rules hold. Method: small limits on in-process servers, raw sockets and the Client.
 
-import { Client, encodeRequest, MemoryBackend, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
+import { Client, encodeRequest, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawSocket, startServer, waitFor } from './helpers.js';
+import { RawSocket, startServer } from './helpers.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -95,7 +96,7 @@ describe('limits', () => {
     const raw = await RawSocket.open(started.port);
     raw.socket.pause(); // a paused socket does not even notice the close: watch the server instead
     for (let i = 0; i < 64; i++) raw.socket.write(encodeRequest(['GET', 'big']));
-    await waitFor(() => started.server.clientCount === 1);
+    await expect.poll(() => started.server.clientCount).toBe(1);
     expect(logs.join('\n')).toMatch(/did not read its replies for 200 ms/);
     expect(await client.call('PING')).toBe('PONG');
     raw.destroy();
@@ -111,7 +112,7 @@ describe('limits', () => {
     const raw = await RawSocket.open(started.port);
     raw.socket.pause();
     raw.socket.write(encodeRequest(['GET', 'big']));
-    await waitFor(() => started.server.clientCount === 1);
+    await expect.poll(() => started.server.clientCount).toBe(1);
     expect(logs.join('\n')).toMatch(/reply bytes unread \(outputBytesMax\)/);
     expect(await client.call('PING')).toBe('PONG');
     raw.destroy();

@@ -3,9 +3,10 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { commandTable } from '@distkv/net';
+import { missingTool, systemTools } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, spawnExampleServer, stopChild } from './helpers.js';
+import { spawnExampleServer, stopChild } from './helpers.js';
 
 let child: ChildProcess;
 let port: number;
@@ -86,8 +87,7 @@ describe('ioredis', () => {
   });
 });
 
-const redisCli = hasCommand('redis-cli');
-describe.skipIf(!redisCli)('redis-cli (skipped when redis-cli is missing: apt-get install redis-tools)', () => {
+describe.skipIf(missingTool(systemTools.redisCli))('redis-cli', () => {
   const cli = (...args: string[]): string => {
     const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
       encoding: 'utf8',
@@ -154,7 +154,7 @@ describe.skipIf(!redisCli)('redis-cli (skipped when redis-cli is missing: apt-ge
     expect(new Set(keys).size).toBe(1200);
   });
 
-  it.skipIf(!hasCommand('redis-benchmark'))('lets redis-benchmark -t set,get -n 1000 complete', () => {
+  it.skipIf(missingTool(systemTools.redisBenchmark))('lets redis-benchmark -t set,get -n 1000 complete', () => {
     const result = spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(port), '-t', 'set,get', '-n', '1000', '-q'], {
       encoding: 'utf8',
       timeout: 60_000,

@@ -6,20 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import {
-  Client,
-  encodeRequest,
-  isLoopbackHost,
-  makeTestPki,
-  parseBasicAuth,
-  parseUserSpec,
-  type Server,
-  type TestPki,
-  UserTable,
-} from '@distkv/net';
+import { Client, encodeRequest, isLoopbackHost, parseBasicAuth, parseUserSpec, type Server, UserTable } from '@distkv/net';
+import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hasCommand, RawSocket, startServer } from './helpers.js';
+import { RawSocket, startServer } from './helpers.js';
 
 const servers: Server[] = [];
 async function serve(options: Parameters<typeof startServer>[0] = {}) {
@@ -127,7 +118,8 @@ describe('users and permissions', () => {
 
 describe('exposure', () => {
   it('refuses a non-loopback bind without a password, naming the ways out', async () => {
-    const { MemoryBackend, Server } = await import('@distkv/net');
+    const { Server } = await import('@distkv/net');
+    const { MemoryBackend } = await import('@distkv/net/testing');
     await expect((async () => Server.listen({ backend: new MemoryBackend(), host: '0.0.0.0', port: 0 }))()).rejects.toMatchObject(
       {
         code: 'NET_UNSAFE_BIND',
@@ -231,7 +223,7 @@ describe('TLS on the client port', () => {
     expect(plain.received.toString()).not.toContain('PONG');
   });
 
-  it.skipIf(!hasCommand('redis-cli'))('serves redis-cli --tls --cacert', async () => {
+  it.skipIf(missingTool(systemTools.redisCli))('serves redis-cli --tls --cacert', async () => {
     const { port } = await serve({ tls: tlsOf(), users });
     // Asynchronously: the server runs in this process, so a synchronous spawn would block it.
     const cli = async (...args: string[]) =>

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTestPki, type TestPki } from '@distkv/net';
+import { makeTestPki, type TestPki } from '@distkv/net/testing';
 import {
   AcceptorHandshake,
   ConnectorHandshake,

@@ -10,7 +10,6 @@ export { defaultWalLimits, resolveWalLimits, type WalLimits } from './limits.js'
 export { observeWal, WAL_OBSERVERS_MAX, type WalObserver } from './observe.js';
 export { ENTRY_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, WAL_FORMAT_VERSION } from './record.js';
 export type { HardState } from './state.js';
-export { type Fault, type FaultOp, FaultyFileSystem } from './testing/faulty-fs.js';
 export {
   type AppendAck,
   type Durability,

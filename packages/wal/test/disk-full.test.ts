@@ -3,7 +3,8 @@
 import { readdirSync } from 'node:fs';
 import { commands, isDistkvError } from '@distkv/core';
 import { describe, expect, it } from 'vitest';
-import { DurableStore, FaultyFileSystem, Wal } from '../src/index.js';
+import { DurableStore, Wal } from '../src/index.js';
+import { FaultyFileSystem } from '../src/testing/index.js';
 import { payloadOf, tempDir } from './helpers.js';
 
 describe('disk full (ENOSPC) and write errors', () => {

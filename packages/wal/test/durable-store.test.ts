@@ -4,7 +4,8 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commands, isDistkvError } from '@distkv/core';
 import { describe, expect, it } from 'vitest';
-import { DurableStore, FaultyFileSystem, Wal } from '../src/index.js';
+import { DurableStore, Wal } from '../src/index.js';
+import { FaultyFileSystem } from '../src/testing/index.js';
 import { payloadOf, tempDir } from './helpers.js';
 
 describe('DurableStore', () => {

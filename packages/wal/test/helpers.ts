@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDistkvError } from '@distkv/core';
+import { mulberry32 } from '@distkv/core/testing';
 import { afterEach } from 'vitest';
 import { walErrorCodes } from '../src/index.js';
 
@@ -17,17 +18,8 @@ export function tempDir(): string {
   return dir;
 }
 
-/** mulberry32: a small seeded PRNG, so a failing case replays from its seed. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (mulberry32), so a failing case replays from its seed. */
+export const rng = mulberry32;
 
 export function payloadOf(index: number): Buffer {
   return Buffer.from(`entry-${index}-${'y'.repeat((index * 7) % 50)}`);

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { ClusterNode } from '@distkv/cluster';
 import { isDistkvError } from '@distkv/core';
-import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
+import { type KvBackend, Server, type ServerLimits } from '@distkv/net';
+import { MemoryBackend } from '@distkv/net/testing';
 import type { PeerAddress } from '@distkv/replication';
 import { DurableStore } from '@distkv/wal';
 import { type Command, Option } from 'commander';

@@ -1,0 +1,6 @@
+/**
+ * `@distkv/core/testing`: tools for tests and simulators in this and later
+ * phases. Not part of the store's API (the main entry point does not
+ * re-export them).
+ */
+export { mulberry32, type TestRng } from './rng.js';
