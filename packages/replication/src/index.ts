@@ -22,6 +22,7 @@ export {
   type PayloadFormatter,
 } from './describe.js';
 export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
+export { FrameBoundary } from './driver/frame-boundary.js';
 export {
   defaultForwardLimits,
   type ForwardLimits,
@@ -29,15 +30,8 @@ export {
   ReplicationNode,
   type ReplicationNodeOptions,
 } from './driver/node.js';
-export {
-  AcceptorHandshake,
-  ConnectorHandshake,
-  FrameBoundary,
-  type HandshakeStep,
-  type PeerSecurity,
-  type ResolvedPeerSecurity,
-  resolvePeerSecurity,
-} from './driver/peer-auth.js';
+export { AcceptorHandshake, ConnectorHandshake, type HandshakeStep } from './driver/peer-handshake.js';
+export { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './driver/peer-security.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
 export { Progress, type ProgressState } from './progress.js';
