@@ -18,7 +18,7 @@ import {
 } from '../config.js';
 import { DataDirLock, DataDirLockedError } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
-import { securityOf, startRefusals } from '../security.js';
+import { securityOf, startRefusals } from '../security-flags.js';
 
 export { parsePeers } from '../config.js';
 
