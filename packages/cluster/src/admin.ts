@@ -11,11 +11,11 @@ import { createServer as createHttpsServer } from 'node:https';
 import { commands, errorContract, isDistkvError } from '@distkv/core';
 import type { TlsMaterial } from '@distkv/net';
 import type { ReplicationNode } from '@distkv/replication';
+import { applyHttpLimits, type HttpGuard, type HttpLimits, httpServerOptions, resolveHttpLimits } from './cluster-security.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { clusterError } from './errors.js';
 import type { NodeEvent } from './events.js';
 import type { NodeMonitor } from './monitor.js';
-import { applyHttpLimits, type HttpGuard, type HttpLimits, httpServerOptions, resolveHttpLimits } from './security.js';
 import type { SeriesPoint } from './series.js';
 
 // #region admin-limits
@@ -154,7 +154,7 @@ export function httpStatusOf(err: unknown): number {
 }
 // #endregion http-status
 
-/** Basic auth with the client port's users, HTTPS with its certificate, and the HTTP limits (see security.ts). */
+/** Basic auth with the client port's users, HTTPS with its certificate, and the HTTP limits (see cluster-security.ts). */
 export interface AdminSecurity {
   guard?: HttpGuard | undefined;
   tls?: TlsMaterial | undefined;
@@ -272,7 +272,7 @@ export class AdminServer {
     const url = new URL(req.url ?? '/', 'http://admin');
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (this.#guard !== undefined && !this.#guard.allow(req, res, method, path)) return; // see security.ts
+    if (this.#guard !== undefined && !this.#guard.allow(req, res, method, path)) return; // see cluster-security.ts
     if (method === 'GET' && path === '/health') return this.#send(res, 200, 'ok\n');
     if (method === 'GET' && path === '/ready') {
       const status = nodeStatus(this.#replica);

@@ -5,7 +5,7 @@
  * are `@distkv/replication`'s; the admin endpoint answers every error with
  * the HTTP status its code's contract names.
  */
-import { DistkvError, defineErrors } from '@distkv/core';
+import { defineErrors } from '@distkv/core';
 import type Table from './errors.json';
 
 // #region error-codes

@@ -1,5 +1,5 @@
 /**
- * What ClusterNode needs to watch itself, kept out of node.ts: the peer
+ * What ClusterNode needs to watch itself, kept out of cluster-node.ts: the peer
  * transport (opened here so the monitor can read each peer link's state),
  * the peers' admin addresses for the dashboard, and the monitor's view of
  * the replica.
@@ -31,7 +31,7 @@ export function listenPeers(
     listen,
     { entriesMax: limits.appendEntriesMax, bytesMax: Math.max(limits.entryBytesMax, limits.snapshotChunkBytesMax) },
     electing ? { reconnectDelayMsMax: 250 } : {},
-    security, // mutual TLS and/or the cluster secret (see security.ts)
+    security, // mutual TLS and/or the cluster secret (see cluster-security.ts)
     log,
   );
 }

@@ -1,3 +1,18 @@
+/**
+ * The state machine of distkv: byte keys to byte values, in key order, and
+ * `apply(command)`, the only way a write happens.
+ *
+ * Every later phase is built on one promise made here: `apply` is
+ * deterministic. It reads no clock and no randomness, so the same commands
+ * in the same order give the same state and the same results on every
+ * replica; anything time-dependent must arrive as data in a command.
+ * The WAL (phase 2) makes it durable by logging commands before applying
+ * them; Raft (phase 4) makes it replicated by agreeing on their order.
+ * Neither looks inside a command: only core interprets them (command.ts,
+ * codec.ts). `snapshot()`/`restore()` (snapshot.ts) let a log be compacted
+ * and a lagging replica catch up; exactly-once sessions (session.ts) are
+ * replicated state kept beside the keys.
+ */
 import sortedBtree from 'sorted-btree';
 import { bulkLoad } from 'sorted-btree/extended/bulkLoad.js';
 import { assert } from './assert.js';

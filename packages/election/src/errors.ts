@@ -5,7 +5,7 @@
  * itself (NOT_LEADER, READS_FULL, TRANSFER_TARGET_INVALID) are
  * `@distkv/replication`'s.
  */
-import { DistkvError, defineErrors } from '@distkv/core';
+import { defineErrors } from '@distkv/core';
 import type Table from './errors.json';
 
 // #region error-codes

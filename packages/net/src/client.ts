@@ -1,8 +1,8 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { assert, type DistkvError, isDistkvError } from '@distkv/core';
 import { netError, ServerError } from './errors.js';
+import { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-client-codec.js';
 import { commandTable } from './resp-commands.js';
-import { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
 
 export interface ReconnectOptions {
   /** Connection attempts per call before CONNECTION_REFUSED; 1 means no retry. */

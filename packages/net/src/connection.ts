@@ -1,12 +1,26 @@
+/**
+ * One client connection of the server (server.ts): bytes in, replies out,
+ * in order. The first byte chooses the protocol (RESP2 or the line
+ * protocol); parsers (resp-parser.ts, line-parser.ts) are fed chunk by
+ * chunk, every complete request is dispatched to the command table
+ * (resp-commands.ts, line-commands.ts), and replies are gathered so one
+ * pass over a chunk becomes one socket write.
+ *
+ * Why it is its own file: this is where pipelining, read-your-writes
+ * ordering and backpressure meet (node-redis's socket is the model).
+ * Writes go to the backend at once and keep their place in the reply order;
+ * reading pauses while the socket needs draining or too many replies wait,
+ * and a client that never reads is disconnected within its limits.
+ */
 import type { Socket } from 'node:net';
 import { isDistkvError } from '@distkv/core';
 import { type KvBackend, respErrorPrefixes } from './backend.js';
+import { PartialRequestTimer } from './client-port-security.js';
 import { isLineWrite, lineDispatch } from './line-commands.js';
 import { LineParser } from './line-parser.js';
-import { error } from './reply.js';
 import { commandTable, dispatch, type Outcome, type ServerContext, type SessionState } from './resp-commands.js';
 import { ProtocolViolation, RespRequestParser } from './resp-parser.js';
-import { PartialRequestTimer } from './security.js';
+import { error } from './resp-server-replies.js';
 
 /** A reply in the connection's queue; `data` is undefined while its write awaits the backend. */
 interface Slot {
@@ -307,24 +321,12 @@ export class Connection {
         : undefined;
     if (barrier !== undefined) {
       // #region read
-      const slot: Slot = { data: undefined };
-      this.#slots.push(slot);
-      this.#readsInFlight++;
-      barrier.then(
-        () => {
-          const outcome = Buffer.isBuffer(request)
-            ? lineDispatch(request, this.session, this.#hooks.context)
-            : dispatch(request, this.session, this.#hooks.context);
-          const reply = Buffer.isBuffer(outcome) ? outcome : this.#failure(new Error('a read produced no reply'));
-          done?.(reply);
-          this.#settleRead(slot, reply);
-        },
-        (err: unknown) => {
-          const reply = this.#failure(err);
-          done?.(reply);
-          this.#settleRead(slot, reply);
-        },
-      );
+      this.#replyLater(barrier, 'read', done, () => {
+        const outcome = Buffer.isBuffer(request)
+          ? lineDispatch(request, this.session, this.#hooks.context)
+          : dispatch(request, this.session, this.#hooks.context);
+        return Buffer.isBuffer(outcome) ? outcome : this.#failure(new Error('a read produced no reply'));
+      });
       // #endregion read
       return;
     }
@@ -341,22 +343,7 @@ export class Connection {
       this.#closing = true;
     } else {
       // #region write
-      const slot: Slot = { data: undefined };
-      this.#slots.push(slot);
-      this.#writesInFlight++;
-      const format = outcome.reply;
-      this.#hooks.backend.execute(outcome.write).then(
-        (result) => {
-          const reply = format(result);
-          done?.(reply);
-          this.#settle(slot, reply);
-        },
-        (err: unknown) => {
-          const reply = this.#failure(err);
-          done?.(reply);
-          this.#settle(slot, reply);
-        },
-      );
+      this.#replyLater(this.#hooks.backend.execute(outcome.write), 'write', done, outcome.reply);
       // #endregion write
     }
   }
@@ -370,17 +357,35 @@ export class Connection {
       : Buffer.from(`ERROR ${code === 'ERR' ? '' : `${code} `}${message.replace(/[\r\n]/g, ' ')}\n`);
   }
 
-  #settleRead(slot: Slot, data: Buffer): void {
-    slot.data = data;
-    this.#readsInFlight--;
-    this.#pumpSoon();
+  // #region reply-later
+  /**
+   * Holds the next place in the reply order until `pending` settles, then
+   * fills it with `format`'s reply, or the error's, so replies leave in
+   * request order however the backend interleaves them.
+   */
+  #replyLater<T>(
+    pending: Promise<T>,
+    kind: 'read' | 'write',
+    done: ((reply: Buffer) => void) | undefined,
+    format: (value: T) => Buffer,
+  ): void {
+    const slot: Slot = { data: undefined };
+    this.#slots.push(slot);
+    if (kind === 'read') this.#readsInFlight++;
+    else this.#writesInFlight++;
+    const settle = (reply: Buffer): void => {
+      done?.(reply);
+      slot.data = reply;
+      if (kind === 'read') this.#readsInFlight--;
+      else this.#writesInFlight--;
+      this.#pumpSoon();
+    };
+    pending.then(
+      (value) => settle(format(value)),
+      (err: unknown) => settle(this.#failure(err)),
+    );
   }
-
-  #settle(slot: Slot, data: Buffer): void {
-    slot.data = data;
-    this.#writesInFlight--;
-    this.#pumpSoon();
-  }
+  // #endregion reply-later
 
   #pumpSoon(): void {
     // The backend settles a batch of writes in one go (one fsync, many

@@ -12,29 +12,6 @@ export {
   type SessionOptions,
   type SessionStats,
 } from './client.js';
-export type { RequestSample } from './connection.js';
-export { type NetErrorCode, netErrorCodes, ServerError } from './errors.js';
-export {
-  encodeFrame,
-  FRAME_BYTES_HARD_MAX,
-  FrameDecoder,
-  FramedConnection,
-  type FramedConnectionOptions,
-} from './framed.js';
-export { parseInfo } from './info.js';
-export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
-export { LineParser } from './line-parser.js';
-export {
-  type CommandSpec,
-  commandTable,
-  type Handler,
-  type Outcome,
-  type ScanCursors,
-  type ServerContext,
-  type SessionState,
-} from './resp-commands.js';
-export { ProtocolViolation, type RequestParserLimits, RespRequestParser } from './resp-parser.js';
-export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-reply.js';
 export {
   checkClientExposure,
   defaultSecurityLimits,
@@ -48,6 +25,29 @@ export {
   type TlsMaterial,
   type UserSpec,
   UserTable,
-} from './security.js';
+} from './client-port-security.js';
+export type { RequestSample } from './connection.js';
+export { type NetErrorCode, netErrorCodes, ServerError } from './errors.js';
+export {
+  encodeFrame,
+  FRAME_BYTES_HARD_MAX,
+  FrameDecoder,
+  FramedConnection,
+  type FramedConnectionOptions,
+} from './framed.js';
+export { parseInfo } from './info.js';
+export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
+export { LineParser } from './line-parser.js';
+export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-client-codec.js';
+export {
+  type CommandSpec,
+  commandTable,
+  type Handler,
+  type Outcome,
+  type ServerContext,
+  type SessionState,
+} from './resp-commands.js';
+export { ProtocolViolation, type RequestParserLimits, RespRequestParser } from './resp-parser.js';
+export type { ScanCursors } from './scan-cursors.js';
 export { Server, type ServerOptions } from './server.js';
 export { DISTKV_VERSION } from './version.js';

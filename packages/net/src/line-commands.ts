@@ -1,6 +1,6 @@
 import { commands } from '@distkv/core';
+import { authenticate, lineAuthArguments, refuseWrite, TOO_MANY_AUTH_FAILURES } from './client-port-security.js';
 import type { Outcome, ServerContext, SessionState } from './resp-commands.js';
-import { authenticate, lineAuthArguments, refuseWrite, TOO_MANY_AUTH_FAILURES } from './security.js';
 
 const OK = Buffer.from('OK\n');
 const NOT_FOUND = Buffer.from('NOT_FOUND\n');

@@ -1,11 +1,22 @@
+/**
+ * The client port of a distkv node: a TCP (or TLS) listener on which
+ * redis-cli, Redis client libraries and the seed's line protocol all work.
+ *
+ * It owns what is shared by every connection (the limits, the user table,
+ * SCAN cursors, INFO and CONFIG's view of the server) and hands each
+ * accepted socket to a `Connection` (connection.ts), which parses, orders
+ * and answers. Data itself lives behind the `KvBackend` it is given:
+ * `MemoryBackend` in this phase, `DurableStore` with a WAL, or a
+ * `ReplicationNode` that puts writes through Raft. So the same server
+ * fronts a single process and a cluster, and only the backend changes.
+ * The exposure check refuses to serve a non-loopback address without
+ * authentication unless told to (client-port-security.ts).
+ */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { arch, platform } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
 import { assert, type LogLine } from '@distkv/core';
 import type { KvBackend } from './backend.js';
-import { Connection, type RequestSample } from './connection.js';
-import { resolveServerLimits, type ServerLimits } from './limits.js';
-import { REDIS_COMPAT_VERSION, ScanCursors, type ServerContext } from './resp-commands.js';
 import {
   checkClientExposure,
   resolveSecurityLimits,
@@ -13,7 +24,12 @@ import {
   type TlsMaterial,
   type UserSpec,
   UserTable,
-} from './security.js';
+} from './client-port-security.js';
+import { Connection, type RequestSample } from './connection.js';
+import { resolveServerLimits, type ServerLimits } from './limits.js';
+import type { ServerContext } from './resp-commands.js';
+import { REDIS_COMPAT_VERSION } from './resp-server-commands.js';
+import { ScanCursors } from './scan-cursors.js';
 import { DISTKV_VERSION } from './version.js';
 
 export interface ServerOptions {
@@ -25,7 +41,7 @@ export interface ServerOptions {
   limits?: Partial<ServerLimits>;
   /** When set, a connection must AUTH before anything but AUTH, HELLO and QUIT. */
   requirepass?: string | null;
-  /** Named users with a password and `ro`/`rw` permission (`AUTH user password`); see security.ts. */
+  /** Named users with a password and `ro`/`rw` permission (`AUTH user password`); see client-port-security.ts. */
   users?: readonly UserSpec[];
   /** Serve TLS instead of plain TCP (node:tls); clients authenticate with passwords, not certificates. */
   tls?: TlsMaterial | undefined;

@@ -4,7 +4,7 @@
  * docs/errors.md (a repo test checks that both agree). Programmer errors
  * (a broken Ready contract, an impossible log state) are assertions instead.
  */
-import { DistkvError, defineErrors } from '@distkv/core';
+import { defineErrors } from '@distkv/core';
 import type Table from './errors.json';
 
 // #region error-codes

@@ -23,17 +23,11 @@ export {
   type PayloadFormatter,
 } from './describe.js';
 export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
+export { FrameBoundary } from './driver/frame-boundary.js';
 export { ReplicationNode } from './driver/node.js';
 export { defaultForwardLimits, type ForwardLimits, type ReplicationNodeOptions } from './driver/options.js';
-export {
-  AcceptorHandshake,
-  ConnectorHandshake,
-  FrameBoundary,
-  type HandshakeStep,
-  type PeerSecurity,
-  type ResolvedPeerSecurity,
-  resolvePeerSecurity,
-} from './driver/peer-auth.js';
+export { AcceptorHandshake, ConnectorHandshake, type HandshakeStep } from './driver/peer-handshake.js';
+export { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './driver/peer-security.js';
 export type { ProposeResult } from './driver/ready-pump.js';
 export { defaultTransportLimits, type PeerAddress, TcpTransport, type TransportLimits } from './driver/transport.js';
 export type {

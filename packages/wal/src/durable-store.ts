@@ -1,3 +1,16 @@
+/**
+ * DurableStore: phase 1's `Store` on top of the WAL, the single server's
+ * durable backend (`distkv server` without peers).
+ *
+ * Write path: encode the command, append it to the log (wal.ts), apply it
+ * to the store once the append is durable, then acknowledge. Reads go to
+ * the store, which therefore never holds a write a crash could lose.
+ * Recovery: load the newest valid snapshot, then replay the log after it
+ * (the log's own recovery, recovery.ts, has already cut a torn tail).
+ * Snapshots are written atomically beside the segments, and the log is
+ * compacted behind them. In a cluster the Raft driver takes this role: it
+ * keeps the Raft log in a Wal and applies entries to a Store once committed.
+ */
 import { join } from 'node:path';
 import {
   assert,

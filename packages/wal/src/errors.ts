@@ -1,4 +1,4 @@
-import { DistkvError, defineErrors } from '@distkv/core';
+import { defineErrors } from '@distkv/core';
 import type Table from './errors.json';
 
 /**

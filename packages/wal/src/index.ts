@@ -9,16 +9,8 @@ export { nodeFileSystem, type WalFile, type WalFileSystem } from './fs.js';
 export { defaultWalLimits, resolveWalLimits, type WalLimits } from './limits.js';
 export { observeWal, WAL_OBSERVERS_MAX, type WalObserver } from './observe.js';
 export { ENTRY_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, WAL_FORMAT_VERSION } from './record.js';
+export type { ScanProblem } from './recovery.js';
+export { type RepairResult, repair } from './repair.js';
+export { segmentName } from './segment.js';
 export type { HardState } from './state.js';
-export {
-  type AppendAck,
-  type Durability,
-  type FsyncPolicy,
-  type RepairResult,
-  repair,
-  type ScanProblem,
-  segmentName,
-  Wal,
-  type WalEntry,
-  type WalOptions,
-} from './wal.js';
+export { type AppendAck, type Durability, type FsyncPolicy, Wal, type WalEntry, type WalOptions } from './wal.js';

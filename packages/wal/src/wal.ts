@@ -1,18 +1,31 @@
+/**
+ * The WAL writer: a segmented write-ahead log of `(index, term, payload)`
+ * entries with group commit, the durable log under DurableStore (phase 2)
+ * and under the Raft log of every later phase.
+ *
+ * One writer (`#pump`) owns the file. `append()` only assigns the next index
+ * and queues the entry; the pump takes what has queued as one batch, writes
+ * it with one write() and, under 'always', one fdatasync, then acknowledges
+ * the whole batch. So a batch is as large as the load makes it, and the disk
+ * sees one sync in flight at a time. Truncation, compaction and explicit
+ * syncs are queued behind the entries, so they happen in call order.
+ *
+ * Three cursors say how far an entry got: `lastIndex` (appended, queued),
+ * `#writtenIndex` (the kernel has it) and `#durableIndex` (fdatasync
+ * returned); `#assertCursors` keeps durable <= written <= appended. What
+ * happens before the writer starts (a torn tail cut, damage refused) is in
+ * recovery.ts; the operator's repair is repair.ts; segment files are
+ * segment.ts; the record format is record.ts.
+ */
 import { join, resolve } from 'node:path';
 import { assert, DistkvError, type LogLine } from '@distkv/core';
 import { type WalErrorCode, walError } from './errors.js';
 import { nodeFileSystem, readFully, type WalFile, type WalFileSystem, writeFully } from './fs.js';
 import { resolveWalLimits, type WalLimits } from './limits.js';
 import { notifyBatch, notifyFsync } from './observe.js';
-import {
-  checkEntryRecord,
-  checkSegmentHeader,
-  encodeEntry,
-  encodeSegmentHeader,
-  entryRecordBytes,
-  findLaterValidRecord,
-  SEGMENT_HEADER_BYTES,
-} from './record.js';
+import { checkEntryRecord, encodeEntry, entryRecordBytes } from './record.js';
+import { removeUnfinishedSegments, scanLog } from './recovery.js';
+import { createSegment, emptySegment, type Segment, segmentName } from './segment.js';
 import { type HardState, loadState, saveState } from './state.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'none';
@@ -53,17 +66,6 @@ export interface WalOptions {
   replay?: { fromIndex: number; onEntry: (entry: WalEntry) => void };
 }
 
-interface Segment {
-  firstIndex: number;
-  name: string;
-  /** Offset of each entry's record in the file. */
-  offsets: number[];
-  /** Term of each entry. */
-  terms: number[];
-  /** Valid bytes in the file; the next record goes here. */
-  bytes: number;
-}
-
 type Settle<T> = { resolve: (value: T) => void; reject: (error: DistkvError) => void };
 type EntryOp = { kind: 'entry'; index: number; term: number; payload: Uint8Array } & Settle<AppendAck>;
 type ControlOp =
@@ -73,12 +75,6 @@ type ControlOp =
   | ({ kind: 'compact'; upToIndex: number } & Settle<void>);
 type Op = EntryOp | ControlOp;
 
-const SEGMENT_NAME = /^(\d{20})\.wal$/;
-
-export function segmentName(firstIndex: number): string {
-  return `${String(firstIndex).padStart(20, '0')}.wal`;
-}
-
 function errnoCode(err: unknown): string {
   return typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string'
     ? (err as { code: string }).code
@@ -87,158 +83,6 @@ function errnoCode(err: unknown): string {
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-export interface ScanProblem {
-  file: string;
-  offset: number;
-  index: number;
-  reason: string;
-}
-
-export interface ScanResult {
-  segments: Segment[];
-  /** What was cut from the tail of the last segment (open), or from the first damaged segment on (repair). */
-  cut: Array<ScanProblem & { droppedBytes: number }>;
-  /** Segments after the damage that repair renamed to *.corrupt. */
-  removed: string[];
-}
-
-/**
- * Reads every segment of `dir` and checks every record. In 'open' mode a
- * damaged record at the tail of the last segment is cut off (a crash tore
- * the last, never-acknowledged write); damage anywhere else throws
- * WAL_CORRUPT. In 'repair' mode the log is cut at the first damage,
- * wherever it is, and later segments are renamed to *.corrupt.
- */
-// #region scan
-export async function scanLog(
-  fs: WalFileSystem,
-  dir: string,
-  limits: Readonly<WalLimits>,
-  mode: 'open' | 'repair',
-  log: (line: string) => void,
-  onEntry?: (index: number, term: number, payload: Buffer) => void,
-): Promise<ScanResult> {
-  const names = (await fs.readdir(dir)).filter((n) => SEGMENT_NAME.test(n)).sort();
-  const result: ScanResult = { segments: [], cut: [], removed: [] };
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i] as string;
-    const path = join(dir, name);
-    const buf = await fs.readFile(path);
-    const isLast = i === names.length - 1;
-    const previous = result.segments[result.segments.length - 1];
-    const nameIndex = Number((SEGMENT_NAME.exec(name) as RegExpExecArray)[1]);
-    const expectedFirst = previous === undefined ? nameIndex : previous.firstIndex + previous.offsets.length;
-    const segment: Segment = { firstIndex: nameIndex, name, offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES };
-    let problem: ScanProblem | undefined;
-    const header = checkSegmentHeader(buf);
-    if (!header.ok) {
-      if (header.version !== undefined) {
-        throw walError('WAL_VERSION', `${path}: ${header.reason}; this build reads version 1`);
-      }
-      problem = { file: path, offset: 0, index: expectedFirst, reason: header.reason };
-    } else if (header.firstIndex !== nameIndex || nameIndex !== expectedFirst) {
-      problem = {
-        file: path,
-        offset: 0,
-        index: expectedFirst,
-        reason: `segment starts at index ${header.firstIndex} but index ${expectedFirst} comes next (a gap)`,
-      };
-    }
-    let at = SEGMENT_HEADER_BYTES;
-    let expected = nameIndex;
-    while (problem === undefined && at < buf.length) {
-      const check = checkEntryRecord(buf, at, expected, limits.entryBytesMax);
-      if (!check.ok) {
-        problem = { file: path, offset: at, index: expected, reason: check.reason };
-        break;
-      }
-      segment.offsets.push(at);
-      segment.terms.push(check.entry.term);
-      onEntry?.(expected, check.entry.term, check.entry.payload);
-      expected++;
-      at = check.end;
-    }
-    if (problem === undefined) {
-      segment.bytes = buf.length;
-      result.segments.push(segment);
-      continue;
-    }
-    // #region torn-tail
-    // A torn write only ever damages the end of the last segment. Damage
-    // followed by intact records, or in an older segment, is corruption.
-    const tornTail =
-      isLast && problem.offset > 0 && findLaterValidRecord(buf, problem.offset, expected - 1, limits.entryBytesMax) === undefined;
-    if (mode === 'open' && !tornTail) {
-      throw walError(
-        'WAL_CORRUPT',
-        `${problem.file} at offset ${problem.offset} (entry index ${problem.index}): ${problem.reason}. ` +
-          'This is not a torn tail, so the log refuses to start; repair() keeps the valid prefix.',
-      );
-    }
-    // #endregion torn-tail
-    const keep = problem.offset;
-    const droppedBytes = buf.length - keep;
-    if (keep === 0) {
-      // The header itself is damaged: nothing in this file can be trusted.
-      await fs.rename(path, `${path}.corrupt`);
-      result.removed.push(`${name}.corrupt`);
-    } else {
-      const file = await fs.open(path, 'r+');
-      try {
-        await file.truncate(keep);
-        await file.datasync();
-      } finally {
-        await file.close();
-      }
-      segment.bytes = keep;
-      result.segments.push(segment);
-    }
-    result.cut.push({ ...problem, droppedBytes });
-    log(
-      `wal: ${path}: dropped ${droppedBytes} bytes from offset ${keep} (${problem.reason}); ` +
-        `the log now ends at index ${expected - 1}`,
-    );
-    for (const later of names.slice(i + 1)) {
-      await fs.rename(join(dir, later), join(dir, `${later}.corrupt`));
-      result.removed.push(`${later}.corrupt`);
-      log(`wal: repair moved ${later} aside as ${later}.corrupt`);
-    }
-    if (result.removed.length > 0) await fs.syncDir(dir);
-    break;
-  }
-  return result;
-}
-// #endregion scan
-
-export interface RepairResult {
-  /** Last index of the valid prefix that was kept (firstIndex - 1 when empty). */
-  lastIndex: number;
-  /** Where the log was cut, if anywhere. */
-  cut: Array<ScanProblem & { droppedBytes: number }>;
-  /** Segment files moved aside (renamed to *.corrupt), not deleted. */
-  removed: string[];
-}
-
-/**
- * Keeps the longest valid prefix of the log in `dir`: cuts the first damaged
- * segment at the damage and moves every later segment aside as *.corrupt.
- * Run it only after reading the error that made open() refuse: entries
- * after the damage are given up.
- */
-export async function repair(
-  dir: string,
-  options: { fs?: WalFileSystem; log?: (line: string) => void; limits?: Partial<WalLimits> } = {},
-): Promise<RepairResult> {
-  const fs = options.fs ?? nodeFileSystem;
-  const result = await scanLog(fs, dir, resolveWalLimits(options.limits), 'repair', options.log ?? (() => undefined));
-  const last = result.segments[result.segments.length - 1];
-  return {
-    lastIndex: last === undefined ? 0 : last.firstIndex + last.offsets.length - 1,
-    cut: result.cut,
-    removed: result.removed,
-  };
 }
 
 /**
@@ -269,6 +113,12 @@ export class Wal {
   #lastTerm: number;
   #writtenIndex: number;
   #durableIndex: number;
+  /**
+   * Truncations queued and not yet carried out. `truncateAfter` lowers
+   * `lastIndex` at once, the file only when its turn in the queue comes;
+   * meanwhile the written log may run ahead of the appended one.
+   */
+  #truncatesQueued = 0;
   #failed: DistkvError | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -288,6 +138,7 @@ export class Wal {
     this.#writtenIndex = this.#lastIndex;
     this.#durableIndex = this.#lastIndex;
     this.#lastTerm = this.#termAt(this.#lastIndex) ?? 0;
+    this.#assertCursors();
   }
 
   static async open(options: WalOptions): Promise<Wal> {
@@ -307,13 +158,7 @@ export class Wal {
     }
     const log = options.log ?? (() => undefined);
     await fs.mkdir(options.dir);
-    for (const name of await fs.readdir(options.dir)) {
-      // A crash while a segment was being created leaves its temp file.
-      if (name.endsWith('.wal.tmp')) {
-        await fs.unlink(join(options.dir, name));
-        log(`wal: removed unfinished segment ${name}`);
-      }
-    }
+    await removeUnfinishedSegments(fs, options.dir, log);
     const replay = options.replay;
     const scan = await scanLog(
       fs,
@@ -330,7 +175,7 @@ export class Wal {
     let segments = scan.segments;
     if (segments.length === 0) {
       await createSegment(fs, options.dir, firstIndex);
-      segments = [{ firstIndex, name: segmentName(firstIndex), offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES }];
+      segments = [emptySegment(firstIndex)];
     }
     const active = segments[segments.length - 1] as Segment;
     const file = await fs.open(join(options.dir, active.name), 'r+');
@@ -406,6 +251,7 @@ export class Wal {
     this.#lastTerm = term;
     this.#queueEntries++;
     this.#queueBytes += bytes;
+    this.#assertCursors();
     return new Promise<AppendAck>((resolve, reject) => {
       this.#queue.push({ kind: 'entry', index, term, payload: entry.payload, resolve, reject });
       this.#kick();
@@ -437,6 +283,7 @@ export class Wal {
     if (index === this.#lastIndex) return this.#control({ kind: 'barrier' });
     this.#lastIndex = index;
     this.#lastTerm = this.term(index) ?? 0;
+    this.#truncatesQueued++;
     return this.#control({ kind: 'truncate', index });
   }
 
@@ -563,6 +410,20 @@ export class Wal {
 
   // ---- the writer ----------------------------------------------------------
 
+  /**
+   * The writer's invariant, checked wherever a cursor moves: nothing is
+   * durable that was not written, nothing is written that was not appended.
+   * The second holds except while a truncation waits in the queue (see
+   * `#truncatesQueued`) or after one failed and stopped the log.
+   */
+  #assertCursors(): void {
+    assert(this.#durableIndex <= this.#writtenIndex, 'durableIndex <= writtenIndex: only written entries are fsynced');
+    assert(this.#truncatesQueued >= 0, 'truncatesQueued counts queued truncations');
+    if (this.#truncatesQueued === 0 && this.#failed === undefined) {
+      assert(this.#writtenIndex <= this.#lastIndex, 'writtenIndex <= lastIndex: only appended entries are written');
+    }
+  }
+
   #refusal(): DistkvError | undefined {
     if (this.#closed) return walError('WAL_CLOSED', 'the log is closed');
     if (this.#failed !== undefined) {
@@ -607,6 +468,7 @@ export class Wal {
             continue;
           }
           this.#syncWanted = false;
+          this.#assertCursors();
           return;
         }
         if (op.kind === 'entry') {
@@ -652,8 +514,13 @@ export class Wal {
       payloadBytes += op.payload.byteLength;
       this.#queueHead++;
     }
+    assert(batch.length > 0, 'a batch is taken only when an entry heads the queue');
+    assert(batch.length <= this.limits.batchEntriesMax, 'a batch holds at most batchEntriesMax entries');
+    assert(batch.length === 1 || bytes <= this.limits.batchBytesMax, 'a batch is one entry or fits batchBytesMax');
     this.#queueEntries -= batch.length;
     this.#queueBytes -= payloadBytes;
+    assert(this.#queueEntries >= 0, 'queueEntries counts queued entries');
+    assert(this.#queueBytes >= 0, 'queueBytes counts queued payload bytes');
     if (this.#queueHead > 4096 && this.#queueHead * 2 > this.#queue.length) {
       // Drop what was consumed, so a queue that never empties stays bounded.
       this.#queue = this.#queue.slice(this.#queueHead);
@@ -682,6 +549,8 @@ export class Wal {
     }
     const { batch, bytes } = this.#takeBatch();
     const last = batch[batch.length - 1] as EntryOp;
+    assert(head.index === this.#writtenIndex + 1, 'a batch continues the written log');
+    assert(last.index === head.index + batch.length - 1, 'a batch holds consecutive indexes');
     if (this.#failed !== undefined) {
       for (const op of batch) op.reject(this.#refusal() as DistkvError);
       return batch.length;
@@ -695,6 +564,7 @@ export class Wal {
       offsets.push(start + at);
       at = encodeEntry(buf, at, op.index, op.term, op.payload);
     }
+    assert(at === bytes, 'the batch encodes to the bytes it was sized for');
     try {
       await writeFully(this.#file, buf, start);
     } catch (err) {
@@ -706,9 +576,14 @@ export class Wal {
       segment.terms.push((batch[i] as EntryOp).term);
     }
     segment.bytes = start + bytes;
+    assert(
+      segment.bytes <= this.limits.segmentBytes || segment.offsets.length === 1,
+      'a segment outgrows segmentBytes only by holding a single entry',
+    );
     notifyBatch(this.#observedDir, batch.length, bytes);
     this.#writtenIndex = last.index;
     this.#dirty = true;
+    this.#assertCursors();
     if (this.policy === 'always') {
       try {
         await this.#sync();
@@ -776,10 +651,14 @@ export class Wal {
     const after = walError(error.code as WalErrorCode, `not written: an earlier entry failed (${error.message})`, { definite });
     for (const op of rest) {
       if (op.kind === 'sync' || op.kind === 'barrier') this.#queue.push(op);
-      else op.reject(after);
+      else {
+        if (op.kind === 'truncate') this.#truncatesQueued--;
+        op.reject(after);
+      }
     }
     this.#lastIndex = this.#writtenIndex;
     this.#lastTerm = this.#termAt(this.#writtenIndex) ?? 0;
+    this.#assertCursors();
   }
 
   async #sync(): Promise<void> {
@@ -802,6 +681,7 @@ export class Wal {
     }
     this.#dirty = false;
     this.#durableIndex = target;
+    this.#assertCursors();
   }
 
   async #runControl(op: ControlOp): Promise<void> {
@@ -814,7 +694,12 @@ export class Wal {
           await this.#sync();
           break;
         case 'truncate':
-          await this.#truncate(op.index);
+          try {
+            await this.#truncate(op.index);
+          } finally {
+            this.#truncatesQueued--;
+          }
+          this.#assertCursors();
           break;
         case 'compact':
           await this.#compact(op.upToIndex);
@@ -846,7 +731,7 @@ export class Wal {
     }
     await this.#file.close();
     this.#file = file;
-    this.#segments.push({ firstIndex, name: segmentName(firstIndex), offsets: [], terms: [], bytes: SEGMENT_HEADER_BYTES });
+    this.#segments.push(emptySegment(firstIndex));
   }
   // #endregion roll
 
@@ -904,21 +789,3 @@ export class Wal {
     if (removed > 0) await this.#fs.syncDir(this.dir);
   }
 }
-
-// #region create-segment
-/** Creates a segment that holds only its header: temp file, fsync, rename, fsync dir. */
-async function createSegment(fs: WalFileSystem, dir: string, firstIndex: number): Promise<void> {
-  const path = join(dir, segmentName(firstIndex));
-  const temp = `${path}.tmp`;
-  await fs.unlink(temp).catch(() => undefined);
-  const file = await fs.open(temp, 'wx');
-  try {
-    await writeFully(file, encodeSegmentHeader(firstIndex), 0);
-    await file.datasync();
-  } finally {
-    await file.close();
-  }
-  await fs.rename(temp, path);
-  await fs.syncDir(dir);
-}
-// #endregion create-segment

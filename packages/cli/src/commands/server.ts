@@ -19,7 +19,7 @@ import {
 } from '../config.js';
 import { DataDirLock } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
-import { securityOf, startRefusals } from '../security.js';
+import { securityOf, startRefusals } from '../security-flags.js';
 
 export { parsePeers } from '../config.js';
 

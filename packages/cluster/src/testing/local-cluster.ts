@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reservePort } from '@distkv/net/testing';
-import { ClusterNode, type ClusterNodeOptions } from '../node.js';
+import { ClusterNode, type ClusterNodeOptions } from '../cluster-node.js';
 
 /** What a node of a LocalCluster gets on top of its id, peers, ports and data dir. */
 export type LocalNodeOptions = Partial<ClusterNodeOptions> | ((id: string) => Partial<ClusterNodeOptions>);

@@ -1,4 +1,4 @@
-import type { ClusterNode } from '../node.js';
+import type { ClusterNode } from '../cluster-node.js';
 
 /** `http://127.0.0.1:<admin port><path>` of a node started with an admin endpoint. */
 export function adminUrl(node: ClusterNode, path: string): string {

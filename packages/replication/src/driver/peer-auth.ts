@@ -1,238 +1,23 @@
 /**
- * Who may join the peer port. Two mechanisms, usable together:
- *
- * - mutual TLS (`tls`): both ends present a certificate signed by the
- *   cluster's CA (`ca`), so the link is encrypted and both ends are known;
- * - a shared cluster secret (`clusterSecret`): an HMAC challenge-response
- *   run on every new connection, in both directions, with fresh nonces and
- *   the cluster id bound in, so a node with the wrong secret or of another
- *   cluster is refused, and the log of both ends says why.
- *
- * The secret never crosses the wire, and a recorded handshake cannot be
- * replayed (the other side's nonce differs each time). What it does not
- * give without TLS: secrecy of the traffic, and protection from an
- * attacker on the path who takes over a connection after its handshake.
+ * Who may join the peer port, enforced on sockets: the inbound gate every
+ * accepted peer connection passes before its frames reach the driver, and
+ * `connectPeer` for outgoing ones. Each runs TLS when configured, then the
+ * pure handshake of peer-handshake.ts, under deadlines and connection
+ * limits, and logs each refusal with its reason (rate-limited by
+ * RefusalLog). The settings themselves are peer-security.ts.
  * See docs/security.md.
  */
-import { createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
-import { createSecureContext, type SecureContext, TLSSocket, connect as tlsConnect } from 'node:tls';
-import { FramedConnection, type FramedConnectionOptions, type TlsMaterial } from '@distkv/net';
+import { TLSSocket, connect as tlsConnect } from 'node:tls';
+import { FramedConnection, type FramedConnectionOptions } from '@distkv/net';
 import { replicationError } from '../errors.js';
+import { FrameBoundary } from './frame-boundary.js';
+import { AcceptorHandshake, ConnectorHandshake } from './peer-handshake.js';
+import type { ResolvedPeerSecurity } from './peer-security.js';
 
-export interface PeerSecurity {
-  /** This node's certificate and key, and the CA every peer's certificate must chain to (required). */
-  tls?: TlsMaterial | undefined;
-  /** Shared by every node of the cluster; at least 16 bytes. */
-  clusterSecret?: string | undefined;
-  /** Names the cluster; nodes with different ids refuse each other. Default `distkv`. */
-  clusterId?: string | undefined;
-}
-
-export interface ResolvedPeerSecurity {
-  readonly tls: (TlsMaterial & { ca: Buffer; caCert: X509Certificate; context: SecureContext }) | undefined;
-  readonly secret: Buffer | undefined;
-  readonly clusterId: string;
-  /** A handshake runs on every connection (a secret or TLS is configured). */
-  readonly handshake: boolean;
-}
-
-export const CLUSTER_SECRET_BYTES_MIN = 16;
-
-export function resolvePeerSecurity(security: PeerSecurity = {}): ResolvedPeerSecurity {
-  const clusterId = security.clusterId ?? 'distkv';
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(clusterId)) {
-    throw replicationError('CONFIG_INVALID', `cluster id "${clusterId}": 1 to 64 of A-Z a-z 0-9 _ . -`);
-  }
-  const secret = security.clusterSecret;
-  if (secret !== undefined && Buffer.byteLength(secret) < CLUSTER_SECRET_BYTES_MIN) {
-    throw replicationError(
-      'CONFIG_INVALID',
-      `the cluster secret has ${Buffer.byteLength(secret)} bytes; use at least ${CLUSTER_SECRET_BYTES_MIN} (e.g. openssl rand -hex 32)`,
-    );
-  }
-  let tls: ResolvedPeerSecurity['tls'];
-  if (security.tls !== undefined) {
-    const { cert, key, ca } = security.tls;
-    if (ca === undefined) {
-      throw replicationError('CONFIG_INVALID', 'TLS on the peer port is mutual: give the CA that signs every node (--tls-ca)');
-    }
-    let context: SecureContext;
-    let caCert: X509Certificate;
-    try {
-      context = createSecureContext({ cert, key, ca });
-      caCert = new X509Certificate(ca);
-    } catch (err) {
-      throw replicationError('CONFIG_INVALID', `peer TLS: ${(err as Error).message}`);
-    }
-    tls = { cert, key, ca, caCert, context };
-  }
-  return {
-    tls,
-    secret: secret === undefined ? undefined : Buffer.from(secret, 'utf8'),
-    clusterId,
-    handshake: tls !== undefined || secret !== undefined,
-  };
-}
-
-// Handshake frames are control frames (first byte >= 0xf0) the driver never uses.
-export const FRAME_AUTH_HELLO = 0xfa; // connector → acceptor: cluster id, nonce
-export const FRAME_AUTH_CHALLENGE = 0xfb; // acceptor → connector: cluster id, nonce, proof
-export const FRAME_AUTH_PROOF = 0xfc; // connector → acceptor: proof
-export const FRAME_AUTH_OK = 0xfd; // acceptor → connector: accepted
-export const FRAME_AUTH_FAIL = 0xfe; // either way: refused, and why
-/** Handshake frames are small; a longer one is refused before it is parsed. */
-export const AUTH_FRAME_BYTES_MAX = 1024;
-const NONCE_BYTES = 32;
-const VERSION = 1;
-
-function frame(type: number, body: Record<string, unknown>): Buffer {
-  return Buffer.concat([Buffer.from([type]), Buffer.from(JSON.stringify(body), 'utf8')]);
-}
-
-function parse(data: Buffer): { type: number; body: Record<string, unknown> } | undefined {
-  if (data.length < 1 || data.length > AUTH_FRAME_BYTES_MAX) return undefined;
-  try {
-    const body: unknown = JSON.parse(data.toString('utf8', 1));
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-    return { type: data[0] as number, body: body as Record<string, unknown> };
-  } catch {
-    return undefined;
-  }
-}
-
-function hex(value: unknown, bytes: number): Buffer | undefined {
-  if (typeof value !== 'string' || value.length !== bytes * 2 || !/^[0-9a-f]+$/.test(value)) return undefined;
-  return Buffer.from(value, 'hex');
-}
-
-// #region proof
-/** HMAC-SHA256 under the secret of: version, role, cluster id, and both nonces in the order the role says. */
-function proof(secret: Buffer, role: 'acceptor' | 'connector', clusterId: string, first: Buffer, second: Buffer): Buffer {
-  return createHmac('sha256', secret)
-    .update(`distkv-peer-v${VERSION}\0${role}\0${clusterId}\0`)
-    .update(first)
-    .update(second)
-    .digest();
-}
-// #endregion proof
-
-function proofMatches(expected: Buffer, given: unknown): boolean {
-  const bytes = hex(given, 32);
-  return bytes !== undefined && timingSafeEqual(expected, bytes);
-}
-
-export type HandshakeStep =
-  | { readonly state: 'pending'; readonly reply?: Buffer }
-  | { readonly state: 'done'; readonly reply?: Buffer }
-  | { readonly state: 'failed'; readonly reason: string; readonly reply?: Buffer };
-
-const refuse = (reason: string, tell = reason): HandshakeStep => ({
-  state: 'failed',
-  reason,
-  reply: frame(FRAME_AUTH_FAIL, { reason: tell }),
-});
-
-function remoteFailure(data: Buffer): string | undefined {
-  const f = parse(data);
-  if (f === undefined || f.type !== FRAME_AUTH_FAIL) return undefined;
-  return typeof f.body.reason === 'string' ? f.body.reason.slice(0, 300) : 'no reason given';
-}
-
-// #region handshake
-/** The side that opened the connection: hello, then answer the challenge, then wait for OK. */
-export class ConnectorHandshake {
-  readonly #security: ResolvedPeerSecurity;
-  readonly #nonce = randomBytes(NONCE_BYTES);
-  #state: 'challenge' | 'ok' | 'done' = 'challenge';
-
-  constructor(security: ResolvedPeerSecurity) {
-    this.#security = security;
-  }
-
-  hello(): Buffer {
-    return frame(FRAME_AUTH_HELLO, { v: VERSION, cluster: this.#security.clusterId, nonce: this.#nonce.toString('hex') });
-  }
-
-  onFrame(data: Buffer): HandshakeStep {
-    const refusedBy = remoteFailure(data);
-    if (refusedBy !== undefined) return { state: 'failed', reason: `refused by the peer: ${refusedBy}` };
-    const f = parse(data);
-    const s = this.#security;
-    if (this.#state === 'challenge' && f?.type === FRAME_AUTH_CHALLENGE) {
-      if (f.body.cluster !== s.clusterId) {
-        return refuse(`the peer belongs to cluster "${String(f.body.cluster).slice(0, 64)}", this node to "${s.clusterId}"`);
-      }
-      const theirs = hex(f.body.nonce, NONCE_BYTES);
-      if (theirs === undefined) return refuse('the peer sent a malformed challenge');
-      let mac = '';
-      if (s.secret !== undefined) {
-        if (!proofMatches(proof(s.secret, 'acceptor', s.clusterId, this.#nonce, theirs), f.body.proof)) {
-          return refuse(
-            'the peer does not know our cluster secret (wrong --cluster-secret?)',
-            'your proof does not match this node’s cluster secret (wrong --cluster-secret?)',
-          );
-        }
-        mac = proof(s.secret, 'connector', s.clusterId, theirs, this.#nonce).toString('hex');
-      }
-      this.#state = 'ok';
-      return { state: 'pending', reply: frame(FRAME_AUTH_PROOF, { proof: mac }) };
-    }
-    if (this.#state === 'ok' && f?.type === FRAME_AUTH_OK) {
-      this.#state = 'done';
-      return { state: 'done' };
-    }
-    return refuse('the peer does not speak the distkv peer handshake (is --cluster-secret or TLS set on both?)');
-  }
-}
-
-/** The side that accepted the connection: expect a hello, challenge it, check its proof. */
-export class AcceptorHandshake {
-  readonly #security: ResolvedPeerSecurity;
-  readonly #nonce = randomBytes(NONCE_BYTES);
-  #theirs: Buffer | undefined;
-
-  constructor(security: ResolvedPeerSecurity) {
-    this.#security = security;
-  }
-
-  onFrame(data: Buffer): HandshakeStep {
-    const refusedBy = remoteFailure(data);
-    if (refusedBy !== undefined) return { state: 'failed', reason: `refused by the peer: ${refusedBy}` };
-    const f = parse(data);
-    const s = this.#security;
-    if (this.#theirs === undefined) {
-      if (f?.type !== FRAME_AUTH_HELLO) {
-        return refuse('the peer did not start the handshake (is --cluster-secret or TLS set on it?)');
-      }
-      if (f.body.v !== VERSION)
-        return refuse(`the peer speaks handshake version ${String(f.body.v).slice(0, 16)}, not ${VERSION}`);
-      if (f.body.cluster !== s.clusterId) {
-        return refuse(`the peer belongs to cluster "${String(f.body.cluster).slice(0, 64)}", this node to "${s.clusterId}"`);
-      }
-      const theirs = hex(f.body.nonce, NONCE_BYTES);
-      if (theirs === undefined) return refuse('the peer sent a malformed hello');
-      this.#theirs = theirs;
-      const mac = s.secret === undefined ? '' : proof(s.secret, 'acceptor', s.clusterId, theirs, this.#nonce).toString('hex');
-      return {
-        state: 'pending',
-        reply: frame(FRAME_AUTH_CHALLENGE, { cluster: s.clusterId, nonce: this.#nonce.toString('hex'), proof: mac }),
-      };
-    }
-    if (f?.type !== FRAME_AUTH_PROOF) return refuse('the peer did not answer the challenge');
-    if (
-      s.secret !== undefined &&
-      !proofMatches(proof(s.secret, 'connector', s.clusterId, this.#nonce, this.#theirs), f.body.proof)
-    ) {
-      return refuse(
-        'the peer does not know our cluster secret (wrong --cluster-secret?)',
-        'your proof does not match this node’s cluster secret (wrong --cluster-secret?)',
-      );
-    }
-    return { state: 'done', reply: frame(FRAME_AUTH_OK, {}) };
-  }
-}
-// #endregion handshake
+// Kept for importers of the settings type through this file (driver/node.ts).
+export type { PeerSecurity } from './peer-security.js';
 
 /**
  * Logs each distinct refusal once per peer and then at most every
@@ -272,36 +57,6 @@ export interface PeerGateLimits {
   handshakesPendingMax: number;
   /** A frame begun on an inbound connection must complete within this (slow-loris on the peer port). */
   frameTimeoutMs: number;
-}
-
-/** Follows frame boundaries (4-byte length, then the body) to tell whether a frame is half-received. */
-export class FrameBoundary {
-  #headerLeft = 4;
-  #header = 0;
-  #bodyLeft = 0;
-
-  /** Feeds a chunk; true when it ends inside a frame. */
-  push(chunk: Buffer): boolean {
-    let i = 0;
-    while (i < chunk.length) {
-      if (this.#bodyLeft > 0) {
-        const take = Math.min(this.#bodyLeft, chunk.length - i);
-        this.#bodyLeft -= take;
-        i += take;
-        if (this.#bodyLeft === 0) this.#headerLeft = 4;
-        continue;
-      }
-      this.#header = (this.#header * 256 + (chunk[i] as number)) % 2 ** 32;
-      this.#headerLeft--;
-      i++;
-      if (this.#headerLeft === 0) {
-        this.#bodyLeft = this.#header;
-        this.#header = 0;
-        this.#headerLeft = this.#bodyLeft === 0 ? 4 : 0;
-      }
-    }
-    return this.#headerLeft !== 4 || this.#bodyLeft > 0;
-  }
 }
 
 /**

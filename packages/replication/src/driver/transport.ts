@@ -13,14 +13,8 @@ import type { FramedConnection } from '@distkv/net';
 import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
 import { replicationError } from '../errors.js';
 import type { Message, NodeId } from '../types.js';
-import {
-  connectPeer,
-  InboundGate,
-  type PeerSecurity,
-  RefusalLog,
-  type ResolvedPeerSecurity,
-  resolvePeerSecurity,
-} from './peer-auth.js';
+import { connectPeer, InboundGate, RefusalLog } from './peer-auth.js';
+import { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './peer-security.js';
 
 /** Control frames (hello, forwarded writes) start with a byte at least this; messages start with their format version. */
 export const CONTROL_FRAME_MIN = 0xf0;

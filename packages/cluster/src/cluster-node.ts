@@ -4,6 +4,12 @@
  * protocol) and the admin HTTP endpoint, started in that order and
  * stopped in the reverse one. The only place where the pure protocol meets
  * every kind of I/O at once.
+ *
+ * "Node" means four things in distkv; this is the biggest: a ClusterNode
+ * is one server process. Inside it runs one ReplicationNode (the Raft
+ * driver of @distkv/replication: timers, peer sockets, the WAL), which runs
+ * one RaftNode (the pure state machine). SimNode is a RaftNode in
+ * replication's simulator, with a simulated disk instead of the driver.
  */
 import { isDistkvError } from '@distkv/core';
 import { type ElectionConfig, electionConfig } from '@distkv/election';
@@ -18,8 +24,6 @@ import {
   seededRng,
 } from '@distkv/replication';
 import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
-import { clusterError } from './errors.js';
-import { type MonitorLimits, NodeMonitor } from './monitor.js';
 import {
   type ClusterSecurityOptions,
   checkExposure,
@@ -27,7 +31,9 @@ import {
   HttpGuard,
   type HttpLimits,
   peerSecurityOf,
-} from './security.js';
+} from './cluster-security.js';
+import { clusterError } from './errors.js';
+import { type MonitorLimits, NodeMonitor } from './monitor.js';
 import { listenPeers, monitorSource, peerHttpAddresses } from './wiring.js';
 
 // #region options
@@ -72,9 +78,9 @@ export interface ClusterNodeOptions {
   /** Events kept, series length, sampling period of the metrics and dashboard monitor. */
   monitorLimits?: Partial<MonitorLimits> | undefined;
   requirepass?: string | null | undefined;
-  /** Users, TLS, the cluster secret and id, and the exposure check's escape hatch (see security.ts). */
+  /** Users, TLS, the cluster secret and id, and the exposure check's escape hatch (see cluster-security.ts). */
   security?: ClusterSecurityOptions | undefined;
-  /** The admin endpoint's HTTP timeouts and header size (see security.ts). */
+  /** The admin endpoint's HTTP timeouts and header size (see cluster-security.ts). */
   httpLimits?: Partial<HttpLimits> | undefined;
   log?: ((line: string) => void) | undefined;
 }
@@ -131,6 +137,7 @@ function mergePeerHttp(
   return out;
 }
 
+/** One distkv server process (see the header for the other kinds of node). */
 export class ClusterNode {
   readonly replica: ReplicationNode;
   readonly server: Server;

@@ -1,6 +1,9 @@
 /**
- * RESP2 reply encoding. Replies are Buffers that a connection gathers and
- * writes once per pass; the common ones are built once.
+ * Server side: the RESP2 replies the Redis port sends (`+OK`, `$5 hello`,
+ * `-ERR ...`). Replies are Buffers that a connection gathers and writes
+ * once per pass; the common ones are built once. The client's side of the
+ * wire (encoding requests, decoding these replies) is resp-client-codec.ts;
+ * the server's request parser is resp-parser.ts.
  */
 export const OK = Buffer.from('+OK\r\n');
 export const PONG = Buffer.from('+PONG\r\n');

@@ -1,3 +1,9 @@
+/**
+ * Client side: what `Client` (client.ts) puts on the wire and reads back,
+ * RESP2 requests encoded as arrays of bulk strings and replies decoded
+ * incrementally into values. The server's side of the wire is
+ * resp-parser.ts (requests in) and resp-server-replies.ts (replies out).
+ */
 /** A RESP2 error reply as a value (`-ERR ...`): the client turns it into a SERVER_ERROR. */
 export class RespErrorReply {
   constructor(readonly message: string) {}
