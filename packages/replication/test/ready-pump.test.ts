@@ -1,11 +1,10 @@
 // Goal: in async mode every pending proposal is answered at once when the leader's durable index passes it, even one of an older term (issue 17, item 9).
 // Method: a ReadyPump over a scripted fake state machine: propose at term 1, the node leads again at term 2, and a Ready reports the durable index past the proposal; the promise must settle before any timeout could.
-import { isDistkvError, type StoreOptions } from '@distkv/core';
+import { isDistkvError, Store, type StoreOptions } from '@distkv/core';
 import { describe, expect, it } from 'vitest';
 import { ReadyPump, type ReadyPumpHandle } from '../src/driver/ready-pump.js';
 import type { Ready } from '../src/raft.js';
 import type { LogIndex, Term } from '../src/types.js';
-import { Store } from '@distkv/core';
 
 function ready(leaderDurableIndex: number): Ready {
   return {

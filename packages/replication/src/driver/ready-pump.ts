@@ -195,7 +195,10 @@ export class ReadyPump {
         p.reject(replicationError('PROPOSAL_DROPPED', `entry ${p.term}/${i} was overwritten by term ${standing}`));
       else
         p.reject(
-          replicationError('TIMEOUT', `leadership changed (term ${p.term} to ${raft.term}) before entry ${i} committed; it may still apply`),
+          replicationError(
+            'TIMEOUT',
+            `leadership changed (term ${p.term} to ${raft.term}) before entry ${i} committed; it may still apply`,
+          ),
         );
     }
   }
