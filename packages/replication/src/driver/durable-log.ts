@@ -9,10 +9,10 @@
  * it is updated only after the bytes are durable. Entries live in memory
  * too, bounded by compaction.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, crc32c, type DistkvError } from '@distkv/core';
-import { type FsyncPolicy, Wal } from '@distkv/wal';
+import { type FsyncPolicy, Wal, type WalLimits } from '@distkv/wal';
 import { replicationError } from '../errors.js';
 import type { Ready } from '../raft.js';
 import { MemoryStorage } from '../storage.js';
@@ -77,6 +77,22 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
 export interface DurableLogOptions {
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
+  /** The log's WAL limits (segment size); the defaults suit a node, tests shrink segments. */
+  walLimits?: Partial<WalLimits>;
+  /**
+   * A test seam: called at each step of installing a snapshot, so a crash
+   * test can SIGKILL the process there. `unlinked-<k>`: the k-th file of the
+   * replaced log is gone.
+   */
+  installHook?: (step: string) => void | Promise<void>;
+}
+
+function walOpenOptions(o: DurableLogOptions): { fsync?: FsyncPolicy; fsyncIntervalMs?: number; limits?: Partial<WalLimits> } {
+  return {
+    ...(o.fsync === undefined ? {} : { fsync: o.fsync }),
+    ...(o.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: o.fsyncIntervalMs }),
+    ...(o.walLimits === undefined ? {} : { limits: o.walLimits }),
+  };
 }
 
 /** A single server's WAL (phase 2 and 3) keeps its segments at the top of its directory; a replica's are in log/. */
@@ -111,6 +127,8 @@ export class DurableLog {
     const walOptions: DurableLogOptions = {
       ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
       ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.walLimits === undefined ? {} : { walLimits: options.walLimits }),
+      ...(options.installHook === undefined ? {} : { installHook: options.installHook }),
     };
     let hardState: HardState = { term: 0 as Term, vote: null, commit: 0 as LogIndex };
     const hs = await readIfExists(join(dir, 'hardstate'));
@@ -135,7 +153,7 @@ export class DurableLog {
     const entries: Entry[] = [];
     const logDir = join(dir, 'log');
     let wal = await Wal.open({
-      ...walOptions,
+      ...walOpenOptions(walOptions),
       dir: logDir,
       firstIndex: snapshot.meta.index + 1,
       replay: {
@@ -153,7 +171,7 @@ export class DurableLog {
       // old log was replaced: the old log is covered by it or disagrees with it.
       await wal.close();
       await rm(logDir, { recursive: true, force: true });
-      wal = await Wal.open({ ...walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
+      wal = await Wal.open({ ...walOpenOptions(walOptions), dir: logDir, firstIndex: snapshot.meta.index + 1 });
       entries.length = 0;
     }
     const log = new DurableLog(dir, wal, walOptions);
@@ -201,12 +219,21 @@ export class DurableLog {
   }
 
   async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    const hook = this.#walOptions.installHook ?? (() => {});
     await this.#writeSnapshot(snapshot);
+    await hook('snapshot-written');
     // The whole log is replaced: start a new one right after the snapshot.
     await this.#wal.close();
     const logDir = join(this.dir, 'log');
+    // What rm -rf does, one unlink at a time in some order: here oldest segment first.
+    let unlinked = 0;
+    for (const name of (await readdir(logDir)).sort()) {
+      await unlink(join(logDir, name));
+      await hook(`unlinked-${++unlinked}`);
+    }
     await rm(logDir, { recursive: true, force: true });
-    this.#wal = await Wal.open({ ...this.#walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
+    this.#wal = await Wal.open({ ...walOpenOptions(this.#walOptions), dir: logDir, firstIndex: snapshot.meta.index + 1 });
+    await hook('log-created');
     this.storage.applySnapshot(snapshot);
   }
 
