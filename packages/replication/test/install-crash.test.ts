@@ -4,7 +4,7 @@
 // writes a divergent log over several segments, installs a snapshot, and SIGKILLs itself at step k (every step its
 // install hook reports, found by a run without a kill); the test then opens the directory here, twice.
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,14 +20,18 @@ afterAll(async () => {
 
 type Line = { step?: string; acked?: number; term?: number; snapshotIndex?: number };
 
+/** Runs the fixture on a new directory, or with `reopenCopyOf` only opens a copy of that one. */
 async function run(
   killAt: string,
+  reopenCopyOf?: string,
 ): Promise<{ signal: NodeJS.Signals | null; code: number | null; lines: Line[]; dataDir: string }> {
   const root = await mkdtemp(join(tmpdir(), 'distkv-install-'));
   dirs.push(root);
   const dataDir = join(root, 'data');
   const progressFile = join(root, 'progress');
-  const child: ChildProcess = fork(fixture, [JSON.stringify({ dataDir, progressFile, killAt })], {
+  if (reopenCopyOf !== undefined) await cp(reopenCopyOf, dataDir, { recursive: true });
+  const reopen = reopenCopyOf !== undefined;
+  const child: ChildProcess = fork(fixture, [JSON.stringify({ dataDir, progressFile, killAt, reopen })], {
     execArgv: ['--loader', 'ts-node/esm', '--no-warnings'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -89,6 +93,26 @@ describe('snapshot install: a SIGKILL at every step leaves a directory that open
         throw new Error(`after a kill at ${step}: ${(err as Error).message}`);
       });
       await check(dataDir, lines);
+    }
+  });
+
+  it('recovers after a kill at each step of replacing, at open, a log the snapshot disagrees with', {
+    timeout: 240_000,
+  }, async () => {
+    // Killed right after the snapshot was written: the old branch's log is still whole, and the next open replaces it.
+    const killed = await run('snapshot-written');
+    expect(killed.signal).toBe('SIGKILL');
+    const dry = await run('none', killed.dataDir);
+    expect(dry.code).toBe(0);
+    const steps = dry.lines.map((l) => l.step).filter((s): s is string => s !== undefined && s !== 'opened');
+    expect(steps).toContain('log-detached');
+    expect(steps).toContain('unlinked-1');
+    for (const step of steps) {
+      const { signal, lines, dataDir } = await run(step, killed.dataDir);
+      expect(signal, `killed at ${step}`).toBe('SIGKILL');
+      await check(dataDir, [...killed.lines, ...lines]).catch((err: unknown) => {
+        throw new Error(`after a kill at ${step} of the open: ${(err as Error).message}`);
+      });
     }
   });
 });
