@@ -15,12 +15,6 @@ export const cliErrors = registerErrors('cli', {
     retry: false,
     httpStatus: 500,
   },
-  DATA_DIR_LOCKED: {
-    meaning: 'another live process holds the data directory (distkv.lock); nothing was read or changed (exit 2)',
-    definite: true,
-    retry: true,
-    httpStatus: 503,
-  },
 } as const satisfies Record<string, ErrorContract>);
 // #endregion error-codes
 

@@ -2,12 +2,13 @@
 // that is not the holder (a foreign or recycled pid) and this process's own pid from an earlier incarnation do not
 // keep a stale lock, while a live distkv that really holds the directory is still refused with its pid.
 // Method: real processes, all started here: a `distkv server` under `sh -c '… & exec sleep'` (its parent never
-// reaps it), SIGKILLed into a zombie; a `sleep` whose pid is written into the lock; bounded waits only (Linux /proc).
+// reaps it), SIGKILLed into a zombie; a `sleep` whose pid is written into the lock, with and without a recorded
+// start time and command line; bounded waits only (Linux /proc). The lock is @distkv/wal's, which the CLI uses.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DataDirLock, DataDirLockedError, LOCK_FILE } from '@distkv/cli';
+import { DataDirLock, DataDirLockedError, LOCK_FILE } from '@distkv/wal';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { kill, packageDir } from './helpers.js';
 
@@ -84,7 +85,17 @@ describe.runIf(linux)('DataDirLock owner check (Linux /proc)', () => {
     children.add(sleeper);
     const pid = sleeper.pid as number;
     await vi.waitFor(() => expect(procState(pid)).toBe('S'), { timeout: 30_000, interval: 20 });
+    // A lock of an older distkv (the pid alone): `sleep` is not the program that wrote it.
     writeFileSync(join(dir, LOCK_FILE), `${pid}\n`);
+    expect(acquireError(dir)).toBeUndefined();
+    // A lock that recorded its holder: the pid now runs with another start time and command line (recycled).
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const cmdline = JSON.stringify(readFileSync(`/proc/${process.pid}/cmdline`, 'utf8'));
+    writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart 1\nboot ${boot}\ncmdline ${cmdline}\n`);
+    expect(acquireError(dir)).toBeUndefined();
+    // The same record with the real start time but another program's command line: still not the holder.
+    const start = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
+    writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart ${start}\nboot ${boot}\ncmdline ${cmdline}\n`);
     expect(acquireError(dir)).toBeUndefined();
     await kill(sleeper, 'SIGKILL');
   });

@@ -10,6 +10,12 @@ import { DistkvError, type ErrorContract, meaningsOf, registerErrors } from '@di
  */
 // #region error-codes
 export const walErrors = registerErrors('wal', {
+  DATA_DIR_LOCKED: {
+    meaning: 'another live process holds the data directory (distkv.lock); nothing was read or changed (exit 2)',
+    definite: true,
+    retry: true,
+    httpStatus: 503,
+  },
   WAL_CORRUPT: {
     meaning: 'a record before the tail of the last segment fails its checksum or framing, or segments leave a gap',
     definite: true,

@@ -3,7 +3,7 @@ import { ClusterNode } from '@distkv/cluster';
 import { isDistkvError } from '@distkv/core';
 import { type KvBackend, MemoryBackend, Server, type ServerLimits } from '@distkv/net';
 import type { PeerAddress } from '@distkv/replication';
-import { DurableStore } from '@distkv/wal';
+import { DataDirLock, DurableStore } from '@distkv/wal';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import {
@@ -16,7 +16,6 @@ import {
   serverSettings,
   settingNames,
 } from '../config.js';
-import { DataDirLock } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security.js';
 
