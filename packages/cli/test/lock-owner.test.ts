@@ -93,10 +93,13 @@ describe.runIf(linux)('DataDirLock owner check (Linux /proc)', () => {
     const cmdline = JSON.stringify(readFileSync(`/proc/${process.pid}/cmdline`, 'utf8'));
     writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart 1\nboot ${boot}\ncmdline ${cmdline}\n`);
     expect(acquireError(dir)).toBeUndefined();
-    // The same record with the real start time but another program's command line: still not the holder.
+    // Its real start time, but recorded in another boot: only the command line is left, and it is not sleep's.
     const start = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19];
-    writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart ${start}\nboot ${boot}\ncmdline ${cmdline}\n`);
+    writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart ${start}\nboot another-boot\ncmdline ${cmdline}\n`);
     expect(acquireError(dir)).toBeUndefined();
+    // Not vacuous: the same record in this boot names sleep itself, so it is refused.
+    writeFileSync(join(dir, LOCK_FILE), `${pid}\nstart ${start}\nboot ${boot}\ncmdline ${cmdline}\n`);
+    expect(acquireError(dir)).toBeInstanceOf(DataDirLockedError);
     await kill(sleeper, 'SIGKILL');
   });
 

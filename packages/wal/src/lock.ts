@@ -14,7 +14,8 @@
  * kill) would otherwise keep a stale lock forever. So the file records the
  * pid, the process's start time and boot id, and its command line, and on
  * Linux the check reads /proc/<pid>/stat (state 'Z' or 'X' is dead; a
- * different start time is another process) and /proc/<pid>/cmdline. Our own
+ * different start time is another process), and /proc/<pid>/cmdline when no
+ * start time of this boot was recorded (a lock of an older distkv). Our own
  * pid counts as the holder only if this process took the lock and has not
  * released it. Elsewhere the check is `kill(pid, 0)`.
  */
@@ -138,14 +139,14 @@ function holds(owner: Owner, path: string): boolean {
   const stat = procStat(owner.pid);
   if (stat === undefined) return false; // gone
   if (stat.state === 'Z' || stat.state === 'X') return false; // dead, not yet reaped: it holds nothing
-  if (owner.start !== undefined) {
-    // The pid was recorded with its start time: another start time is another process.
-    if (owner.boot !== me.boot || owner.start !== stat.start) return false;
-  }
+  // Recorded with its start time (in this boot): the same pid and start time are the same process,
+  // whatever its command line says now (process.title rewrites it).
+  if (owner.start !== undefined && owner.boot === me.boot) return owner.start === stat.start;
+  // A lock of an older distkv (the pid alone), or of another boot: only the command line is left.
+  // Held only by the very command recorded, or else by a process of the same program as ours (node).
   const cmdline = readProc(`/proc/${owner.pid}/cmdline`);
   if (cmdline === undefined) return false;
   if (owner.cmdline !== undefined) return cmdline === owner.cmdline;
-  // A lock of an older distkv (pid only): held only by a process of the same program as ours (node).
   const program = (args: string): string => basename(args.split('\0')[0] ?? '');
   return program(cmdline) === program(me.cmdline);
 }
