@@ -4,6 +4,8 @@
  * configuration resolver and the bench report's shape.
  */
 
+// The lock lives in @distkv/wal, the layer that opens the directory; re-exported for code that took it from here.
+export { DataDirLock, DataDirLockedError, LOCK_FILE } from '@distkv/wal';
 export { type BenchOptions, type BenchReport, runBench } from './commands/bench.js';
 export { parseAddress } from './commands/client.js';
 export { bashCompletion, zshCompletion } from './commands/completion.js';
@@ -21,6 +23,5 @@ export {
 } from './config.js';
 export { type CliErrorCode, cliErrorCodes } from './errors.js';
 export { formatReply, splitCommandLine } from './format.js';
-export { DataDirLock, DataDirLockedError, LOCK_FILE } from './lock.js';
 export { buildProgram } from './program.js';
 export { replyToJson } from './repl.js';

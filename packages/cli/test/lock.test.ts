@@ -23,7 +23,7 @@ describe('DataDirLock', () => {
   it('refuses a directory a live process holds, naming the pid; release lets the next one in', () => {
     const dir = join(root, 'rules');
     const first = DataDirLock.acquire(dir);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split('\n')[0]).toBe(String(process.pid));
     let refused: unknown;
     try {
       DataDirLock.acquire(dir);
@@ -44,7 +44,7 @@ describe('DataDirLock', () => {
     DataDirLock.acquire(dir).release();
     writeFileSync(join(dir, LOCK_FILE), `${deadPid()}\n`);
     const lock = DataDirLock.acquire(dir);
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split('\n')[0]).toBe(String(process.pid));
     lock.release();
     writeFileSync(join(dir, LOCK_FILE), '');
     DataDirLock.acquire(dir).release();
@@ -70,7 +70,7 @@ describe('distkv server and wal repair hold the data directory', () => {
       await kill(first.child, 'SIGKILL');
     }
     // The lock file outlives a SIGKILL; its pid no longer runs, so the next node takes it over.
-    expect(readFileSync(join(dir, LOCK_FILE), 'utf8')).toBe(`${first.child.pid}\n`);
+    expect(readFileSync(join(dir, LOCK_FILE), 'utf8').split('\n')[0]).toBe(String(first.child.pid));
     const again = await startServer(binPath, ['--data-dir', dir], root);
     try {
       const c = await Client.connect({ port: again.port, reconnect: { attemptsMax: 1 } });

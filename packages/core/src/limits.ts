@@ -28,6 +28,12 @@ export interface StoreLimits {
   sessionResultsMax: number;
   /** A result larger than this (encoded) is not kept; a retry learns SESSION_RESULT_TOO_LARGE. */
   sessionResultBytesMax: number;
+  /**
+   * Most bytes the whole session table holds, counted as a snapshot encodes
+   * it; crossing it evicts the least recently used sessions. At least one
+   * full session (`sessionBytesMax`), so the session in use always fits.
+   */
+  sessionTableBytesMax: number;
 }
 
 export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
@@ -41,6 +47,8 @@ export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
   sessionsMax: 10_000,
   sessionResultsMax: 16,
   sessionResultBytesMax: 4096,
+  // 10k sessions of small results (~1 KiB each) fit; full ones (64 KiB each) are capped at ~1,000.
+  sessionTableBytesMax: 64 * 1024 * 1024,
 });
 // #endregion limits
 
@@ -81,8 +89,22 @@ const ranges: { readonly [K in keyof StoreLimits]: readonly [number, number] } =
   sessionsMax: [1, 1_000_000],
   sessionResultsMax: [1, 1024],
   sessionResultBytesMax: [64, 1024 * 1024],
+  sessionTableBytesMax: [1, 16 * 1024 * 1024 * 1024],
 };
 
+/** The largest one session's snapshot block can be under these limits (session.ts encodes it). */
+export function sessionBytesMax(limits: Readonly<StoreLimits>): number {
+  // A kept result is at most sessionResultBytesMax, or a SESSION_RESULT_TOO_LARGE marker (< 1 KiB).
+  return 20 + limits.sessionResultsMax * (12 + Math.max(limits.sessionResultBytesMax, 1024));
+}
+
 export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {
-  return resolveIntegerLimits(defaultStoreLimits, ranges, overrides, (message) => coreError('STORE_LIMIT_INVALID', message));
+  const fail = (message: string): Error => coreError('STORE_LIMIT_INVALID', message);
+  const limits = resolveIntegerLimits(defaultStoreLimits, ranges, overrides, fail);
+  // Otherwise a session's own results could evict it while it is being used.
+  if (limits.sessionTableBytesMax < sessionBytesMax(limits))
+    throw fail(
+      `sessionTableBytesMax must hold one full session (sessionBytesMax = ${sessionBytesMax(limits)} bytes for sessionResultsMax and sessionResultBytesMax), got ${limits.sessionTableBytesMax}`,
+    );
+  return limits;
 }

@@ -1,7 +1,7 @@
 import { assert } from './assert.js';
 import type { Command, CommandResult } from './command.js';
 import { type CoreErrorCode, coreError, coreErrorCodes } from './errors.js';
-import type { StoreLimits } from './limits.js';
+import { type StoreLimits, sessionBytesMax } from './limits.js';
 
 /**
  * Client sessions, the Raft dissertation's §6.3: "each server maintains a
@@ -27,6 +27,12 @@ import type { StoreLimits } from './limits.js';
  *   was applied.
  * - At most `sessionsMax` sessions: opening one more evicts the least
  *   recently used (the first in the map's order, which is the order of use).
+ * - At most `sessionTableBytesMax` bytes, counted exactly as a snapshot
+ *   encodes the table: a kept result or a new session that crosses it
+ *   evicts the least recently used sessions until the table fits again.
+ *   The bound holds at least one full session, so the one in use is never
+ *   evicted by its own result. An evicted session answers SESSION_EXPIRED,
+ *   as one evicted by count does.
  */
 
 // #region session-table
@@ -35,7 +41,12 @@ interface Session {
   results: Map<number, CommandResult>;
   /** Sequence numbers below this were forgotten: their outcome is unknown. */
   floor: number;
+  /** This session's snapshot block length: SESSION_HEAD_BYTES + per result RESULT_HEAD_BYTES + its encoding. */
+  bytes: number;
 }
+
+const SESSION_HEAD_BYTES = 20;
+const RESULT_HEAD_BYTES = 12;
 
 export class SessionTable {
   readonly #limits: Readonly<StoreLimits>;
@@ -43,6 +54,8 @@ export class SessionTable {
   #clock = 0;
   /** By id, least recently used first (a use moves a session to the end). */
   #sessions = new Map<number, Session>();
+  /** The sum of every session's bytes, at most limits.sessionTableBytesMax between commands. */
+  #bytes = 0;
   // #endregion session-table
 
   constructor(limits: Readonly<StoreLimits>) {
@@ -57,17 +70,30 @@ export class SessionTable {
     return this.#clock;
   }
 
+  /** Bytes held, as a snapshot encodes the table. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Registers a new session and returns its id (the dissertation's RegisterClient). */
   open(): number {
     this.#clock++;
     const id = this.#clock;
-    this.#sessions.set(id, { results: new Map(), floor: 1 });
-    while (this.#sessions.size > this.#limits.sessionsMax) {
-      const lru = this.#sessions.keys().next();
-      assert(lru.done !== true, 'a table above its maximum has a first session');
-      this.#sessions.delete(lru.value);
-    }
+    this.#sessions.set(id, { results: new Map(), floor: 1, bytes: SESSION_HEAD_BYTES });
+    this.#bytes += SESSION_HEAD_BYTES;
+    this.#evict();
     return id;
+  }
+
+  /** Drops the least recently used sessions until both bounds hold; the last one (in use) always fits. */
+  #evict(): void {
+    while (this.#sessions.size > this.#limits.sessionsMax || this.#bytes > this.#limits.sessionTableBytesMax) {
+      assert(this.#sessions.size > 1, 'one session alone fits in both bounds (resolveLimits checks sessionTableBytesMax)');
+      const lru = this.#sessions.entries().next();
+      assert(lru.done !== true, 'a table above its maximum has a first session');
+      this.#sessions.delete(lru.value[0]);
+      this.#bytes -= lru.value[1].bytes;
+    }
   }
 
   // #region session-apply
@@ -103,15 +129,25 @@ export class SessionTable {
             `sequence number ${seq} of session ${id} was applied once; its result exceeded sessionResultBytesMax = ${this.#limits.sessionResultBytesMax} and was not kept`,
           );
     session.results.set(seq, kept);
+    this.#resize(session, RESULT_HEAD_BYTES + resultBytes(kept));
     if (session.results.size > this.#limits.sessionResultsMax) {
       let lowest = seq;
       for (const s of session.results.keys()) if (s < lowest) lowest = s;
+      const forgotten = session.results.get(lowest);
+      assert(forgotten !== undefined, 'the lowest kept number has a result');
       session.results.delete(lowest);
+      this.#resize(session, -(RESULT_HEAD_BYTES + resultBytes(forgotten)));
       if (lowest + 1 > session.floor) session.floor = lowest + 1;
     }
+    this.#evict();
     return result;
   }
   // #endregion session-apply
+
+  #resize(session: Session, delta: number): void {
+    session.bytes += delta;
+    this.#bytes += delta;
+  }
 
   /**
    * The table as snapshot block bodies: the clock first, then one body per
@@ -142,8 +178,7 @@ export class SessionTable {
 
   /** The largest body `encode` can produce for one session under these limits. */
   static sessionBytesMax(limits: Readonly<StoreLimits>): number {
-    // A kept result is at most sessionResultBytesMax, or a SESSION_RESULT_TOO_LARGE marker (< 1 KiB).
-    return 20 + limits.sessionResultsMax * (12 + Math.max(limits.sessionResultBytesMax, 1024));
+    return sessionBytesMax(limits);
   }
 
   setClock(body: Buffer): void {
@@ -163,6 +198,8 @@ export class SessionTable {
     if (count > this.#limits.sessionResultsMax) throw corrupt(`session ${id} keeps ${count} results, above sessionResultsMax`);
     if (this.#sessions.size >= this.#limits.sessionsMax)
       throw corrupt(`more than sessionsMax = ${this.#limits.sessionsMax} sessions`);
+    if (this.#bytes + body.length > this.#limits.sessionTableBytesMax)
+      throw corrupt(`the sessions hold more than sessionTableBytesMax = ${this.#limits.sessionTableBytesMax} bytes`);
     const results = new Map<number, CommandResult>();
     let at = 20;
     for (let i = 0; i < count; i++) {
@@ -176,7 +213,11 @@ export class SessionTable {
       at += length;
     }
     if (at !== body.length) throw corrupt(`session ${id}: ${body.length - at} bytes left over`);
-    this.#sessions.set(id, { results, floor });
+    // Counted as encode() will write it again, so that forgetting a result later subtracts what was added.
+    let bytes = SESSION_HEAD_BYTES;
+    for (const result of results.values()) bytes += RESULT_HEAD_BYTES + resultBytes(result);
+    this.#sessions.set(id, { results, floor, bytes });
+    this.#bytes += bytes;
   }
 }
 

@@ -98,6 +98,11 @@ export class Store {
     return this.#sessions.size;
   }
 
+  /** Bytes the session table holds, as a snapshot encodes it; at most limits.sessionTableBytesMax. */
+  get sessionTableBytes(): number {
+    return this.#sessions.bytes;
+  }
+
   /** Number of keys. */
   get size(): number {
     return this.#table.size;

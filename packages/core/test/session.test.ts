@@ -290,6 +290,99 @@ describe('properties over random numbered writes with retries', () => {
   });
 });
 
+// Small enough that a few sessions with big results cross it: one session's worst case is
+// 20 + sessionResultsMax * (12 + max(sessionResultBytesMax, 1024)) = 20 + 4 * 1036 = 4164 bytes.
+const byteLimits: Partial<StoreLimits> = {
+  sessionsMax: 50,
+  sessionResultsMax: 4,
+  sessionResultBytesMax: 1024,
+  sessionTableBytesMax: 8192,
+};
+
+describe('bounds in bytes: sessionTableBytesMax caps the table, whatever the counts allow', () => {
+  it('refuses a byte bound that one full session would not fit in', () => {
+    expect(() => new Store({ limits: { ...byteLimits, sessionTableBytesMax: 4163 } })).toThrow(
+      /STORE_LIMIT_INVALID.*sessionTableBytesMax/,
+    );
+    expect(new Store({ limits: { ...byteLimits, sessionTableBytesMax: 4164 } }).limits.sessionTableBytesMax).toBe(4164);
+  });
+
+  it('evicts the least recently used sessions when kept results cross the byte bound; their writes get SESSION_EXPIRED', () => {
+    const store = new Store({ limits: byteLimits });
+    store.put('big', 'v'.repeat(700)); // a SET ... GET of it keeps a result of about 1 KiB
+    const a = open(store);
+    const b = open(store);
+    const c = open(store);
+    for (const id of [a, b, c]) {
+      for (const seq of [1, 2, 3])
+        store.apply(commands.session(id, seq, commands.put('big', 'v'.repeat(700), { returnPrevious: true })));
+    }
+    // Three sessions of ~3 KiB each do not fit in 8 KiB: a, used least recently, is gone.
+    expect(store.sessionTableBytes).toBeLessThanOrEqual(8192);
+    expect(store.sessionCount).toBe(2);
+    expect(store.apply(commands.session(a, 4, incr('n')))).toMatchObject({ ok: false, code: 'SESSION_EXPIRED' });
+    expect(store.has('n')).toBe(false);
+    expect(store.apply(commands.session(c, 1, commands.put('big', 'w')))).toMatchObject({ ok: true, op: 'put' });
+  });
+
+  it('counts exactly what a snapshot holds, and a restore keeps the count', async () => {
+    const store = new Store({ limits: byteLimits });
+    const id = open(store);
+    const result = store.apply(commands.session(id, 1, incr('n')));
+    // A session block: a 20-byte head, then per result a 12-byte head and its JSON.
+    expect(store.sessionTableBytes).toBe(
+      20 + 12 + Buffer.byteLength(JSON.stringify({ ok: true, op: 'incrBy', value: { n: '1' } })),
+    );
+    expect(result).toMatchObject({ ok: true, value: 1n });
+    const restored = await reload(store);
+    expect(restored.sessionTableBytes).toBe(store.sessionTableBytes);
+  });
+
+  it('never holds more than sessionTableBytesMax bytes, and never applies a (session, seq) twice', () => {
+    const sized = fc.oneof(
+      { weight: 1, arbitrary: fc.constant({ kind: 'open' as const }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('write' as const),
+          session: fc.nat(40),
+          seq: fc.integer({ min: 1, max: 8 }),
+          valueBytes: fc.integer({ min: 0, max: 1100 }),
+        }),
+      },
+    );
+    fc.assert(
+      fc.property(fc.array(sized, { maxLength: 150 }), (steps) => {
+        const store = new Store({ limits: byteLimits });
+        const ids: number[] = [];
+        const first = new Map<string, CommandResult>();
+        let writes = 0;
+        for (const s of steps) {
+          if (s.kind === 'open') ids.push(open(store));
+          else {
+            const id = ids[s.session % Math.max(1, ids.length)] ?? 1;
+            const r = store.apply(
+              commands.session(id, s.seq, commands.put('k', 'x'.repeat(s.valueBytes), { returnPrevious: true })),
+            );
+            const tag = `${id}/${s.seq}`;
+            const before = first.get(tag);
+            if (before !== undefined) {
+              if (r.ok || !['SESSION_EXPIRED', 'SESSION_SEQ_TOO_OLD', 'SESSION_RESULT_TOO_LARGE'].includes(r.code))
+                expect(r).toEqual(before);
+            } else if (r.ok) {
+              first.set(tag, r);
+              writes++;
+            }
+          }
+          expect(store.sessionTableBytes).toBeLessThanOrEqual(8192);
+        }
+        expect(writes).toBeLessThanOrEqual(steps.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('errors', () => {
   it('reports session errors as values with codes from coreErrorCodes', async () => {
     const { coreErrorCodes } = await import('@distkv/core');

@@ -4,7 +4,7 @@ import { isDistkvError } from '@distkv/core';
 import { type KvBackend, Server, type ServerLimits } from '@distkv/net';
 import { MemoryBackend } from '@distkv/net/testing';
 import type { PeerAddress } from '@distkv/replication';
-import { DurableStore } from '@distkv/wal';
+import { DataDirLock, DurableStore } from '@distkv/wal';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
 import {
@@ -17,7 +17,6 @@ import {
   serverSettings,
   settingNames,
 } from '../config.js';
-import { DataDirLock } from '../lock.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security-flags.js';
 

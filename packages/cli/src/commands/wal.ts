@@ -3,9 +3,8 @@ import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { crc32c, isDistkvError } from '@distkv/core';
-import { type RepairResult, repair, Wal } from '@distkv/wal';
+import { DataDirLock, type RepairResult, repair, Wal } from '@distkv/wal';
 import type { Command } from 'commander';
-import { DataDirLock } from '../lock.js';
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 

@@ -4,15 +4,16 @@
  *   <dataDir>/log/        the Raft log, a @distkv/wal Wal (one entry per Raft entry, its term kept)
  *   <dataDir>/hardstate   term and vote (commit is volatile), replaced atomically
  *   <dataDir>/snapshot    the latest snapshot: its (index, term) and the store's snapshot bytes
+ *   <dataDir>/log.replaced a log a snapshot replaced, while it is deleted (only after a crash part-way)
  *
  * An in-memory MemoryStorage mirrors the log for the state machine to read;
  * it is updated only after the bytes are durable. Entries live in memory
  * too, bounded by compaction.
  */
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, crc32c, type DistkvError } from '@distkv/core';
-import { type FsyncPolicy, Wal } from '@distkv/wal';
+import { type FsyncPolicy, Wal, type WalLimits } from '@distkv/wal';
 import { replicationError } from '../errors.js';
 import type { Ready } from '../raft.js';
 import { MemoryStorage } from '../storage.js';
@@ -32,12 +33,7 @@ async function writeAtomically(dir: string, name: string, bytes: Uint8Array): Pr
     await file.close();
   }
   await rename(tmp, join(dir, name));
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await syncDir(dir);
 }
 
 function frame(magic: string, body: Buffer): Buffer {
@@ -58,6 +54,62 @@ function unframe(magic: string, buf: Buffer, what: string): Buffer {
   return buf.subarray(12, 12 + length);
 }
 
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+const LOG = 'log';
+const REPLACED_LOG = 'log.replaced';
+
+// #region replace-log
+/**
+ * Removes the log so that a crash at any point leaves it whole or gone,
+ * never in part: the directory is renamed aside in one step (and the rename
+ * made durable) before any file of it is deleted. Deleting in place, as
+ * `rm -rf` does, could leave any subset of segments, for example only the
+ * last one, which would then look like a log that follows the snapshot
+ * while holding a branch that disagrees with it (log matching broken), or
+ * a gap that refuses to start. Called only once the snapshot that covers
+ * the log is durable, so whatever sits aside at open may be deleted.
+ */
+async function removeLog(dir: string, hook: (step: string) => void | Promise<void>): Promise<void> {
+  const aside = join(dir, REPLACED_LOG);
+  await deleteAside(aside, async () => {}); // a crash of an earlier removal
+  try {
+    await rename(join(dir, LOG), aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return;
+  }
+  await syncDir(dir);
+  await hook('log-detached');
+  await deleteAside(aside, hook);
+  await hook('log-deleted');
+}
+
+async function deleteAside(aside: string, hook: (step: string) => void | Promise<void>): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  let unlinked = 0;
+  for (const name of names.sort()) {
+    await unlink(join(aside, name));
+    await hook(`unlinked-${++unlinked}`);
+  }
+  await rmdir(aside);
+  return true;
+}
+// #endregion replace-log
+
 async function readIfExists(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
@@ -77,6 +129,25 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
 export interface DurableLogOptions {
   fsync?: FsyncPolicy;
   fsyncIntervalMs?: number;
+  /** The log's WAL limits (segment size); the defaults suit a node, tests shrink segments. */
+  walLimits?: Partial<WalLimits>;
+  /**
+   * A test seam: called at each step of installing a snapshot (and of
+   * replacing, at open, a log the snapshot covers), so a crash test can
+   * SIGKILL the process there. `unlinked-<k>`: the k-th file of the replaced
+   * log is gone.
+   */
+  installHook?: (step: string) => void | Promise<void>;
+  /** Recovery messages (a replaced log removed at open). */
+  log?: (line: string) => void;
+}
+
+function walOpenOptions(o: DurableLogOptions): { fsync?: FsyncPolicy; fsyncIntervalMs?: number; limits?: Partial<WalLimits> } {
+  return {
+    ...(o.fsync === undefined ? {} : { fsync: o.fsync }),
+    ...(o.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: o.fsyncIntervalMs }),
+    ...(o.walLimits === undefined ? {} : { limits: o.walLimits }),
+  };
 }
 
 /** A single server's WAL (phase 2 and 3) keeps its segments at the top of its directory; a replica's are in log/. */
@@ -111,6 +182,8 @@ export class DurableLog {
     const walOptions: DurableLogOptions = {
       ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
       ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.walLimits === undefined ? {} : { walLimits: options.walLimits }),
+      ...(options.installHook === undefined ? {} : { installHook: options.installHook }),
     };
     let hardState: HardState = { term: 0 as Term, vote: null, commit: 0 as LogIndex };
     const hs = await readIfExists(join(dir, 'hardstate'));
@@ -133,9 +206,12 @@ export class DurableLog {
       };
     }
     const entries: Entry[] = [];
-    const logDir = join(dir, 'log');
+    const logDir = join(dir, LOG);
+    // The snapshot that replaced it is durable (it is written first): finish deleting it.
+    if (await deleteAside(join(dir, REPLACED_LOG), async () => {}))
+      options.log?.(`removed ${REPLACED_LOG}: a log a snapshot replaced, left by a crash while it was deleted`);
     let wal = await Wal.open({
-      ...walOptions,
+      ...walOpenOptions(walOptions),
       dir: logDir,
       firstIndex: snapshot.meta.index + 1,
       replay: {
@@ -143,6 +219,7 @@ export class DurableLog {
         onEntry: (e) => entries.push({ index: e.index as LogIndex, term: e.term as Term, payload: e.payload }),
       },
     });
+    await syncDir(dir); // log/ may have just been created
     const termAtSnapshot = snapshot.meta.index === 0 ? undefined : wal.term(snapshot.meta.index);
     if (
       wal.lastIndex < snapshot.meta.index ||
@@ -151,9 +228,13 @@ export class DurableLog {
     ) {
       // A snapshot from the leader was installed and the crash came before the
       // old log was replaced: the old log is covered by it or disagrees with it.
+      options.log?.(
+        `the log (${wal.firstIndex}..${wal.lastIndex}) does not follow the snapshot at ${snapshot.meta.index} (term ${snapshot.meta.term}): replacing it`,
+      );
       await wal.close();
-      await rm(logDir, { recursive: true, force: true });
-      wal = await Wal.open({ ...walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
+      await removeLog(dir, walOptions.installHook ?? (async () => {}));
+      wal = await Wal.open({ ...walOpenOptions(walOptions), dir: logDir, firstIndex: snapshot.meta.index + 1 });
+      await syncDir(dir);
       entries.length = 0;
     }
     const log = new DurableLog(dir, wal, walOptions);
@@ -201,12 +282,19 @@ export class DurableLog {
   }
 
   async #installSnapshot(snapshot: Snapshot): Promise<void> {
+    const hook = this.#walOptions.installHook ?? (() => {});
     await this.#writeSnapshot(snapshot);
+    await hook('snapshot-written');
     // The whole log is replaced: start a new one right after the snapshot.
     await this.#wal.close();
-    const logDir = join(this.dir, 'log');
-    await rm(logDir, { recursive: true, force: true });
-    this.#wal = await Wal.open({ ...this.#walOptions, dir: logDir, firstIndex: snapshot.meta.index + 1 });
+    await removeLog(this.dir, hook);
+    this.#wal = await Wal.open({
+      ...walOpenOptions(this.#walOptions),
+      dir: join(this.dir, LOG),
+      firstIndex: snapshot.meta.index + 1,
+    });
+    await syncDir(this.dir); // the new log/ itself, so entries appended to it are not lost with its name
+    await hook('log-created');
     this.storage.applySnapshot(snapshot);
   }
 

@@ -182,6 +182,7 @@ export class ReplicationNode implements KvBackend {
     const { log, snapshot } = await DurableLog.open(options.dataDir, {
       fsync: options.fsync ?? 'always',
       ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.log === undefined ? {} : { log: (line: string) => options.log?.(line, 'warn') }),
     });
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);

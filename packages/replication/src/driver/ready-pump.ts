@@ -171,13 +171,38 @@ export class ReadyPump {
     this.#appliedWaiters = still;
   }
 
+  // #region ack-durable
+  /**
+   * Async mode: the leader's own fsync acknowledges its proposals. One
+   * proposed in an older term (this node lost and regained leadership
+   * between two Readys) is no longer this term's to acknowledge, but it is
+   * answered now, not left to the write timeout: if another term's entry
+   * stands at its index it was overwritten, which a committed entry never
+   * is, so it will never apply (definite); if its entry is still there, or
+   * compacted away, it may still commit (indefinite).
+   */
   #ackDurable(index: LogIndex): void {
+    const { raft } = this.#handle;
     for (const [i, p] of this.#pending) {
       if (i > index || p.awaitApply) continue;
-      if (p.term === this.#handle.raft.term) p.resolve({ index: i as LogIndex, term: p.term, result: undefined });
       this.#pending.delete(i);
+      if (p.term === raft.term) {
+        p.resolve({ index: i as LogIndex, term: p.term, result: undefined });
+        continue;
+      }
+      const standing = raft.log.term(i as LogIndex);
+      if (standing !== undefined && standing !== p.term)
+        p.reject(replicationError('PROPOSAL_DROPPED', `entry ${p.term}/${i} was overwritten by term ${standing}`));
+      else
+        p.reject(
+          replicationError(
+            'TIMEOUT',
+            `leadership changed (term ${p.term} to ${raft.term}) before entry ${i} committed; it may still apply`,
+          ),
+        );
     }
   }
+  // #endregion ack-durable
 
   #apply(rd: Ready): void {
     for (const e of rd.committedEntries) {
