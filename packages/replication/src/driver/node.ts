@@ -149,6 +149,10 @@ export class ReplicationNode implements KvBackend {
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
       this.#addresses.heard(m.from);
+      // Time first: a follower whose loop stalled must restart its election
+      // timer at the real moment of receipt, not a stall's worth of ticks
+      // before it (its vote promise is what a leader's lease counts on).
+      this.#catchUpTicks();
       this.raft.step(m);
       this.#pump.kick();
     });
@@ -166,6 +170,10 @@ export class ReplicationNode implements KvBackend {
    * clock, not once per timer callback: a process that was stopped
    * (SIGSTOP) or stalled must see its election timeout and its lease as
    * expired when it resumes, or a deposed leader would serve lease reads.
+   * Called from the timer, before every peer message is stepped and before
+   * a read is confirmed: a follower that stepped a heartbeat first and
+   * counted the stall after it would vote a stall too early, while the
+   * leader's lease still counts on its silence.
    */
   #catchUpTicks(): void {
     const now = performance.now();
