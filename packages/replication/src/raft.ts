@@ -824,8 +824,10 @@ export class RaftNode {
     const prevIndex = (pr.next - 1) as LogIndex;
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === undefined || pr.next < this.log.firstIndex()) {
-      // What the follower needs next was compacted away: send a snapshot instead.
-      const snapshot = this.log.storage.snapshot();
+      // What the follower needs next was compacted away: send a snapshot
+      // instead — the one still being installed, if any (it covers only
+      // committed entries, so it may leave before it is durable here).
+      const snapshot = this.log.snapshot();
       assert(snapshot.meta.index >= prevIndex, 'a compacted entry is covered by the snapshot');
       pr.becomeSnapshot(snapshot);
       this.#sendSnapshotChunk(to, pr);

@@ -105,11 +105,7 @@ export class ReplicationNode implements KvBackend {
         logLine: this.#logLine,
         onReadStates: (readStates) => this.#reads.onReadStates(readStates),
         onSoftState: (soft) => this.#onSoftState(soft.role, soft.leader),
-        onFatal: (err) => {
-          this.#logLine(`replication node ${self} stopped: ${err.stack ?? err}`, 'error');
-          this.#fail(err);
-          void this.stop();
-        },
+        onFatal: (err) => this.#failStop(err),
       },
       store,
     );
@@ -153,7 +149,16 @@ export class ReplicationNode implements KvBackend {
       // timer at the real moment of receipt, not a stall's worth of ticks
       // before it (its vote promise is what a leader's lease counts on).
       this.#catchUpTicks();
-      this.raft.step(m);
+      try {
+        this.raft.step(m);
+      } catch (err) {
+        // The state machine drops what no correct peer sends, so a throw here
+        // is an assertion: this node's state or code is wrong. Fail-stop,
+        // loudly, as on a disk error; thrown on, it would reach the
+        // transport's frame reader and end the process without a word.
+        this.#failStop(err instanceof Error ? err : new Error(String(err)), `stepping ${m.type} from ${m.from} (term ${m.term})`);
+        return;
+      }
       this.#pump.kick();
     });
     this.#timer = setInterval(() => {
@@ -162,6 +167,15 @@ export class ReplicationNode implements KvBackend {
       this.#pump.kick();
     }, this.#tickMs);
     this.#pump.kick();
+  }
+
+  /** See `failed`: logged at error level with what the node was doing, then stopped. */
+  #failStop(err: Error, doing?: string): void {
+    if (this.#stopped) return;
+    const context = doing === undefined ? '' : ` while ${doing}`;
+    this.#logLine(`replication node ${this.id} stopped${context}: ${err.stack ?? err}`, 'error');
+    this.#fail(err);
+    void this.stop();
   }
 
   // #region catch-up-ticks
@@ -384,7 +398,9 @@ export class ReplicationNode implements KvBackend {
   // #region failed
   /**
    * Settles, with the cause, if the node stopped on its own: its storage
-   * failed (a full disk, an I/O error) while persisting Raft state. Such a
+   * failed (a full disk, an I/O error) while persisting Raft state, or
+   * stepping a peer's message tripped an assertion (a bug: logged with the
+   * message's type, sender and term, never thrown into the transport). Such a
    * node must not linger as a zombie that answers clients but never
    * replicates again; whoever runs it should exit (fail-stop, as etcd does on
    * a WAL write error) so a supervisor restarts it and Raft catches it up.
