@@ -2,8 +2,8 @@
 // Method: a three-node SimCluster with Raft elections and lease reads, driven by hand; the only difference between the two runs is whether node 2's stall ticks come before or after it steps the heartbeat.
 import { commands, encodeCommand } from '@distkv/core';
 import type { Message, NodeId, ReadState } from '@distkv/replication';
-import { SimCluster } from '@distkv/replication/testing';
 import { seededRng } from '@distkv/replication';
+import { SimCluster } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 import { raftElection, raftElectionOf } from '../src/index.js';
 
@@ -84,14 +84,14 @@ function run(stallTicks: 'before-step' | 'after-step'): { read: ReadState | unde
 }
 
 describe('thesis §6.4.1 leases: "assuming bounded clock drift" — a stalled follower must count its stall before it steps', () => {
-  it('ticks after the step (the old driver): B wins with A\'s vote inside L\'s lease, and L serves a stale read', () => {
+  it("ticks after the step (the old driver): B wins with A's vote inside L's lease, and L serves a stale read", () => {
     const r = run('after-step');
     expect(r.leader3).toBe(true);
     expect(r.read).toBeDefined();
     expect(r.commit3).toBeGreaterThan(r.read?.index ?? 0); // B committed a write L's read does not see
   });
 
-  it('ticks before the step (the driver now): A is in lease, ignores B, and L\'s read is current', () => {
+  it("ticks before the step (the driver now): A is in lease, ignores B, and L's read is current", () => {
     const r = run('before-step');
     expect(r.leader3).toBe(false);
     expect(r.read).toBeDefined();

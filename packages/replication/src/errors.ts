@@ -51,7 +51,8 @@ export const replicationErrors = registerErrors('replication', {
     httpStatus: 503,
   },
   MESSAGE_CORRUPT: {
-    meaning: 'bytes from a peer are not a valid replication message (checksum, version, framing, limits, or content no correct peer sends)',
+    meaning:
+      'bytes from a peer are not a valid replication message (checksum, version, framing, limits, or content no correct peer sends)',
     definite: true,
     retry: false,
     httpStatus: 500,

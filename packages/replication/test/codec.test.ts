@@ -202,8 +202,22 @@ describe('message codec', () => {
         return (err as Error).message;
       }
     };
-    expect(why(app([[2, 5], [3, 6]]))).toBe('accepted');
-    expect(why(app([[3, 5], [2, 6]]))).toMatch(/entry 6 has term 2 after term 3: terms never decrease/);
+    expect(
+      why(
+        app([
+          [2, 5],
+          [3, 6],
+        ]),
+      ),
+    ).toBe('accepted');
+    expect(
+      why(
+        app([
+          [3, 5],
+          [2, 6],
+        ]),
+      ),
+    ).toMatch(/entry 6 has term 2 after term 3: terms never decrease/);
     expect(why(app([[1, 5]]))).toMatch(/entry 5 has term 1 after term 2/);
     expect(why(app([[4, 5]]))).toMatch(/entry 5 has term 4, beyond the leader's/);
     expect(why(app([], { prevTerm: 0 as Term }))).toMatch(/prev index 4 with term 0/);
@@ -221,7 +235,15 @@ describe('message codec', () => {
     expect(why(snap)).toMatch(/snapshot term 3 is beyond the message's term/);
     expect(why({ ...snap, meta: { index: 0 as LogIndex, term: 0 as Term } })).toMatch(/covers at least entry 1/);
     expect(
-      why({ type: 'MsgVote', from: '1' as NodeId, to: '2' as NodeId, term: 2 as Term, lastIndex: 3 as LogIndex, lastTerm: 5 as Term, transfer: false }),
+      why({
+        type: 'MsgVote',
+        from: '1' as NodeId,
+        to: '2' as NodeId,
+        term: 2 as Term,
+        lastIndex: 3 as LogIndex,
+        lastTerm: 5 as Term,
+        transfer: false,
+      }),
     ).toMatch(/last term 5 is beyond/);
   });
 });

@@ -39,10 +39,18 @@ describe('driver: a programmer error while stepping a peer message is a fail-sto
     vi.spyOn(node.raft, 'step').mockImplementation(() => {
       throw new AssertionError('entry 7 conflicts with the committed prefix (commit 9)');
     });
-    const heartbeat: Message = { type: 'MsgHeartbeat', from: 'n1' as NodeId, to: 'n2' as NodeId, term: 1 as Term, commit: 0 as LogIndex };
+    const heartbeat: Message = {
+      type: 'MsgHeartbeat',
+      from: 'n1' as NodeId,
+      to: 'n2' as NodeId,
+      term: 1 as Term,
+      commit: 0 as LogIndex,
+    };
     expect(() => (deliver as (m: Message) => void)(heartbeat)).not.toThrow();
     const err = await node.failed;
     expect(err).toBeInstanceOf(AssertionError);
-    expect(lines.some(([l, level]) => level === 'error' && l.includes('conflicts with the committed prefix') && l.includes('n1'))).toBe(true);
+    expect(
+      lines.some(([l, level]) => level === 'error' && l.includes('conflicts with the committed prefix') && l.includes('n1')),
+    ).toBe(true);
   });
 });

@@ -3,14 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type LogIndex,
-  type Message,
-  type NodeId,
-  ReplicationNode,
-  TcpTransport,
-  type Term,
-} from '@distkv/replication';
+import { type LogIndex, type Message, type NodeId, ReplicationNode, TcpTransport, type Term } from '@distkv/replication';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 const cleanups: Array<() => Promise<void>> = [];

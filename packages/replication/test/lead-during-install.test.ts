@@ -12,7 +12,16 @@ describe('§7 InstallSnapshot meets §5.2: elected while the snapshot is persist
     const storage = new MemoryStorage();
     const n = new RaftNode({ id: id('2'), voters: [id('1'), id('2'), id('3')], election: election.factory }, storage);
     const meta = { index: 10 as LogIndex, term: 1 as Term };
-    n.step({ type: 'MsgSnap', from: id('1'), to: id('2'), term: 1 as Term, meta, offset: 0, totalBytes: 4, chunk: Uint8Array.of(1, 2, 3, 4) });
+    n.step({
+      type: 'MsgSnap',
+      from: id('1'),
+      to: id('2'),
+      term: 1 as Term,
+      meta,
+      offset: 0,
+      totalBytes: 4,
+      chunk: Uint8Array.of(1, 2, 3, 4),
+    });
     const install = n.ready(); // the driver now awaits persist(install)...
     expect(install.snapshot?.meta).toEqual(meta);
     // ...and meanwhile the node's election timeout fires and it wins.

@@ -3,8 +3,8 @@
 import { isDistkvError } from '@distkv/core';
 import {
   decodeMessage,
-  encodeMessage,
   type Entry,
+  encodeMessage,
   type LogIndex,
   MemoryStorage,
   type Message,
@@ -51,7 +51,14 @@ const messageArb: fc.Arbitrary<Message> = fc
       case 'MsgHeartbeatResp':
         return { ...env, type: 'MsgHeartbeatResp', seq: a };
       case 'MsgSnap':
-        return { ...env, type: 'MsgSnap', meta: { index: a as LogIndex, term: b as Term }, offset: 0, totalBytes: chunk.length, chunk };
+        return {
+          ...env,
+          type: 'MsgSnap',
+          meta: { index: a as LogIndex, term: b as Term },
+          offset: 0,
+          totalBytes: chunk.length,
+          chunk,
+        };
       default:
         return { ...env, type: 'MsgSnapResp', meta: { index: a as LogIndex, term: b as Term }, offset: c, reject };
     }

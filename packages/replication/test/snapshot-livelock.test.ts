@@ -1,7 +1,15 @@
 // Goal: a snapshot transfer finishes while the leader serves reads: ReadIndex rounds do not restart it, a duplicate first chunk does not wipe the follower's progress (issue 17 item 3).
 // Method: a three-node SimCluster with a fixed leader and read-index reads; a follower comes back after compaction and, while its snapshot streams, every chunk round trip spans several read batches.
 import { commands, encodeCommand } from '@distkv/core';
-import { type LogIndex, MemoryStorage, type NodeId, RaftNode, type Term, defaultReplicationLimits, seededRng } from '@distkv/replication';
+import {
+  defaultReplicationLimits,
+  type LogIndex,
+  MemoryStorage,
+  type NodeId,
+  RaftNode,
+  seededRng,
+  type Term,
+} from '@distkv/replication';
 import { SimCluster } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 

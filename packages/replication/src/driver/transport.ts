@@ -278,7 +278,9 @@ export class TcpTransport {
         m = decodeMessage(frame, this.#decodeLimits);
       } catch (err) {
         // A peer that sends garbage, or impossible content, loses its connection, not our process.
-        this.#log(`peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused a message and closed the connection: ${(err as Error).message}`);
+        this.#log(
+          `peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused a message and closed the connection: ${(err as Error).message}`,
+        );
         socket.destroy();
         return;
       }
