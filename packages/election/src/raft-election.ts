@@ -28,6 +28,9 @@ import {
 } from '@distkv/replication';
 import { electionError } from './errors.js';
 
+/** See RaftElectionOptions.leaseClockDriftTicks. */
+export const LEASE_CLOCK_DRIFT_TICKS_DEFAULT = 2;
+
 // #region raft-election-options
 export interface RaftElectionOptions {
   /** Thesis §9.6: ask before campaigning, so a rejoining node does not disrupt a healthy leader. Default true. */
@@ -39,7 +42,12 @@ export interface RaftElectionOptions {
    * Lease reads need it.
    */
   checkQuorum?: boolean;
-  /** Lease reads: ticks of clock drift allowed between any two nodes during one election timeout. Default 1. */
+  /**
+   * Lease reads: ticks of clock drift allowed between any two nodes during
+   * one election timeout. Default 2: one for the rates of two clocks, one
+   * for the tick a driver may not yet have counted when it steps a message
+   * (ticks are whole, so a follower can be up to a tick behind real time).
+   */
   leaseClockDriftTicks?: number;
   /** Randomness for election timeouts; default a seeded Rng derived from the node's id (deterministic). */
   rng?: Rng;
@@ -89,7 +97,7 @@ export class RaftElection implements ElectionPolicy {
     this.#node = node;
     this.preVote = options.preVote ?? true;
     this.checkQuorum = options.checkQuorum ?? true;
-    this.leaseClockDriftTicks = options.leaseClockDriftTicks ?? 1;
+    this.leaseClockDriftTicks = options.leaseClockDriftTicks ?? LEASE_CLOCK_DRIFT_TICKS_DEFAULT;
     const drift = this.leaseClockDriftTicks;
     if (!Number.isSafeInteger(drift) || drift < 0 || drift >= node.electionTimeoutTicks) {
       throw electionError('ELECTION_CONFIG_INVALID', 'leaseClockDriftTicks must be an integer in [0, electionTimeoutTicks)');

@@ -32,7 +32,7 @@ describe('election config', () => {
   it('defaults: pre-vote and check-quorum on, ReadIndex reads, leases available', () => {
     const n = node('1');
     expect(n.config).toMatchObject({ leader: null, readMode: 'read-index' });
-    expect(raftElectionOf(n)).toMatchObject({ preVote: true, checkQuorum: true, leaseClockDriftTicks: 1 });
+    expect(raftElectionOf(n)).toMatchObject({ preVote: true, checkQuorum: true, leaseClockDriftTicks: 2 });
     expect(raftElectionOf(n).leaseHolds).toBeTypeOf('function');
     expect(raftElectionOf(node('1', { checkQuorum: false })).leaseHolds).toBeUndefined();
     expect(node('1', {}, { readMode: 'lease' }).config.readMode).toBe('lease');

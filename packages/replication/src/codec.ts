@@ -2,7 +2,8 @@
  * Messages as bytes, for the peer connections: a version, the fields, and a
  * CRC-32C of everything before it. Decoding trusts nothing: every length is
  * checked against the bytes present and the limits, entries must follow
- * prevIndex without gaps, and any flaw raises MESSAGE_CORRUPT.
+ * prevIndex without gaps, the fields must make sense together
+ * (`validateMessage`), and any flaw raises MESSAGE_CORRUPT.
  */
 import { crc32c } from '@distkv/core';
 import { replicationError } from './errors.js';
@@ -265,5 +266,64 @@ export function decodeMessage(input: Uint8Array, limits: DecodeLimits): Message 
     }
   }
   if (r.at !== body.length) throw corrupt(`${body.length - r.at} bytes after the message`);
+  validateMessage(m);
   return m;
 }
+
+// #region validate
+/**
+ * What no correct peer sends, refused before it reaches the state machine:
+ * a well-formed frame with impossible content (entry terms that go back or
+ * pass the sender's term, a leader's message in term 0, a snapshot of a
+ * later term than its sender's). Accepted, such content reached the WAL,
+ * which asserts that terms never decrease, and the node fail-stopped after
+ * every restart (issue 17). Safety against a lying peer is not the goal;
+ * a node that keeps running is.
+ */
+function validateMessage(m: Message): void {
+  const what = `${m.type} from ${m.from} (term ${m.term})`;
+  const refuse = (why: string): never => {
+    throw corrupt(`${what}: ${why}`);
+  };
+  const termZeroIffIndexZero = (index: number, t: number, name: string): void => {
+    if ((index === 0) !== (t === 0)) refuse(`${name} index ${index} with term ${t} (only index 0 has term 0)`);
+    if (t > m.term) refuse(`${name} term ${t} is beyond the message's term`);
+  };
+  switch (m.type) {
+    case 'MsgApp': {
+      if (m.term === 0) refuse('a leader is never in term 0');
+      termZeroIffIndexZero(m.prevIndex, m.prevTerm, 'prev');
+      if (m.prevIndex + m.entries.length > Number.MAX_SAFE_INTEGER) refuse('entries run past 2^53');
+      let prev: number = m.prevTerm;
+      for (const e of m.entries) {
+        if (e.term < prev) refuse(`entry ${e.index} has term ${e.term} after term ${prev}: terms never decrease`);
+        if (e.term > m.term) refuse(`entry ${e.index} has term ${e.term}, beyond the leader's`);
+        if (e.term === 0) refuse(`entry ${e.index} has term 0`);
+        prev = e.term;
+      }
+      return;
+    }
+    case 'MsgHeartbeat':
+      if (m.term === 0) refuse('a leader is never in term 0');
+      return;
+    case 'MsgSnap':
+      if (m.term === 0) refuse('a leader is never in term 0');
+      if (m.meta.index === 0) refuse('a snapshot covers at least entry 1');
+      termZeroIffIndexZero(m.meta.index, m.meta.term, 'snapshot');
+      return;
+    case 'MsgSnapResp':
+      termZeroIffIndexZero(m.meta.index, m.meta.term, 'snapshot');
+      return;
+    case 'MsgAppResp':
+      if (m.hintTerm > m.term) refuse(`hint term ${m.hintTerm} is beyond the message's term`);
+      return;
+    case 'MsgVote':
+    case 'MsgPreVote':
+      if (m.term === 0) refuse('a candidate is never in term 0');
+      termZeroIffIndexZero(m.lastIndex, m.lastTerm, 'last');
+      return;
+    default:
+      return;
+  }
+}
+// #endregion validate

@@ -18,6 +18,13 @@ export interface ReplicationLimits {
   inflightAppendsMax: number;
   /** Most bytes of snapshot in one MsgSnap. */
   snapshotChunkBytesMax: number;
+  /**
+   * Most snapshot chunks sent to one follower since it last answered one;
+   * so at most this times snapshotChunkBytesMax bytes of a transfer wait
+   * in that peer's queue. A transfer that reaches it at a retry is
+   * abandoned and begun again when the follower next answers.
+   */
+  snapshotChunksUnansweredMax: number;
   /** Largest snapshot a follower accepts; a bigger one is refused. */
   snapshotBytesMax: number;
   /** Largest payload `propose` accepts. */
@@ -35,6 +42,7 @@ export const defaultReplicationLimits: Readonly<ReplicationLimits> = Object.free
   appendBytesMax: 1024 * 1024,
   inflightAppendsMax: 64,
   snapshotChunkBytesMax: 1024 * 1024,
+  snapshotChunksUnansweredMax: 4,
   snapshotBytesMax: 1024 * 1024 * 1024,
   entryBytesMax: 4 * 1024 * 1024,
   uncommittedBytesMax: 64 * 1024 * 1024,
@@ -47,6 +55,7 @@ const hardMax: Readonly<ReplicationLimits> = Object.freeze({
   appendBytesMax: 1024 * 1024 * 1024,
   inflightAppendsMax: 65_536,
   snapshotChunkBytesMax: 1024 * 1024 * 1024,
+  snapshotChunksUnansweredMax: 1024,
   snapshotBytesMax: 2 ** 52,
   entryBytesMax: 1024 * 1024 * 1024,
   uncommittedBytesMax: 2 ** 52,

@@ -22,7 +22,15 @@ export class Progress {
   inflights: LogIndex[] = [];
   /** snapshot: what is being sent and how far the follower has acknowledged. */
   pendingSnapshot:
-    | { snapshot: Snapshot; ackedOffset: number; sentOffset: number; ackedAtLastHeartbeat: number; stalledHeartbeats: number }
+    | {
+        snapshot: Snapshot;
+        ackedOffset: number;
+        sentOffset: number;
+        ackedAtLastHeartbeat: number;
+        stalledHeartbeats: number;
+        /** Chunks sent since the follower last answered one: bounds the snapshot bytes queued for it. */
+        chunksUnanswered: number;
+      }
     | undefined;
   readonly inflightAppendsMax: number;
 
@@ -67,7 +75,14 @@ export class Progress {
     this.state = 'snapshot';
     this.probeSent = false;
     this.inflights = [];
-    this.pendingSnapshot = { snapshot, ackedOffset: 0, sentOffset: 0, ackedAtLastHeartbeat: 0, stalledHeartbeats: 0 };
+    this.pendingSnapshot = {
+      snapshot,
+      ackedOffset: 0,
+      sentOffset: 0,
+      ackedAtLastHeartbeat: 0,
+      stalledHeartbeats: 0,
+      chunksUnanswered: 0,
+    };
   }
 
   /** An acceptance up to `index` arrived. Returns false if it told nothing new. */

@@ -35,6 +35,16 @@ export class RaftLog {
     return this.storage.firstIndex();
   }
 
+  /**
+   * The snapshot the log starts after: the one received and still being
+   * persisted, if any, else stable storage's. Entries below firstIndex()
+   * are in this one; stable storage's is older while an install is
+   * persisted (a node can win an election meanwhile: issue 17).
+   */
+  snapshot(): Snapshot {
+    return this.unstableSnapshot ?? this.storage.snapshot();
+  }
+
   lastIndex(): LogIndex {
     const n = this.unstableEntries.length;
     if (n > 0) return (this.unstableOffset + n - 1) as LogIndex;

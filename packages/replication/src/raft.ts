@@ -224,7 +224,7 @@ export class RaftNode {
     this.#election?.tick();
     if (this.#role === 'leader' && this.#heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
       this.#heartbeatElapsedTicks = 0;
-      this.#broadcastHeartbeat();
+      this.#broadcastHeartbeat(true);
     }
   }
   // #endregion tick
@@ -577,7 +577,7 @@ export class RaftNode {
     }
     const seq = this.#roundSeq + 1;
     for (const id of ids) this.#readsPending.push({ id, index, seq, acks: new Set([this.id]) });
-    this.#broadcastHeartbeat();
+    this.#broadcastHeartbeat(false);
   }
 
   #handleRoundAck(from: NodeId, seq: number): void {
@@ -737,6 +737,7 @@ export class RaftNode {
     const pending = pr.pendingSnapshot;
     if (pr.state !== 'snapshot' || pending === undefined) return;
     if (pending.snapshot.meta.index !== m.meta.index || pending.snapshot.meta.term !== m.meta.term) return;
+    pending.chunksUnanswered = 0;
     if (m.reject) {
       // The follower refused it (too large for its limits): fall back to probing and try again later.
       pr.becomeProbe();
@@ -785,7 +786,14 @@ export class RaftNode {
     for (const id of this.config.voters) if (id !== this.id) this.#sendAppend(id, true);
   }
 
-  #broadcastHeartbeat(): void {
+  /**
+   * `onTimer`: the heartbeat interval elapsed. Only then are stalled
+   * snapshot transfers retried: a ReadIndex round leaves per read batch, and
+   * retrying on each one restarted a transfer faster than a chunk's round
+   * trip (issue 17: the follower never finished while the leader sent a
+   * chunk per read batch).
+   */
+  #broadcastHeartbeat(onTimer: boolean): void {
     // Rounds are numbered only when someone counts the answers: pending reads, or a lease.
     let seq = 0;
     if (this.#readsPending.length > 0 || this.config.readMode === 'lease') {
@@ -803,7 +811,7 @@ export class RaftNode {
       pr.probeSent = false;
       const commit = Math.min(pr.match, this.log.committed) as LogIndex;
       this.#send(seq > 0 ? { type: 'MsgHeartbeat', to: id, commit, seq } : { type: 'MsgHeartbeat', to: id, commit });
-      if (pr.state === 'snapshot') this.#retrySnapshot(id, pr);
+      if (onTimer && pr.state === 'snapshot') this.#retrySnapshot(id, pr);
     }
   }
 
@@ -816,8 +824,10 @@ export class RaftNode {
     const prevIndex = (pr.next - 1) as LogIndex;
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === undefined || pr.next < this.log.firstIndex()) {
-      // What the follower needs next was compacted away: send a snapshot instead.
-      const snapshot = this.log.storage.snapshot();
+      // What the follower needs next was compacted away: send a snapshot
+      // instead — the one still being installed, if any (it covers only
+      // committed entries, so it may leave before it is durable here).
+      const snapshot = this.log.snapshot();
       assert(snapshot.meta.index >= prevIndex, 'a compacted entry is covered by the snapshot');
       pr.becomeSnapshot(snapshot);
       this.#sendSnapshotChunk(to, pr);
@@ -850,6 +860,13 @@ export class RaftNode {
       pending.stalledHeartbeats = 0;
       return;
     }
+    if (pending.chunksUnanswered >= this.config.limits.snapshotChunksUnansweredMax) {
+      // Unreachable, or its queue is full: stop adding to it. The next answer
+      // from it (a heartbeat's) finds it lagging and begins a new transfer,
+      // which resumes where the follower's copy stands.
+      pr.becomeProbe();
+      return;
+    }
     pending.stalledHeartbeats++;
     if (pending.stalledHeartbeats >= 2) {
       pending.ackedOffset = 0;
@@ -863,6 +880,8 @@ export class RaftNode {
     const pending = pr.pendingSnapshot;
     assert(pending !== undefined, 'sending a snapshot chunk without a pending snapshot');
     const { data, meta } = pending.snapshot;
+    if (pending.chunksUnanswered >= this.config.limits.snapshotChunksUnansweredMax) return;
+    pending.chunksUnanswered++;
     const offset = pending.ackedOffset;
     const chunk = data.subarray(offset, offset + this.config.limits.snapshotChunkBytesMax);
     pending.sentOffset = offset + chunk.byteLength;
@@ -967,7 +986,18 @@ export class RaftNode {
       this.#send({ type: 'MsgSnapResp', to: m.from, meta, offset: 0, reject: true });
       return;
     }
-    if (m.offset === 0) this.#incoming = { meta, totalBytes: m.totalBytes, chunks: [], receivedBytes: 0 };
+    const current = this.#incoming;
+    const inProgress =
+      current !== undefined &&
+      current.meta.index === meta.index &&
+      current.meta.term === meta.term &&
+      current.totalBytes === m.totalBytes;
+    // A first chunk of the transfer already under way is a duplicate or a
+    // leader's retry: keep what arrived and answer where to resume (below),
+    // instead of starting over and never finishing.
+    if (m.offset === 0 && !(inProgress && current.receivedBytes > 0)) {
+      this.#incoming = { meta, totalBytes: m.totalBytes, chunks: [], receivedBytes: 0 };
+    }
     const incoming = this.#incoming;
     if (
       incoming === undefined ||

@@ -12,7 +12,7 @@ const t = num as fc.Arbitrary<Term>;
 const ix = fc.integer({ min: 0, max: 2 ** 40 }) as fc.Arbitrary<LogIndex>;
 const bytes = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b));
 
-const message: fc.Arbitrary<Message> = fc.oneof(
+const anyMessage: fc.Arbitrary<Message> = fc.oneof(
   fc
     .record({
       from: id,
@@ -89,6 +89,44 @@ const message: fc.Arbitrary<Message> = fc.oneof(
   }),
 );
 
+/**
+ * Moves the fields of a random message into what a correct peer can send
+ * (see the codec's validateMessage): only index 0 has term 0, no term passes
+ * the message's, entry terms never decrease, leaders and candidates are in
+ * a term above 0. What the codec refuses is tested below.
+ */
+function sane(m: Message): Message {
+  const term = Math.max(1, m.term) as Term;
+  const termOf = (index: number, tt: number, min = 1): Term => (index === 0 ? 0 : Math.min(term, Math.max(min, tt))) as Term;
+  switch (m.type) {
+    case 'MsgApp': {
+      const prevTerm = termOf(m.prevIndex, m.prevTerm);
+      let prev: number = Math.max(1, prevTerm);
+      const entries = m.entries.map((e) => {
+        prev = Math.min(term, Math.max(prev, e.term));
+        return { ...e, term: prev as Term };
+      });
+      return { ...m, term, prevTerm, entries };
+    }
+    case 'MsgHeartbeat':
+      return { ...m, term };
+    case 'MsgSnap': {
+      const index = Math.max(1, m.meta.index) as LogIndex;
+      return { ...m, term, meta: { index, term: termOf(index, m.meta.term) } };
+    }
+    case 'MsgSnapResp':
+      return { ...m, term, meta: { index: m.meta.index, term: termOf(m.meta.index, m.meta.term) } };
+    case 'MsgAppResp':
+      return { ...m, term, hintTerm: Math.min(term, m.hintTerm) as Term };
+    case 'MsgVote':
+    case 'MsgPreVote':
+      return { ...m, term, lastTerm: termOf(m.lastIndex, m.lastTerm) };
+    default:
+      return m;
+  }
+}
+const message = anyMessage.map(sane);
+
 function decodesToCorrupt(input: Uint8Array): boolean {
   try {
     decodeMessage(input, limits);
@@ -140,5 +178,72 @@ describe('message codec', () => {
       entries: [1, 2, 3].map((i) => ({ term: 1 as Term, index: i as LogIndex, payload: Buffer.alloc(0) })),
     };
     expect(() => decodeMessage(encodeMessage(m), { entriesMax: 2, bytesMax: 10 })).toThrow(/MESSAGE_CORRUPT/);
+  });
+
+  it('refuses content no correct peer sends, naming the field', () => {
+    const app = (entries: Array<[number, number]>, over: Partial<Message> = {}): Message =>
+      ({
+        type: 'MsgApp',
+        from: '1' as NodeId,
+        to: '2' as NodeId,
+        term: 3 as Term,
+        prevIndex: 4 as LogIndex,
+        prevTerm: 2 as Term,
+        commit: 0 as LogIndex,
+        entries: entries.map(([et, i]) => ({ term: et as Term, index: i as LogIndex, payload: Buffer.alloc(0) })),
+        ...over,
+      }) as Message;
+    const why = (m: Message): string => {
+      try {
+        decodeMessage(encodeMessage(m), limits);
+        return 'accepted';
+      } catch (err) {
+        expect(isDistkvError(err, 'MESSAGE_CORRUPT')).toBe(true);
+        return (err as Error).message;
+      }
+    };
+    expect(
+      why(
+        app([
+          [2, 5],
+          [3, 6],
+        ]),
+      ),
+    ).toBe('accepted');
+    expect(
+      why(
+        app([
+          [3, 5],
+          [2, 6],
+        ]),
+      ),
+    ).toMatch(/entry 6 has term 2 after term 3: terms never decrease/);
+    expect(why(app([[1, 5]]))).toMatch(/entry 5 has term 1 after term 2/);
+    expect(why(app([[4, 5]]))).toMatch(/entry 5 has term 4, beyond the leader's/);
+    expect(why(app([], { prevTerm: 0 as Term }))).toMatch(/prev index 4 with term 0/);
+    expect(why(app([], { term: 0 as Term }))).toMatch(/never in term 0/);
+    const snap: Message = {
+      type: 'MsgSnap',
+      from: '1' as NodeId,
+      to: '2' as NodeId,
+      term: 2 as Term,
+      meta: { index: 9 as LogIndex, term: 3 as Term },
+      offset: 0,
+      totalBytes: 0,
+      chunk: Buffer.alloc(0),
+    };
+    expect(why(snap)).toMatch(/snapshot term 3 is beyond the message's term/);
+    expect(why({ ...snap, meta: { index: 0 as LogIndex, term: 0 as Term } })).toMatch(/covers at least entry 1/);
+    expect(
+      why({
+        type: 'MsgVote',
+        from: '1' as NodeId,
+        to: '2' as NodeId,
+        term: 2 as Term,
+        lastIndex: 3 as LogIndex,
+        lastTerm: 5 as Term,
+        transfer: false,
+      }),
+    ).toMatch(/last term 5 is beyond/);
   });
 });

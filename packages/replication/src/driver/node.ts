@@ -105,11 +105,7 @@ export class ReplicationNode implements KvBackend {
         logLine: this.#logLine,
         onReadStates: (readStates) => this.#reads.onReadStates(readStates),
         onSoftState: (soft) => this.#onSoftState(soft.role, soft.leader),
-        onFatal: (err) => {
-          this.#logLine(`replication node ${self} stopped: ${err.stack ?? err}`, 'error');
-          this.#fail(err);
-          void this.stop();
-        },
+        onFatal: (err) => this.#failStop(err),
       },
       store,
     );
@@ -149,7 +145,20 @@ export class ReplicationNode implements KvBackend {
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
       this.#addresses.heard(m.from);
-      this.raft.step(m);
+      // Time first: a follower whose loop stalled must restart its election
+      // timer at the real moment of receipt, not a stall's worth of ticks
+      // before it (its vote promise is what a leader's lease counts on).
+      this.#catchUpTicks();
+      try {
+        this.raft.step(m);
+      } catch (err) {
+        // The state machine drops what no correct peer sends, so a throw here
+        // is an assertion: this node's state or code is wrong. Fail-stop,
+        // loudly, as on a disk error; thrown on, it would reach the
+        // transport's frame reader and end the process without a word.
+        this.#failStop(err instanceof Error ? err : new Error(String(err)), `stepping ${m.type} from ${m.from} (term ${m.term})`);
+        return;
+      }
       this.#pump.kick();
     });
     this.#timer = setInterval(() => {
@@ -160,12 +169,25 @@ export class ReplicationNode implements KvBackend {
     this.#pump.kick();
   }
 
+  /** See `failed`: logged at error level with what the node was doing, then stopped. */
+  #failStop(err: Error, doing?: string): void {
+    if (this.#stopped) return;
+    const context = doing === undefined ? '' : ` while ${doing}`;
+    this.#logLine(`replication node ${this.id} stopped${context}: ${err.stack ?? err}`, 'error');
+    this.#fail(err);
+    void this.stop();
+  }
+
   // #region catch-up-ticks
   /**
    * Ticks as many times as whole tick lengths passed on the monotonic
    * clock, not once per timer callback: a process that was stopped
    * (SIGSTOP) or stalled must see its election timeout and its lease as
    * expired when it resumes, or a deposed leader would serve lease reads.
+   * Called from the timer, before every peer message is stepped and before
+   * a read is confirmed: a follower that stepped a heartbeat first and
+   * counted the stall after it would vote a stall too early, while the
+   * leader's lease still counts on its silence.
    */
   #catchUpTicks(): void {
     const now = performance.now();
@@ -377,7 +399,9 @@ export class ReplicationNode implements KvBackend {
   // #region failed
   /**
    * Settles, with the cause, if the node stopped on its own: its storage
-   * failed (a full disk, an I/O error) while persisting Raft state. Such a
+   * failed (a full disk, an I/O error) while persisting Raft state, or
+   * stepping a peer's message tripped an assertion (a bug: logged with the
+   * message's type, sender and term, never thrown into the transport). Such a
    * node must not linger as a zombie that answers clients but never
    * replicates again; whoever runs it should exit (fail-stop, as etcd does on
    * a WAL write error) so a supervisor restarts it and Raft catches it up.

@@ -79,6 +79,7 @@ export class TcpTransport {
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #inbound = new Set<Socket>();
   #onMessage: (m: Message) => void = () => undefined;
+  readonly #log: (line: string) => void;
   #onControl: (frame: Buffer) => void = () => undefined;
   #hello: Buffer | undefined;
   #decodeLimits: DecodeLimits;
@@ -95,6 +96,7 @@ export class TcpTransport {
     log: (line: string) => void,
   ) {
     this.#security = security;
+    this.#log = log;
     this.#refusals = new RefusalLog(log);
     this.#gate = new InboundGate(security, limits, this.#refusals);
     this.#server = server;
@@ -268,8 +270,12 @@ export class TcpTransport {
       let m: Message;
       try {
         m = decodeMessage(frame, this.#decodeLimits);
-      } catch {
-        socket.destroy(); // a peer that sends garbage loses its connection, not our process
+      } catch (err) {
+        // A peer that sends garbage, or impossible content, loses its connection, not our process.
+        this.#log(
+          `peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}: refused a message and closed the connection: ${(err as Error).message}`,
+        );
+        socket.destroy();
         return;
       }
       this.#onMessage(m);
