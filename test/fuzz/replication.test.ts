@@ -12,13 +12,18 @@ const id = fc.constantFrom('n1', 'n2', 'node-three') as fc.Arbitrary<NodeId>;
 const term = fc.integer({ min: 0, max: 2 ** 40 }) as fc.Arbitrary<Term>;
 const index = fc.integer({ min: 0, max: 2 ** 40 }) as fc.Arbitrary<LogIndex>;
 const payload = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b));
+// What a correct peer sends (the codec refuses the rest, see validateMessage): a leader or candidate is past
+// term 0, only index 0 has term 0, and no term a message names is beyond the message's own.
+const leaderTerm = fc.integer({ min: 1, max: 2 ** 40 }) as fc.Arbitrary<Term>;
+/** A term for `at` no later than `upTo`: 0 exactly for index 0. */
+const termAt = (at: number, upTo: number, t: number): Term => (at === 0 ? 0 : 1 + (t % upTo)) as Term;
 
 const message: fc.Arbitrary<Message> = fc.oneof(
   fc
     .record({
       from: id,
       to: id,
-      term,
+      term: leaderTerm,
       prevIndex: index,
       prevTerm: term,
       commit: index,
@@ -27,31 +32,48 @@ const message: fc.Arbitrary<Message> = fc.oneof(
     .map(({ payloads, ...m }) => ({
       type: 'MsgApp' as const,
       ...m,
+      prevTerm: termAt(m.prevIndex, m.term, m.prevTerm),
       entries: payloads.map((p, i) => ({ term: m.term, index: (m.prevIndex + 1 + i) as LogIndex, payload: p })),
     })),
-  fc.record({
-    type: fc.constant('MsgAppResp' as const),
-    from: id,
-    to: id,
-    term,
-    reject: fc.boolean(),
-    index,
-    hintIndex: index,
-    hintTerm: term,
-  }),
-  fc.record({ type: fc.constant('MsgHeartbeat' as const), from: id, to: id, term, commit: index }),
-  fc.record({
-    type: fc.constant('MsgVote' as const),
-    from: id,
-    to: id,
-    term,
-    lastIndex: index,
-    lastTerm: term,
-    transfer: fc.boolean(),
-  }),
   fc
-    .record({ from: id, to: id, term, meta: fc.record({ index, term }), offset: fc.nat(1000), chunk: payload })
-    .map((m) => ({ type: 'MsgSnap' as const, ...m, totalBytes: m.offset + m.chunk.length })),
+    .record({
+      type: fc.constant('MsgAppResp' as const),
+      from: id,
+      to: id,
+      term,
+      reject: fc.boolean(),
+      index,
+      hintIndex: index,
+      hintTerm: term,
+    })
+    .map((m) => ({ ...m, hintTerm: (m.hintTerm % (m.term + 1)) as Term })),
+  fc.record({ type: fc.constant('MsgHeartbeat' as const), from: id, to: id, term: leaderTerm, commit: index }),
+  fc
+    .record({
+      type: fc.constant('MsgVote' as const),
+      from: id,
+      to: id,
+      term: leaderTerm,
+      lastIndex: index,
+      lastTerm: term,
+      transfer: fc.boolean(),
+    })
+    .map((m) => ({ ...m, lastTerm: termAt(m.lastIndex, m.term, m.lastTerm) })),
+  fc
+    .record({
+      from: id,
+      to: id,
+      term: leaderTerm,
+      meta: fc.record({ index: index.map((i) => Math.max(1, i) as LogIndex), term }),
+      offset: fc.nat(1000),
+      chunk: payload,
+    })
+    .map((m) => ({
+      type: 'MsgSnap' as const,
+      ...m,
+      meta: { index: m.meta.index, term: termAt(m.meta.index, m.term, m.meta.term) },
+      totalBytes: m.offset + m.chunk.length,
+    })),
 );
 
 describe('fuzz @distkv/replication message codec', () => {

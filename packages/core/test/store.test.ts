@@ -1,16 +1,26 @@
 // Goal: each Store operation does what its doc says, including limits and
 // edge cases. Method: direct examples, one behaviour per test.
-import { coreErrorCodes, DistkvError, Store } from '@distkv/core';
+import { commands, DistkvError, Store } from '@distkv/core';
 import { describe, expect, it } from 'vitest';
 
-function codeOf(fn: () => unknown): string | undefined {
+function errorOf(fn: () => unknown): DistkvError | undefined {
   try {
     fn();
   } catch (err) {
-    if (err instanceof DistkvError) return err.code;
+    if (err instanceof DistkvError) return err;
     throw err;
   }
   return undefined;
+}
+
+function codeOf(fn: () => unknown): string | undefined {
+  return errorOf(fn)?.code;
+}
+
+/** The code and what the message says after it: the two things a caller and a reader see. */
+function failure(fn: () => unknown): [string, string] | undefined {
+  const err = errorOf(fn);
+  return err === undefined ? undefined : [err.code, err.detail];
 }
 
 describe('Store basics', () => {
@@ -163,11 +173,13 @@ describe('scan', () => {
 });
 
 describe('limits', () => {
+  // Every error says which limit it hit and by how much, so each case checks the message as well as the code.
   it('rejects a key or value over its limit and leaves the store unchanged', () => {
     const s = new Store({ limits: { keyBytesMax: 4, valueBytesMax: 8 } });
-    expect(codeOf(() => s.put('12345', 'v'))).toBe('KEY_TOO_LARGE');
-    expect(codeOf(() => s.put('k', '123456789'))).toBe('VALUE_TOO_LARGE');
-    expect(codeOf(() => s.put('k', 'é'.repeat(5)))).toBe('VALUE_TOO_LARGE'); // 10 UTF-8 bytes
+    expect(failure(() => s.put('12345', 'v'))).toEqual(['KEY_TOO_LARGE', 'key of 5 bytes exceeds keyBytesMax 4']);
+    expect(failure(() => s.put('k', '123456789'))).toEqual(['VALUE_TOO_LARGE', 'value of 9 bytes exceeds valueBytesMax 8']);
+    // 10 UTF-8 bytes, though 5 characters
+    expect(failure(() => s.put('k', 'é'.repeat(5)))).toEqual(['VALUE_TOO_LARGE', 'value of 10 bytes exceeds valueBytesMax 8']);
     expect(s.size).toBe(0);
   });
 
@@ -175,7 +187,7 @@ describe('limits', () => {
     const s = new Store({ limits: { keysMax: 2 } });
     s.put('a', '1');
     s.put('b', '2');
-    expect(codeOf(() => s.put('c', '3'))).toBe('STORE_FULL');
+    expect(failure(() => s.put('c', '3'))).toEqual(['STORE_FULL', 'the store holds limits.keysMax = 2 keys']);
     s.put('a', 'updated');
     s.del('b');
     s.put('c', '3');
@@ -185,7 +197,7 @@ describe('limits', () => {
   it('tracks data bytes and refuses growth past dataBytesMax', () => {
     const s = new Store({ limits: { dataBytesMax: 10 } });
     s.put('ab', '1234'); // 6
-    expect(codeOf(() => s.put('cd', '12345'))).toBe('STORE_FULL');
+    expect(failure(() => s.put('cd', '12345'))).toEqual(['STORE_FULL', 'the store holds limits.dataBytesMax = 10 bytes']);
     s.put('ab', '12345678'); // 10
     expect(s.dataBytes).toBe(10);
     s.del('ab');
@@ -195,34 +207,67 @@ describe('limits', () => {
   it('makes mput all-or-nothing', () => {
     const s = new Store({ limits: { keysMax: 2 } });
     s.put('a', '1');
-    expect(
-      codeOf(() =>
-        s.mput([
-          ['b', '2'],
-          ['c', '3'],
-        ]),
-      ),
-    ).toBe('STORE_FULL');
+    const two: Array<[string, string]> = [
+      ['b', '2'],
+      ['c', '3'],
+    ];
+    expect(failure(() => s.mput(two))).toEqual(['STORE_FULL', 'the store would exceed limits.keysMax = 2 keys']);
     expect(s.size).toBe(1);
-    expect(
-      codeOf(() =>
-        s.mput([
-          ['x', '1'],
-          ['y'.repeat(70_000), '2'],
-        ]),
-      ),
-    ).toBe('KEY_TOO_LARGE');
+    const tooLong: Array<[string, string]> = [
+      ['x', '1'],
+      ['y'.repeat(70_000), '2'],
+    ];
+    expect(failure(() => s.mput(tooLong))).toEqual(['KEY_TOO_LARGE', 'key of 70000 bytes exceeds keyBytesMax 65536']);
     expect(s.has('x')).toBe(false);
   });
 
-  it('validates limits at construction', () => {
-    expect(codeOf(() => new Store({ limits: { keysMax: 0 } }))).toBe('STORE_LIMIT_INVALID');
-    expect(codeOf(() => new Store({ limits: { keysMax: 200_000_000 } }))).toBe('STORE_LIMIT_INVALID');
-    expect(codeOf(() => new Store({ limits: { scanLimitMax: 1.5 } }))).toBe('STORE_LIMIT_INVALID');
+  it('bounds the keys of one command by batchKeysMax', () => {
+    const s = new Store({ limits: { batchKeysMax: 2 } });
+    const three: Array<[string, string]> = [
+      ['a', '1'],
+      ['b', '2'],
+      ['c', '3'],
+    ];
+    expect(failure(() => s.mput(three))).toEqual(['BATCH_TOO_LARGE', 'more than 2 keys']);
+    // apply() answers with a result, never a throw: the state machine must go on applying the log.
+    expect(s.apply(commands.del('a', 'b', 'c'))).toEqual({
+      ok: false,
+      op: 'del',
+      code: 'BATCH_TOO_LARGE',
+      message: 'BATCH_TOO_LARGE: more than 2 keys',
+    });
+    expect(s.size).toBe(0);
   });
 
-  it('has a message for every error code', () => {
-    for (const message of Object.values(coreErrorCodes)) expect(message.length).toBeGreaterThan(10);
+  it('says why an INCRBY cannot apply, and changes nothing', () => {
+    const s = new Store();
+    s.put('text', 'abc');
+    s.put('top', '9223372036854775807');
+    expect(failure(() => s.incrBy('text', 1))).toEqual(['NOT_INTEGER', 'value is not an integer or out of range']);
+    expect(failure(() => s.incrBy('top', 1))).toEqual(['INTEGER_OVERFLOW', 'increment or decrement would overflow']);
+    expect(failure(() => s.incrBy('n', 2n ** 63n))).toEqual([
+      'INTEGER_OVERFLOW',
+      'the increment is outside the signed 64-bit range',
+    ]);
+    expect([s.getString('text'), s.getString('top'), s.has('n')]).toEqual(['abc', '9223372036854775807', false]);
+  });
+
+  it('bounds the snapshots open at once', () => {
+    const s = new Store({ limits: { snapshotsOpenMax: 1 } });
+    const first = s.snapshot();
+    expect(failure(() => s.snapshot())).toEqual(['SNAPSHOTS_BUSY', '1 snapshots are open (limits.snapshotsOpenMax = 1)']);
+    first.close();
+    s.snapshot().close();
+  });
+
+  it('validates limits at construction, naming the limit, its range and the value', () => {
+    for (const bad of [{ keysMax: 0 }, { keysMax: 200_000_000 }, { scanLimitMax: 1.5 }]) {
+      const [code, detail] = failure(() => new Store({ limits: bad })) ?? [];
+      const [name, value] = Object.entries(bad)[0] as [string, number];
+      expect(code).toBe('STORE_LIMIT_INVALID');
+      expect(detail).toContain(name);
+      expect(detail).toContain(String(value));
+    }
   });
 });
 
