@@ -15,7 +15,9 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const QUOTE = /<!-- quote: ([^#\s]+)#([\w-]+) -->\n```(\w*)\n([\s\S]*?)```/g;
+// A quote may sit indented inside a list item: the fence and every line of the block carry the marker's indent.
+const QUOTE = /^( *)<!-- quote: ([^#\s]+)#([\w-]+) -->\n\1```(\w*)\n([\s\S]*?)^\1```/gm;
+const indentLines = (code, indent) => code.replace(/^(?=.)/gm, indent);
 const LINK = /\]\((?!https?:|mailto:|#)([^)\s#]+)(?:#[^)]*)?\)/g;
 
 function* markdownFiles(dir) {
@@ -54,28 +56,33 @@ export function checkDocs(root, { write = false, only = [] } = {}) {
     const where = relative(root, file);
     const text = readFileSync(file, 'utf8');
     const writable = write && (only.length === 0 || only.some((o) => resolve(root, o) === file));
-    const updated = text.replace(QUOTE, (whole, path, region, lang, body) => {
+    const updated = text.replace(QUOTE, (whole, indent, path, region, lang, body) => {
       quotes++;
       const source = join(root, path);
       if (!existsSync(source)) {
         problems.push(`${where}: quotes ${path}, which does not exist`);
         return whole;
       }
-      const code = extractRegion(readFileSync(source, 'utf8'), region);
-      if (code === undefined) {
+      const unindented = extractRegion(readFileSync(source, 'utf8'), region);
+      if (unindented === undefined) {
         problems.push(`${where}: quotes region '${region}' of ${path}, which has no such region`);
         return whole;
       }
+      const code = indentLines(unindented, indent);
       if (code !== body) {
         if (!writable)
           problems.push(
             `${where}: the quote of ${path}#${region} no longer matches the source (run node scripts/check-docs.mjs --write)`,
           );
-        return `<!-- quote: ${path}#${region} -->\n\`\`\`${lang}\n${code}\`\`\``;
+        return `${indent}<!-- quote: ${path}#${region} -->\n${indent}\`\`\`${lang}\n${code}${indent}\`\`\``;
       }
       return whole;
     });
     if (writable && updated !== text) writeFileSync(file, updated);
+    // A marker must be followed by its code block, or nothing checks it: it quotes nothing, silently.
+    const markers = text.match(/<!-- quote: /g)?.length ?? 0; // anywhere, so a marker the pattern misses is counted
+    const blocks = text.match(QUOTE)?.length ?? 0;
+    if (markers !== blocks) problems.push(`${where}: ${markers - blocks} quote marker(s) not followed by a fenced code block`);
     for (const match of text.matchAll(LINK)) {
       const link = decodeURIComponent(match[1]);
       // On the docs site, /x is docs/public/x (a file served as is) or the page docs/x.md.

@@ -52,6 +52,20 @@ describe('docs quote check', () => {
     expect(checkDocs(root).problems).toEqual([]);
   });
 
+  it('checks a quote indented inside a list item, and refuses a marker with no code block after it', () => {
+    const indent = (text: string): string => text.replace(/^(?=.)/gm, '   ');
+    const listed = `1. **Add.** It adds:\n\n${indent(doc.slice(doc.indexOf('<!--')))}`;
+    expect(checkDocs(repo({ 'packages/core/src/a.ts': source, 'docs/01.md': listed })).problems).toEqual([]);
+    const drifted = repo({ 'packages/core/src/a.ts': source.replace('a + b', 'b + a'), 'docs/01.md': listed });
+    expect(checkDocs(drifted).problems).toHaveLength(1);
+    checkDocs(drifted, { write: true });
+    expect(readFileSync(join(drifted, 'docs/01.md'), 'utf8')).toContain('\n     return b + a;\n   }\n   ```\n');
+    const orphan = '# Chapter\n\n<!-- quote: packages/core/src/a.ts#add -->\n\nprose, no code\n';
+    expect(checkDocs(repo({ 'packages/core/src/a.ts': source, 'docs/01.md': orphan })).problems).toEqual([
+      'docs/01.md: 1 quote marker(s) not followed by a fenced code block',
+    ]);
+  });
+
   it('with --write and file names, refreshes only those files and still reports the others', () => {
     const stale = doc.replace('return a + b;', 'return 0;');
     const root = repo({ 'packages/core/src/a.ts': source, 'docs/01.md': stale, 'docs/02.md': stale });
