@@ -25,7 +25,13 @@ export {
 export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
 export { FrameBoundary } from './driver/frame-boundary.js';
 export { ReplicationNode } from './driver/node.js';
-export { defaultForwardLimits, type ForwardLimits, type ReplicationNodeOptions } from './driver/options.js';
+export {
+  defaultForwardLimits,
+  electionDefaults,
+  type ForwardLimits,
+  fixedLeaderDefaults,
+  type ReplicationNodeOptions,
+} from './driver/options.js';
 export { AcceptorHandshake, ConnectorHandshake, type HandshakeStep } from './driver/peer-handshake.js';
 export { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './driver/peer-security.js';
 export type { ProposeResult } from './driver/ready-pump.js';
