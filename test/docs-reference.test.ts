@@ -63,7 +63,8 @@ describe('docs/reference/benchmarks.md', () => {
       'docs/02-wal.md',
       'docs/03-net.md',
       'docs/04-replication.md',
-      'docs/05-election.md',
+      'docs/05-election.md', // failover
+      'docs/05-election.md', // stalls
     ]);
     for (const { chapter, anchor, table } of copies) {
       expect(table, `the copy of ${chapter}#${anchor}`).toBe(chapterTable(read(chapter), anchor));
