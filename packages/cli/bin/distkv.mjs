@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The `distkv` command. distkv runs from its TypeScript source (a tutorial
-// checkout has no build step), so this launcher registers ts-node's ESM
-// loader in this very process (node:module register(), Node >= 20.6) and
-// imports src/main.ts. One process, not a re-spawned child: signals such as
+// checkout has no build step), so this launcher registers module hooks that
+// strip the types (bin/ts-hooks.mjs, with a cache) in this very process
+// (node:module register(), Node >= 20.6) and imports src/main.ts. One process, not a re-spawned child: signals such as
 // Ctrl-C reach the server once, which its graceful shutdown relies on.
 import { existsSync, realpathSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
@@ -12,14 +12,30 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // Through a node_modules/.bin symlink, import.meta.url is already the real
 // path (Node resolves the main module's symlinks); realpath makes it certain.
 const packageDir = join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..');
-// Installed from npm (no tsconfig.json, no ts-node): run the compiled dist/ instead.
+// A launcher setting, not a server one: consumed here, so `server` does not refuse it as an unknown DISTKV_*.
+const loaderChoice = process.env.DISTKV_LOADER;
+delete process.env.DISTKV_LOADER;
+const main = (dir, file) => import(pathToFileURL(join(packageDir, dir, file)).href);
+
 if (!existsSync(join(packageDir, 'tsconfig.json'))) {
-  await import(pathToFileURL(join(packageDir, 'dist', 'main.js')).href);
-} else {
+  // Installed from npm (no tsconfig.json, no sources to strip): run the compiled dist/.
+  await main('dist', 'main.js');
+} else if (loaderChoice === 'ts-node') {
+  // The loader the tutorial used before ts-hooks.mjs, kept to measure against (`pnpm bench start`).
   process.env.TS_NODE_PROJECT ??= join(packageDir, 'tsconfig.json');
   process.env.TS_NODE_TRANSPILE_ONLY ??= 'true';
   // Resolve ts-node from this package, whatever the caller's working directory.
   const loader = pathToFileURL(createRequire(join(packageDir, 'package.json')).resolve('ts-node/esm')).href;
   register(loader, pathToFileURL(`${packageDir}/`));
-  await import(pathToFileURL(join(packageDir, 'src', 'main.ts')).href);
+  await main('src', 'main.ts');
+} else {
+  // Types stripped once per source version and cached (bin/ts-hooks.mjs); stack traces point into the .ts files.
+  process.setSourceMapsEnabled(true);
+  register(pathToFileURL(join(packageDir, 'bin', 'ts-hooks.mjs')), {
+    data: {
+      cacheDir: join(packageDir, 'node_modules', '.cache', 'distkv-ts'),
+      requireFrom: join(packageDir, 'package.json'),
+    },
+  });
+  await main('src', 'main.ts');
 }
