@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `distkv` command. distkv runs from its TypeScript source (a tutorial
 // checkout has no build step), so this launcher registers module hooks that
-// strip the types (bin/ts-hooks.mjs, with a cache) in this very process
+// put a cache in front of ts-node (bin/ts-hooks.mjs) in this very process
 // (node:module register(), Node >= 20.6) and imports src/main.ts. One process, not a re-spawned child: signals such as
 // Ctrl-C reach the server once, which its graceful shutdown relies on.
 import { existsSync, realpathSync } from 'node:fs';
@@ -21,7 +21,7 @@ if (!existsSync(join(packageDir, 'tsconfig.json'))) {
   // Installed from npm (no tsconfig.json, no sources to strip): run the compiled dist/.
   await main('dist', 'main.js');
 } else if (loaderChoice === 'ts-node') {
-  // The loader the tutorial used before ts-hooks.mjs, kept to measure against (`pnpm bench start`).
+  // ts-node's ESM loader without the cache, as the launcher ran before ts-hooks.mjs: kept to measure against (`pnpm bench start`).
   process.env.TS_NODE_PROJECT ??= join(packageDir, 'tsconfig.json');
   process.env.TS_NODE_TRANSPILE_ONLY ??= 'true';
   // Resolve ts-node from this package, whatever the caller's working directory.
@@ -29,11 +29,13 @@ if (!existsSync(join(packageDir, 'tsconfig.json'))) {
   register(loader, pathToFileURL(`${packageDir}/`));
   await main('src', 'main.ts');
 } else {
-  // Types stripped once per source version and cached (bin/ts-hooks.mjs); stack traces point into the .ts files.
+  // ts-node behind a cache (bin/ts-hooks.mjs): each source version is transpiled once; stack traces point into the .ts files.
   process.setSourceMapsEnabled(true);
   register(pathToFileURL(join(packageDir, 'bin', 'ts-hooks.mjs')), {
     data: {
       cacheDir: join(packageDir, 'node_modules', '.cache', 'distkv-ts'),
+      project: join(packageDir, 'tsconfig.json'),
+      configFiles: [join(packageDir, 'tsconfig.json'), join(packageDir, '..', '..', 'tsconfig.base.json')],
       requireFrom: join(packageDir, 'package.json'),
     },
   });

@@ -1,11 +1,12 @@
 // Module hooks that run distkv's TypeScript source without a build step,
-// registered by bin/distkv.mjs. Each .ts file is transpiled once (types
-// stripped, nothing checked: `pnpm check` does that) and the result kept in
-// node_modules/.cache/distkv-ts/, keyed by a hash of the source, the
-// compiler version and the options below; an edited file gets a new key, so
-// the cache never needs clearing. A start with a warm cache never loads the
-// TypeScript compiler at all, which is most of what ts-node cost (about
-// 2.5 s and 120 MB of a server's start; `pnpm bench start` measures it).
+// registered by bin/distkv.mjs: a cache in front of ts-node. Each .ts file is
+// transpiled once by ts-node (transpile-only, with the package's tsconfig:
+// types stripped, nothing checked, `pnpm check` does that) and the result
+// kept in node_modules/.cache/distkv-ts/, keyed by a hash of the source, its
+// path, the tsconfig files and the ts-node and TypeScript versions; an edited
+// file gets a new key, so the cache never needs clearing. A start with a warm
+// cache never loads ts-node or the compiler, which was most of a server's
+// start (about 3 s and 100 MB; `pnpm bench start` measures it).
 //
 // Resolution follows TypeScript's NodeNext rules, which the sources are
 // written for: a relative `./x.js` from a .ts file means `./x.ts` when that
@@ -17,31 +18,22 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Set by initialize(): where transpiled files are kept, and how to find the compiler. */
+/** Set by initialize(): where transpiled files are kept, the tsconfig ts-node uses, what the keys include. */
 let cacheDir = '';
+let project = '';
 let requireFrom = '';
-let compiler;
-let compilerVersion = '';
-
-// #region transpile-options
-// What `tsc` would emit for these sources (tsconfig.base.json: ES2022, NodeNext,
-// verbatimModuleSyntax), one file at a time; the inline source map keeps stack
-// traces on .ts lines when the process runs with source maps enabled.
-const OPTIONS = {
-  target: 'ES2022',
-  module: 'ESNext',
-  verbatimModuleSyntax: true,
-  inlineSourceMap: true,
-  inlineSources: false,
-};
-// #endregion transpile-options
+let keyPrefix = '';
+let service;
 
 export function initialize(data) {
   cacheDir = data.cacheDir;
+  project = data.project;
   requireFrom = data.requireFrom;
-  // The compiler's version is part of every key, read without loading the compiler.
+  // Everything the output depends on besides the source, read without loading ts-node or the compiler.
   const require = createRequire(requireFrom);
-  compilerVersion = JSON.parse(readFileSync(require.resolve('typescript/package.json'), 'utf8')).version;
+  const version = (name) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+  const configs = data.configFiles.map((f) => readFileSync(f, 'utf8')).join('\0');
+  keyPrefix = `${version('ts-node')}\0${version('typescript')}\0${configs}\0`;
 }
 
 export async function resolve(specifier, context, next) {
@@ -57,11 +49,7 @@ export async function load(url, context, next) {
   if (!url.startsWith('file:') || !url.endsWith('.ts')) return next(url, context);
   const path = fileURLToPath(url);
   const source = readFileSync(path, 'utf8');
-  const key = createHash('sha256')
-    .update(`${compilerVersion}\0${JSON.stringify(OPTIONS)}\0${path}\0`)
-    .update(source)
-    .digest('hex')
-    .slice(0, 32);
+  const key = createHash('sha256').update(`${keyPrefix}${path}\0`).update(source).digest('hex').slice(0, 32);
   const cached = join(cacheDir, `${key}.js`);
   if (existsSync(cached)) return { format: 'module', source: readFileSync(cached, 'utf8'), shortCircuit: true };
   const output = transpile(source, path);
@@ -78,18 +66,12 @@ export async function load(url, context, next) {
 }
 
 function transpile(source, fileName) {
-  compiler ??= createRequire(requireFrom)('typescript');
-  const ts = compiler;
-  const compilerOptions = {
-    ...OPTIONS,
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-  };
-  const result = ts.transpileModule(source, { compilerOptions, fileName, reportDiagnostics: true });
-  const errors = (result.diagnostics ?? []).filter((d) => d.category === ts.DiagnosticCategory.Error);
-  if (errors.length > 0) {
-    const text = errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n');
-    throw new SyntaxError(`${fileName}: ${text}`);
+  // ts-node's own compiler service, the same one its ESM loader uses; created on the first cache miss only.
+  service ??= createRequire(requireFrom)('ts-node').create({ project, transpileOnly: true });
+  try {
+    return service.compile(source, fileName);
+  } catch (err) {
+    // ts-node's TSError does not survive the trip from the hooks thread; a plain error with the text does.
+    throw new SyntaxError(`${fileName}: ${err?.diagnosticText ?? err?.message ?? String(err)}`);
   }
-  return result.outputText;
 }

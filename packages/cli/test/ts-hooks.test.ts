@@ -1,4 +1,4 @@
-// Goal: the launcher's type-stripping hooks (bin/ts-hooks.mjs) run TypeScript source as tsc would emit it, never
+// Goal: the launcher's hooks (bin/ts-hooks.mjs, a cache in front of ts-node) run TypeScript source as tsc would emit it, never
 // run stale code from their cache, and report a syntax error with the file.
 // Method: a temp project of two .ts modules (NodeNext-style `./b.js` import, a type-only import, an enum), run by
 // a node process with the hooks registered and a temp cache dir; edit a module between runs; count cache entries.
@@ -34,7 +34,12 @@ function project(): {
     join(root, 'run.mjs'),
     `import { register } from 'node:module';
 register(${JSON.stringify(pathToFileURL(join(packageDir, 'bin', 'ts-hooks.mjs')).href)}, {
-  data: { cacheDir: ${JSON.stringify(cacheDir)}, requireFrom: ${JSON.stringify(join(packageDir, 'package.json'))} },
+  data: {
+    cacheDir: ${JSON.stringify(cacheDir)},
+    project: ${JSON.stringify(join(packageDir, 'tsconfig.json'))},
+    configFiles: [${JSON.stringify(join(packageDir, 'tsconfig.json'))}],
+    requireFrom: ${JSON.stringify(join(packageDir, 'package.json'))},
+  },
 });
 await import(${JSON.stringify(pathToFileURL(join(root, 'a.ts')).href)});
 `,
