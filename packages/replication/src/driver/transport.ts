@@ -13,6 +13,7 @@ import type { FramedConnection } from '@distkv/net';
 import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
 import { replicationError } from '../errors.js';
 import type { Message, NodeId } from '../types.js';
+import { decodeControl } from './control-frames.js';
 import { connectPeer, InboundGate, RefusalLog } from './peer-auth.js';
 import { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './peer-security.js';
 
@@ -262,8 +263,11 @@ export class TcpTransport {
     this.#inbound.add(socket);
     socket.once('close', () => this.#inbound.delete(socket));
     // TLS, the handshake and the peer-port limits first; then frames as before.
+    const speaksFor = new SenderBinding(`inbound peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
     this.#gate.admit(socket, this.limits.frameBytesMax, (frame) => {
       if (isControlFrame(frame)) {
+        const claim = controlSender(frame);
+        if (claim !== undefined && !this.#claims(speaksFor, claim.id, claim.what, socket)) return;
         this.#onControl(frame);
         return;
       }
@@ -278,8 +282,18 @@ export class TcpTransport {
         socket.destroy();
         return;
       }
+      if (!this.#claims(speaksFor, m.from, m.type, socket)) return;
       this.#onMessage(m);
     });
+  }
+
+  /** False, with the connection closed and the refusal logged, when a frame claims a sender the connection is not. */
+  #claims(binding: SenderBinding, id: string, what: string, socket: Socket): boolean {
+    const refusal = binding.claim(id, what);
+    if (refusal === undefined) return true;
+    this.#refusals.refused(binding.who, refusal);
+    socket.destroy();
+    return false;
   }
 
   #connect(link: PeerLink): void {
@@ -349,3 +363,46 @@ export class TcpTransport {
     }
   }
 }
+
+// #region sender-binding
+/**
+ * Which node an inbound connection speaks for: the first id it claims (the
+ * hello the driver sends first on every connection, or else the `from` of
+ * its first message). Every later frame must claim the same, or it is not
+ * delivered and the connection is closed: a correct peer sends only its own
+ * messages on its own connection (replies travel on the replier's), so a
+ * second id is a forgery, say an admitted peer sending the leader's
+ * heartbeat with a commit index the leader never had. What the claim rests
+ * on is the handshake: with a cluster secret or mutual TLS only members get
+ * this far, but a member can still claim any id on a connection of its own;
+ * per-node identities (a certificate naming its node) are not checked yet.
+ */
+export class SenderBinding {
+  #id: string | undefined;
+  constructor(readonly who: string) {}
+
+  get id(): string | undefined {
+    return this.#id;
+  }
+
+  /** Undefined when the frame may pass; otherwise why it may not. */
+  claim(id: string, what: string): string | undefined {
+    if (this.#id === undefined) {
+      this.#id = id;
+      return undefined;
+    }
+    if (id === this.#id) return undefined;
+    return `${what} claims to come from ${id}, but this connection speaks for ${this.#id}; closed`;
+  }
+}
+
+/** The sender a control frame names (a hello's id, a forwarded write's or read's from), if it decodes. */
+function controlSender(frame: Buffer): { id: string; what: string } | undefined {
+  try {
+    const f = decodeControl(frame);
+    return f.type === 'hello' ? { id: f.id, what: 'hello' } : { id: f.from, what: `${f.type} frame` };
+  } catch {
+    return undefined; // malformed: the driver refuses it with the reason
+  }
+}
+// #endregion sender-binding
