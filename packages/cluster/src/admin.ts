@@ -10,7 +10,7 @@ import { createServer, type Server as HttpServer, type IncomingMessage, type Ser
 import { createServer as createHttpsServer } from 'node:https';
 import { commands, errorContract, isDistkvError } from '@distkv/core';
 import type { TlsMaterial } from '@distkv/net';
-import type { ReplicationNode } from '@distkv/replication';
+import type { NodeId, ReplicationNode } from '@distkv/replication';
 import { applyHttpLimits, type HttpGuard, type HttpLimits, httpServerOptions, resolveHttpLimits } from './cluster-security.js';
 import { DASHBOARD_HTML } from './dashboard.js';
 import { clusterError } from './errors.js';
@@ -293,6 +293,7 @@ export class AdminServer {
     if (method === 'GET' && (path === '/' || path === '/dashboard'))
       return this.#send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
     if (method === 'GET' && path === '/dashboard/state') return this.#json(res, 200, this.dashboardState());
+    if (path === '/v1/leader/transfer') return this.#transfer(method, req, res);
     if (path.startsWith('/v1/kv/') && path.length > '/v1/kv/'.length) {
       const key = Buffer.from(decodeURIComponent(path.slice('/v1/kv/'.length)), 'utf8');
       return this.#kv(method, key, req, res);
@@ -329,6 +330,38 @@ export class AdminServer {
     throw methodNotAllowed(res, method, '/v1/kv/:key', ['GET', 'PUT', 'DELETE']);
   }
   // #endregion rest
+
+  // #region leader-transfer
+  /**
+   * POST /v1/leader/transfer with `{"to": "n2"}` (optional `"timeoutMs"`):
+   * asks this node, which must lead, to hand leadership to n2, and answers
+   * `{"leader": "n2", "tookMs": …}` once it sees n2 lead. Errors carry
+   * their registered status: 421 NOT_LEADER (ask the leader), 400
+   * TRANSFER_TARGET_INVALID, 409 TRANSFER_IN_PROGRESS, 504 TRANSFER_TIMEOUT.
+   */
+  async #transfer(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (method !== 'POST') {
+      req.resume();
+      throw methodNotAllowed(res, method, '/v1/leader/transfer', ['POST']);
+    }
+    const body = await this.#body(req);
+    let request: { to?: unknown; timeoutMs?: unknown };
+    try {
+      request = JSON.parse(body.toString('utf8')) as typeof request;
+    } catch {
+      throw clusterError('HTTP_BODY_INVALID', 'the body is not JSON; send {"to": "<node id>"}');
+    }
+    if (typeof request !== 'object' || request === null || typeof request.to !== 'string' || request.to === '')
+      throw clusterError('HTTP_BODY_INVALID', 'the body needs "to": the id of the voter to hand leadership to');
+    if (request.timeoutMs !== undefined && typeof request.timeoutMs !== 'number')
+      throw clusterError('HTTP_BODY_INVALID', '"timeoutMs" must be a number of milliseconds');
+    const tookMs = await this.#replica.transferLeadership(
+      request.to as NodeId,
+      request.timeoutMs === undefined ? {} : { timeoutMs: request.timeoutMs },
+    );
+    return this.#json(res, 200, { leader: request.to, tookMs: Math.round(tookMs) });
+  }
+  // #endregion leader-transfer
 
   /** Reads a request body, refusing (before buffering it) one longer than httpBodyBytesMax. */
   #body(req: IncomingMessage): Promise<Buffer> {

@@ -25,6 +25,7 @@ import { type ControlFrame, decodeControl } from './control-frames.js';
 import { DurableLog } from './durable-log.js';
 import { Forwarder, ForwardServer } from './forwarding.js';
 import { infoFields, infoText, lastContactMs } from './info.js';
+import { LeaderTransfers, TRANSFER_TIMEOUT_MS_DEFAULT } from './leader-transfer.js';
 import {
   COMPACT_EVERY_ENTRIES_DEFAULT,
   type ForwardLimits,
@@ -74,6 +75,7 @@ export class ReplicationNode implements KvBackend {
   readonly #compaction: Compaction;
   readonly #pump: ReadyPump;
   readonly #forwarder: Forwarder;
+  readonly #transfers = new LeaderTransfers();
   readonly #forwardServer: ForwardServer;
   readonly #reads: ReadBarrier;
 
@@ -362,6 +364,7 @@ export class ReplicationNode implements KvBackend {
       );
     }
     this.#forwarder.leaderChanged(leader); // forwarded writes: TIMEOUT; forwarded reads: TRYAGAIN
+    this.#transfers.leaderChanged(leader);
   }
   // #endregion leader-change
 
@@ -370,6 +373,22 @@ export class ReplicationNode implements KvBackend {
     else if (f.type === 'forward') this.#forwardServer.serveWrite(f.from as NodeId, f.requestId, f.command);
     else if (f.type === 'read') this.#forwardServer.serveRead(f.from as NodeId, f.requestId);
     else this.#forwarder.onReply(f);
+  }
+
+  /**
+   * Hands leadership to `to` (thesis §3.10) and resolves with the
+   * milliseconds it took once this node sees `to` lead. Only the leader can
+   * (NOT_LEADER otherwise); `to` must be another voter and the election must
+   * support transfers, as Raft's does and a fixed leader or Bully do not
+   * (TRANSFER_TARGET_INVALID); one at a time (TRANSFER_IN_PROGRESS); past
+   * `timeoutMs` (default 5 s) it rejects with TRANSFER_TIMEOUT.
+   */
+  transferLeadership(to: NodeId, options: { timeoutMs?: number } = {}): Promise<number> {
+    const done = this.#transfers.begin(to, options.timeoutMs ?? TRANSFER_TIMEOUT_MS_DEFAULT, () =>
+      this.raft.transferLeadership(to),
+    );
+    this.#pump.kick();
+    return done;
   }
 
   /** Snapshots the store at its applied index and compacts the log there. */
@@ -391,6 +410,7 @@ export class ReplicationNode implements KvBackend {
     this.#pump.stop();
     this.#forwarder.stop();
     this.#reads.stop();
+    this.#transfers.stop();
     await this.#transport.close();
     await this.#pump.drained();
     await this.#log.close();
