@@ -5,6 +5,7 @@ import { registerClientCommand } from './commands/client.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerCompletionCommand } from './commands/completion.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerLeaderCommand } from './commands/leader.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerWalCommand } from './commands/wal.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerClientCommand(program);
   registerClusterCommand(program);
   registerStatusCommand(program);
+  registerLeaderCommand(program);
   registerBenchCommand(program);
   registerWalCommand(program);
   registerDoctorCommand(program);

@@ -23,7 +23,7 @@ interface Endpoint {
   port: number;
 }
 
-function parseEndpoints(text: string): Endpoint[] {
+export function parseEndpoints(text: string): Endpoint[] {
   return text.split(',').map((part) => {
     const match = /^([^:,\s]+):(\d{1,5})$/.exec(part.trim());
     const port = Number(match?.[2]);
@@ -32,7 +32,10 @@ function parseEndpoints(text: string): Endpoint[] {
   });
 }
 
-const defaultEndpoints = Array.from({ length: defaultNodes }, (_, i) => `127.0.0.1:${nodePorts(defaultBasePort, i + 1).client}`);
+export const defaultEndpoints = Array.from(
+  { length: defaultNodes },
+  (_, i) => `127.0.0.1:${nodePorts(defaultBasePort, i + 1).client}`,
+);
 
 interface StatusFlags {
   endpoints: string;
