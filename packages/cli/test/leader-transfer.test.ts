@@ -27,7 +27,8 @@ describe('distkv leader transfer', () => {
     const moved = await run(bin, ['leader', 'transfer', target, ...endpoints, '--json', '--timeout-ms', '10000']);
     expect(moved.stderr).toBe('');
     expect(moved.code).toBe(0);
-    expect(JSON.parse(moved.stdout)).toMatchObject({ leader: target, from: leader });
+    // `from` is whoever led when the command asked: on a loaded machine an election may have moved it since.
+    expect(JSON.parse(moved.stdout)).toMatchObject({ leader: target });
     expect(await waitLeader(c)).toBe(target);
     await write(c, target, 'after-transfer', 'yes');
 

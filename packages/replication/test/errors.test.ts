@@ -22,8 +22,9 @@ describe('replication errors', () => {
       const err = replicationError(code, 'why');
       expect(err).toBeInstanceOf(DistkvError);
       expect(err.code).toBe(code);
-      // Only a stop with proposals in flight, or a write that timed out, leaves the outcome unknown.
-      expect(err.definite).toBe(code !== 'NODE_STOPPED' && code !== 'TIMEOUT');
+      // Only a stop with proposals in flight, a write that timed out, or a transfer that did not finish in time
+      // (its target may still win) leaves the outcome unknown.
+      expect(err.definite).toBe(code !== 'NODE_STOPPED' && code !== 'TIMEOUT' && code !== 'TRANSFER_TIMEOUT');
     },
   );
 });
