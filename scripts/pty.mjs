@@ -12,7 +12,12 @@ export function hasScript() {
   return spawnSync('/bin/sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
 }
 
-/** The screen a terminal shows after `raw`, as lines; the last is the line the cursor is on (not trimmed). */
+const WIDTH = 200;
+
+/**
+ * The screen a terminal WIDTH columns wide shows after `raw`, as lines; the
+ * last is the line the cursor is on (not trimmed), and `col` is the cursor's column.
+ */
 export function render(raw) {
   const lines = [];
   let line = [];
@@ -32,7 +37,7 @@ export function render(raw) {
             col = Math.max(0, (n || 1) - 1);
             break;
           case 'C':
-            col += n || 1;
+            col = Math.min(WIDTH - 1, col + (n || 1));
             break;
           case 'D':
             col = Math.max(0, col - (n || 1));
@@ -65,7 +70,7 @@ export function render(raw) {
     i++;
   }
   lines.push(line.join(''));
-  return lines;
+  return Object.assign(lines, { col });
 }
 
 const PROMPT_AT_END = /> $/;
@@ -116,7 +121,13 @@ export function runInPty(command, { cwd, env = process.env, inputs = [], timeout
     };
     let quiet;
     child.stdout.on('data', (d) => {
-      raw += d.toString('utf8');
+      const text = d.toString('utf8');
+      // A line editor (redis-cli's linenoise) asks where the cursor is and waits: answer as a terminal does.
+      for (let at = text.indexOf('\x1b[6n'); at >= 0; at = text.indexOf('\x1b[6n', at + 1)) {
+        const screen = render(raw + text.slice(0, at));
+        child.stdin.write(`\x1b[${screen.length};${screen.col + 1}R`);
+      }
+      raw += text;
       // Type only once the program has been quiet for a moment: a prompt may be redrawn.
       clearTimeout(quiet);
       quiet = setTimeout(step, 60);
