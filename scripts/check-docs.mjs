@@ -6,6 +6,9 @@
 //   ...the lines between `// #region put` and `// #endregion put`...
 //   ```
 //
+// Inside a region, `// #pause put` ... `// #resume put` leaves lines out of
+// that quote (they show as one `// …` line): code a later chapter explains.
+//
 // This script fails when a quoted file or region is gone or when the block
 // no longer matches the source, and when a relative link points nowhere.
 // `node scripts/check-docs.mjs --write` refreshes every quoted block;
@@ -36,7 +39,15 @@ export function extractRegion(source, name) {
   if (start < 0) return undefined;
   const end = lines.findIndex((l, i) => i > start && new RegExp(`(//|#|<!--)\\s*#endregion ${name}\\b`).test(l));
   if (end < 0) return undefined;
-  const body = lines.slice(start + 1, end).filter((l) => !/(\/\/|#)\s*#(end)?region\b/.test(l));
+  const body = [];
+  let paused = false;
+  for (const l of lines.slice(start + 1, end)) {
+    if (new RegExp(`(//|#)\\s*#pause ${name}\\b`).test(l)) {
+      paused = true;
+      body.push(`${l.match(/^ */)[0]}// …`);
+    } else if (new RegExp(`(//|#)\\s*#resume ${name}\\b`).test(l)) paused = false;
+    else if (!paused && !/(\/\/|#)\s*#(end)?region\b|(\/\/|#)\s*#(pause|resume)\b/.test(l)) body.push(l);
+  }
   const indent = Math.min(...body.filter((l) => l.trim() !== '').map((l) => l.match(/^ */)[0].length));
   return `${body.map((l) => l.slice(Number.isFinite(indent) ? indent : 0)).join('\n')}\n`;
 }

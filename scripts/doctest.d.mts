@@ -21,3 +21,11 @@ export function runSessions(
   options?: { write?: boolean; only?: string[] },
 ): Promise<{ problems: string[]; sessions: number }>;
 export function docFiles(root: string): string[];
+export const TUTORIAL: readonly string[];
+export function tutorialBlocks(text: string): Array<Block & { skip: string | undefined }>;
+export function parseTutorialBlock(body: string): Array<{ command: string; expected: string[] }>;
+export function lineMatches(expected: string, actual: string): boolean;
+export function runTutorial(
+  root: string,
+  files: string[],
+): Promise<{ problems: string[]; run: number; skipped: Array<{ where: string; reason: string }>; chapters: number }>;

@@ -22,10 +22,35 @@
 //    addresses may appear, each command has COMMAND_MS to finish, and every
 //    server the runner starts is stopped by its pid.
 //
+// 3. In the tutorial chapters (TUTORIAL), every shell block runs, exactly
+//    as a reader types it, from the repository root: a reader is asked to
+//    run each one. Lines starting `$ ` are commands, the lines under one
+//    are its output as the chapter shows it (`...` matches any lines;
+//    <pid>, <port>, <n>, <ms> and <path> match a value that varies); a
+//    command with nothing under it must only succeed. A block without
+//    `$ ` lines is a list of commands whose output is not shown.
+//
+//      ```sh background   a server: started, its output awaited, left
+//                         running for the chapter's later blocks (until the
+//                         next background block); `--port 6380` becomes a
+//                         free port and every 6380 after it follows
+//      ```sh pty          run in a pseudo-terminal (script(1)); an output
+//                         line starting with a prompt (`> `,
+//                         `127.0.0.1:6380> `) is typed, the rest compared
+//                         with what the terminal shows
+//      <!-- doctest: skip: reason -->   on the line before the fence: not
+//                         run, and the reason is printed with the counts
+//
+//    A `npx vitest run` (a chapter's test command) runs as `npx vitest
+//    list`: the same directory, files and filters, every test collected,
+//    none run twice (CI's test step runs them); DISTKV_DOCTEST_RUN_TESTS=1
+//    runs them too. Paths a reader would use for data (`./data`, `/tmp/distkv-…`) become
+//    a temporary directory, and the history files go there too.
+//
 // `node scripts/doctest.mjs [--write] [--only ts|sh] [docs/file.md ...]`;
 // --write replaces the expected output of the files named with what the
 // commands printed (review the diff!).
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -37,9 +62,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWorkspace } from './build-workspace.mjs';
+import { hasScript, render, runInPty } from './pty.mjs';
 
 const FENCE = /^```(\w+)([^\n]*)\n([\s\S]*?)^```[ \t]*$/gm;
 const QUOTE_BEFORE = /<!-- quote: [^\n]+ -->\n$/;
@@ -350,6 +377,246 @@ export async function runSessions(root, files, { write = false, only = [] } = {}
   return { problems: results.flatMap((r) => r.problems), sessions: jobs.length };
 }
 
+/** The chapters whose every shell block runs in CI, as written (later chapters join as their commands are made to). */
+export const TUTORIAL = ['docs/01-core.md', 'docs/02-wal.md', 'docs/03-net.md'];
+const SHELL_LANGS = new Set(['sh', 'bash', 'shell', 'console']);
+const SKIP_BEFORE = /<!-- doctest: skip: ([^\n]+?) -->\n$/;
+const PROMPT_LINE = /^((?:[\w.-]+ )?[\w.:]*> )(.*)$/;
+const TUTORIAL_STEP_MS = 180_000;
+const PLACEHOLDERS = { pid: '\\d+', port: '\\d+', n: '[\\d,.]+', ms: '[\\d.]+ ?(?:ms|s)', path: '\\S+' };
+
+/** The shell blocks of a tutorial chapter, each with the reason it is skipped (or undefined). */
+export function tutorialBlocks(text) {
+  return fencedBlocks(text)
+    .filter((b) => SHELL_LANGS.has(b.lang))
+    .map((b) => ({ ...b, skip: SKIP_BEFORE.exec(text.slice(0, b.start))?.[1] }));
+}
+
+/** A tutorial block's steps: `$ ` sessions as parseSession, else one command per line with no output shown. */
+export function parseTutorialBlock(body) {
+  const lines = body.replace(/\n$/, '').split('\n');
+  if (!lines.some((l) => l.startsWith('$ '))) {
+    return lines.filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#')).map((command) => ({ command, expected: [] }));
+  }
+  return parseSession(body);
+}
+
+/** Does an expected line, with its placeholders, match the line printed? */
+export function lineMatches(expected, actual) {
+  if (!/<(?:pid|port|n|ms|path)>/.test(expected)) return expected === actual;
+  const source = expected
+    .split(/(<(?:pid|port|n|ms|path)>)/)
+    .map((part) => {
+      const name = /^<(\w+)>$/.exec(part)?.[1];
+      return name !== undefined && name in PLACEHOLDERS ? PLACEHOLDERS[name] : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`).test(actual);
+}
+
+function tutorialMatches(expected, actual) {
+  const match = (i, j) => {
+    if (i === expected.length) return j === actual.length;
+    if (expected[i] === '...') {
+      for (let k = j; k <= actual.length; k++) if (match(i + 1, k)) return true;
+      return false;
+    }
+    return j < actual.length && lineMatches(expected[i], actual[j]) && match(i + 1, j + 1);
+  };
+  return match(0, 0);
+}
+
+/** The state one chapter's blocks share: a temp directory, the server a background block started. */
+function tutorialContext(root) {
+  const tmp = mkdtempSync(join(tmpdir(), 'distkv-tutorial-'));
+  const env = {
+    ...process.env,
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    DISTKV_HISTORY_FILE: join(tmp, 'distkv_history'),
+    REDISCLI_HISTFILE: join(tmp, 'rediscli_history'),
+  };
+  delete env.NODE_OPTIONS;
+  return { root, tmp, env, background: undefined, port: undefined };
+}
+
+/** The command as run: data paths into the temp directory, port 6380 to the running server's. */
+function tutorialCommand(ctx, command, { starting = false } = {}) {
+  let c = command.replace(/(^|\s)\.\/data\b/g, `$1${ctx.tmp}/data`).replace(/\/tmp\/(distkv-[\w-]+)/g, `${ctx.tmp}/$1`);
+  if (starting) c = c.replace(/--port 6380\b/g, '--port 0');
+  else if (ctx.port !== undefined) c = c.replace(/(127\.0\.0\.1:|-p |--port )6380\b/g, `$1${ctx.port}`);
+  return c;
+}
+
+/** Printed lines as the chapter would show them: the temp directory and the server's port put back. */
+function tutorialShown(ctx, lines) {
+  return lines.map((l) => {
+    let shown = l.replaceAll(`${ctx.tmp}/distkv-`, '/tmp/distkv-').replaceAll(`${ctx.tmp}/data`, './data');
+    if (ctx.port !== undefined) shown = shown.replace(new RegExp(`(127\\.0\\.0\\.1:|-p |--port )${ctx.port}\\b`, 'g'), '$16380');
+    return shown;
+  });
+}
+
+function stopBackground(ctx) {
+  const bg = ctx.background;
+  ctx.background = undefined;
+  ctx.port = undefined;
+  if (bg === undefined) return Promise.resolve();
+  return new Promise((done) => {
+    if (bg.child.exitCode !== null || bg.child.signalCode !== null) return done();
+    const force = setTimeout(() => {
+      try {
+        process.kill(-bg.child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, 5_000);
+    bg.child.once('exit', () => {
+      clearTimeout(force);
+      done();
+    });
+    try {
+      process.kill(-bg.child.pid, 'SIGTERM'); // its process group: npx, pnpm and node under it
+    } catch {
+      done();
+    }
+  });
+}
+
+/** Starts a background block's command and waits for the output the chapter shows. */
+function startBackground(ctx, step) {
+  const child = spawn('/bin/bash', ['-c', `exec ${tutorialCommand(ctx, step.command, { starting: true })} 2>&1`], {
+    cwd: ctx.root,
+    env: ctx.env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    detached: true,
+  });
+  ctx.background = { child };
+  let out = '';
+  return new Promise((done) => {
+    const finish = (problem) => {
+      clearTimeout(timer);
+      child.stdout.removeAllListeners('data');
+      done(problem);
+    };
+    const timer = setTimeout(
+      () => finish(`no ${JSON.stringify(step.expected)} within ${SERVER_START_MS} ms; printed:\n    ${out}`),
+      SERVER_START_MS,
+    );
+    child.stdout.on('data', (d) => {
+      out += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m !== null) ctx.port = Number(m[1]);
+      const lines = render(out)
+        .map((l) => l.trimEnd())
+        .filter((l, i, all) => l !== '' || i < all.length - 1);
+      if (tutorialMatches(step.expected, tutorialShown(ctx, lines))) finish(undefined);
+    });
+    child.once('exit', (code) => finish(`exited (${code}) before printing what the chapter shows; printed:\n    ${out}`));
+  });
+}
+
+/** Runs one block of a tutorial chapter in its chapter's context; returns its problems. */
+async function runTutorialBlock(ctx, file, block) {
+  const where = `${relative(ctx.root, file)}:${block.line}`;
+  let steps;
+  try {
+    steps = parseTutorialBlock(block.body);
+  } catch (err) {
+    return [`${where}: ${err.message}`];
+  }
+  const problems = [];
+  for (const step of steps) {
+    if (block.attrs.includes('background')) {
+      await stopBackground(ctx);
+      const problem = await startBackground(ctx, step);
+      if (problem !== undefined) problems.push(`${where}: $ ${step.command}: ${problem}`);
+      continue;
+    }
+    let command = tutorialCommand(ctx, step.command);
+    // The package suites run in CI's test step already: here `vitest list` checks the same command (directory,
+    // files, filters) and collects the same tests without running them again. DISTKV_DOCTEST_RUN_TESTS=1 runs them.
+    if (process.env.DISTKV_DOCTEST_RUN_TESTS !== '1') command = command.replace(/\bnpx vitest run\b/g, 'npx vitest list');
+    let actual;
+    let code;
+    let timedOut;
+    if (block.attrs.includes('pty')) {
+      const inputs = step.expected
+        .map((l) => PROMPT_LINE.exec(l)?.[2])
+        .filter((l) => l !== undefined)
+        .map((l) => tutorialCommand(ctx, l));
+      const result = await runInPty(command, { cwd: ctx.root, env: ctx.env, inputs, timeoutMs: 60_000 });
+      ({ code, timedOut } = result);
+      actual = tutorialShown(ctx, result.lines);
+    } else {
+      const result = await new Promise((done) => {
+        execFile(
+          '/bin/bash',
+          ['-c', `${command} 2>&1`],
+          { env: ctx.env, cwd: ctx.root, timeout: TUTORIAL_STEP_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
+          (err, stdout) => done({ stdout, timedOut: err?.killed === true, code: err?.code ?? 0 }),
+        );
+      });
+      ({ code, timedOut } = result);
+      actual = tutorialShown(ctx, outputLines(result.stdout));
+    }
+    if (timedOut) problems.push(`${where}: $ ${step.command}: no exit within ${TUTORIAL_STEP_MS} ms`);
+    else if (code !== 0)
+      problems.push(`${where}: $ ${step.command}: exit ${code}; printed:\n    ${actual.slice(-30).join('\n    ')}`);
+    else if (step.expected.length > 0 && !tutorialMatches(step.expected, actual)) {
+      problems.push(
+        `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}`,
+      );
+    }
+  }
+  return problems;
+}
+
+/**
+ * Runs every shell block of the tutorial chapters among `files`, in order,
+ * one chapter at a time (a chapter's blocks build on each other: a server
+ * started by one is used by the next). Returns problems, and the counts.
+ */
+export async function runTutorial(root, files) {
+  const chapters = files.filter((f) => TUTORIAL.includes(relative(root, f)));
+  if (chapters.length > 0) await build(root);
+  const problems = [];
+  const skipped = [];
+  let run = 0;
+  const pty = hasScript();
+  for (const file of chapters) {
+    const ctx = tutorialContext(root);
+    try {
+      for (const block of tutorialBlocks(readFileSync(file, 'utf8'))) {
+        const where = `${relative(root, file)}:${block.line}`;
+        let skip = block.skip;
+        if (skip === undefined && block.attrs.includes('pty') && !pty) {
+          skip = 'script(1) is not installed (apt-get install bsdutils)';
+          if (process.env.CI === 'true') problems.push(`${where}: ${skip}, and under CI=true a pty block must run`);
+        }
+        if (skip === undefined && /(^|\n)\$ redis-cli\b/.test(block.body) && !hasCommand('redis-cli')) {
+          skip = 'redis-cli is not installed (apt-get install redis-tools)';
+          if (process.env.CI === 'true') problems.push(`${where}: ${skip}, and under CI=true it must run`);
+        }
+        if (skip !== undefined) {
+          skipped.push({ where, reason: skip });
+          continue;
+        }
+        run++;
+        problems.push(...(await runTutorialBlock(ctx, file, block)));
+      }
+    } finally {
+      await stopBackground(ctx);
+      rmSync(ctx.tmp, { recursive: true, force: true });
+    }
+  }
+  return { problems, run, skipped, chapters: chapters.length };
+}
+
+function hasCommand(name) {
+  return spawnSync('/bin/sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
 export function docFiles(root) {
   return existsSync(join(root, 'docs')) ? [...markdownFiles(join(root, 'docs'))] : [];
 }
@@ -371,6 +638,12 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const sh = await runSessions(root, files, { write, only: named });
     problems.push(...sh.problems);
     console.log(`doctest: ${sh.sessions} runnable sessions run${write ? ' (expected output rewritten)' : ''}`);
+    const tutorial = await runTutorial(root, files);
+    problems.push(...tutorial.problems);
+    console.log(
+      `doctest: ${tutorial.chapters} tutorial chapters: ${tutorial.run + tutorial.skipped.length} shell blocks, ${tutorial.run} run, ${tutorial.skipped.length} marked skip`,
+    );
+    for (const { where, reason } of tutorial.skipped) console.log(`doctest:   skipped ${where}: ${reason}`);
   }
   for (const p of problems) console.error(`doctest: ${p}`);
   process.exit(problems.length > 0 ? 1 : 0);

@@ -17,6 +17,8 @@ want=()
 { command -v redis-cli && command -v redis-benchmark; } >/dev/null || need+=(redis-tools)
 # redis-server: the peer that `pnpm bench core` and `pnpm bench net` compare with.
 command -v redis-server >/dev/null || want+=(redis-server)
+# script(1) (util-linux, Debian's bsdutils): the REPL tests and the doc tests drive REPLs through a real pseudo-terminal.
+command -v script >/dev/null || need+=(bsdutils)
 # openssl: the security tests make their CA and certificates with it at test time (docs/security.md).
 command -v openssl >/dev/null || need+=(openssl)
 # chromium: the dashboard's browser test (phase 6) drives Debian's Chromium with

@@ -1,6 +1,7 @@
 // Goal: code in the docs is real: every unquoted ```ts block type-checks
-// against the workspace, and every ```sh runnable session prints what the
-// page says. Method: run scripts/doctest.mjs on docs/, and on small temp
+// against the workspace, every ```sh runnable session prints what the
+// page says, and every shell block of the tutorial chapters (1-3) runs as
+// a reader types it, REPLs through a pseudo-terminal. Method: run scripts/doctest.mjs on docs/, and on small temp
 // docs check that the runner notices a wrong type, wrong output, and refuses
 // commands it must not run.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +12,18 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkedTsBlocks,
   docFiles,
+  lineMatches,
   outputMatches,
   parseSession,
+  parseTutorialBlock,
   refusal,
   runSessions,
+  runTutorial,
+  TUTORIAL,
+  tutorialBlocks,
   typecheckTsBlocks,
 } from '../scripts/doctest.mjs';
+import { render } from '../scripts/pty.mjs';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const scratch = mkdtempSync(join(tmpdir(), 'distkv-doctest-'));
@@ -41,6 +48,16 @@ describe('doc tests on docs/', () => {
     expect(problems).toEqual([]);
     expect(sessions).toBeGreaterThan(0);
   }, 240_000);
+
+  it('every shell block of the tutorial chapters runs as written and prints what the chapter shows', async () => {
+    const { problems, run, skipped, chapters } = await runTutorial(repoRoot, docFiles(repoRoot));
+    console.log(
+      `tutorial: ${chapters} chapters, ${run} shell blocks run, ${skipped.length} marked skip${skipped.map((s) => `\n  ${s.where}: ${s.reason}`).join('')}`,
+    );
+    expect(problems).toEqual([]);
+    expect(chapters).toBe(TUTORIAL.length);
+    expect(run).toBeGreaterThan(0);
+  }, 600_000);
 });
 
 describe('the doc-test runner', () => {
@@ -96,6 +113,29 @@ describe('the doc-test runner', () => {
     expect(refusal('echo hi; rm x')).toMatch(/one plain command/);
     expect(refusal('echo $(id)')).toMatch(/one plain command/);
     expect(refusal('distkv client 10.0.0.1:6380 -c PING')).toMatch(/only loopback/);
+  });
+
+  it('reads a tutorial block: $ sessions, plain command lists, skip markers, placeholders', () => {
+    expect(parseTutorialBlock('(cd packages/core && npx vitest run)\n# a comment\n')).toEqual([
+      { command: '(cd packages/core && npx vitest run)', expected: [] },
+    ]);
+    expect(parseTutorialBlock('$ echo a\na\n')).toEqual([{ command: 'echo a', expected: ['a'] }]);
+    const text = '<!-- doctest: skip: a benchmark -->\n```sh\npnpm bench\n```\n```sh pty\n$ x\n```\n```ts\nts;\n```\n';
+    expect(tutorialBlocks(text).map((b) => [b.attrs, b.skip])).toEqual([
+      [[], 'a benchmark'],
+      [['pty'], undefined],
+    ]);
+    expect(lineMatches('listening on 127.0.0.1:<port>, pid <pid>', 'listening on 127.0.0.1:7001, pid 42')).toBe(true);
+    expect(lineMatches('took <ms>', 'took 12.5 ms')).toBe(true);
+    expect(lineMatches('pid <pid>', 'pid x')).toBe(false);
+    expect(lineMatches('a.b', 'axb')).toBe(false);
+  });
+
+  it('renders a terminal: carriage returns, erases and cursor moves as a screen shows them', () => {
+    // readline's redraw, a spinner erased, linenoise's per-key refresh.
+    expect(render('\x1b[1G\x1b[0J> \x1b[3GGET a\r\r\nb\r\n').slice(0, 2)).toEqual(['> GET a', 'b']);
+    expect(render('⠙\x1b[1G\x1b[0Kready\r\n')[0]).toBe('ready');
+    expect(render('p> S\r\x1b[4C\r\x1b[0Kp> SE\r\x1b[5C\r\n')[0]).toBe('p> SE');
   });
 
   it('reports a session whose output differs, and --write repairs it', async () => {

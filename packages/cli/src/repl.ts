@@ -140,6 +140,8 @@ export async function runRepl(
     },
   });
   let failures = 0;
+  // Ctrl-D at the prompt: end the prompt's line, so the shell's prompt starts on its own.
+  if (interactive) rl.once('close', () => process.stdout.write('\n'));
   rl.prompt();
   for await (const raw of rl) {
     const line = raw.trim();

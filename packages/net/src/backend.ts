@@ -16,6 +16,7 @@ export interface KvBackend {
   flush?(): Promise<void>;
   /** The `# Replication` section of INFO; a single node reports `role:master`. */
   replicationInfo?(): Record<string, string | number>;
+  // #pause backend
   /**
    * Called before each read (GET, MGET, EXISTS, SCAN, KEYS, DBSIZE, and the
    * line protocol's GET, SCAN, SIZE). `undefined`: read `store` now. A
@@ -24,12 +25,15 @@ export interface KvBackend {
    * failed write's.
    */
   readBarrier?(): Promise<void> | undefined;
+  // #resume backend
 }
+// #endregion backend
 
+// #region error-prefixes
 /**
  * A rejection from `execute` whose `code` is one of these is sent as
  * `-CODE message`, the way Redis names the kind of an error in its first
  * word (`-TRYAGAIN`, `-TIMEOUT`); any other as `-ERR message`.
  */
 export const respErrorPrefixes: ReadonlySet<string> = new Set(['TRYAGAIN', 'TIMEOUT', 'NOT_LEADER']);
-// #endregion backend
+// #endregion error-prefixes

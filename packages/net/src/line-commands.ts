@@ -58,9 +58,11 @@ export function lineDispatch(line: Buffer, session: SessionState, server: Server
     return verdict === 'ok' ? OK : WRONGPASS;
   }
   if (!session.authenticated) return NOAUTH;
+  // #pause line-dispatch
   if (session.readOnly && (name === 'PUT' || name === 'DEL')) {
     return Buffer.from(`ERROR ${refuseWrite(session, server, name.toLowerCase())}\n`);
   }
+  // #resume line-dispatch
   switch (name) {
     case 'PUT': {
       let vs = ke;

@@ -273,7 +273,9 @@ export function dispatch(args: Buffer[], session: SessionState, server: ServerCo
   if ((spec.arity > 0 && args.length !== spec.arity) || args.length < -spec.arity) {
     return error(`ERR wrong number of arguments for '${name.toLowerCase()}' command`);
   }
+  // #pause dispatch
   if (session.readOnly && spec.flags.includes('write')) return error(refuseWrite(session, server, name.toLowerCase()));
+  // #resume dispatch
   return spec.handler(args, session, server);
 }
 // #endregion dispatch

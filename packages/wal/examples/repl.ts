@@ -1,7 +1,8 @@
 // The seed's local CLI, made durable: PUT k v (the value is the rest of the
 // line, spaces allowed), GET k, DEL k, SIZE, SNAP, FLUSH, SETBATCH n,
 // BENCH n, EXIT. Every PUT and DEL answers only after its log entry is
-// fsynced. Run: node --loader ts-node/esm examples/repl.ts [dir]
+// fsynced. Run (from the repository root):
+// npx -y pnpm@10.34.8 -s --filter @distkv/wal example [dir]
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -72,8 +73,24 @@ async function run(line: string): Promise<string | undefined> {
 }
 // #endregion repl
 
-const input = createInterface({ input: process.stdin, terminal: process.stdin.isTTY === true });
-if (process.stdin.isTTY) input.setPrompt('> ');
+// In a terminal: a `> ` prompt, echo and line editing (readline needs the
+// output stream for those), history on the arrow keys, Tab completing the
+// command names. From a pipe: no prompt, one answer per line.
+const NAMES = ['PUT', 'GET', 'DEL', 'SIZE', 'SNAP', 'FLUSH', 'SETBATCH', 'BENCH', 'EXIT'];
+const interactive = process.stdin.isTTY === true;
+const input = createInterface({
+  input: process.stdin,
+  output: interactive ? process.stdout : undefined,
+  terminal: interactive,
+  historySize: 1000,
+  completer: (line: string): [string[], string] => {
+    const word = line.trimStart().toUpperCase();
+    if (word.includes(' ')) return [[], line];
+    const hits = NAMES.filter((name) => name.startsWith(word));
+    return [hits.length > 0 ? hits : NAMES, line];
+  },
+});
+input.setPrompt(interactive ? '> ' : '');
 input.prompt();
 for await (const line of input) {
   let answer: string | undefined;
