@@ -1,12 +1,16 @@
 // `pnpm bench cluster`: what replication costs. redis-benchmark SET with 50
-// clients against a 3-node `sync` cluster (through the leader: every reply
-// waits until a majority has the write fsynced and the leader applied it)
-// and against one durable node (`--fsync always`), same machine, one run
-// each after a short warm-up, repeated `--runs` times (default 3) in turns,
-// since this shared machine's figures swing by half from one minute to the
-// next; the medians count. Prints a table, then one JSON line.
+// clients against the 3-node cluster people run (Raft elections, `sync`,
+// `--fsync always`; through whichever node leads: every reply waits until a
+// majority has the write fsynced and the leader applied it) and against one
+// durable node (`--fsync always`), same machine, one run each after a short
+// warm-up, repeated `--runs` times (default 3) in turns, since this shared
+// machine's figures swing by half from one minute to the next; the medians
+// count. Server CPU per write is the servers' own CPU time (utime + stime
+// from /proc, all three nodes for the cluster) over the measured requests.
+// Afterwards every replica's digest must agree. Prints a table, then one
+// JSON line.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, hasCommand, printJsonLine, printTable, redisBenchmarkRates, redisCli, waitForRedisPing } from './lib.js';
@@ -33,20 +37,24 @@ const launcher = join(process.cwd(), 'packages', 'cli', 'bin', 'distkv.mjs');
 const children: ChildProcess[] = [];
 const root = mkdtempSync(join(tmpdir(), 'distkv-bench-cluster-'));
 
+const pids = new Map<number, number>(); // client port -> server pid
+
 async function startServer(args: string[]): Promise<number> {
   const port = await freePort();
   const child = spawn(process.execPath, [launcher, 'server', '--port', String(port), '--quiet', ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(child);
+  pids.set(port, child.pid as number);
   await waitForRedisPing(port);
   return port;
 }
 
+/** The 3-node cluster `cluster up` runs: nobody configured to lead, Raft elects. Resolves with the client ports. */
 async function startCluster(): Promise<number[]> {
   const ids = ['n1', 'n2', 'n3'];
   const peerPorts = await Promise.all(ids.map(() => freePort()));
-  const ports = await Promise.all(
+  return Promise.all(
     ids.map((id, i) => {
       const peers = ids
         .map((p, j) => [p, peerPorts[j]] as const)
@@ -54,22 +62,37 @@ async function startCluster(): Promise<number[]> {
         .map(([p, port]) => `${p}=127.0.0.1:${port}`)
         .join(',');
       // biome-ignore format: flag pairs
-      return startServer(['--id', id, '--peer-port', String(peerPorts[i]), '--peers', peers, '--leader', 'n1',
+      return startServer(['--id', id, '--peer-port', String(peerPorts[i]), '--peers', peers,
         '--replication', 'sync', '--data-dir', join(root, id), '--fsync', 'always']);
     }),
   );
-  // Bounded wait until both followers follow n1.
-  for (let i = 0; i < 600; i++) {
-    const following = ports.slice(1).every((p) => /leader_id:n1/.test(redisCli(p, ['INFO', 'replication'])));
-    if (following) return ports;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the followers never heard from n1');
 }
 
-function measure(port: number): number {
+/** The client port of the node every node names as leader (bounded wait: an election, or a re-election under load). */
+async function leaderPort(ports: number[]): Promise<number> {
+  for (let i = 0; i < 600; i++) {
+    const infos = ports.map((p) => redisCli(p, ['INFO', 'replication']));
+    const leaders = new Set(infos.map((text) => /leader_id:(\S+)/.exec(text)?.[1] ?? ''));
+    const at = infos.findIndex((text) => /role:leader/.test(text));
+    if (leaders.size === 1 && !leaders.has('') && at >= 0) return ports[at] as number;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('the cluster agreed on no leader within 60 s');
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** SET ops/s through `port`, and the servers' CPU microseconds per measured write. */
+function measure(port: number, servers: number[]): { rate: number; cpuUsPerWrite: number } {
   redisBenchmarkRates(port, { tests: 'set', clients: CLIENTS, requests: WARMUP_REQUESTS, keyspace: KEYSPACE });
-  return redisBenchmarkRates(port, { tests: 'set', clients: CLIENTS, requests: REQUESTS, keyspace: KEYSPACE }).SET ?? 0;
+  const cpu = (): number => servers.reduce((sum, p) => sum + cpuSeconds(pids.get(p) as number), 0);
+  const before = cpu();
+  const rate = redisBenchmarkRates(port, { tests: 'set', clients: CLIENTS, requests: REQUESTS, keyspace: KEYSPACE }).SET ?? 0;
+  return { rate, cpuUsPerWrite: ((cpu() - before) * 1e6) / REQUESTS };
 }
 
 async function main(): Promise<void> {
@@ -83,34 +106,49 @@ async function main(): Promise<void> {
   // Both stay up; each run measures the single node, then the cluster, so a slow minute hits both.
   const singlePort = await startServer(['--data-dir', join(root, 'single'), '--fsync', 'always']);
   const clusterPorts = await startCluster();
-  const singles: number[] = [];
-  const clusters: number[] = [];
+  const singles: Array<{ rate: number; cpuUsPerWrite: number }> = [];
+  const clusters: Array<{ rate: number; cpuUsPerWrite: number }> = [];
   for (let r = 0; r < RUNS; r++) {
-    singles.push(measure(singlePort));
-    clusters.push(measure(clusterPorts[0] as number));
+    singles.push(measure(singlePort, [singlePort]));
+    clusters.push(measure(await leaderPort(clusterPorts), clusterPorts));
   }
-  const single = median(singles);
-  const cluster = median(clusters);
-  const digests = clusterPorts.map((p) => redisCli(p, ['DEBUG', 'DIGEST']).trim());
+  const single = median(singles.map((m) => m.rate));
+  const cluster = median(clusters.map((m) => m.rate));
+  const singleCpu = median(singles.map((m) => m.cpuUsPerWrite));
+  const clusterCpu = median(clusters.map((m) => m.cpuUsPerWrite));
+  // Every acknowledged write reaches every replica once the followers catch up (a bounded wait): the digests agree.
+  let digests: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    digests = clusterPorts.map((p) => redisCli(p, ['DEBUG', 'DIGEST']).trim());
+    if (new Set(digests).size === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const agree = new Set(digests).size === 1;
   const ratio = single > 0 ? cluster / single : 0;
-  const list = (v: number[]): string => v.map((x) => Math.round(x).toLocaleString('en-US')).join(', ');
+  const list = (v: Array<{ rate: number }>): string => v.map((x) => Math.round(x.rate).toLocaleString('en-US')).join(', ');
 
   printTable(
     `SET, ${CLIENTS} clients, ${REQUESTS.toLocaleString('en-US')} requests (after ${WARMUP_REQUESTS} warm-up), median of ${RUNS}`,
     [
       ['single durable node (--fsync always) ops/s', Math.round(single)],
-      ['3-node cluster, sync, through the leader ops/s', Math.round(cluster)],
+      ['3-node elected cluster, sync, through the leader ops/s', Math.round(cluster)],
       ['every run: single', list(singles)],
       ['every run: cluster', list(clusters)],
       ['cluster / single (medians)', ratio.toFixed(2)],
       ['target', `>= ${TARGET}`],
-      ['replica digests after the run', digests.join(' ')],
+      ['server CPU per write, single (µs)', Math.round(singleCpu)],
+      ['server CPU per write, cluster, all nodes (µs)', Math.round(clusterCpu)],
+      ['replica digests after the run', `${agree ? 'agree' : 'DIFFER'}: ${digests.join(' ')}`],
     ],
   );
   printJsonLine({
     cluster_set_ops_s: Math.round(cluster),
     single_durable_set_ops_s: Math.round(single),
     cluster_vs_single: Number(ratio.toFixed(3)),
+    single_cpu_us_per_write: Math.round(singleCpu),
+    cluster_cpu_us_per_write: Math.round(clusterCpu),
+    cluster_cpu_vs_single: Number((clusterCpu / singleCpu).toFixed(2)),
+    digests_agree: agree,
     runs: RUNS,
   });
 }
