@@ -3,4 +3,6 @@
  * phases. Not part of the store's API (the main entry point does not
  * re-export them).
  */
+export { throwsDistkvError } from './errors.js';
 export { mulberry32, type TestRng } from './rng.js';
+export { firstFailingRun } from './seeds.js';
