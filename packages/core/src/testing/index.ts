@@ -3,6 +3,7 @@
  * phases. Not part of the store's API (the main entry point does not
  * re-export them).
  */
+export { splitAt } from './chunks.js';
 export { throwsDistkvError } from './errors.js';
 export { mulberry32, type TestRng } from './rng.js';
 export { firstFailingRun } from './seeds.js';
