@@ -1,33 +1,22 @@
 // Goal: the docs check notices when quoted code drifts from its source.
 // Method: a temp repo with a doc quoting a region; change the source, the
 // region name, or the file, and see the checker report each.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkDocs, extractRegion } from '../scripts/check-docs.mjs';
+import { tempTree } from './temp-tree.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const roots: string[] = [];
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
 
 const source =
   'export class A {\n  // #region add\n  add(a: number, b: number): number {\n    return a + b;\n  }\n  // #endregion add\n}\n';
 const doc =
   '# Chapter\n\n<!-- quote: packages/core/src/a.ts#add -->\n```ts\nadd(a: number, b: number): number {\n  return a + b;\n}\n```\n';
 
-function repo(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'distkv-docs-'));
-  roots.push(root);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
+/** A repository of these files, removed after the test. */
+const repo = (files: Record<string, string>): string => tempTree('distkv-docs-', files);
 
 describe('docs quote check', () => {
   it('extracts a region without its markers and dedented', () => {

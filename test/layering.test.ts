@@ -2,25 +2,15 @@
 // Method: build small fake workspaces in a temp dir, one violation each,
 // and run the real checker (and its CLI) on them.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkLayering } from '../scripts/check-layering.mjs';
+import { tempTree } from './temp-tree.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const roots: string[] = [];
-
-function workspace(files: Record<string, string>): string {
-  const root = mkdtempSync(join(tmpdir(), 'distkv-layering-'));
-  roots.push(root);
-  for (const [path, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), text);
-  }
-  return root;
-}
+/** A workspace of these files, removed after the test. */
+const workspace = (files: Record<string, string>): string => tempTree('distkv-layering-', files);
 
 function manifest(name: string, deps: Record<string, string> = {}): string {
   return JSON.stringify({ name, dependencies: deps });
@@ -32,10 +22,6 @@ const healthy = {
   'packages/wal/package.json': manifest('@distkv/wal', { '@distkv/core': 'workspace:*' }),
   'packages/wal/src/index.ts': "import { x } from '@distkv/core';\nexport { x };\n",
 };
-
-afterEach(() => {
-  for (const root of roots.splice(0)) rmSync(root, { recursive: true, force: true });
-});
 
 describe('layering check', () => {
   it('accepts a workspace that follows the chain', () => {

@@ -28,6 +28,22 @@ const tempDir = () => {
 // File-system runs are slower: a quarter of the runs, at least 20.
 const fsParams = () => ({ ...params(), numRuns: Math.max(20, Math.floor(numRuns / 4)) });
 
+/**
+ * Writes `files` into a fresh directory and opens it with `open`, which
+ * must succeed or fail with a coded error; the directory goes either way.
+ */
+async function opensOrFailsCoded(files: Map<string, Buffer>, open: (dir: string) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  writeTree(dir, files);
+  try {
+    await open(dir);
+  } catch (err) {
+    expectCoded(err, codes);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A data dir written by the real DurableStore: commands, a snapshot, more commands. */
 let base: { files: Map<string, Buffer>; keys: number } = { files: new Map(), keys: 0 };
 
@@ -83,18 +99,12 @@ describe('fuzz storage decoders', () => {
       .chain((name) => mutated(fc.constant(base.files.get(name) as Buffer)).map((bytes) => [name, bytes] as const));
     await fc.assert(
       fc.asyncProperty(corrupted, async ([name, bytes]) => {
-        const dir = tempDir();
-        writeTree(dir, new Map([...base.files, [name, bytes]]));
-        try {
+        await opensOrFailsCoded(new Map([...base.files, [name, bytes]]), async (dir) => {
           const store = await DurableStore.open({ dir });
           // Whatever was recovered is a working store.
           expect(store.store.size).toBeLessThanOrEqual(base.keys + 1);
           await store.close();
-        } catch (err) {
-          expectCoded(err, codes);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        });
       }),
       fsParams(),
     );
@@ -105,21 +115,14 @@ describe('fuzz storage decoders', () => {
     const segment = fc.constantFrom(...segments.map(([, b]) => b));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...segments.map(([f]) => f)), garbageOr(segment), async (name, bytes) => {
-        const dir = tempDir();
-        writeTree(dir, new Map([[name, bytes]]));
-        const walDir = join(dir, name.slice(0, name.lastIndexOf('/')));
-        try {
-          const wal = await Wal.open({ dir: walDir });
+        await opensOrFailsCoded(new Map([[name, bytes]]), async (dir) => {
+          const wal = await Wal.open({ dir: join(dir, name.slice(0, name.lastIndexOf('/'))) });
           if (wal.lastIndex >= wal.firstIndex) {
             const entries = await wal.entries(wal.firstIndex, wal.lastIndex);
             expect(entries.length).toBe(wal.lastIndex - wal.firstIndex + 1);
           }
           await wal.close();
-        } catch (err) {
-          expectCoded(err, codes);
-        } finally {
-          rmSync(dir, { recursive: true, force: true });
-        }
+        });
       }),
       fsParams(),
     );

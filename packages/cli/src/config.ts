@@ -49,6 +49,16 @@ const choice = <T extends string>(values: readonly [T, ...T[]]) =>
   z.enum(values, { error: `must be one of ${values.join(', ')}` });
 const text = z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
 const flag = z.boolean({ error: 'must be true or false' });
+/** What `parse` makes of a value `input` accepts; what `parse` throws is the setting's error message. */
+const parsedBy = <In, Out>(input: z.ZodType<In>, parse: (value: In) => Out) =>
+  input.transform((value, ctx) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 
 // #region server-config
 /** Every setting of `distkv server`: its schema, its flag's help, and its default (if any). */
@@ -78,14 +88,7 @@ export const serverSettings = {
   id: { schema: text, help: "this node's id, on every log line; required with --peers" },
   peerPort: { schema: int(1, 65_535), help: 'replication: port for peer traffic' },
   peers: {
-    schema: z.string({ error: 'must be a string id=host:port[,...]' }).transform((value, ctx) => {
-      try {
-        return parsePeers(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+    schema: parsedBy(z.string({ error: 'must be a string id=host:port[,...]' }), parsePeers),
     help: 'replication: the other voters, id=host:port[,id=host:port...]; none: a one-node cluster (admin endpoint, same data layout)',
   },
   leader: { schema: text, help: 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one' },
@@ -104,14 +107,7 @@ export const serverSettings = {
   },
   forwardsPendingMax: { schema: int(1), help: 'replication: most writes a follower holds forwarded' },
   user: {
-    schema: z.union([z.string(), z.array(z.string())], { error: 'must be name:ro|rw:password[,...]' }).transform((value, ctx) => {
-      try {
-        return parseUsers(value);
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
+    schema: parsedBy(z.union([z.string(), z.array(z.string())], { error: 'must be name:ro|rw:password[,...]' }), parseUsers),
     help: 'security: users name:ro|rw:password[,...] for AUTH user password and the admin endpoint (see docs/security.md)',
   },
   tlsCert: { schema: text, help: 'security: TLS certificate (PEM) for the client, admin and peer ports' },

@@ -1,8 +1,8 @@
 // Goal: the admin HTTP endpoint of `distkv server --http-port` in real processes: /health, /ready, /status (JSON),
 // /metrics (Prometheus text) and REST GET|PUT|DELETE /v1/kv/:key through a follower and through the leader.
 // Method: 3 processes with HTTP ports; fetch; bounded polls while the cluster elects.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ProcessCluster, processCluster, waitLeader } from './process-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { processClusterPerTest, waitLeader } from './process-cluster.js';
 
 /**
  * A request answered 503 (no leader right now: an election on a loaded
@@ -18,16 +18,11 @@ async function settled(request: () => Promise<Response>): Promise<Response> {
   }
 }
 
-let cluster: ProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.destroy();
-  cluster = undefined;
-});
+const processCluster = processClusterPerTest();
 
 describe('admin HTTP endpoint of real processes', () => {
   it('answers health, readiness, status and metrics, and serves REST writes and reads through any node', async () => {
-    cluster = await processCluster(3, [], { http: true });
-    const c = cluster;
+    const c = await processCluster(3, [], { http: true });
     await c.startAll();
     const leader = await waitLeader(c);
     const follower = c.ids.find((id) => id !== leader) as string;

@@ -4,19 +4,14 @@
 // liveness, and that they converge on one state. Which id leads is not asserted: the highest id leads unless a follower
 // told it that it lacks committed entries (a node started last, or restarted), and then a lower node leads until it
 // caught up. Method: 3 processes, bounded polls, DEBUG DIGEST.
-import { afterEach, describe, expect, it } from 'vitest';
-import { type ProcessCluster, processCluster, waitLeader, write } from './process-cluster.js';
+import { describe, expect, it } from 'vitest';
+import { processClusterPerTest, waitLeader, write } from './process-cluster.js';
 
-let cluster: ProcessCluster | undefined;
-afterEach(async () => {
-  await cluster?.destroy();
-  cluster = undefined;
-});
+const processCluster = processClusterPerTest();
 
 describe('Bully elections in real processes', () => {
   it('elects a leader, fails over on SIGKILL, writes resume through every survivor, the old leader rejoins', async () => {
-    cluster = await processCluster(3, ['--election', 'bully']);
-    const c = cluster;
+    const c = await processCluster(3, ['--election', 'bully']);
     await c.start('n3'); // first, so that it usually leads: the restart below then brings back a stale highest id
     await Promise.all(['n1', 'n2'].map((id) => c.start(id)));
     const first = await waitLeader(c);

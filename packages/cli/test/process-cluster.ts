@@ -3,13 +3,29 @@
 import { ProcessCluster } from '@distkv/cli/testing';
 import { isDistkvError } from '@distkv/core';
 import { ServerError } from '@distkv/net';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 
 export { ProcessCluster };
 
 /** What every phase 5 test cluster runs with: writes give up (TIMEOUT) well within a test's polls. */
 export function processCluster(size: number, flags: string[] = [], options: { http?: boolean } = {}): Promise<ProcessCluster> {
   return ProcessCluster.create(size, { flags: ['--write-timeout-ms', '1500', ...flags], ...options });
+}
+
+/**
+ * For a file whose tests each start one cluster and need no other cleanup:
+ * `processCluster`, with the cluster destroyed after each test.
+ */
+export function processClusterPerTest(): typeof processCluster {
+  let cluster: ProcessCluster | undefined;
+  afterEach(async () => {
+    await cluster?.destroy();
+    cluster = undefined;
+  });
+  return async (...args) => {
+    cluster = await processCluster(...args);
+    return cluster;
+  };
 }
 
 /** Waits for the leader every node in `among` agrees on. */

@@ -8,9 +8,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { hasScript, plain, startPty } from '@distkv/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kill, linkedBinary, startServer } from './helpers.js';
-import { hasScript, plain, startPty } from './pty.js';
 
 const { bin, root } = linkedBinary();
 const history = join(root, 'history');

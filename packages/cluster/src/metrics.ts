@@ -55,6 +55,7 @@ export class NodeMetrics {
   constructor(nodeId: string) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ node: nodeId });
+    const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
     this.requests = new Counter({
       name: 'distkv_client_requests_total',
       help: 'Client requests answered (RESP and line protocol), by command and result (ok or error).',
@@ -80,26 +81,16 @@ export class NodeMetrics {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096],
       registers,
     });
-    this.walWrittenBytes = new Counter({
-      name: 'distkv_wal_written_bytes_total',
-      help: 'Bytes written to the Raft log by batches.',
-      registers,
-    });
-    this.elections = new Counter({
-      name: 'distkv_raft_elections_observed_total',
-      help: 'Term increases this node observed (each one is an election, won or not).',
-      registers,
-    });
-    this.leaderChanges = new Counter({
-      name: 'distkv_raft_leader_changes_observed_total',
-      help: 'Times the leader this node knows changed to another known leader.',
-      registers,
-    });
-    this.httpRequests = new Counter({
-      name: 'distkv_http_requests_total',
-      help: 'Admin HTTP requests received.',
-      registers,
-    });
+    this.walWrittenBytes = counter('distkv_wal_written_bytes_total', 'Bytes written to the Raft log by batches.');
+    this.elections = counter(
+      'distkv_raft_elections_observed_total',
+      'Term increases this node observed (each one is an election, won or not).',
+    );
+    this.leaderChanges = counter(
+      'distkv_raft_leader_changes_observed_total',
+      'Times the leader this node knows changed to another known leader.',
+    );
+    this.httpRequests = counter('distkv_http_requests_total', 'Admin HTTP requests received.');
     const source = (): MetricsSource | undefined => this.#source();
     const gauge = (name: string, help: string, read: (s: MetricsSource) => number): void => {
       new Gauge({

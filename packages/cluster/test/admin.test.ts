@@ -5,7 +5,7 @@ import { Client } from '@distkv/net';
 import { replicationError } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
 import { type ClusterNode, clusterErrorCodes, httpStatusOf, NodeMetrics } from '../src/index.js';
-import { localCluster, startCluster as startNodes, url } from './helpers.js';
+import { localCluster, quietStatus, startCluster as startNodes, url } from './helpers.js';
 
 async function startCluster(size: number): Promise<ClusterNode[]> {
   return (await startNodes(size, { adminLimits: { httpBodyBytesMax: 1024 } })).nodes;
@@ -123,16 +123,9 @@ describe('the admin endpoint', () => {
   it('escapes label values in metrics', async () => {
     const metrics = new NodeMetrics('a"b');
     metrics.setSource(() => ({
+      ...quietStatus,
       term: 1,
-      role: 'follower',
-      leader: null,
-      commitIndex: 0,
-      appliedIndex: 0,
-      lastIndex: 0,
-      snapshotIndex: 0,
-      keys: 0,
       lastContactMs: 1500,
-      progress: [],
       links: [{ id: 'p\n"q', state: 'connected', queued: 0, dropped: 0 }],
     }));
     const text = await metrics.text();

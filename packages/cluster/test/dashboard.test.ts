@@ -14,14 +14,11 @@ import {
   OpsSeries,
   peerHttpAddresses,
 } from '../src/index.js';
-import { sample, startCluster, url } from './helpers.js';
+import { quietStatus, sample, startNode, url } from './helpers.js';
 
 describe('the dashboard over HTTP', () => {
   it('serves one self-contained page at / and /dashboard, with nothing fetched from elsewhere', async () => {
-    const {
-      nodes: [node],
-    } = await startCluster(1);
-    if (node === undefined) throw new Error('no node');
+    const node = await startNode();
     for (const path of ['/', '/dashboard']) {
       const res = await fetch(url(node, path));
       expect(res.status).toBe(200);
@@ -36,10 +33,7 @@ describe('the dashboard over HTTP', () => {
   });
 
   it('/dashboard/state: status, events and the series, readable cross-origin; writes get no CORS header', async () => {
-    const {
-      nodes: [node],
-    } = await startCluster(1);
-    if (node === undefined) throw new Error('no node');
+    const node = await startNode();
     const c = await Client.connect({ port: node.server.address.port });
     for (let i = 0; i < 10; i++) await c.call('SET', 'k', String(i));
     await c.close();
@@ -140,19 +134,7 @@ describe('OpsSeries', () => {
 describe('NodeMonitor', () => {
   type Status = ReturnType<MonitorSource['status']>;
   function scripted(): { source: MonitorSource; set: (s: Partial<Status>) => void; links: Array<{ id: string; state: string }> } {
-    let status: Status = {
-      term: 0,
-      role: 'follower',
-      leader: null,
-      commitIndex: 0,
-      appliedIndex: 0,
-      lastIndex: 0,
-      snapshotIndex: 0,
-      lastContactMs: null,
-      snapshotsInstalled: 0,
-      keys: 0,
-      progress: [],
-    };
+    let status: Status = { ...quietStatus, snapshotsInstalled: 0 };
     const links = [{ id: 'n2', state: 'idle' }];
     return {
       source: {

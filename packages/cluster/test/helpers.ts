@@ -17,6 +17,29 @@ export async function localCluster(size: number, options: LocalNodeOptions = {})
   return cluster;
 }
 
+/** The Raft side of a node's status before anything has happened: a follower of term 0 that has heard nobody. */
+export const quietStatus = {
+  term: 0,
+  role: 'follower',
+  leader: null,
+  commitIndex: 0,
+  appliedIndex: 0,
+  lastIndex: 0,
+  snapshotIndex: 0,
+  keys: 0,
+  lastContactMs: null,
+  progress: [],
+};
+
+/** One voter, ready: for the tests that need a single node's ports. */
+export async function startNode(options: LocalNodeOptions = {}): Promise<ClusterNode> {
+  const {
+    nodes: [node],
+  } = await startCluster(1, options);
+  if (node === undefined) throw new Error('no node');
+  return node;
+}
+
 /** `size` voters with elections, each with a client port and an admin endpoint; resolves once all are ready. */
 export async function startCluster(
   size: number,

@@ -2,14 +2,11 @@
 // Method: in-process ClusterNodes on 127.0.0.1 (port 0, temp dirs) driven by the RESP Client; scrape before and after, compare exact counts; every wait is a bounded poll on a condition, never a sleep.
 import { Client } from '@distkv/net';
 import { describe, expect, it } from 'vitest';
-import { sample, scrape, startCluster } from './helpers.js';
+import { sample, scrape, startCluster, startNode } from './helpers.js';
 
 describe('/metrics on a running node', () => {
   it('counts client requests by command and result, their latency, fsyncs, WAL batches and Raft indexes', async () => {
-    const {
-      nodes: [node],
-    } = await startCluster(1);
-    if (node === undefined) throw new Error('no node');
+    const node = await startNode();
     const before = await scrape(node);
     const c = await Client.connect({ port: node.server.address.port });
     try {

@@ -97,15 +97,11 @@ export class ArenaTable {
     return h < 2 ? h + 2 : h;
   }
 
-  #hashBytes(key: Uint8Array): number {
+  /** A key is its bytes, or a string whose chars are its bytes (latin1): both hash alike. */
+  #hash(key: Uint8Array | string): number {
     let h = (0x811c9dc5 ^ this.#seed) >>> 0;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ (key[i] as number), 0x01000193);
-    return this.#finish(h);
-  }
-
-  #hashString(key: string): number {
-    let h = (0x811c9dc5 ^ this.#seed) >>> 0;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    if (typeof key === 'string') for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    else for (let i = 0; i < key.length; i++) h = Math.imul(h ^ (key[i] as number), 0x01000193);
     return this.#finish(h);
   }
 
@@ -117,46 +113,35 @@ export class ArenaTable {
     return chunk;
   }
 
-  #keyEqualsBytes(position: number, key: Uint8Array): boolean {
+  #keyEquals(position: number, key: Uint8Array | string): boolean {
     const chunk = this.#chunkOf(position);
     const at = (position & OFFSET_MASK) * 8;
     if (chunk.readUInt32LE(at) !== key.length) return false;
     const start = at + RECORD_HEADER_BYTES;
-    for (let i = 0; i < key.length; i++) if (chunk[start + i] !== key[i]) return false;
-    return true;
-  }
-
-  #keyEqualsString(position: number, key: string): boolean {
-    const chunk = this.#chunkOf(position);
-    const at = (position & OFFSET_MASK) * 8;
-    if (chunk.readUInt32LE(at) !== key.length) return false;
-    const start = at + RECORD_HEADER_BYTES;
-    for (let i = 0; i < key.length; i++) if (chunk[start + i] !== key.charCodeAt(i)) return false;
+    if (typeof key === 'string') {
+      for (let i = 0; i < key.length; i++) if (chunk[start + i] !== key.charCodeAt(i)) return false;
+    } else {
+      for (let i = 0; i < key.length; i++) if (chunk[start + i] !== key[i]) return false;
+    }
     return true;
   }
 
   // #region table-find
-  /** The slot holding `key`, or -1. */
-  find(key: Uint8Array): number {
-    const tag = this.#hashBytes(key);
+  /** The slot holding `key` (its bytes, or a string whose chars are its bytes: latin1), or -1. */
+  find(key: Uint8Array | string): number {
+    const tag = this.#hash(key);
     const slots = this.#slots;
     for (let i = tag & this.#mask; ; i = (i + 1) & this.#mask) {
       const t = slots[2 * i] as number;
       if (t === EMPTY) return -1;
-      if (t === tag && this.#keyEqualsBytes(slots[2 * i + 1] as number, key)) return i;
+      if (t === tag && this.#keyEquals(slots[2 * i + 1] as number, key)) return i;
     }
   }
   // #endregion table-find
 
-  /** The slot holding the key whose bytes are the chars of `key` (latin1), or -1. */
+  /** `find` for a key given as a latin1 string (its chars are the key's bytes). */
   findString(key: string): number {
-    const tag = this.#hashString(key);
-    const slots = this.#slots;
-    for (let i = tag & this.#mask; ; i = (i + 1) & this.#mask) {
-      const t = slots[2 * i] as number;
-      if (t === EMPTY) return -1;
-      if (t === tag && this.#keyEqualsString(slots[2 * i + 1] as number, key)) return i;
-    }
+    return this.find(key);
   }
 
   // ---- reading a slot's value ---------------------------------------------
@@ -297,7 +282,7 @@ export class ArenaTable {
 
   /** The slot whose record is at `position` (the chunk may already be detached). */
   #slotOfPosition(key: Uint8Array, position: number): number {
-    const tag = this.#hashBytes(key);
+    const tag = this.#hash(key);
     for (let i = tag & this.#mask; ; i = (i + 1) & this.#mask) {
       const t = this.#slots[2 * i] as number;
       if (t === EMPTY) return -1;
@@ -326,7 +311,7 @@ export class ArenaTable {
       return;
     }
     if (this.#live + this.#tombstones + 1 > (this.#mask + 1) * LOAD_MAX) this.#resize();
-    const tag = this.#hashBytes(key);
+    const tag = this.#hash(key);
     let i = tag & this.#mask;
     while ((this.#slots[2 * i] as number) > TOMBSTONE) i = (i + 1) & this.#mask;
     if (this.#slots[2 * i] === TOMBSTONE) this.#tombstones--;

@@ -2,6 +2,7 @@
 // Method: round trips through random chunkings; writes interleaved with a
 // streaming snapshot; every truncation and bit flip of a real snapshot.
 import { type Command, commands, DistkvError, SNAPSHOT_VERSION, SnapshotDecoder, Store } from '@distkv/core';
+import { splitAt } from '@distkv/core/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
@@ -29,19 +30,6 @@ function encode(store: Store, meta?: Buffer): Buffer {
   return Buffer.concat([...store.snapshot(meta === undefined ? { blockBytes: 64 } : { blockBytes: 64, meta })]);
 }
 
-/** Split bytes into pieces at the given cut points. */
-function split(buf: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (buf.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    out.push(buf.subarray(last, p));
-    last = p;
-  }
-  out.push(buf.subarray(last));
-  return out;
-}
-
 async function restoreCode(target: Store, chunks: Iterable<Uint8Array>): Promise<string | 'ok'> {
   try {
     await target.restore(chunks);
@@ -59,7 +47,7 @@ describe('snapshot and restore', () => {
         const source = storeOf(pairs);
         const target = new Store();
         target.put('stale', 'gone after restore');
-        const result = await target.restore(split(encode(source, meta), cuts));
+        const result = await target.restore(splitAt(encode(source, meta), cuts));
         expect(result).toEqual({ entries: source.size, meta });
         expect(target.digest()).toBe(source.digest());
         expect(target.dataBytes).toBe(source.dataBytes);

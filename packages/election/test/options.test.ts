@@ -1,20 +1,11 @@
 // Goal: the operator's election options map to a RaftConfig that can work, and impossible combinations fail with ELECTION_CONFIG_INVALID.
 // Method: one case per rule, building real RaftNodes from the result where it matters.
-import { isDistkvError } from '@distkv/core';
+import { throwsDistkvError } from '@distkv/core/testing';
 import { MemoryStorage, type NodeId, RaftNode } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
 import { BullyElection, electionConfig, RaftElection, raftElectionOf } from '../src/index.js';
 
 const voters = ['1', '2', '3'] as NodeId[];
-
-function invalid(fn: () => unknown): boolean {
-  try {
-    fn();
-    return false;
-  } catch (err) {
-    return isDistkvError(err, 'ELECTION_CONFIG_INVALID');
-  }
-}
 
 describe('electionConfig', () => {
   it('defaults to raft with pre-vote, check-quorum and ReadIndex', () => {
@@ -44,11 +35,17 @@ describe('electionConfig', () => {
   });
 
   it('refuses what cannot work', () => {
-    expect(invalid(() => electionConfig({ leader: '1' as NodeId, election: 'raft' }))).toBe(true);
-    expect(invalid(() => electionConfig({ readMode: 'lease', checkQuorum: false }))).toBe(true);
-    expect(invalid(() => electionConfig({ election: 'bully', readMode: 'lease' }))).toBe(true);
-    expect(invalid(() => electionConfig({ election: 'bully', preVote: false }))).toBe(true);
-    expect(invalid(() => electionConfig({ election: 'paxos' as 'raft' }))).toBe(true);
-    expect(invalid(() => electionConfig({ readMode: 'eventual' as 'stale' }))).toBe(true);
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ leader: '1' as NodeId, election: 'raft' }))).toBe(
+      true,
+    );
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ readMode: 'lease', checkQuorum: false }))).toBe(
+      true,
+    );
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ election: 'bully', readMode: 'lease' }))).toBe(
+      true,
+    );
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ election: 'bully', preVote: false }))).toBe(true);
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ election: 'paxos' as 'raft' }))).toBe(true);
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => electionConfig({ readMode: 'eventual' as 'stale' }))).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 // Goal: Raft's elections keep their contracts through the seam — config rules, timeouts, votes persisted with their answers.
 // Method: single RaftNodes on MemoryStorage with raftElection(), stepped by hand; the conversations themselves are transcripts (testdata/).
-import { isDistkvError } from '@distkv/core';
+import { throwsDistkvError } from '@distkv/core/testing';
 import { logIndex, MemoryStorage, type NodeId, RaftNode, type Term } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
 import { type RaftElectionOptions, raftElection, raftElectionOf } from '../src/index.js';
@@ -12,21 +12,12 @@ const node = (
   extra: Partial<ConstructorParameters<typeof RaftNode>[0]> = {},
 ): RaftNode => new RaftNode({ id: id as NodeId, voters, election: raftElection(election), ...extra }, new MemoryStorage());
 
-function invalid(code: 'CONFIG_INVALID' | 'ELECTION_CONFIG_INVALID', fn: () => unknown): boolean {
-  try {
-    fn();
-    return false;
-  } catch (err) {
-    return isDistkvError(err, code);
-  }
-}
-
 describe('election config', () => {
   it('refuses combinations that cannot work', () => {
-    expect(invalid('CONFIG_INVALID', () => node('1', { checkQuorum: false }, { readMode: 'lease' }))).toBe(true);
-    expect(invalid('CONFIG_INVALID', () => node('1', {}, { leader: '1' as NodeId }))).toBe(true);
-    expect(invalid('ELECTION_CONFIG_INVALID', () => node('1', { leaseClockDriftTicks: 10 }))).toBe(true);
-    expect(invalid('CONFIG_INVALID', () => node('1', {}, { readMode: 'eventual' as 'stale' }))).toBe(true);
+    expect(throwsDistkvError('CONFIG_INVALID', () => node('1', { checkQuorum: false }, { readMode: 'lease' }))).toBe(true);
+    expect(throwsDistkvError('CONFIG_INVALID', () => node('1', {}, { leader: '1' as NodeId }))).toBe(true);
+    expect(throwsDistkvError('ELECTION_CONFIG_INVALID', () => node('1', { leaseClockDriftTicks: 10 }))).toBe(true);
+    expect(throwsDistkvError('CONFIG_INVALID', () => node('1', {}, { readMode: 'eventual' as 'stale' }))).toBe(true);
   });
 
   it('defaults: pre-vote and check-quorum on, ReadIndex reads, leases available', () => {

@@ -1,5 +1,6 @@
 // Goal: with nobody configured to lead, Raft elections keep every safety property and always elect a leader after healing.
 // Method: thousands of seeded scenarios (loss, duplication, reordering, partitions, crashes with torn writes, compaction, reads, transfers), checked at every step.
+import { firstFailingRun } from '@distkv/core/testing';
 import { formatFailure, type ScenarioResult } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 import { runElectionScenario, runLeaderChurn, runLeaderEpisodes } from '../src/testing/index.js';
@@ -69,35 +70,31 @@ describe('simulator, raft elections: §5.2 election safety, §5.4 leader complet
   });
 });
 
+/** Runs seeds 0..seeds-1, failing on the first that does not pass; the leader terms they saw, in all. */
+function leaderTermsOver(seeds: number, run: (seed: number) => ScenarioResult): number {
+  let leaderTerms = 0;
+  for (let seed = 0; seed < seeds; seed++) {
+    const r = run(seed);
+    if (!r.ok) expect.fail(formatFailure(r));
+    leaderTerms += r.stats.leaderTerms;
+  }
+  return leaderTerms;
+}
+
 describe('leader churn (no clock; timeouts fire when the generator says): the same checks under constant leader changes', () => {
   it('seeds 0..2999: every check passes at every step', () => {
-    let leaderTerms = 0;
-    for (let seed = 0; seed < 3_000; seed++) {
-      const r = runLeaderChurn({ seed });
-      if (!r.ok) expect.fail(formatFailure(r));
-      leaderTerms += r.stats.leaderTerms;
-    }
+    const leaderTerms = leaderTermsOver(3_000, (seed) => runLeaderChurn({ seed }));
     expect(leaderTerms, 'not vacuous: leaders are elected').toBeGreaterThan(1_000);
   });
 });
 
 describe('§5.4.2 Figure 8, found by the simulator: leadership episodes shaped like the figure', () => {
   it('seeds 0..2999 with the commit rule: every check passes', () => {
-    let leaderTerms = 0;
-    for (let seed = 0; seed < 3_000; seed++) {
-      const r = runLeaderEpisodes({ seed });
-      if (!r.ok) expect.fail(formatFailure(r));
-      leaderTerms += r.stats.leaderTerms;
-    }
-    expect(leaderTerms).toBeGreaterThan(3_000 * 3);
+    expect(leaderTermsOver(3_000, (seed) => runLeaderEpisodes({ seed }))).toBeGreaterThan(3_000 * 3);
   });
 
   it('"a leader cannot immediately conclude that an entry from a previous term is committed once it is stored on a majority": without the rule, a seed in 0..999 loses a committed entry', () => {
-    let found: ScenarioResult | undefined;
-    for (let seed = 0; seed < 1_000 && found === undefined; seed++) {
-      const r = runLeaderEpisodes({ seed, unsafe: { commitPreviousTermEntries: true } });
-      if (!r.ok) found = r;
-    }
+    const found = firstFailingRun(1_000, (seed) => runLeaderEpisodes({ seed, unsafe: { commitPreviousTermEntries: true } }));
     expect(found, 'no seed exposed the broken commit rule').toBeDefined();
     if (found === undefined) return;
     console.log(formatFailure({ ...found, trace: found.trace.slice(-12) }));

@@ -166,6 +166,19 @@ export interface TlsMaterial {
   ca?: Buffer | undefined;
 }
 
+/** The client port's security settings, as `Server.listen` takes them. */
+export interface ClientPortSecurityOptions {
+  /** When set, a connection must AUTH before anything but AUTH, HELLO and QUIT. */
+  requirepass?: string | null;
+  /** Named users with a password and `ro`/`rw` permission (`AUTH user password`). */
+  users?: readonly UserSpec[];
+  /** Serve TLS instead of plain TCP (node:tls); clients authenticate with passwords, not certificates. */
+  tls?: TlsMaterial | undefined;
+  securityLimits?: Partial<SecurityLimits>;
+  /** Allow a non-loopback `host` without any password (refused otherwise: see checkClientExposure). */
+  unsafeNoAuth?: boolean;
+}
+
 /** Reads `--tls-cert`, `--tls-key` and `--tls-ca` files, with an error that names the file. */
 export function readTlsMaterial(paths: {
   cert?: string | undefined;

@@ -13,6 +13,7 @@ export {
   type SessionStats,
 } from './client.js';
 export {
+  type ClientPortSecurityOptions,
   checkClientExposure,
   defaultSecurityLimits,
   isLoopbackHost,

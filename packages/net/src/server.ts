@@ -17,14 +17,7 @@ import { arch, platform } from 'node:os';
 import { createServer as createTlsServer } from 'node:tls';
 import { assert, type LogLine } from '@distkv/core';
 import type { KvBackend } from './backend.js';
-import {
-  checkClientExposure,
-  resolveSecurityLimits,
-  type SecurityLimits,
-  type TlsMaterial,
-  type UserSpec,
-  UserTable,
-} from './client-port-security.js';
+import { type ClientPortSecurityOptions, checkClientExposure, resolveSecurityLimits, UserTable } from './client-port-security.js';
 import { Connection, type RequestSample } from './connection.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
 import type { ServerContext } from './resp-commands.js';
@@ -32,22 +25,13 @@ import { REDIS_COMPAT_VERSION } from './resp-server-commands.js';
 import { ScanCursors } from './scan-cursors.js';
 import { DISTKV_VERSION } from './version.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends ClientPortSecurityOptions {
   backend: KvBackend;
   /** Default 6380; 0 picks a free port (see `address`). */
   port?: number;
   /** Default 127.0.0.1: a fresh server is not reachable from other machines. */
   host?: string;
   limits?: Partial<ServerLimits>;
-  /** When set, a connection must AUTH before anything but AUTH, HELLO and QUIT. */
-  requirepass?: string | null;
-  /** Named users with a password and `ro`/`rw` permission (`AUTH user password`); see client-port-security.ts. */
-  users?: readonly UserSpec[];
-  /** Serve TLS instead of plain TCP (node:tls); clients authenticate with passwords, not certificates. */
-  tls?: TlsMaterial | undefined;
-  securityLimits?: Partial<SecurityLimits>;
-  /** Allow a non-loopback `host` without any password (refused otherwise: see checkClientExposure). */
-  unsafeNoAuth?: boolean;
   /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
   config?: Record<string, string>;
   log?: LogLine;

@@ -3,7 +3,7 @@
 import { Client, encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue, type Server } from '@distkv/net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RawSocket, startServer } from './helpers.js';
+import { RawSocket, sendUntilClosed, startServer } from './helpers.js';
 
 let server: Server;
 let port: number;
@@ -103,10 +103,7 @@ describe('bad input', () => {
     ['an oversize multibulk length', '*99999999999\r\n', 'ERR Protocol error: invalid multibulk length'],
     ['a wrong type byte', '*1\r\n+PING\r\n', "ERR Protocol error: expected '$', got '+'"],
   ])('answers %s with a protocol error and closes', async (_what, input, reply) => {
-    const raw = await RawSocket.open(port);
-    raw.write(input);
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe(`-${reply}\r\n`);
+    expect(await sendUntilClosed(port, input)).toBe(`-${reply}\r\n`);
   });
 
   it('answers complete requests of a half-closed socket and drops an unterminated frame', async () => {

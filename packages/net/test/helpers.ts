@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type KvBackend, Server, type ServerOptions } from '@distkv/net';
+import { encodeRequest, type KvBackend, Server, type ServerOptions } from '@distkv/net';
 import { MemoryBackend } from '@distkv/net/testing';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -108,4 +108,16 @@ export class RawSocket {
   destroy(): void {
     this.socket.destroy();
   }
+}
+
+/**
+ * Writes `data` on a raw connection (text or bytes as they are, or RESP
+ * requests encoded one after another) and returns all the server sent
+ * until it closed the connection.
+ */
+export async function sendUntilClosed(port: number, data: string | Buffer | string[][]): Promise<string> {
+  const raw = await RawSocket.open(port);
+  raw.write(Array.isArray(data) ? Buffer.concat(data.map((args) => encodeRequest(args))) : data);
+  await raw.waitClosed();
+  return raw.received.toString();
 }

@@ -3,7 +3,7 @@
 import { Client, encodeRequest, resolveServerLimits, type Server, type ServerLimits } from '@distkv/net';
 import { MemoryBackend } from '@distkv/net/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawSocket, startServer } from './helpers.js';
+import { RawSocket, sendUntilClosed, startServer } from './helpers.js';
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -48,22 +48,17 @@ describe('limits', () => {
 
   it('lineBytesMax: a long line-protocol request is refused and the connection closed', async () => {
     const { port } = await serve({ lineBytesMax: 64 });
-    const raw = await RawSocket.open(port);
-    raw.write(`PUT k ${'x'.repeat(100)}\n`);
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe('ERROR LINE TOO LONG\n');
+    expect(await sendUntilClosed(port, `PUT k ${'x'.repeat(100)}\n`)).toBe('ERROR LINE TOO LONG\n');
   });
 
   it('argsCountMax and bulkBytesMax: refused like Redis, then closed', async () => {
     const { port } = await serve({ argsCountMax: 3, bulkBytesMax: 10 });
-    const raw = await RawSocket.open(port);
-    raw.write(encodeRequest(['MSET', 'a', '1', 'b', '2']));
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe('-ERR Protocol error: invalid multibulk length\r\n');
-    const raw2 = await RawSocket.open(port);
-    raw2.write(encodeRequest(['SET', 'a', 'x'.repeat(11)]));
-    await raw2.waitClosed();
-    expect(raw2.received.toString()).toBe('-ERR Protocol error: invalid bulk length\r\n');
+    expect(await sendUntilClosed(port, encodeRequest(['MSET', 'a', '1', 'b', '2']))).toBe(
+      '-ERR Protocol error: invalid multibulk length\r\n',
+    );
+    expect(await sendUntilClosed(port, encodeRequest(['SET', 'a', 'x'.repeat(11)]))).toBe(
+      '-ERR Protocol error: invalid bulk length\r\n',
+    );
   });
 
   it('pendingRepliesMax: a deep pipeline of slow writes is throttled, not dropped, and answered in order', async () => {
@@ -123,19 +118,16 @@ describe('limits', () => {
 describe('--requirepass', () => {
   it('serves only AUTH, HELLO and QUIT before AUTH, with Redis error texts', async () => {
     const { port } = await serve({}, { requirepass: 'sesame' });
-    const raw = await RawSocket.open(port);
-    raw.write(
-      Buffer.concat([
-        encodeRequest(['GET', 'a']),
-        encodeRequest(['AUTH', 'wrong']),
-        encodeRequest(['HELLO', '2']),
-        encodeRequest(['AUTH', 'sesame']),
-        encodeRequest(['SET', 'a', '1']),
-        encodeRequest(['QUIT']),
+    expect(
+      await sendUntilClosed(port, [
+        ['GET', 'a'],
+        ['AUTH', 'wrong'],
+        ['HELLO', '2'],
+        ['AUTH', 'sesame'],
+        ['SET', 'a', '1'],
+        ['QUIT'],
       ]),
-    );
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe(
+    ).toBe(
       '-NOAUTH Authentication required.\r\n' +
         '-WRONGPASS invalid username-password pair or user is disabled.\r\n' +
         '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n' +
@@ -147,10 +139,7 @@ describe('--requirepass', () => {
     const line = await Client.connect({ port, protocol: 'line', password: 'sesame' });
     expect(await line.send('GET a')).toBe('1');
     await line.close();
-    const raw2 = await RawSocket.open(port);
-    raw2.write('GET a\nQUIT\n');
-    await raw2.waitClosed();
-    expect(raw2.received.toString()).toBe('ERROR NOAUTH AUTHENTICATION REQUIRED\n');
+    expect(await sendUntilClosed(port, 'GET a\nQUIT\n')).toBe('ERROR NOAUTH AUTHENTICATION REQUIRED\n');
   });
 });
 

@@ -1,23 +1,11 @@
 // Goal: the incremental parsers give the same requests however the bytes are chunked, and fail only with protocol errors. Method: fast-check properties over random requests, random split points and random bytes.
 
+import { splitAt } from '@distkv/core/testing';
 import { encodeFrame, encodeRequest, FrameDecoder, LineParser, ProtocolViolation, RespRequestParser } from '@distkv/net';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 const limits = { bulkBytesMax: 1 << 20, lineBytesMax: 1024, argsCountMax: 64 };
-
-/** Splits data at the given cut points (any numbers; reduced modulo its length). */
-function chunked(data: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (data.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let last = 0;
-  for (const p of points) {
-    out.push(data.subarray(last, p));
-    last = p;
-  }
-  out.push(data.subarray(last));
-  return out;
-}
 
 function feedResp(chunks: Buffer[], parser = new RespRequestParser(limits)): Buffer[][] {
   const requests: Buffer[][] = [];
@@ -37,7 +25,7 @@ describe('RespRequestParser', () => {
     fc.assert(
       fc.property(fc.array(request, { maxLength: 8 }), cuts, (requests, points) => {
         const data = Buffer.concat(requests.map((r) => encodeRequest(r)));
-        expect(feedResp(chunked(data, points))).toEqual(requests);
+        expect(feedResp(splitAt(data, points))).toEqual(requests);
       }),
       { numRuns: 500 },
     );
@@ -47,7 +35,7 @@ describe('RespRequestParser', () => {
     const data = Buffer.from('PING\r\n\r\nSET  a  b\n*1\r\n$4\r\nPING\r\nGET a\r\n');
     fc.assert(
       fc.property(cuts, (points) => {
-        expect(feedResp(chunked(data, points)).map((r) => r.map(String))).toEqual([
+        expect(feedResp(splitAt(data, points)).map((r) => r.map(String))).toEqual([
           ['PING'],
           ['SET', 'a', 'b'],
           ['PING'],
@@ -114,7 +102,7 @@ describe('LineParser', () => {
         const data = Buffer.from(lines.map((l) => `${l}${crlf ? '\r\n' : '\n'}`).join(''));
         const parser = new LineParser(1024);
         const out: string[] = [];
-        for (const chunk of chunked(data, points)) {
+        for (const chunk of splitAt(data, points)) {
           parser.push(chunk);
           for (let l = parser.next(); l !== undefined; l = parser.next()) out.push(l.toString());
         }
@@ -138,7 +126,7 @@ describe('FrameDecoder', () => {
         const data = Buffer.concat(frames.flatMap((f) => encodeFrame(f)));
         const decoder = new FrameDecoder(1000);
         const out: Buffer[] = [];
-        for (const chunk of chunked(data, points)) {
+        for (const chunk of splitAt(data, points)) {
           decoder.push(chunk);
           for (let f = decoder.next(); f !== undefined; f = decoder.next()) out.push(Buffer.from(f));
         }

@@ -10,7 +10,7 @@ import { Client, encodeRequest, isLoopbackHost, parseBasicAuth, parseUserSpec, t
 import { makeTestPki, missingTool, systemTools, type TestPki } from '@distkv/net/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { RawSocket, startServer } from './helpers.js';
+import { RawSocket, sendUntilClosed, startServer } from './helpers.js';
 
 const servers: Server[] = [];
 async function serve(options: Parameters<typeof startServer>[0] = {}) {
@@ -47,22 +47,19 @@ describe('users and permissions', () => {
 
   it('answers -NOAUTH before AUTH, AUTH user pass, and -NOPERM to a read-only user writing (RESP)', async () => {
     const { port } = await serve({ users });
-    const raw = await RawSocket.open(port);
-    raw.write(
-      Buffer.concat([
-        encodeRequest(['SET', 'k', 'v']),
-        encodeRequest(['AUTH', 'bob', 'wrong']),
-        encodeRequest(['AUTH', 'bob', 'bob:pw']),
-        encodeRequest(['SET', 'k', 'v']),
-        encodeRequest(['GET', 'k']),
-        encodeRequest(['AUTH', 'alice', 'alice pw']),
-        encodeRequest(['SET', 'k', 'v']),
-        encodeRequest(['GET', 'k']),
-        encodeRequest(['QUIT']),
+    expect(
+      await sendUntilClosed(port, [
+        ['SET', 'k', 'v'],
+        ['AUTH', 'bob', 'wrong'],
+        ['AUTH', 'bob', 'bob:pw'],
+        ['SET', 'k', 'v'],
+        ['GET', 'k'],
+        ['AUTH', 'alice', 'alice pw'],
+        ['SET', 'k', 'v'],
+        ['GET', 'k'],
+        ['QUIT'],
       ]),
-    );
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe(
+    ).toBe(
       '-NOAUTH Authentication required.\r\n' +
         '-WRONGPASS invalid username-password pair or user is disabled.\r\n' +
         '+OK\r\n' +
@@ -81,10 +78,9 @@ describe('users and permissions', () => {
 
   it('applies the same rules to the line protocol', async () => {
     const { port } = await serve({ users, requirepass: 'with space' });
-    const raw = await RawSocket.open(port);
-    raw.write('PUT a 1\nAUTH bob bob:pw\nPUT a 1\nDEL a\nGET a\nAUTH with space\nPUT a 1\nGET a\nQUIT\n');
-    await raw.waitClosed();
-    expect(raw.received.toString()).toBe(
+    expect(
+      await sendUntilClosed(port, 'PUT a 1\nAUTH bob bob:pw\nPUT a 1\nDEL a\nGET a\nAUTH with space\nPUT a 1\nGET a\nQUIT\n'),
+    ).toBe(
       'ERROR NOAUTH AUTHENTICATION REQUIRED\n' +
         'OK\n' +
         "ERROR NOPERM User bob has no permissions to run the 'put' command\n" +

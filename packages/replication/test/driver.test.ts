@@ -65,6 +65,27 @@ function converged(nodes: Map<string, ReplicationNode>): boolean {
   return [...nodes.values()].every((n) => n.raft.log.applied === last);
 }
 
+/**
+ * With n3 down: compacts the leader's log, restarts the leader (so that
+ * nothing sent before the compaction is still queued for n3: what n3 lacks
+ * now exists only in the snapshot), then starts n3 and waits for it to
+ * converge. The restarted leader, n3, and the index compacted up to.
+ */
+async function catchUpBySnapshot(
+  { nodes, addresses, start }: Awaited<ReturnType<typeof cluster>>,
+  leader: ReplicationNode,
+): Promise<{ leader: ReplicationNode; n3: ReplicationNode; compactedAt: number }> {
+  const compactedAt = (await leader.compact()) ?? 0;
+  await leader.stop();
+  nodes.delete('n1');
+  const restarted = await start('n1', addresses.get('n1') as PeerAddress);
+  expect(restarted.raft.log.firstIndex()).toBe(compactedAt + 1);
+  const n3 = await start('n3', addresses.get('n3') as PeerAddress);
+  await until('n3 caught up by snapshot', () => converged(nodes), 4000);
+  expect(n3.raft.log.firstIndex()).toBeGreaterThan(compactedAt); // its log begins after the snapshot it installed
+  return { leader: restarted, n3, compactedAt };
+}
+
 describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
   it('sync: writes through the leader reach every node; a follower that was down catches up', async () => {
     const { nodes, addresses, start } = await cluster('sync');
@@ -95,26 +116,16 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
   }, 60_000);
 
   it('§7 a follower that needs compacted entries catches up by snapshot', async () => {
-    const { nodes, addresses, start } = await cluster('sync');
-    let leader = nodes.get('n1') as ReplicationNode;
-    const put = (i: number) => leader.propose(commands.put(`key:${i}`, `value ${i}`));
+    const c = await cluster('sync');
+    const { nodes } = c;
+    const put = (i: number) => (nodes.get('n1') as ReplicationNode).propose(commands.put(`key:${i}`, `value ${i}`));
     await Promise.all(Array.from({ length: 100 }, (_, i) => put(i)));
     await until('applied everywhere', () => converged(nodes));
     await (nodes.get('n3') as ReplicationNode).stop();
     nodes.delete('n3');
     await Promise.all(Array.from({ length: 100 }, (_, i) => put(100 + i)));
-    const compactedAt = await leader.compact();
+    const { leader, n3, compactedAt } = await catchUpBySnapshot(c, nodes.get('n1') as ReplicationNode);
     expect(compactedAt).toBeGreaterThan(101);
-    // Restart the leader too, so that nothing sent before the compaction is
-    // still queued for n3: what n3 lacks now exists only in the snapshot.
-    await leader.stop();
-    nodes.delete('n1');
-    leader = await start('n1', addresses.get('n1') as PeerAddress);
-    expect(leader.raft.log.firstIndex()).toBe((compactedAt ?? 0) + 1);
-
-    const n3 = await start('n3', addresses.get('n3') as PeerAddress);
-    await until('n3 caught up', () => converged(nodes), 4000);
-    expect(n3.raft.log.firstIndex()).toBeGreaterThan(compactedAt ?? 0); // its log begins after the snapshot it installed
     expect(n3.store.digest()).toBe(leader.store.digest());
     expect(n3.store.getString('key:199')).toBe('value 199');
   }, 60_000);
@@ -231,8 +242,9 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
 
 describe('client sessions through the driver', () => {
   it('a follower that installs a snapshot gets the session table with it, and a resent numbered write applies once', async () => {
-    const { nodes, addresses, start } = await cluster('sync');
-    let leader = nodes.get('n1') as ReplicationNode;
+    const c = await cluster('sync');
+    const { nodes } = c;
+    const leader = nodes.get('n1') as ReplicationNode;
     const opened = await leader.execute(commands.openSession());
     const id = opened.ok && opened.op === 'openSession' ? opened.session : 0;
     expect(id).toBeGreaterThan(0);
@@ -243,16 +255,9 @@ describe('client sessions through the driver', () => {
     nodes.delete('n3');
     for (let seq = 2; seq <= 40; seq++) await incr(seq);
     expect(await incr(40)).toMatchObject({ ok: true, value: 40n }); // a resend: the first result, no apply
-    const compactedAt = await leader.compact();
-    await leader.stop();
-    nodes.delete('n1');
-    leader = await start('n1', addresses.get('n1') as PeerAddress);
-    expect(leader.raft.log.firstIndex()).toBe((compactedAt ?? 0) + 1);
-    const n3 = await start('n3', addresses.get('n3') as PeerAddress);
-    await until('n3 caught up by snapshot', () => converged(nodes), 4000);
-    expect(n3.raft.log.firstIndex()).toBeGreaterThan(compactedAt ?? 0);
+    const { leader: restarted, n3 } = await catchUpBySnapshot(c, leader);
     expect(n3.store.sessionCount).toBe(1);
-    expect(n3.store.digest()).toBe(leader.store.digest()); // the digest covers the session table
+    expect(n3.store.digest()).toBe(restarted.store.digest()); // the digest covers the session table
     // Resent through the follower that restored it (forwarded): still the first answer.
     expect(await n3.execute(commands.session(id, 40, commands.incrBy('n', 1)))).toMatchObject({ ok: true, value: 40n });
     expect(n3.store.getString('n')).toBe('40');

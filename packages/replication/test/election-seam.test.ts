@@ -1,7 +1,8 @@
 // Goal: the seam an election plugs into keeps Raft's invariants on its side — phase 4 alone never campaigns, the
 // configuration names exactly one way to lead, and a handle refuses moves that would break a rule.
 // Method: single RaftNodes on MemoryStorage; `manualElection()` hands the test each node's RaftHandle.
-import { AssertionError, isDistkvError } from '@distkv/core';
+import { AssertionError } from '@distkv/core';
+import { throwsDistkvError } from '@distkv/core/testing';
 import { logIndex, MemoryStorage, type NodeId, RaftNode, type Term } from '@distkv/replication';
 import { manualElection } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
@@ -9,27 +10,29 @@ import { describe, expect, it } from 'vitest';
 const voters = ['1', '2', '3'] as NodeId[];
 const n = (s: string): NodeId => s as NodeId;
 
-function configInvalid(fn: () => unknown): boolean {
-  try {
-    fn();
-    return false;
-  } catch (err) {
-    return isDistkvError(err, 'CONFIG_INVALID');
-  }
-}
-
 describe('phase 4 without an election', () => {
   it('needs a leader or an election, not both, and no lease without an election that keeps one', () => {
     const election = manualElection().factory;
-    expect(configInvalid(() => new RaftNode({ id: n('1'), voters }, new MemoryStorage()))).toBe(true);
-    expect(configInvalid(() => new RaftNode({ id: n('1'), voters, leader: n('1'), election }, new MemoryStorage()))).toBe(true);
+    expect(throwsDistkvError('CONFIG_INVALID', () => new RaftNode({ id: n('1'), voters }, new MemoryStorage()))).toBe(true);
     expect(
-      configInvalid(() => new RaftNode({ id: n('1'), voters, leader: n('1'), readMode: 'lease' }, new MemoryStorage())),
+      throwsDistkvError(
+        'CONFIG_INVALID',
+        () => new RaftNode({ id: n('1'), voters, leader: n('1'), election }, new MemoryStorage()),
+      ),
+    ).toBe(true);
+    expect(
+      throwsDistkvError(
+        'CONFIG_INVALID',
+        () => new RaftNode({ id: n('1'), voters, leader: n('1'), readMode: 'lease' }, new MemoryStorage()),
+      ),
     ).toBe(true);
     // manualElection keeps no lease (no leaseHolds): lease reads are refused with it too.
-    expect(configInvalid(() => new RaftNode({ id: n('1'), voters, election, readMode: 'lease' }, new MemoryStorage()))).toBe(
-      true,
-    );
+    expect(
+      throwsDistkvError(
+        'CONFIG_INVALID',
+        () => new RaftNode({ id: n('1'), voters, election, readMode: 'lease' }, new MemoryStorage()),
+      ),
+    ).toBe(true);
   });
 
   it('under a configured leader nobody campaigns, however long the silence', () => {

@@ -5,19 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ReadyPump, type ReadyPumpHandle } from '../src/driver/ready-pump.js';
 import type { Ready } from '../src/raft.js';
 import type { LogIndex, Term } from '../src/types.js';
-
-function ready(leaderDurableIndex: number): Ready {
-  return {
-    hardState: undefined,
-    snapshot: undefined,
-    entries: [],
-    messages: [],
-    committedEntries: [],
-    leaderDurableIndex: leaderDurableIndex as LogIndex,
-    softState: undefined,
-    readStates: [],
-  };
-}
+import { readyOf } from './ready.js';
 
 /** A fake node whose log holds `terms[i]` at index i + 1, currently at `term`. */
 function harness(terms: number[], term: number) {
@@ -60,36 +48,38 @@ async function settle(p: Promise<unknown>): Promise<{ ok: boolean; value: unknow
   throw new Error('the proposal was never answered');
 }
 
+/** On a node whose log holds `terms` (now at `term`), proposes at `proposed`, then a Ready reports `durable` as the leader's durable index: the proposal's answer. */
+function answerOnceDurable(
+  terms: number[],
+  term: number,
+  proposed: { index: number; term: number },
+  durable: number,
+): Promise<{ ok: boolean; value: unknown }> {
+  const { pump, readys } = harness(terms, term);
+  const answer = pump.track({ index: proposed.index as LogIndex, term: proposed.term as Term }, false);
+  readys.push(readyOf({ leaderDurableIndex: durable as LogIndex }));
+  pump.kick();
+  return settle(answer);
+}
+
 describe('async acknowledgement of a proposal from an older term', () => {
   it('answers PROPOSAL_DROPPED (definite) when its entry was overwritten by another term', async () => {
     // Proposed at index 2 in term 1; the log now holds term 2's entry there.
-    const { pump, readys } = harness([1, 2, 2], 2);
-    const answer = pump.track({ index: 2 as LogIndex, term: 1 as Term }, false);
-    readys.push(ready(3));
-    pump.kick();
-    const r = await settle(answer);
+    const r = await answerOnceDurable([1, 2, 2], 2, { index: 2, term: 1 }, 3);
     expect(r.ok).toBe(false);
     expect(isDistkvError(r.value) && r.value.code).toBe('PROPOSAL_DROPPED');
     expect((r.value as { definite: boolean }).definite).toBe(true);
   });
 
   it('answers TIMEOUT (indefinite) when its entry is still in the log and may yet commit', async () => {
-    const { pump, readys } = harness([1, 1, 2], 2);
-    const answer = pump.track({ index: 2 as LogIndex, term: 1 as Term }, false);
-    readys.push(ready(3));
-    pump.kick();
-    const r = await settle(answer);
+    const r = await answerOnceDurable([1, 1, 2], 2, { index: 2, term: 1 }, 3);
     expect(r.ok).toBe(false);
     expect(isDistkvError(r.value) && r.value.code).toBe('TIMEOUT');
     expect((r.value as { definite: boolean }).definite).toBe(false);
   });
 
   it('still acknowledges a proposal of the current term at the durable index', async () => {
-    const { pump, readys } = harness([1, 2], 2);
-    const answer = pump.track({ index: 2 as LogIndex, term: 2 as Term }, false);
-    readys.push(ready(2));
-    pump.kick();
-    const r = await settle(answer);
+    const r = await answerOnceDurable([1, 2], 2, { index: 2, term: 2 }, 2);
     expect(r).toEqual({ ok: true, value: { index: 2, term: 2, result: undefined } });
   });
 });

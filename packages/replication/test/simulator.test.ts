@@ -1,5 +1,6 @@
 // Goal: Raft's safety properties hold in thousands of adversarial runs, and a broken variant is caught.
 // Method: seeded scenarios (loss, duplication, reordering, partitions, crashes with torn writes, compaction) checked at every step.
+import { firstFailingRun } from '@distkv/core/testing';
 import { formatFailure, runScenario, type ScenarioResult } from '@distkv/replication/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -45,11 +46,7 @@ describe('simulator: §5.3 log matching, §5.4 safety, §7 catch-up by snapshot'
 
 describe('the checker bites: a driver that sends before it persists (breaking the Ready contract)', () => {
   it('is caught within 200 seeds, with a named invariant', () => {
-    let found: ScenarioResult | undefined;
-    for (let seed = 0; seed < 200 && found === undefined; seed++) {
-      const r = runScenario({ seed, buggify: { sendBeforePersist: true } });
-      if (!r.ok) found = r;
-    }
+    const found = firstFailingRun(200, (seed) => runScenario({ seed, buggify: { sendBeforePersist: true } }));
     expect(found, 'no seed exposed the bug').toBeDefined();
     expect(found?.failure).toMatch(/invariant violated: (committed entry|node \d+ persisted|log matching|node \d+ applied)/);
   });

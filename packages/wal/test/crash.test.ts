@@ -26,6 +26,7 @@ beforeAll(() => {
   buildPlain(join(root, 'build'), [
     fileURLToPath(new URL('./fixtures/crash-writer.mjs', import.meta.url)),
     fileURLToPath(new URL('./fixtures/crash-store.mjs', import.meta.url)),
+    fileURLToPath(new URL('./fixtures/acks.mjs', import.meta.url)),
   ]);
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));

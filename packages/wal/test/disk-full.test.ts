@@ -7,6 +7,15 @@ import { DurableStore, Wal } from '../src/index.js';
 import { FaultyFileSystem } from '../src/testing/index.js';
 import { payloadOf, tempDir } from './helpers.js';
 
+/** A log on a FaultyFileSystem in a fresh directory, holding entry 1 and nothing injected yet. */
+async function faultyLogOfOne(): Promise<{ dir: string; fs: FaultyFileSystem; wal: Wal }> {
+  const dir = tempDir();
+  const fs = new FaultyFileSystem();
+  const wal = await Wal.open({ dir, fs });
+  await wal.append({ payload: payloadOf(1) });
+  return { dir, fs, wal };
+}
+
 describe('disk full (ENOSPC) and write errors', () => {
   it('rejects with WAL_DISK_FULL, reads go on, writes resume when space returns, and nothing acknowledged is lost', async () => {
     const dir = tempDir();
@@ -37,10 +46,7 @@ describe('disk full (ENOSPC) and write errors', () => {
   });
 
   it('an ordinary write error (EIO) is WAL_WRITE_FAILED and the log keeps going', async () => {
-    const dir = tempDir();
-    const fs = new FaultyFileSystem();
-    const wal = await Wal.open({ dir, fs });
-    await wal.append({ payload: payloadOf(1) });
+    const { fs, wal } = await faultyLogOfOne();
     fs.inject({ op: 'write', code: 'EIO', times: 1 });
     await expect(wal.append({ payload: payloadOf(2) })).rejects.toMatchObject({ code: 'WAL_WRITE_FAILED' });
     expect(wal.lastIndex).toBe(1);
@@ -49,10 +55,7 @@ describe('disk full (ENOSPC) and write errors', () => {
   });
 
   it('a failed fsync is indefinite and stops the log (fsyncgate); reads go on; a reopen recovers', async () => {
-    const dir = tempDir();
-    const fs = new FaultyFileSystem();
-    const wal = await Wal.open({ dir, fs });
-    await wal.append({ payload: payloadOf(1) });
+    const { dir, fs, wal } = await faultyLogOfOne();
     fs.inject({ op: 'datasync', code: 'EIO' });
     const error = await wal.append({ payload: payloadOf(2) }).catch((err: unknown) => err);
     expect(isDistkvError(error, 'WAL_FSYNC_FAILED')).toBe(true);

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hasScript, startPty } from '@distkv/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hasScript, startPty } from './pty.js';
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'distkv-wal-repl-'));

@@ -20,6 +20,14 @@ function segments(dir: string): string[] {
     .sort();
 }
 
+/** A one-segment log of `count` entries, written in a fresh directory: the segment's name and bytes, to damage copies of. */
+async function writtenSegment(count: number): Promise<{ name: string; bytes: Buffer }> {
+  const source = tempDir();
+  await writeLog(source, count);
+  const name = segments(source)[0] as string;
+  return { name, bytes: readFileSync(join(source, name)) };
+}
+
 /** Opens `dir` and checks that what it holds is exactly entries 1..lastIndex as written. */
 async function openAndCheck(dir: string, log?: (line: string) => void): Promise<number> {
   const wal = await Wal.open({ dir, ...(log === undefined ? {} : { log }) });
@@ -37,10 +45,7 @@ async function openAndCheck(dir: string, log?: (line: string) => void): Promise<
 
 describe('torn tail of the last segment', () => {
   it('cuts the last record at every byte offset back to the previous entry, saying how many bytes were dropped', async () => {
-    const source = tempDir();
-    await writeLog(source, 20);
-    const name = segments(source)[0] as string;
-    const bytes = readFileSync(join(source, name));
+    const { name, bytes } = await writtenSegment(20);
     const lastRecordBytes = 25 + payloadOf(20).length;
     const lastStart = bytes.length - lastRecordBytes;
     for (let cut = lastStart; cut < bytes.length; cut++) {
@@ -95,10 +100,7 @@ describe('torn tail of the last segment', () => {
 
 describe('corruption elsewhere', () => {
   it('a flipped bit never yields a wrong entry: a cut last record, or WAL_CORRUPT naming file, offset and index', async () => {
-    const source = tempDir();
-    await writeLog(source, 30);
-    const name = segments(source)[0] as string;
-    const bytes = readFileSync(join(source, name));
+    const { name, bytes } = await writtenSegment(30);
     const random = rng(42);
     let refused = 0;
     let cut = 0;

@@ -4,6 +4,7 @@ import { Client } from '@distkv/net';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { latencyChartSvg } from '../chart.js';
+import { integer } from './arguments.js';
 import { parseAddress } from './client.js';
 
 export interface BenchOptions {
@@ -227,15 +228,6 @@ export async function runBench(
 }
 // #endregion bench-run
 
-function integer(name: string, min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min || value > max)
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return value;
-  };
-}
-
 function ratio(text: string): number {
   const value = Number(text);
   if (!Number.isFinite(value) || value < 0 || value > 1)
@@ -243,19 +235,8 @@ function ratio(text: string): number {
   return value;
 }
 
-interface BenchFlags {
-  clients: number;
-  ops: number;
-  ratio: number;
-  keys: number;
-  valueBytes: number;
-  pipeline: number;
-  endpoints: string;
-  out: string;
-  seed: number;
-  timeoutMs: number;
-  json?: boolean;
-}
+/** The flags are the options, with the endpoints still one comma-separated string, and where the report goes. */
+type BenchFlags = Omit<BenchOptions, 'endpoints'> & { endpoints: string; out: string; json?: boolean };
 
 export function registerBenchCommand(program: Command): void {
   program

@@ -2,17 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Command, InvalidArgumentError, Option } from 'commander';
-
-function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
-}
+import { type Command, Option } from 'commander';
+import { commandGroup, integer } from './arguments.js';
 
 interface ClusterUpFlags {
   nodes: number;
@@ -37,10 +28,10 @@ const binPath = fileURLToPath(new URL('../../bin/distkv.mjs', import.meta.url));
 const colours = [36, 33, 35, 32, 34, 31];
 
 export function registerClusterCommand(program: Command): void {
-  const cluster = program
-    .command('cluster')
-    .description('run a local cluster')
-    .addHelpText('after', '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001');
+  const cluster = commandGroup(program, 'cluster', 'run a local cluster', [
+    'distkv cluster up',
+    'distkv cluster up --nodes 5 --base-port 8001',
+  ]);
   cluster
     .command('up')
     .description('start N distkv nodes on 127.0.0.1 as child processes; Ctrl-C stops them all')

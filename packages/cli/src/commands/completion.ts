@@ -13,6 +13,24 @@ export function commandTree(program: Command): Array<{ path: string[]; flags: st
 }
 
 // #region completion
+/** The commands one level below `path`. */
+function subcommandsOf(tree: Array<{ path: string[] }>, path: string[]): Array<{ path: string[] }> {
+  return tree.filter((t) => t.path.length === path.length + 1 && path.every((p, i) => t.path[i] === p));
+}
+
+/**
+ * The body of the loop over the words typed so far, alike in bash and zsh:
+ * flags are skipped, and a word that names a deeper command extends
+ * `cmdpath`.
+ */
+function cmdpathStep(tree: Array<{ path: string[] }>): string {
+  const known = tree.filter((t) => t.path.length > 0).map((t) => `      "${t.path.join(' ')}") cmdpath="${t.path.join(' ')}" ;;`);
+  return `    [[ "$w" == -* ]] && continue
+    case "\${cmdpath:+$cmdpath }$w" in
+${known.join('\n')}
+    esac`;
+}
+
 /**
  * bash: one function that looks at the words typed so far, finds the
  * deepest command they name, and offers its subcommands and flags.
@@ -20,7 +38,7 @@ export function commandTree(program: Command): Array<{ path: string[]; flags: st
 export function bashCompletion(program: Command): string {
   const tree = commandTree(program);
   const cases = tree.map(({ path, flags }) => {
-    const subs = tree.filter((t) => t.path.length === path.length + 1 && path.every((p, i) => t.path[i] === p));
+    const subs = subcommandsOf(tree, path);
     const words = [...subs.map((s) => s.path[s.path.length - 1]), ...flags].join(' ');
     return `    "${path.join(' ')}") words="${words}" ;;`;
   });
@@ -30,13 +48,7 @@ _distkv() {
   cur="\${COMP_WORDS[COMP_CWORD]}"
   for ((i = 1; i < COMP_CWORD; i++)); do
     w="\${COMP_WORDS[i]}"
-    [[ "$w" == -* ]] && continue
-    case "\${cmdpath:+$cmdpath }$w" in
-${tree
-  .filter((t) => t.path.length > 0)
-  .map((t) => `      "${t.path.join(' ')}") cmdpath="${t.path.join(' ')}" ;;`)
-  .join('\n')}
-    esac
+${cmdpathStep(tree)}
   done
   local words=""
   case "$cmdpath" in
@@ -57,7 +69,7 @@ export function zshCompletion(program: Command): string {
     return (command?.description() ?? '').replace(/'/g, "'\\''").replace(/:/g, '\\:');
   };
   const cases = tree.map(({ path, flags }) => {
-    const subs = tree.filter((t) => t.path.length === path.length + 1 && path.every((p, i) => t.path[i] === p));
+    const subs = subcommandsOf(tree, path);
     const items = [
       ...subs.map((s) => `'${s.path[s.path.length - 1]}:${describe(s.path)}'`),
       ...flags.map((f) => `'${f.replace(/:/g, '\\:')}'`),
@@ -70,13 +82,7 @@ _distkv() {
   local cmdpath="" w
   local -a items
   for w in \${words[2,CURRENT-1]}; do
-    [[ "$w" == -* ]] && continue
-    case "\${cmdpath:+$cmdpath }$w" in
-${tree
-  .filter((t) => t.path.length > 0)
-  .map((t) => `      "${t.path.join(' ')}") cmdpath="${t.path.join(' ')}" ;;`)
-  .join('\n')}
-    esac
+${cmdpathStep(tree)}
   done
   case "$cmdpath" in
 ${cases.join('\n')}

@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { integer } from './arguments.js';
 
 // #region doctor-rule
 /** etcd's guidance: a WAL fsync p99 above 10 ms makes a disk too slow for a consensus log. */
@@ -101,15 +102,6 @@ async function measureRoundTrip(count: number): Promise<number[]> {
     await new Promise<void>((done) => server.close(() => done()));
   }
   return samples;
-}
-
-function integer(name: string, min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min || value > max)
-      throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
-    return value;
-  };
 }
 
 export function registerDoctorCommand(program: Command): void {

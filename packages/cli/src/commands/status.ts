@@ -1,5 +1,6 @@
 import { Client, parseInfo } from '@distkv/net';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { integer } from './arguments.js';
 import { defaultBasePort, defaultNodes, nodePorts } from './cluster.js';
 
 /** One row of `distkv status --json`. */
@@ -46,15 +47,6 @@ interface StatusFlags {
   count?: number;
 }
 
-function positive(name: string, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < 1 || value > max)
-      throw new InvalidArgumentError(`${name} must be an integer from 1 to ${max}`);
-    return value;
-  };
-}
-
 export function registerStatusCommand(program: Command): void {
   program
     .command('status')
@@ -67,9 +59,9 @@ export function registerStatusCommand(program: Command): void {
     .addOption(
       new Option('--interval-ms <ms>', 'with --watch: time between refreshes')
         .default(1000)
-        .argParser(positive('--interval-ms', 3_600_000)),
+        .argParser(integer('--interval-ms', 1, 3_600_000)),
     )
-    .addOption(new Option('--count <n>', 'with --watch: stop after n refreshes').argParser(positive('--count', 1_000_000)))
+    .addOption(new Option('--count <n>', 'with --watch: stop after n refreshes').argParser(integer('--count', 1, 1_000_000)))
     .addHelpText(
       'after',
       [

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { crc32c, isDistkvError } from '@distkv/core';
 import { DataDirLock, type RepairResult, repair, Wal } from '@distkv/wal';
 import type { Command } from 'commander';
+import { commandGroup } from './arguments.js';
 
 const SEGMENT_NAME = /^(\d{20})\.wal$/;
 
@@ -217,10 +218,10 @@ function formatReport(r: WalReport): string {
 }
 
 export function registerWalCommand(program: Command): void {
-  const wal = program
-    .command('wal')
-    .description("look into a node's write-ahead log; repair a damaged one")
-    .addHelpText('after', '\nExamples:\n  distkv wal inspect ./data/n1\n  distkv wal repair ./data/n1');
+  const wal = commandGroup(program, 'wal', "look into a node's write-ahead log; repair a damaged one", [
+    'distkv wal inspect ./data/n1',
+    'distkv wal repair ./data/n1',
+  ]);
   wal
     .command('inspect')
     .description('segments, index ranges, snapshot, hard state, and any corruption with file and offset (read-only)')

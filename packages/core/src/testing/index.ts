@@ -3,4 +3,8 @@
  * phases. Not part of the store's API (the main entry point does not
  * re-export them).
  */
+export { splitAt } from './chunks.js';
+export { throwsDistkvError } from './errors.js';
+export { hasScript, plain, startPty } from './pty.js';
 export { mulberry32, type TestRng } from './rng.js';
+export { firstFailingRun } from './seeds.js';

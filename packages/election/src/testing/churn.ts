@@ -9,31 +9,21 @@
  * same replay.
  */
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
-import { describeMessage, type RaftConfig, seededRng } from '@distkv/replication';
+import { describeMessage } from '@distkv/replication';
 import type { ScenarioResult } from '@distkv/replication/testing';
-import { bareRaftCluster, campaign, failureOf, generatorResult, keepLast } from './generator.js';
+import { campaign, failureOf, type GeneratorOptions, generatorResult, startRun } from './generator.js';
 
-export interface ChurnOptions {
-  seed: number;
-  /** Default 5. */
-  nodes?: number;
+export interface ChurnOptions extends GeneratorOptions {
   /** Default 300. */
   stepsMax?: number;
-  unsafe?: RaftConfig['unsafe'];
-  /** Keep the last this many trace lines; default 60. */
-  traceLinesMax?: number;
 }
 
 // #region churn
 export function runLeaderChurn(options: ChurnOptions): ScenarioResult {
   const { seed } = options;
-  const rng = seededRng(seed);
-  const ids = Array.from({ length: options.nodes ?? 5 }, (_, i) => String(i + 1));
   const stepsMax = options.stepsMax ?? 300;
-  const traceLinesMax = options.traceLinesMax ?? 60;
-  const trace = keepLast(traceLinesMax);
+  const { rng, trace, cluster } = startRun(options, options.traceLinesMax ?? 60, { appendEntriesMax: 1, inflightAppendsMax: 2 });
   const log = trace.log;
-  const cluster = bareRaftCluster(ids, rng, { appendEntriesMax: 1, inflightAppendsMax: 2 }, options.unsafe);
   let failure: string | undefined;
   let steps = 0;
   let counter = 0;

@@ -7,30 +7,21 @@
  * generator reach it too rarely to find it. Same checker, same replay.
  */
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
-import { describeMessage, type NodeId, type RaftConfig, type Rng, seededRng } from '@distkv/replication';
+import { describeMessage, type NodeId, type Rng } from '@distkv/replication';
 import type { ScenarioResult } from '@distkv/replication/testing';
-import { bareRaftCluster, campaign, failureOf, generatorResult, keepLast } from './generator.js';
+import { campaign, failureOf, type GeneratorOptions, generatorResult, startRun } from './generator.js';
 
-export interface EpisodeOptions {
-  seed: number;
-  /** Default 5. */
-  nodes?: number;
+export interface EpisodeOptions extends GeneratorOptions {
   /** Leaderships per run; default 8. */
   episodesMax?: number;
-  unsafe?: RaftConfig['unsafe'];
-  traceLinesMax?: number;
 }
 
 // #region episodes
 export function runLeaderEpisodes(options: EpisodeOptions): ScenarioResult {
   const { seed } = options;
-  const rng = seededRng(seed);
-  const ids = Array.from({ length: options.nodes ?? 5 }, (_, i) => String(i + 1));
   const episodesMax = options.episodesMax ?? 8;
-  const traceLinesMax = options.traceLinesMax ?? 80;
-  const trace = keepLast(traceLinesMax);
+  const { rng, trace, cluster } = startRun(options, options.traceLinesMax ?? 80, { appendEntriesMax: 1 });
   const log = trace.log;
-  const cluster = bareRaftCluster(ids, rng, { appendEntriesMax: 1 }, options.unsafe);
   /** Delivers (or, with probability 1 - p, drops) every in-flight message matching `which`; bounded by the network's size. */
   const exchange = (which: (from: NodeId, to: NodeId) => boolean, p: number): NodeId[] => {
     const reached = new Set<NodeId>();

@@ -1,9 +1,9 @@
 // A program in a real pseudo-terminal, made by script(1) (util-linux), so
 // that it sees a TTY the way it does for a person typing: readline's
 // prompt, echo, history and completion only exist then, and a pipe shows
-// none of them. (The doc-test runner's scripts/pty.mjs does the same for
-// the chapters' blocks; a package may not import outside itself, so
-// packages/wal/test/pty.ts is this file's twin.)
+// none of them. The REPL tests of wal (chapter 2's example) and cli
+// (`distkv client`) use it. (The doc-test runner's scripts/pty.mjs does the
+// same for the chapters' blocks; packages may not import from scripts/.)
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
 export const hasScript = spawnSync('/bin/sh', ['-c', 'command -v script'], { stdio: 'ignore' }).status === 0;
