@@ -426,11 +426,22 @@ function tutorialMatches(expected, actual) {
   return match(0, 0);
 }
 
+/**
+ * The environment of a reader's shell: this process's, without what a
+ * package manager running us adds (npm_* and pnpm_* settings, which make a
+ * nested npx print "Unknown env config" warnings no reader sees) and
+ * without NODE_OPTIONS.
+ */
+function readerEnv() {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(npm|pnpm)_/i.test(k) && k !== 'NODE_OPTIONS'));
+  return env;
+}
+
 /** The state one chapter's blocks share: a temp directory, the server a background block started. */
 function tutorialContext(root) {
   const tmp = mkdtempSync(join(tmpdir(), 'distkv-tutorial-'));
   const env = {
-    ...process.env,
+    ...readerEnv(),
     NO_COLOR: '1',
     FORCE_COLOR: '0',
     DISTKV_HISTORY_FILE: join(tmp, 'distkv_history'),
