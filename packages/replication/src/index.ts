@@ -14,6 +14,7 @@ export {
   type ReplicationMode,
   type ResolvedConfig,
   resolveConfig,
+  resolveLimits,
 } from './config.js';
 export {
   describeCommandPayload,
@@ -56,7 +57,7 @@ export {
 } from './raft.js';
 export { RaftLog } from './raft-log.js';
 export { type Rng, seededRng } from './rng.js';
-export { type LogStorage, MemoryStorage } from './storage.js';
+export { catchUpStart, type LogStorage, MemoryStorage } from './storage.js';
 export {
   type Entry,
   type HardState,
