@@ -16,6 +16,7 @@ function ready(leaderDurableIndex: number): Ready {
     leaderDurableIndex: leaderDurableIndex as LogIndex,
     softState: undefined,
     readStates: [],
+    events: [],
   };
 }
 

@@ -8,6 +8,7 @@
  * that missed a few entries is not sent the whole store.
  */
 
+import type { LogLine } from '@distkv/core';
 import type { ReplicationLimits } from '../config.js';
 import type { LogIndex } from '../types.js';
 
@@ -23,7 +24,7 @@ export function catchUpTailOf(limits: Pick<ReplicationLimits, 'snapshotCatchUpEn
 
 /** The part of the DurableLog compaction uses. */
 export interface CompactableLog {
-  readonly storage: { snapshot(): { meta: { index: LogIndex } } };
+  readonly storage: { snapshot(): { meta: { index: LogIndex; term: number } }; firstIndex(): LogIndex };
   compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail): Promise<void>;
 }
 
@@ -36,12 +37,19 @@ export class Compaction {
   readonly #log: CompactableLog;
   readonly #everyEntries: number;
   readonly #tail: CatchUpTail;
+  readonly #logLine: LogLine;
   #waiters: Array<(index: LogIndex | undefined) => void> = [];
 
-  constructor(log: CompactableLog, everyEntries: number, tail: CatchUpTail = { entries: 0, bytes: 0 }) {
+  constructor(
+    log: CompactableLog,
+    everyEntries: number,
+    tail: CatchUpTail = { entries: 0, bytes: 0 },
+    logLine: LogLine = () => undefined,
+  ) {
     this.#log = log;
     this.#everyEntries = everyEntries;
     this.#tail = tail;
+    this.#logLine = logLine;
   }
 
   /** Someone called `request()` and waits for the next compaction. */
@@ -74,6 +82,10 @@ export class Compaction {
     if (applied <= this.#snapshotIndex()) return undefined;
     const data = Buffer.concat([...store.snapshot()]);
     await this.#log.compact(applied, data, this.#tail);
+    const { term } = this.#log.storage.snapshot().meta;
+    this.#logLine(
+      `snapshot: took a snapshot at index ${applied} (term ${term}, ${data.byteLength} bytes); the log keeps entries from ${this.#log.storage.firstIndex()}`,
+    );
     return applied;
   }
 }

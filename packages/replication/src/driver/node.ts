@@ -99,6 +99,7 @@ export class ReplicationNode implements KvBackend {
       log,
       options.compactEveryEntries ?? COMPACT_EVERY_ENTRIES_DEFAULT,
       catchUpTailOf(raft.config.limits),
+      this.#logLine,
     );
     this.#pump = new ReadyPump(
       {
@@ -179,7 +180,8 @@ export class ReplicationNode implements KvBackend {
   #failStop(err: Error, doing?: string): void {
     if (this.#stopped) return;
     const context = doing === undefined ? '' : ` while ${doing}`;
-    this.#logLine(`replication node ${this.id} stopped${context}: ${err.stack ?? err}`, 'error');
+    const at = `term ${this.raft.term}, commit ${this.raft.log.committed}, applied ${this.raft.log.applied}`;
+    this.#logLine(`replication node ${this.id} stopped${context} (${at}): ${err.stack ?? err}`, 'error');
     this.#fail(err);
     void this.stop();
   }
