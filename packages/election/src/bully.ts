@@ -149,7 +149,7 @@ export class BullyElection implements ElectionPolicy {
   step(m: ElectionMessage): void {
     const node = this.#node;
     if (m.type !== 'MsgPolicy') return; // Raft's votes: no Bully peer sends them
-    if (m.term > node.term) node.becomeFollower(m.term, null);
+    if (m.term > node.term) node.becomeFollower(m.term, null, 'higher-term', m.from);
     switch (m.kind as BullyMessageKind) {
       case 'election':
         if (bullyPriority(m.from, node.id) >= 0) return; // only lower nodes are bullied
@@ -166,7 +166,7 @@ export class BullyElection implements ElectionPolicy {
         // author learns the newer term when its appends are refused).
         if (m.term < node.term) return;
         if (node.role === 'leader' && bullyPriority(m.from, node.id) < 0) return; // a lower node does not depose us
-        if (node.role === 'leader' || node.leader !== m.from) node.becomeFollower(m.term, m.from);
+        if (node.role === 'leader' || node.leader !== m.from) node.becomeFollower(m.term, m.from, 'leader-of-term', m.from);
         this.#silentTicks = 0;
         this.#enter('idle');
         break;

@@ -140,7 +140,7 @@ export class RaftElection implements ElectionPolicy {
         const active = this.#recentActive.size + 1;
         this.#recentActive.clear();
         if (active < node.quorum) {
-          node.becomeFollower(node.term, null);
+          node.becomeFollower(node.term, null, 'check-quorum');
           return;
         }
       }
@@ -166,7 +166,9 @@ export class RaftElection implements ElectionPolicy {
       if (m.type === 'MsgPreVote' || (m.type === 'MsgPreVoteResp' && !m.reject)) {
         // A pre-vote carries a term nobody has taken yet: nothing changes.
       } else {
-        node.becomeFollower(m.term, null);
+        // A vote a transfer asked for (TimeoutNow) says why the leader of the older term steps down.
+        const transfer = m.type === 'MsgVote' && m.transfer;
+        node.becomeFollower(m.term, null, transfer ? 'transfer' : 'higher-term', m.from);
       }
     } else if (m.term < node.term) {
       // Tell the stale pre-candidate the current term, so it stops asking.
@@ -284,7 +286,7 @@ export class RaftElection implements ElectionPolicy {
     if (this.#votesGranted() >= node.quorum) {
       this.#wonVote(kind);
     } else if (this.#votes.size - this.#votesGranted() >= node.quorum) {
-      node.becomeFollower(node.term, null); // lost: wait for the next timeout
+      node.becomeFollower(node.term, null, 'election-lost'); // lost: wait for the next timeout
     }
   }
 

@@ -35,6 +35,15 @@ export interface ReplicationLimits {
   votersMax: number;
   /** Most ReadIndex requests a leader holds unanswered; `readIndex` fails with READS_FULL beyond it. */
   readsPendingMax: number;
+  /**
+   * Compaction keeps this many entries before the snapshot's index (etcd's
+   * SnapshotCatchUpEntries), so a follower that missed only a few entries
+   * gets them by AppendEntries, not the whole store by snapshot. 0: none.
+   * Kept by the driver (and by the simulator only when set).
+   */
+  snapshotCatchUpEntries: number;
+  /** ... and at most this many payload bytes of them. 0: none. */
+  snapshotCatchUpBytes: number;
 }
 
 export const defaultReplicationLimits: Readonly<ReplicationLimits> = Object.freeze({
@@ -48,6 +57,8 @@ export const defaultReplicationLimits: Readonly<ReplicationLimits> = Object.free
   uncommittedBytesMax: 64 * 1024 * 1024,
   votersMax: 9,
   readsPendingMax: 4096,
+  snapshotCatchUpEntries: 5000,
+  snapshotCatchUpBytes: 64 * 1024 * 1024,
 });
 
 const hardMax: Readonly<ReplicationLimits> = Object.freeze({
@@ -61,7 +72,12 @@ const hardMax: Readonly<ReplicationLimits> = Object.freeze({
   uncommittedBytesMax: 2 ** 52,
   votersMax: 99,
   readsPendingMax: 1_000_000,
+  snapshotCatchUpEntries: 10_000_000,
+  snapshotCatchUpBytes: 2 ** 52,
 });
+
+/** Limits that may be 0 (the feature off); every other one is at least 1. */
+const mayBeZero: ReadonlySet<keyof ReplicationLimits> = new Set(['snapshotCatchUpEntries', 'snapshotCatchUpBytes']);
 // #endregion limits
 
 export type ReplicationMode = 'sync' | 'async';
@@ -127,21 +143,27 @@ export interface ResolvedConfig {
   unsafe: { commitPreviousTermEntries: boolean };
 }
 
-function positiveInt(name: string, value: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw replicationError('CONFIG_INVALID', `${name} must be an integer in [1, ${max}], got ${value}`);
+function positiveInt(name: string, value: number, max: number, min = 1): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw replicationError('CONFIG_INVALID', `${name} must be an integer in [${min}, ${max}], got ${value}`);
   }
   return value;
 }
 
-export function resolveConfig(config: RaftConfig): ResolvedConfig {
-  const limits = { ...defaultReplicationLimits, ...config.limits };
+/** The limits with their defaults, each checked against its bounds; CONFIG_INVALID otherwise. */
+export function resolveLimits(partial: Partial<ReplicationLimits> = {}): Readonly<ReplicationLimits> {
+  const limits = { ...defaultReplicationLimits, ...partial };
   for (const key of Object.keys(hardMax) as Array<keyof ReplicationLimits>) {
-    positiveInt(`limits.${key}`, limits[key], hardMax[key]);
+    positiveInt(`limits.${key}`, limits[key], hardMax[key], mayBeZero.has(key) ? 0 : 1);
   }
   if (limits.entryBytesMax > limits.uncommittedBytesMax) {
     throw replicationError('CONFIG_INVALID', 'limits.entryBytesMax must not exceed limits.uncommittedBytesMax');
   }
+  return Object.freeze(limits);
+}
+
+export function resolveConfig(config: RaftConfig): ResolvedConfig {
+  const limits = resolveLimits(config.limits);
   const voters = [...config.voters];
   if (voters.length === 0 || voters.length > limits.votersMax) {
     throw replicationError('CONFIG_INVALID', `voters must hold 1..${limits.votersMax} ids, got ${voters.length}`);
@@ -177,7 +199,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     heartbeatIntervalTicks,
     electionTimeoutTicks,
     applied,
-    limits: Object.freeze(limits),
+    limits,
     unsafe: { commitPreviousTermEntries: config.unsafe?.commitPreviousTermEntries ?? false },
   };
 }

@@ -28,6 +28,27 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** An election message to send: `from` is this node; `term` defaults to the node's current term. */
 export type OutgoingElectionMessage = DistributiveOmit<ElectionMessage, 'from' | 'term'>;
 
+// #region follow-reason
+/**
+ * Why a node became a follower, or stopped campaigning:
+ * - `higher-term`: a message of a later term arrived (`by` sent it);
+ * - `check-quorum`: a leader that heard from no majority within an election timeout (thesis §6.2);
+ * - `transfer`: the voter it handed leadership to campaigns (thesis §3.10);
+ * - `election-lost`: a majority refused its (pre-)vote;
+ * - `leader-of-term`: a (pre-)candidate heard from the leader of its term, or a policy announced one (Bully);
+ * - `lacks-committed-entries`: a leader whose log lacks entries a follower committed (only without Raft's vote check);
+ * - `election`: the election policy decided, without saying why.
+ */
+export type FollowReason =
+  | 'higher-term'
+  | 'check-quorum'
+  | 'transfer'
+  | 'election-lost'
+  | 'leader-of-term'
+  | 'lacks-committed-entries'
+  | 'election';
+// #endregion follow-reason
+
 // #region raft-handle
 /** What an election may read of a node, and the only ways it may change it. */
 export interface RaftHandle {
@@ -51,8 +72,12 @@ export interface RaftHandle {
   /** See RaftNode.lacksCommittedEntries: a policy without a log check (Bully) must not lead while true. */
   lacksCommittedEntries(): boolean;
 
-  /** Follow `leader` (or nobody) in `term`, which is never below the current term. */
-  becomeFollower(term: Term, leader: NodeId | null): void;
+  /**
+   * Follow `leader` (or nobody) in `term`, which is never below the current
+   * term. `reason` and `by` (who caused it) only reach the node's events
+   * (Ready.events), for the operator's log; default `election`.
+   */
+  becomeFollower(term: Term, leader: NodeId | null, reason?: FollowReason, by?: NodeId): void;
   /** Thesis §9.6: ask whether a majority would vote, without changing the term. */
   becomePreCandidate(): void;
   /** §5.2: take the next term and vote for itself (persisted before any MsgVote leaves). */

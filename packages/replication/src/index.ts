@@ -14,6 +14,7 @@ export {
   type ReplicationMode,
   type ResolvedConfig,
   resolveConfig,
+  resolveLimits,
 } from './config.js';
 export {
   describeCommandPayload,
@@ -32,6 +33,7 @@ export {
   fixedLeaderDefaults,
   type ReplicationNodeOptions,
 } from './driver/options.js';
+export { RefusalLog } from './driver/peer-auth.js';
 export { AcceptorHandshake, ConnectorHandshake, type HandshakeStep } from './driver/peer-handshake.js';
 export { type PeerSecurity, type ResolvedPeerSecurity, resolvePeerSecurity } from './driver/peer-security.js';
 export type { ProposeResult } from './driver/ready-pump.js';
@@ -40,6 +42,7 @@ export type {
   ElectionFactory,
   ElectionMessage,
   ElectionPolicy,
+  FollowReason,
   OutgoingElectionMessage,
   RaftHandle,
 } from './election-seam.js';
@@ -48,6 +51,8 @@ export { Progress, type ProgressState } from './progress.js';
 export {
   type ProgressStatus,
   type Proposal,
+  RAFT_EVENTS_MAX,
+  type RaftEvent,
   RaftNode,
   type ReadState,
   type Ready,
@@ -56,7 +61,7 @@ export {
 } from './raft.js';
 export { RaftLog } from './raft-log.js';
 export { type Rng, seededRng } from './rng.js';
-export { type LogStorage, MemoryStorage } from './storage.js';
+export { catchUpStart, type LogStorage, MemoryStorage } from './storage.js';
 export {
   type Entry,
   type HardState,

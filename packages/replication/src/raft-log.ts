@@ -23,9 +23,9 @@ export class RaftLog {
   constructor(storage: LogStorage, committed: LogIndex, applied: LogIndex) {
     this.storage = storage;
     this.unstableOffset = (storage.lastIndex() + 1) as LogIndex;
-    const first = storage.firstIndex();
-    // The application cannot be behind the snapshot it restored from.
-    this.applied = Math.max(applied, first - 1) as LogIndex;
+    // The application cannot be behind the snapshot it restored from (a
+    // catch-up tail kept by compaction may start the log before it).
+    this.applied = Math.max(applied, storage.snapshot().meta.index) as LogIndex;
     this.committed = Math.max(committed, this.applied) as LogIndex;
     assert(this.committed <= storage.lastIndex(), 'the persisted commit index is within the persisted log');
   }

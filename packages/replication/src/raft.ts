@@ -22,7 +22,7 @@
 import { assert } from '@distkv/core';
 import type { RaftConfig, ResolvedConfig } from './config.js';
 import { resolveConfig } from './config.js';
-import type { ElectionMessage, ElectionPolicy, OutgoingElectionMessage, RaftHandle } from './election-seam.js';
+import type { ElectionMessage, ElectionPolicy, FollowReason, OutgoingElectionMessage, RaftHandle } from './election-seam.js';
 import { replicationError } from './errors.js';
 import { Progress, type ProgressState } from './progress.js';
 import { RaftLog } from './raft-log.js';
@@ -84,8 +84,49 @@ export interface Ready {
    * leading (softState) never will be: fail it as retryable.
    */
   readonly readStates: readonly ReadState[];
+  /** What happened since the last Ready, for the driver's log (see RaftEvent); nothing to carry out. */
+  readonly events: readonly RaftEvent[];
 }
 // #endregion ready
+
+// #region raft-events
+/**
+ * What the node did, reported in `Ready.events` so the driver can log it
+ * (the node itself does no I/O). Each names the term, and where it matters
+ * the index.
+ */
+export type RaftEvent =
+  /** It campaigns: a pre-vote asks about `term` without taking it; an election takes it. */
+  | { readonly type: 'campaign'; readonly term: Term; readonly preVote: boolean; readonly lastIndex: LogIndex }
+  /** It leads `term`; its no-op of the term is at `index`. */
+  | { readonly type: 'lead'; readonly term: Term; readonly index: LogIndex }
+  /** It became a follower (from `previousRole` in `previousTerm`), and why. */
+  | {
+      readonly type: 'follow';
+      readonly term: Term;
+      readonly previousRole: Role;
+      readonly previousTerm: Term;
+      readonly reason: FollowReason;
+      /** Who caused it, when one node did (the sender of the higher term, the leader heard). */
+      readonly by: NodeId | null;
+    }
+  /** The leader it knows changed (null: none known), with its role now. */
+  | { readonly type: 'leader'; readonly term: Term; readonly leader: NodeId | null; readonly role: Role }
+  /** As leader: `to` needs compacted entries, so a transfer of the snapshot at `index` begins. */
+  | {
+      readonly type: 'snapshot-send';
+      readonly term: Term;
+      readonly to: NodeId;
+      readonly index: LogIndex;
+      readonly snapshotTerm: Term;
+      readonly bytes: number;
+      /** The entry the follower needed next. */
+      readonly next: LogIndex;
+    };
+
+/** Most events held for the next Ready; beyond it the oldest are dropped (a driver that never asks). */
+export const RAFT_EVENTS_MAX = 1024;
+// #endregion raft-events
 
 export interface SoftState {
   readonly role: Role;
@@ -143,6 +184,7 @@ export class RaftNode {
   /** Leader: reads waiting for a heartbeat round to be answered by a majority, oldest first. */
   #readsPending: { id: string; index: LogIndex; seq: number; acks: Set<NodeId> }[] = [];
   #readStates: ReadState[] = [];
+  #events: RaftEvent[] = [];
   #messages: Message[] = [];
   #uncommittedBytes = 0;
   /** Leader: index of the no-op its leadership began with; only later entries count in #uncommittedBytes. */
@@ -274,7 +316,7 @@ export class RaftNode {
     }
     const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
     if (m.term > this.#term) {
-      this.#becomeFollower(m.term, fromLeader ? m.from : null);
+      this.#becomeFollower(m.term, fromLeader ? m.from : null, 'higher-term', m.from);
     } else if (m.term < this.#term) {
       // A stale leader learns the current term from the reply and steps down.
       if (fromLeader) {
@@ -297,7 +339,7 @@ export class RaftNode {
       case 'candidate':
         // A leader exists for this term: stop campaigning.
         if (fromLeader) {
-          this.#becomeFollower(m.term, m.from);
+          this.#becomeFollower(m.term, m.from, 'leader-of-term', m.from);
           this.#stepFollower(m);
         }
         break;
@@ -338,9 +380,14 @@ export class RaftNode {
       leaderDurableIndex: this.#role === 'leader' && last !== undefined ? last.index : undefined,
       softState: sameSoftState(ss, this.#prevSoftState) ? undefined : ss,
       readStates: this.#readStates,
+      events: this.#events,
     };
+    if (ss.leader !== this.#prevSoftState.leader) {
+      this.#events.push({ type: 'leader', term: this.#term, leader: ss.leader, role: ss.role });
+    }
     this.#messages = [];
     this.#readStates = [];
+    this.#events = [];
     this.#prevHardState = hs;
     this.#prevSoftState = ss;
     this.#readyOutstanding = true;
@@ -397,8 +444,11 @@ export class RaftNode {
 
   // ---- roles -------------------------------------------------------------------
 
-  #becomeFollower(t: Term, leader: NodeId | null): void {
+  #becomeFollower(t: Term, leader: NodeId | null, reason: FollowReason = 'election', by: NodeId | null = null): void {
     assert(t >= this.#term, 'terms never go back');
+    if (t > this.#term || this.#role !== 'follower') {
+      this.#event({ type: 'follow', term: t, previousRole: this.#role, previousTerm: this.#term, reason, by });
+    }
     if (t > this.#term) {
       this.#term = t;
       this.#vote = null;
@@ -407,6 +457,11 @@ export class RaftNode {
     this.#role = 'follower';
     this.#leader = leader;
     this.#election?.roleChanged();
+  }
+
+  #event(e: RaftEvent): void {
+    if (this.#events.length >= RAFT_EVENTS_MAX) this.#events.shift();
+    this.#events.push(e);
   }
 
   #resetRoleState(): void {
@@ -461,9 +516,10 @@ export class RaftNode {
       },
       matchIndex: (voter) => (this.#role === 'leader' ? this.#progress.get(voter)?.match : undefined),
       lacksCommittedEntries: () => this.lacksCommittedEntries(),
-      becomeFollower: (t, leader) => this.#becomeFollower(t, leader),
+      becomeFollower: (t, leader, reason, by) => this.#becomeFollower(t, leader, reason, by ?? null),
       becomePreCandidate: () => {
         assert(this.#role !== 'leader', 'a leader does not campaign');
+        this.#event({ type: 'campaign', term: (this.#term + 1) as Term, preVote: true, lastIndex: this.log.lastIndex() });
         this.#resetRoleState();
         this.#role = 'pre-candidate';
         this.#leader = null;
@@ -473,6 +529,7 @@ export class RaftNode {
         assert(this.#role !== 'leader', 'a leader does not campaign');
         this.#resetRoleState();
         this.#term = (this.#term + 1) as Term;
+        this.#event({ type: 'campaign', term: this.#term, preVote: false, lastIndex: this.log.lastIndex() });
         this.#vote = this.id; // persisted (Ready.hardState) before the MsgVotes leave
         this.#role = 'candidate';
         this.#leader = null;
@@ -626,6 +683,7 @@ export class RaftNode {
     // it (§5.4.2), including entries of earlier terms that only a count of
     // replicas would never make safe to commit.
     this.log.append([{ term: this.#term, index: (last + 1) as LogIndex, payload: new Uint8Array(0) }]);
+    this.#event({ type: 'lead', term: this.#term, index: (last + 1) as LogIndex });
     this.#leadershipStartIndex = (last + 1) as LogIndex;
     this.#uncommittedBytes = 0;
     this.#broadcastAppend();
@@ -724,7 +782,7 @@ export class RaftNode {
     // It cannot lead correctly: it steps down and reports it (`lacksCommittedEntries`)
     // until a leader brings its commit index there, replacing its conflicting entries.
     if (aheadIndex > this.#commitAheadIndex) this.#commitAheadIndex = aheadIndex;
-    this.#becomeFollower(this.#term, null);
+    this.#becomeFollower(this.#term, null, 'lacks-committed-entries', m.from);
     return true;
   }
   // #endregion lacks-what-follower-committed
@@ -829,6 +887,15 @@ export class RaftNode {
       // committed entries, so it may leave before it is durable here).
       const snapshot = this.log.snapshot();
       assert(snapshot.meta.index >= prevIndex, 'a compacted entry is covered by the snapshot');
+      this.#event({
+        type: 'snapshot-send',
+        term: this.#term,
+        to,
+        index: snapshot.meta.index,
+        snapshotTerm: snapshot.meta.term,
+        bytes: snapshot.data.byteLength,
+        next: pr.next,
+      });
       pr.becomeSnapshot(snapshot);
       this.#sendSnapshotChunk(to, pr);
       return false;

@@ -3,7 +3,7 @@
 // Method: the handshake state machines back to back, then real TcpTransports on 127.0.0.1:0 sending control
 // frames to each other; every wait is for an event or a condition, bounded by the test timeout.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestPki, type TestPki } from '@distkv/net/testing';
@@ -14,6 +14,7 @@ import {
   type NodeId,
   nodeId,
   type PeerSecurity,
+  RefusalLog,
   resolvePeerSecurity,
   TcpTransport,
   type TransportLimits,
@@ -197,7 +198,48 @@ describe('transports with a cluster secret', () => {
     const b = await node({ clusterSecret: SECRET });
     expect(await delivered(b, a, nodeId('a'))).toBe(true);
     await Promise.all(closes);
-    expect(a.log.some((l) => /no completed handshake|did not start the handshake/.test(l))).toBe(true);
+    expect(a.log.some((l) => /sent no hello within 300 ms|did not start the handshake/.test(l))).toBe(true);
+  });
+
+  it('say what happened to a peer that only does not answer, once, then with a count, and when it answers again', async () => {
+    // A port that accepts connections and never says a word: a peer that is starting, or behind a lossy link.
+    const accepted: Socket[] = [];
+    const silent = createServer((s) => {
+      s.on('error', () => undefined);
+      accepted.push(s);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const a = await node({ clusterSecret: SECRET }, { handshakeTimeoutMs: 100 });
+    a.transport.setPeers(new Map([[nodeId('quiet'), { host: '127.0.0.1', port }]]));
+    for (let i = 0; i < 30 && a.log.length === 0; i++) {
+      a.transport.sendControl(nodeId('quiet'), Buffer.from([0xf9, i]));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await until(() => a.log.length > 0);
+    for (let i = 0; i < 10; i++) {
+      a.transport.sendControl(nodeId('quiet'), Buffer.from([0xf9, i]));
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    for (const s of accepted) s.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    const lines = a.log.filter((l) => l.includes(`127.0.0.1:${port}`));
+    expect(lines[0]).toBe(
+      `peer link: peer 127.0.0.1:${port}: connected, but the handshake did not finish within 100 ms (handshakeTimeoutMs): a lossy link, or an overloaded peer?`,
+    );
+    expect(lines.length).toBe(1); // the repeats are counted, not logged
+    expect(a.log.some((l) => /refused/.test(l))).toBe(false); // nothing was refused
+
+    const log: string[] = [];
+    const refusals = new RefusalLog((line, level) => log.push(`${level}: ${line}`), 60_000);
+    for (let i = 0; i < 3; i++) refusals.unreachable('peer p', 'no connection within 5000 ms');
+    refusals.reachable('peer p');
+    refusals.refused('peer q', 'the peer does not know our cluster secret');
+    expect(log).toEqual([
+      'info: peer link: peer p: no connection within 5000 ms',
+      'undefined: peer link: peer p: connected again after 3 failed attempts',
+      'warn: peer auth: peer q refused: the peer does not know our cluster secret',
+    ]);
   });
 });
 

@@ -78,6 +78,8 @@ describe('real processes: SIGKILL a follower (sync mode)', () => {
         dataDir: dataDirs[id],
         mode: 'sync',
         compactEveryEntries: 2000,
+        // No catch-up tail: what n3 lacks is only in the snapshot, so it must install one.
+        limits: { snapshotCatchUpEntries: 0 },
       };
       const child = fork(fixture, [JSON.stringify(config)], {
         execArgv: ['--loader', 'ts-node/esm', '--no-warnings'],

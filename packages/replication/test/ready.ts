@@ -11,6 +11,7 @@ export function readyOf(part: Partial<Ready>): Ready {
     leaderDurableIndex: undefined,
     softState: undefined,
     readStates: [],
+    events: [],
     ...part,
   };
 }

@@ -2,15 +2,30 @@
  * Compaction (thesis §5): the store is snapshotted at its applied index and
  * the log is cut there, every `compactEveryEntries` applied entries or when
  * asked (`ReplicationNode.compact`). It runs inside the Ready pump, between
- * two Readys, so the snapshot and the log it replaces always agree.
+ * two Readys, so the snapshot and the log it replaces always agree. The
+ * log keeps a catch-up tail before the snapshot (`CatchUpTail`, from the
+ * limits snapshotCatchUpEntries and snapshotCatchUpBytes), so a follower
+ * that missed a few entries is not sent the whole store.
  */
 
+import type { LogLine } from '@distkv/core';
+import type { ReplicationLimits } from '../config.js';
 import type { LogIndex } from '../types.js';
+
+/** How much of the log to keep before the snapshot's index. */
+export interface CatchUpTail {
+  entries: number;
+  bytes: number;
+}
+
+export function catchUpTailOf(limits: Pick<ReplicationLimits, 'snapshotCatchUpEntries' | 'snapshotCatchUpBytes'>): CatchUpTail {
+  return { entries: limits.snapshotCatchUpEntries, bytes: limits.snapshotCatchUpBytes };
+}
 
 /** The part of the DurableLog compaction uses. */
 export interface CompactableLog {
-  readonly storage: { snapshot(): { meta: { index: LogIndex } } };
-  compact(index: LogIndex, data: Uint8Array): Promise<void>;
+  readonly storage: { snapshot(): { meta: { index: LogIndex; term: number } }; firstIndex(): LogIndex };
+  compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail): Promise<void>;
 }
 
 /** What is snapshotted: the applied state. */
@@ -21,11 +36,20 @@ export interface Snapshottable {
 export class Compaction {
   readonly #log: CompactableLog;
   readonly #everyEntries: number;
+  readonly #tail: CatchUpTail;
+  readonly #logLine: LogLine;
   #waiters: Array<(index: LogIndex | undefined) => void> = [];
 
-  constructor(log: CompactableLog, everyEntries: number) {
+  constructor(
+    log: CompactableLog,
+    everyEntries: number,
+    tail: CatchUpTail = { entries: 0, bytes: 0 },
+    logLine: LogLine = () => undefined,
+  ) {
     this.#log = log;
     this.#everyEntries = everyEntries;
+    this.#tail = tail;
+    this.#logLine = logLine;
   }
 
   /** Someone called `request()` and waits for the next compaction. */
@@ -57,7 +81,11 @@ export class Compaction {
   async #run(applied: LogIndex, store: Snapshottable): Promise<LogIndex | undefined> {
     if (applied <= this.#snapshotIndex()) return undefined;
     const data = Buffer.concat([...store.snapshot()]);
-    await this.#log.compact(applied, data);
+    await this.#log.compact(applied, data, this.#tail);
+    const { term } = this.#log.storage.snapshot().meta;
+    this.#logLine(
+      `snapshot: took a snapshot at index ${applied} (term ${term}, ${data.byteLength} bytes); the log keeps entries from ${this.#log.storage.firstIndex()}`,
+    );
     return applied;
   }
 }

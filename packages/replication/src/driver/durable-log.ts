@@ -16,8 +16,9 @@ import { assert, crc32c, type DistkvError } from '@distkv/core';
 import { type FsyncPolicy, Wal, type WalLimits } from '@distkv/wal';
 import { replicationError } from '../errors.js';
 import type { Ready } from '../raft.js';
-import { MemoryStorage } from '../storage.js';
+import { catchUpStart, MemoryStorage } from '../storage.js';
 import type { Entry, HardState, LogIndex, NodeId, Snapshot, Term } from '../types.js';
+import type { CatchUpTail } from './compaction.js';
 
 const HARDSTATE_MAGIC = 'DKVRAFTH';
 const SNAPSHOT_MAGIC = 'DKVRAFTS';
@@ -140,6 +141,8 @@ export interface DurableLogOptions {
   installHook?: (step: string) => void | Promise<void>;
   /** Recovery messages (a replaced log removed at open). */
   log?: (line: string) => void;
+  /** The catch-up tail compaction keeps (see compact): read back at open, so a restart keeps it too. Default none. */
+  catchUpTail?: CatchUpTail;
 }
 
 function walOpenOptions(o: DurableLogOptions): { fsync?: FsyncPolicy; fsyncIntervalMs?: number; limits?: Partial<WalLimits> } {
@@ -159,6 +162,33 @@ async function refuseSingleServerDir(dir: string): Promise<void> {
       'CONFIG_INVALID',
       `${dir} holds a single server's data (${single}), not a replica's; start \`distkv server\` without --peers on it, or give this node another data dir`,
     );
+}
+
+/**
+ * What the log read back at open keeps: the entries after the snapshot,
+ * and before them as much of a catch-up tail as `tail` allows; the entry
+ * just before the kept ones starts the log (only its term is kept).
+ */
+function tailOf(snapshot: Snapshot, entries: Entry[], tail: CatchUpTail | undefined): [{ index: LogIndex; term: Term }, Entry[]] {
+  const at = snapshot.meta.index;
+  let firstAfter = entries.findIndex((e) => e.index > at);
+  if (firstAfter === -1) firstAfter = entries.length;
+  // A tail reaches the snapshot's index; there is none when the log begins after it (a snapshot from the
+  // leader replaced it, or compaction kept no tail).
+  const atSnapshot = firstAfter - 1;
+  if (tail === undefined || atSnapshot < 0 || (entries[atSnapshot] as Entry).index !== at) {
+    return [{ index: at, term: snapshot.meta.term }, entries.slice(firstAfter)];
+  }
+  let keep = atSnapshot; // entries[keep] is the log's start; entries after it are kept
+  let bytes = 0;
+  while (keep > 0 && at - (entries[keep - 1] as Entry).index <= tail.entries) {
+    const b = (entries[keep] as Entry).payload.byteLength;
+    if (bytes + b > tail.bytes) break;
+    bytes += b;
+    keep--;
+  }
+  const start = entries[keep] as Entry;
+  return [{ index: start.index, term: start.term }, entries.slice(keep + 1)];
 }
 
 export class DurableLog {
@@ -215,7 +245,8 @@ export class DurableLog {
       dir: logDir,
       firstIndex: snapshot.meta.index + 1,
       replay: {
-        fromIndex: snapshot.meta.index + 1,
+        // From the oldest entry a catch-up tail may hold; the first read only marks where the log starts.
+        fromIndex: Math.max(1, snapshot.meta.index - (options.catchUpTail?.entries ?? 0)),
         onEntry: (e) => entries.push({ index: e.index as LogIndex, term: e.term as Term, payload: e.payload }),
       },
     });
@@ -238,8 +269,7 @@ export class DurableLog {
       entries.length = 0;
     }
     const log = new DurableLog(dir, wal, walOptions);
-    log.storage.applySnapshot(snapshot);
-    log.storage.append(entries);
+    log.storage.restore(snapshot, ...tailOf(snapshot, entries, options.catchUpTail));
     log.storage.setHardState(hardState);
     log.#savedTerm = hardState.term;
     log.#savedVote = hardState.vote;
@@ -267,15 +297,23 @@ export class DurableLog {
   }
   // #endregion persist
 
-  /** After the application snapshotted itself at `index` (already applied): keep the snapshot, drop the log before it. */
-  async compact(index: LogIndex, data: Uint8Array): Promise<void> {
+  // #region compact
+  /**
+   * After the application snapshotted itself at `index` (already applied):
+   * keep the snapshot, and drop the log before it but for a catch-up tail
+   * (at most `tail.entries` entries and `tail.bytes` payload bytes up to
+   * `index`), which stays in memory and in the WAL.
+   */
+  async compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail = { entries: 0, bytes: 0 }): Promise<void> {
     const t = this.storage.term(index);
     assert(t !== undefined, 'the compaction point is in the log');
     if (index <= this.storage.snapshot().meta.index) return;
+    const keepFrom = catchUpStart(this.storage, index, tail.entries, tail.bytes);
     await this.#writeSnapshot({ meta: { index, term: t }, data });
-    this.storage.compact(index, data);
-    await this.#wal.compact(index);
+    this.storage.compact(index, data, keepFrom);
+    await this.#wal.compact(keepFrom);
   }
+  // #endregion compact
 
   async close(): Promise<void> {
     await this.#wal.close();

@@ -15,12 +15,12 @@
 import { performance } from 'node:perf_hooks';
 import { type Command, type CommandResult, DistkvError, encodeCommand, type LogLine, Store } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
-import type { ReadMode, ReplicationMode } from '../config.js';
+import { type ReadMode, type ReplicationMode, resolveLimits } from '../config.js';
 import { replicationError } from '../errors.js';
 import { RaftNode, type Status } from '../raft.js';
 import type { LogIndex, NodeId } from '../types.js';
 import { AddressBook } from './address-book.js';
-import { Compaction } from './compaction.js';
+import { Compaction, catchUpTailOf } from './compaction.js';
 import { type ControlFrame, decodeControl } from './control-frames.js';
 import { DurableLog } from './durable-log.js';
 import { Forwarder, ForwardServer } from './forwarding.js';
@@ -95,7 +95,12 @@ export class ReplicationNode implements KvBackend {
     const self = this.id;
     const whenApplied = (index: number, done: () => void): void => this.#pump.whenApplied(index, done);
     this.#addresses = new AddressBook(self, raft.config.voters, transport, this.#tickMs);
-    this.#compaction = new Compaction(log, options.compactEveryEntries ?? COMPACT_EVERY_ENTRIES_DEFAULT);
+    this.#compaction = new Compaction(
+      log,
+      options.compactEveryEntries ?? COMPACT_EVERY_ENTRIES_DEFAULT,
+      catchUpTailOf(raft.config.limits),
+      this.#logLine,
+    );
     this.#pump = new ReadyPump(
       {
         raft,
@@ -175,7 +180,8 @@ export class ReplicationNode implements KvBackend {
   #failStop(err: Error, doing?: string): void {
     if (this.#stopped) return;
     const context = doing === undefined ? '' : ` while ${doing}`;
-    this.#logLine(`replication node ${this.id} stopped${context}: ${err.stack ?? err}`, 'error');
+    const at = `term ${this.raft.term}, commit ${this.raft.log.committed}, applied ${this.raft.log.applied}`;
+    this.#logLine(`replication node ${this.id} stopped${context} (${at}): ${err.stack ?? err}`, 'error');
     this.#fail(err);
     void this.stop();
   }
@@ -207,6 +213,7 @@ export class ReplicationNode implements KvBackend {
       fsync: options.fsync ?? 'always',
       ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
       ...(options.log === undefined ? {} : { log: (line: string) => options.log?.(line, 'warn') }),
+      catchUpTail: catchUpTailOf(resolveLimits(options.limits)),
     });
     const store = new Store(options.store ?? {});
     if (snapshot.data.byteLength > 0) await store.restore([snapshot.data]);

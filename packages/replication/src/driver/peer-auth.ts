@@ -10,6 +10,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket, connect as tlsConnect } from 'node:tls';
+import type { LogLine } from '@distkv/core';
 import { FramedConnection, type FramedConnectionOptions } from '@distkv/net';
 import { replicationError } from '../errors.js';
 import { FrameBoundary } from './frame-boundary.js';
@@ -19,34 +20,64 @@ import type { ResolvedPeerSecurity } from './peer-security.js';
 // Kept for importers of the settings type through this file (driver/node.ts).
 export type { PeerSecurity } from './peer-security.js';
 
+// #region refusal-log
 /**
- * Logs each distinct refusal once per peer and then at most every
- * `everyMs`, so a misconfigured node retrying every 250 ms does not flood
- * the log, yet the reason stays visible.
+ * What the peer port says about its links, rate-limited per peer: each
+ * distinct line once, then at most every `everyMs` with a count, so a node
+ * retrying every 250 ms does not flood the log, yet the reason stays
+ * visible. Two kinds, worded apart because they mean different things:
+ *
+ * - `refused`: the handshake said no (wrong secret, another cluster, a
+ *   certificate our CA did not sign, a forged sender): a configuration
+ *   error or an intruder, at warn level;
+ * - `unreachable`: nothing was refused; the peer did not answer in time or
+ *   closed the connection (it is down, booting, or cut off), at info level,
+ *   and `reachable` says when it answers again and after how many failures.
  */
 export class RefusalLog {
-  readonly #last = new Map<string, { reason: string; atMs: number; repeats: number }>();
-  readonly #log: (line: string) => void;
+  readonly #last = new Map<string, { line: string; atMs: number; repeats: number; failures: number }>();
+  readonly #log: LogLine;
   readonly #everyMs: number;
 
-  constructor(log: (line: string) => void, everyMs = 30_000) {
+  constructor(log: LogLine, everyMs = 30_000) {
     this.#log = log;
     this.#everyMs = everyMs;
   }
 
   refused(who: string, reason: string): void {
+    this.#say(who, `peer auth: ${who} refused: ${reason}`, 'warn');
+  }
+
+  unreachable(who: string, what: string): void {
+    this.#say(who, `peer link: ${who}: ${what}`, 'info');
+  }
+
+  /** A link to `who` works again: say so if failures were logged for it. */
+  reachable(who: string): void {
+    const last = this.#last.get(who);
+    if (last === undefined) return;
+    this.#last.delete(who);
+    this.#log(`peer link: ${who}: connected again after ${last.failures} failed attempt${last.failures === 1 ? '' : 's'}`);
+  }
+
+  #say(who: string, line: string, level: 'info' | 'warn'): void {
     const now = Date.now();
     const last = this.#last.get(who);
-    if (last !== undefined && last.reason === reason && now - last.atMs < this.#everyMs) {
+    if (last !== undefined && last.line === line && now - last.atMs < this.#everyMs) {
       last.repeats++;
+      last.failures++;
       return;
     }
-    const again = last !== undefined && last.reason === reason && last.repeats > 0 ? ` (${last.repeats} more since)` : '';
+    const again =
+      last !== undefined && last.line === line && last.repeats > 0
+        ? ` (${last.repeats} more times in the last ${Math.round((now - last.atMs) / 1000)} s)`
+        : '';
     if (this.#last.size >= 1024 && last === undefined) this.#last.clear(); // bounded: forget, log again
-    this.#last.set(who, { reason, atMs: now, repeats: 0 });
-    this.#log(`peer auth: ${who} refused: ${reason}${again}`);
+    this.#last.set(who, { line, atMs: now, repeats: 0, failures: (last?.failures ?? 0) + 1 });
+    this.#log(`${line}${again}`, level);
   }
 }
+// #endregion refusal-log
 
 export interface PeerGateLimits {
   /** A new peer connection must finish TLS and the handshake within this. */
@@ -113,8 +144,15 @@ export class InboundGate {
       oldest.destroy();
     }
     this.#pending.add(raw);
+    let heard = false; // a first frame arrived
     const timer = setTimeout(() => {
-      this.#refusals.refused(who, `no completed handshake within ${this.#limits.handshakeTimeoutMs} ms (handshakeTimeoutMs)`);
+      const ms = this.#limits.handshakeTimeoutMs;
+      this.#refusals.unreachable(
+        who,
+        heard
+          ? `began the handshake but did not finish it within ${ms} ms (handshakeTimeoutMs); closed (a lossy link, or an overloaded peer?)`
+          : `connected but sent no hello within ${ms} ms (handshakeTimeoutMs); closed (a peer cut off or still starting, or not a distkv node?)`,
+      );
       raw.destroy();
     }, this.#limits.handshakeTimeoutMs);
     timer.unref();
@@ -144,6 +182,7 @@ export class InboundGate {
             onFrame(data);
             return;
           }
+          heard = true;
           if (handshake === undefined) {
             // No authentication configured: the first frame admits the connection, so silent ones stay pending
             // (evicted by newer ones, closed after handshakeTimeoutMs) and cannot use up inboundConnectionsMax.
@@ -235,24 +274,38 @@ export function connectPeer(
         ? netConnect({ host: address.host, port: address.port })
         : tlsConnect({ host: address.host, port: address.port, secureContext: tls.context, rejectUnauthorized: true });
     let settled = false;
-    const fail = (reason: string, log: boolean): void => {
-      if (log) refusals.refused(who, reason);
+    let connected = false;
+    const fail = (reason: string, log: 'refused' | 'unreachable' | false): void => {
+      if (log === 'refused') refusals.refused(who, reason);
+      else if (log === 'unreachable') refusals.unreachable(who, reason);
       socket.destroy();
       if (!settled) {
         settled = true;
         reject(replicationError('CONFIG_INVALID', `${who}: ${reason}`));
       }
     };
-    const timer = setTimeout(() => fail(`no completed handshake within ${handshakeTimeoutMs} ms`, true), handshakeTimeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          connected
+            ? `connected, but the handshake did not finish within ${handshakeTimeoutMs} ms (handshakeTimeoutMs): a lossy link, or an overloaded peer?`
+            : `no connection within ${handshakeTimeoutMs} ms (handshakeTimeoutMs): the peer is down, starting, or cut off`,
+          'unreachable',
+        ),
+      handshakeTimeoutMs,
+    );
     timer.unref();
     socket.once('error', (err: NodeJS.ErrnoException) => {
       // Refused, reset, unreachable: the peer is down, which is routine. Anything else on a TLS link is TLS saying no.
       const tlsProblem =
         tls !== undefined &&
         !/^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test(err.code ?? '');
-      fail(tlsProblem ? `TLS: ${err.message}` : (err.code ?? err.message), tlsProblem);
+      fail(tlsProblem ? `TLS: ${err.message}` : (err.code ?? err.message), tlsProblem ? 'refused' : false);
     });
     socket.once('close', () => fail('closed during the handshake', false));
+    socket.once('connect', () => {
+      connected = true;
+    });
     socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
       const handshake = new ConnectorHandshake(security);
       let open = false;
@@ -267,11 +320,12 @@ export function connectPeer(
           if (step.reply !== undefined) framed.send(step.reply);
           if (step.state === 'failed') {
             socket.end();
-            fail(step.reason, true);
+            fail(step.reason, 'refused');
           } else if (step.state === 'done') {
             open = true;
             clearTimeout(timer);
             settled = true;
+            refusals.reachable(who);
             resolve(framed);
           }
         },

@@ -7,12 +7,13 @@
  * Ready at a time and never two loops at once.
  */
 
-import { type Command, type CommandResult, decodeCommand, Store, type StoreOptions } from '@distkv/core';
+import { type Command, type CommandResult, decodeCommand, type LogLine, Store, type StoreOptions } from '@distkv/core';
 import type { ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
 import type { Proposal, RaftNode, ReadState, Ready, SoftState } from '../raft.js';
 import type { LogIndex, Message, Term } from '../types.js';
 import type { Compaction } from './compaction.js';
+import { RaftEventLog } from './event-log.js';
 
 export interface ProposeResult {
   index: LogIndex;
@@ -38,14 +39,14 @@ export function blindResult(command: Command): CommandResult | undefined {
 }
 
 export interface ReadyPumpHandle {
-  readonly raft: Pick<RaftNode, 'hasReady' | 'ready' | 'advance' | 'log' | 'term'>;
+  readonly raft: Pick<RaftNode, 'hasReady' | 'ready' | 'advance' | 'log' | 'term' | 'id'>;
   readonly log: { persist(rd: Ready): Promise<void> };
   readonly transport: { sendAll(messages: readonly Message[]): void };
   readonly mode: ReplicationMode;
   readonly compaction: Compaction;
   /** A snapshot from the leader replaces the store with a fresh one built with these. */
   readonly storeOptions: StoreOptions;
-  logLine(line: string): void;
+  logLine: LogLine;
   onReadStates(readStates: readonly ReadState[]): void;
   /** The role or the known leader changed. */
   onSoftState(soft: SoftState): void;
@@ -63,10 +64,12 @@ export class ReadyPump {
   #appliedWaiters: Array<{ index: number; done: () => void }> = [];
   #idleWaiters: Array<() => void> = [];
   #snapshotsInstalled = 0;
+  readonly #events: RaftEventLog;
 
   constructor(handle: ReadyPumpHandle, store: Store) {
     this.#handle = handle;
     this.#store = store;
+    this.#events = new RaftEventLog(handle.raft.id, handle.logLine);
   }
 
   /** The applied state; replaced when a snapshot is installed. */
@@ -137,6 +140,7 @@ export class ReadyPump {
     const { raft, log, transport, mode, compaction } = this.#handle;
     while (!this.#stopped && raft.hasReady()) {
       const rd = raft.ready();
+      this.#events.log(rd.events); // what it decided, for the operator: campaigns, terms, leaders, step-downs
       // Committed entries are on a majority's disks already, so applying them
       // (in memory) need not wait for this Ready's own fsync: replies to
       // clients leave one fsync earlier. A snapshot keeps the strict order.
@@ -148,7 +152,9 @@ export class ReadyPump {
       if (rd.snapshot !== undefined) {
         await this.#restore(rd.snapshot.data); // 3. apply
         this.#snapshotsInstalled++;
-        this.#handle.logLine(`installed a snapshot at index ${rd.snapshot.meta.index} (term ${rd.snapshot.meta.term})`);
+        this.#handle.logLine(
+          `snapshot: installed a snapshot at index ${rd.snapshot.meta.index} (term ${rd.snapshot.meta.term}, ${rd.snapshot.data.byteLength} bytes) from the leader of term ${raft.term}`,
+        );
       }
       if (!applyFirst) this.#apply(rd);
       raft.advance(rd);

@@ -8,7 +8,7 @@
  * (reconnectDelayMsMin..reconnectDelayMsMax).
  */
 import { createServer, type Server, type Socket } from 'node:net';
-import { assert } from '@distkv/core';
+import { assert, type LogLine } from '@distkv/core';
 import type { FramedConnection } from '@distkv/net';
 import { type DecodeLimits, decodeMessage, encodeMessage } from '../codec.js';
 import { replicationError } from '../errors.js';
@@ -80,7 +80,7 @@ export class TcpTransport {
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #inbound = new Set<Socket>();
   #onMessage: (m: Message) => void = () => undefined;
-  readonly #log: (line: string) => void;
+  readonly #log: LogLine;
   #onControl: (frame: Buffer) => void = () => undefined;
   #hello: Buffer | undefined;
   #decodeLimits: DecodeLimits;
@@ -94,7 +94,7 @@ export class TcpTransport {
     limits: TransportLimits,
     decodeLimits: DecodeLimits,
     security: ResolvedPeerSecurity,
-    log: (line: string) => void,
+    log: LogLine,
   ) {
     this.#security = security;
     this.#log = log;
@@ -111,7 +111,7 @@ export class TcpTransport {
     decodeLimits: DecodeLimits,
     limits: Partial<TransportLimits> = {},
     security: PeerSecurity = {},
-    log: (line: string) => void = () => undefined,
+    log: LogLine = () => undefined,
   ): Promise<TcpTransport> {
     const resolved = { ...defaultTransportLimits, ...limits };
     for (const [k, v] of Object.entries(resolved)) {

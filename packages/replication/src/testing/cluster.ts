@@ -5,12 +5,12 @@
  * breaks. The random simulator and the transcript tests both drive it.
  */
 import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@distkv/core';
-import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
+import { defaultReplicationLimits, type RaftConfig, type ReadMode, type ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
 import type { ElectionFactory } from '../election-seam.js';
 import { RaftNode, type ReadState, type Ready } from '../raft.js';
 import { type Rng, seededRng } from '../rng.js';
-import { MemoryStorage } from '../storage.js';
+import { catchUpStart, MemoryStorage } from '../storage.js';
 import type { Entry, LogIndex, Message, NodeId, Snapshot, Term } from '../types.js';
 import { SimDisk } from './disk.js';
 
@@ -185,8 +185,7 @@ export class SimCluster {
     assert(!n.up, `node ${id} is already up`);
     const d = n.disk.synced;
     n.storage = new MemoryStorage();
-    n.storage.applySnapshot(d.snapshot);
-    n.storage.append(d.entries);
+    n.storage.restore(d.snapshot, d.start ?? d.snapshot.meta, d.entries);
     n.storage.setHardState(d.hardState);
     n.store = restoreStore(d.snapshot.data);
     n.appliedIndex = d.snapshot.meta.index;
@@ -277,12 +276,17 @@ export class SimCluster {
     this.blocked.clear();
   }
 
-  /** The node snapshots its store at its applied index and compacts its log there. */
+  /**
+   * The node snapshots its store at its applied index and compacts its log
+   * there, keeping a catch-up tail before it as the driver does, but only
+   * when the cluster's limits set snapshotCatchUpEntries (the transcripts
+   * cut the log at the snapshot, as the paper's §7 does).
+   */
   compact(id: NodeId): LogIndex | undefined {
     const n = this.node(id);
     assert(n.raft !== undefined, `node ${id} is down`);
     const index = n.appliedIndex;
-    if (index <= n.storage.firstIndex() - 1) return undefined;
+    if (index <= n.storage.snapshot().meta.index) return undefined;
     if (index > n.storage.lastIndex()) return undefined; // applied but not yet in stable storage (buggify only)
     const data = snapshotStore(n.store);
     const t = n.storage.term(index);
@@ -292,9 +296,16 @@ export class SimCluster {
     if (known !== undefined && known !== digest)
       violated(`node ${id}: state at ${index} is ${digest}, another node had ${known}`);
     this.digestAt.set(index, digest);
-    n.disk.write({ kind: 'compact', snapshot: { meta: { index, term: t }, data } });
+    const limits = this.options.limits;
+    const keepFrom = catchUpStart(
+      n.storage,
+      index,
+      limits?.snapshotCatchUpEntries ?? 0,
+      limits?.snapshotCatchUpBytes ?? defaultReplicationLimits.snapshotCatchUpBytes,
+    );
+    n.disk.write({ kind: 'compact', snapshot: { meta: { index, term: t }, data }, keepFrom });
     n.disk.sync();
-    n.storage.compact(index, data);
+    n.storage.compact(index, data, keepFrom);
     return index;
   }
 

@@ -10,13 +10,19 @@ export type DiskWrite =
   | { kind: 'hardState'; hardState: HardState }
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'entries'; entries: readonly Entry[] }
-  | { kind: 'compact'; snapshot: Snapshot };
+  | { kind: 'compact'; snapshot: Snapshot; keepFrom?: LogIndex };
 
 export interface DiskState {
   hardState: HardState;
   snapshot: Snapshot;
-  /** entries[i] has index snapshot.meta.index + 1 + i. */
+  /** The entry just before the log, when compaction kept a catch-up tail before the snapshot; else the snapshot's. */
+  start?: { index: LogIndex; term: Term };
+  /** entries[i] has index (start ?? snapshot.meta).index + 1 + i. */
   entries: Entry[];
+}
+
+function startOf(s: DiskState): { index: LogIndex; term: Term } {
+  return s.start ?? s.snapshot.meta;
 }
 
 export class SimDisk {
@@ -48,9 +54,10 @@ export class SimDisk {
   /** The term of `index` in the durable state, or undefined. */
   durableTerm(index: LogIndex): Term | undefined {
     const s = this.synced;
-    if (index === s.snapshot.meta.index) return s.snapshot.meta.term;
-    if (index < s.snapshot.meta.index) return undefined;
-    return s.entries[index - s.snapshot.meta.index - 1]?.term;
+    const start = startOf(s);
+    if (index === start.index) return start.term;
+    if (index < start.index) return undefined;
+    return s.entries[index - start.index - 1]?.term;
   }
 
   /** Whether the durable state holds index (in the log, or covered by the snapshot). */
@@ -67,21 +74,29 @@ function applyWrite(s: DiskState, w: DiskWrite): void {
       return;
     case 'snapshot':
       s.snapshot = w.snapshot;
+      delete s.start;
       s.entries = [];
       return;
     case 'entries': {
       const first = w.entries[0];
       if (first === undefined) return;
-      const keep = first.index - s.snapshot.meta.index - 1;
+      assert(first.index > s.snapshot.meta.index, 'disk writes never rewrite what the snapshot covers');
+      const keep = first.index - startOf(s).index - 1;
       assert(keep >= 0 && keep <= s.entries.length, 'disk writes are contiguous with the durable log');
       s.entries = s.entries.slice(0, keep).concat(w.entries);
       return;
     }
     case 'compact': {
-      const drop = w.snapshot.meta.index - s.snapshot.meta.index;
-      if (drop <= 0) return;
+      if (w.snapshot.meta.index <= s.snapshot.meta.index) return;
+      const start = startOf(s);
+      const keepFrom = Math.max(w.keepFrom ?? w.snapshot.meta.index, start.index) as LogIndex;
+      const drop = keepFrom - start.index;
+      const startTerm = drop === 0 ? start.term : s.entries[drop - 1]?.term;
+      assert(startTerm !== undefined, 'the log starts at an entry it holds');
       s.entries = s.entries.slice(drop);
       s.snapshot = w.snapshot;
+      if (keepFrom === w.snapshot.meta.index) delete s.start;
+      else s.start = { index: keepFrom, term: startTerm };
       return;
     }
   }

@@ -46,6 +46,8 @@ const limitNames = new Set([
   'snapshotBytesMax',
   'entryBytesMax',
   'uncommittedBytesMax',
+  'snapshotCatchUpEntries',
+  'snapshotCatchUpBytes',
 ]);
 
 class Session {
@@ -211,7 +213,9 @@ class Session {
         const r = n.raft;
         assert(r !== undefined, 'log of a running node');
         const first = r.log.firstIndex();
-        out.push(`snapshot ${r.log.term((first - 1) as LogIndex)}/${first - 1}`);
+        const snap = r.log.snapshot().meta;
+        out.push(`snapshot ${snap.term}/${snap.index}`);
+        if (first <= snap.index) out.push(`catch-up tail from ${first}`);
         for (const e of r.log.slice(
           first,
           (r.log.lastIndex() + 1) as LogIndex,
