@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogLevel } from '@distkv/core';
+import { waitUntil } from '@distkv/core/testing';
 import { type PeerAddress, ReplicationNode, TcpTransport } from '@distkv/replication';
 import { afterEach, describe, expect, it } from 'vitest';
 import { raftElection } from '../src/index.js';
@@ -15,14 +16,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-async function until(what: string, cond: () => boolean, pollsMax = 2000): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
 
 describe('the log says what happened to leadership', () => {
   it('a killed leader: the survivors log the election, its term, the new leader and the reason; check-quorum steps it down', async () => {
@@ -56,7 +49,7 @@ describe('the log says what happened to leadership', () => {
       nodes.set(id, node);
     }
     const leaderOf = (): ReplicationNode | undefined => [...nodes.values()].find((n) => n.status().role === 'leader');
-    await until('a leader is elected', () => leaderOf() !== undefined);
+    await waitUntil('a leader is elected', () => leaderOf() !== undefined);
     const first = leaderOf() as ReplicationNode;
     const firstTerm = first.status().term;
     const text = (id: string): string => (logs.get(id) ?? []).map((l) => l.line).join('\n');
@@ -65,19 +58,19 @@ describe('the log says what happened to leadership', () => {
     // Kill the leader: the two others elect one of themselves in a later term.
     await first.stop();
     nodes.delete(first.id);
-    await until('a new leader is elected', () => leaderOf() !== undefined, 4000);
+    await waitUntil('a new leader is elected', () => leaderOf() !== undefined, 4000);
     const second = leaderOf() as ReplicationNode;
     const term = second.status().term;
     expect(term).toBeGreaterThan(firstTerm);
     const other = [...nodes.keys()].find((id) => id !== second.id) as string;
-    await until('the other survivor follows the new leader', () => nodes.get(other)?.status().leader === second.id);
+    await waitUntil('the other survivor follows the new leader', () => nodes.get(other)?.status().leader === second.id);
 
     // The new leader: why it campaigned, for which term, and that it won.
     expect(text(second.id)).toMatch(/no leader heard within the election timeout/);
     expect(text(second.id)).toMatch(new RegExp(`election: campaigns for term ${term} \\(log at \\d+\\)`));
     expect(text(second.id)).toContain(`leader: ${second.id} leads term ${term} (its first entry of the term at index`);
     // The other survivor: the term change, who caused it, and whom it follows now.
-    await until('the other survivor logged its new leader', () =>
+    await waitUntil('the other survivor logged its new leader', () =>
       text(other).includes(`leader: follows ${second.id}, leader of term ${term}`),
     );
     expect(text(other)).toMatch(new RegExp(`term \\d+ → ${term}: .*${second.id}`));
@@ -87,7 +80,7 @@ describe('the log says what happened to leadership', () => {
       await nodes.get(id)?.stop();
       nodes.delete(id);
     }
-    await until('the isolated leader steps down', () => second.status().role !== 'leader', 4000);
+    await waitUntil('the isolated leader steps down', () => second.status().role !== 'leader', 4000);
     const stepDown = (logs.get(second.id) ?? []).find((l) => l.line.startsWith('step-down:'));
     expect(stepDown?.line).toBe(
       `step-down: ${second.id} no longer leads term ${term}: check-quorum: no majority of voters answered within an election timeout`,

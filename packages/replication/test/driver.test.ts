@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commands } from '@distkv/core';
+import { waitUntil } from '@distkv/core/testing';
 import { type NodeId, type PeerAddress, ReplicationNode, type ReplicationNodeOptions, TcpTransport } from '@distkv/replication';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -12,15 +13,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** Polls `cond` every 5 ms, at most `pollsMax` times. */
-async function until(what: string, cond: () => boolean, pollsMax = 2000): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
 
 async function cluster(mode: 'sync' | 'async', extra: Partial<ReplicationNodeOptions> = {}) {
   const ids = ['n1', 'n2', 'n3'];
@@ -81,7 +73,7 @@ async function catchUpBySnapshot(
   const restarted = await start('n1', addresses.get('n1') as PeerAddress);
   expect(restarted.raft.log.firstIndex()).toBe(compactedAt + 1);
   const n3 = await start('n3', addresses.get('n3') as PeerAddress);
-  await until('n3 caught up by snapshot', () => converged(nodes), 4000);
+  await waitUntil('n3 caught up by snapshot', () => converged(nodes), 4000);
   expect(n3.raft.log.firstIndex()).toBeGreaterThan(compactedAt); // its log begins after the snapshot it installed
   return { leader: restarted, n3, compactedAt };
 }
@@ -94,7 +86,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
 
     const first = await Promise.all(Array.from({ length: 200 }, (_, i) => put(i)));
     expect(first.every((r) => r.result?.ok === true)).toBe(true);
-    await until('all nodes applied the first 200 writes', () => converged(nodes));
+    await waitUntil('all nodes applied the first 200 writes', () => converged(nodes));
     const digests = [...nodes.values()].map((n) => n.store.digest());
     expect(new Set(digests).size).toBe(1);
     expect(digests[0]).toMatch(/^200:/);
@@ -110,7 +102,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     // n3 restarts from its own data directory, on its old port. (Whether it
     // gets a snapshot or the entries depends on what was still in flight.)
     const n3 = await start('n3', addresses.get('n3') as PeerAddress);
-    await until('n3 caught up', () => converged(nodes), 4000);
+    await waitUntil('n3 caught up', () => converged(nodes), 4000);
     expect(new Set([...nodes.values()].map((n) => n.store.digest())).size).toBe(1);
     expect(n3.store.getString('key:399')).toBe('value 399');
   }, 60_000);
@@ -121,7 +113,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     const { nodes } = c;
     const put = (i: number) => (nodes.get('n1') as ReplicationNode).propose(commands.put(`key:${i}`, `value ${i}`));
     await Promise.all(Array.from({ length: 100 }, (_, i) => put(i)));
-    await until('applied everywhere', () => converged(nodes));
+    await waitUntil('applied everywhere', () => converged(nodes));
     await (nodes.get('n3') as ReplicationNode).stop();
     nodes.delete('n3');
     await Promise.all(Array.from({ length: 100 }, (_, i) => put(100 + i)));
@@ -135,7 +127,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     const { nodes, addresses, start } = await cluster('sync');
     const leader = nodes.get('n1') as ReplicationNode;
     await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(commands.incrBy('counter', i))));
-    await until('applied everywhere', () => converged(nodes));
+    await waitUntil('applied everywhere', () => converged(nodes));
     const digest = leader.store.digest();
     const termBefore = leader.raft.term;
     for (const [id, n] of [...nodes]) {
@@ -147,7 +139,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     for (const id of ['n2', 'n3', 'n1']) await start(id, addresses.get(id) as PeerAddress);
     const again = nodes.get('n1') as ReplicationNode;
     expect(again.raft.term).toBe(termBefore + 1); // the configured leader takes a new term at each start
-    await until('every node re-applied its log', () => converged(nodes), 4000);
+    await waitUntil('every node re-applied its log', () => converged(nodes), 4000);
     for (const n of nodes.values()) expect(n.store.digest()).toBe(digest);
     expect(again.store.getString('counter')).toBe(String((49 * 50) / 2));
   }, 60_000);
@@ -157,7 +149,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     const leader = nodes.get('n1') as ReplicationNode;
     const r = await leader.propose(commands.put('k', 'v'));
     expect(r.result).toBeUndefined();
-    await until('applied everywhere', () => converged(nodes));
+    await waitUntil('applied everywhere', () => converged(nodes));
     for (const n of nodes.values()) expect(n.store.getString('k')).toBe('v');
   }, 60_000);
 
@@ -165,7 +157,7 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     const { nodes } = await cluster('sync');
     const leader = nodes.get('n1') as ReplicationNode;
     await leader.propose(commands.put('k', 'v'));
-    await until('the leader knows every follower matches it', () =>
+    await waitUntil('the leader knows every follower matches it', () =>
       ['n2', 'n3'].every((id) => leader.status().progress?.get(id as NodeId)?.match === leader.raft.log.lastIndex()),
     );
     const info = leader.info();
@@ -182,14 +174,14 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     expect(info).toMatch(/\r\nfollower0:id=n2,state=replicate,match_index=2,lag=0\r\n/);
     const follower = nodes.get('n2') as ReplicationNode;
     expect(follower.info()).toMatch(/^role:follower\r\nnode_id:n2\r\nleader_id:n1\r\n/);
-    await until("the follower heard the leader's hello", () => follower.info().includes('leader_addr:127.0.0.1:7001'));
+    await waitUntil("the follower heard the leader's hello", () => follower.info().includes('leader_addr:127.0.0.1:7001'));
     // Heartbeats: both sides have heard the other, so each reports a contact age in ms.
     expect(leader.replicationInfo().last_contact_ms).toEqual(expect.any(Number));
     expect(follower.replicationInfo().last_contact_ms).toEqual(expect.any(Number));
     // Every voter is named with its client address, so asking one node finds the others; an admin
     // address set on one node reaches the others in its hello.
     leader.setHttpAddress('127.0.0.1:7201');
-    await until(
+    await waitUntil(
       "the follower heard the leader's admin address",
       () => follower.peerHttpAddresses().get('n1') === '127.0.0.1:7201',
     );
@@ -215,12 +207,12 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
     ).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringContaining('single voter') });
     // One voter, fsync none: it elects itself and commits alone; a restart has the write (the process exited cleanly).
     let node = await ReplicationNode.start({ ...base, peers: new Map(), fsync: 'none' });
-    await until('the single voter leads', () => node.status().role === 'leader');
+    await waitUntil('the single voter leads', () => node.status().role === 'leader');
     await node.propose(commands.put('solo', 'v'));
     await node.stop();
     node = await ReplicationNode.start({ ...base, peers: new Map() });
     cleanups.push(() => node.stop());
-    await until('the single voter applied its log again', () => node.store.get('solo') !== undefined);
+    await waitUntil('the single voter applied its log again', () => node.store.get('solo') !== undefined);
     expect(String(node.store.get('solo'))).toBe('v');
 
     const single = await mkdtemp(join(tmpdir(), 'distkv-repl-single-'));
@@ -252,7 +244,7 @@ describe('client sessions through the driver', () => {
     expect(id).toBeGreaterThan(0);
     const incr = (seq: number) => leader.execute(commands.session(id, seq, commands.incrBy('n', 1)));
     expect(await incr(1)).toMatchObject({ ok: true, value: 1n });
-    await until('applied everywhere', () => converged(nodes));
+    await waitUntil('applied everywhere', () => converged(nodes));
     await (nodes.get('n3') as ReplicationNode).stop();
     nodes.delete('n3');
     for (let seq = 2; seq <= 40; seq++) await incr(seq);
@@ -270,7 +262,7 @@ describe('definite and indefinite errors of the write path', () => {
   it('a write pending when its leader stops fails TIMEOUT (indefinite), never a definite code; a stopped node refuses with TRYAGAIN', async () => {
     const { nodes } = await cluster('sync');
     const leader = nodes.get('n1') as ReplicationNode;
-    await until('the leader committed its first entry', () => leader.raft.log.committed >= 1);
+    await waitUntil('the leader committed its first entry', () => leader.raft.log.committed >= 1);
     // Without followers nothing can commit: the write stays pending until the stop.
     await (nodes.get('n2') as ReplicationNode).stop();
     await (nodes.get('n3') as ReplicationNode).stop();
@@ -278,7 +270,7 @@ describe('definite and indefinite errors of the write path', () => {
       () => 'applied',
       (err: unknown) => err,
     );
-    await until('the entry is in the leader log', () => leader.raft.log.lastIndex() > leader.raft.log.committed);
+    await waitUntil('the entry is in the leader log', () => leader.raft.log.lastIndex() > leader.raft.log.committed);
     await leader.stop();
     expect(await pending).toMatchObject({
       code: 'TIMEOUT',
@@ -293,7 +285,7 @@ describe('definite and indefinite errors of the write path', () => {
     const { nodes, transports } = await cluster('sync', { readMode: 'read-index', forwardLimits: { writeTimeoutMs: 1_000 } });
     const leader = nodes.get('n1') as ReplicationNode;
     const follower = nodes.get('n2') as ReplicationNode;
-    await until('the follower knows its leader', () => follower.raft.leader === 'n1');
+    await waitUntil('the follower knows its leader', () => follower.raft.leader === 'n1');
     // The node runs on, but nothing can leave it: every sendControl returns false.
     await (transports.get('n2') as TcpTransport).close();
     const notSent = { code: 'TRYAGAIN', definite: true, message: expect.stringMatching(/no connection to leader n1/) };

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitUntil } from '@distkv/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -51,13 +52,8 @@ function request<T>(child: ChildProcess, msg: object, op: string): Promise<T> {
   });
 }
 
-async function until(what: string, cond: () => Promise<boolean>, pollsMax = 1500): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
+/** Every 20 ms, at most 1,500 times (a bound, not a pass criterion). */
+const until = (what: string, cond: () => Promise<boolean>): Promise<void> => waitUntil(what, cond, 1500, 20);
 
 describe('real processes: SIGKILL a follower (sync mode)', () => {
   it('loses nothing acknowledged, and the follower catches up by snapshot with an identical store', async () => {

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commands, encodeCommand } from '@distkv/core';
+import { waitUntil } from '@distkv/core/testing';
 import {
   type NodeId,
   type PeerAddress,
@@ -87,14 +88,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function until(what: string, cond: () => boolean, pollsMax = 2000): Promise<void> {
-  for (let i = 0; i < pollsMax; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`gave up waiting for: ${what}`);
-}
-
 describe('the driver keeps the tail on disk, across a restart', () => {
   it('a follower that missed 20 entries before the compaction catches up without a snapshot', async () => {
     const ids = ['n1', 'n2', 'n3'];
@@ -136,7 +129,7 @@ describe('the driver keeps the tail on disk, across a restart', () => {
       );
 
     await Promise.all(Array.from({ length: 100 }, (_, i) => put(i)));
-    await until('applied everywhere', converged);
+    await waitUntil('applied everywhere', converged);
     await (nodes.get('n3') as ReplicationNode).stop();
     nodes.delete('n3');
     await Promise.all(Array.from({ length: 20 }, (_, i) => put(100 + i)));
@@ -151,7 +144,7 @@ describe('the driver keeps the tail on disk, across a restart', () => {
     expect(leader.raft.log.firstIndex()).toBe(compactedAt - 50 + 1);
 
     const n3 = await start('n3', addresses.get('n3') as PeerAddress);
-    await until('n3 caught up', converged, 4000);
+    await waitUntil('n3 caught up', converged, 4000);
     expect(n3.replicationInfo().snapshots_installed).toBe(0);
     expect(n3.raft.log.firstIndex()).toBe(1); // its log was extended, never replaced
     expect(n3.store.getString('key:119')).toBe('value 119');

@@ -8,3 +8,4 @@ export { throwsDistkvError } from './errors.js';
 export { hasScript, plain, startPty } from './pty.js';
 export { mulberry32, type TestRng } from './rng.js';
 export { firstFailingRun } from './seeds.js';
+export { waitUntil } from './wait.js';
