@@ -1,21 +1,18 @@
 /**
- * A real distkv cluster for the chaos harness: one `node bin/distkv.mjs
- * server` process per node, and every peer link through a FaultProxy, so
- * node A's `--peers` names, for each B, a proxy that forwards to B's peer
- * port. The harness can then kill, pause, restart, partition and fill the
- * disk of any node, and ask each one who it thinks leads.
- *
- * Ports: RESP and peer ports are fixed per node for the whole run (a
- * restarted node comes back on the same ones) and taken below Linux's
- * ephemeral range, so an outgoing reconnect can never steal them.
+ * The chaos harness's cluster: the workspace's one process harness
+ * (`ProcessCluster` from @distkv/cli/testing: real `distkv server`
+ * processes, reserved peer ports, client port 0 read back, exits told from
+ * crashes) with every peer link routed through a FaultProxy, so node A's
+ * `--peers` names, for each B, a proxy that forwards to B's peer port. What
+ * it adds is what only chaos needs: partitions and lossy links (the
+ * proxies), full disks (a filler file on each node's own tmpfs), the leader
+ * as the highest term that claims it, and healing everything at once.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, unlinkSync, writeSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, parseInfo } from '@distkv/net';
+import { ProcessCluster } from '@distkv/cli/testing';
+import { mulberry32 } from '@distkv/core/testing';
 import { FaultProxy } from './proxy.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -25,7 +22,9 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
  * long run then tests one fixed version while the working tree moves on.
  */
 export const serverRoot = process.env.DISTKV_CHAOS_ROOT ?? repoRoot;
-const binPath = join(serverRoot, 'packages', 'cli', 'bin', 'distkv.mjs');
+
+/** Each node's tmpfs when the disk nemesis may fill it. */
+const DISK_BYTES = 48 << 20;
 
 export interface ClusterOptions {
   nodes: number;
@@ -40,200 +39,74 @@ export interface ClusterOptions {
   extra?: string[];
 }
 
-let nextPort = 20_000 + Math.floor(Math.random() * 10_000);
-
-/** A free port below the ephemeral range (32768+), probed by binding it. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = nextPort;
-    nextPort = nextPort >= 32_000 ? 20_000 : nextPort + 1;
-    const s = createServer();
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) {
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error('no free port in 200 tries');
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-interface NodeState {
-  id: string;
-  port: number;
-  peerPort: number;
-  dataDir: string;
-  child: ChildProcess | undefined;
-  paused: boolean;
-  /** Set when the disk nemesis filled this node's tmpfs. */
-  filler: string | undefined;
-  starts: number;
-  exits: Array<{ code: number | null; signal: string | null; expected: boolean }>;
-  logTail: string;
+/** How a lossy link behaves (see FaultProxy's `loss`), without the per-link seed. */
+export interface LossRates {
+  rate: number;
+  resetRate: number;
 }
 
 export class ChaosCluster {
-  readonly root: string;
-  readonly ids: string[];
-  readonly nodes = new Map<string, NodeState>();
+  /** The processes: start, kill, pause, resume, INFO, clients. */
+  readonly processes: ProcessCluster;
   /** proxies.get(a).get(b): the link a uses to reach b. */
   readonly proxies = new Map<string, Map<string, FaultProxy>>();
-  /** proxyPorts.get(a).get(b): the port of that proxy. */
-  readonly proxyPorts = new Map<string, Map<string, number>>();
   readonly options: ClusterOptions;
-  /** Whether the data dirs really are small tmpfs mounts (smallDisks asked, and mount worked). */
-  disksMounted = false;
-  diskSkipReason = '';
-  #stopping = false;
+  /** node id -> the filler file the disk nemesis wrote on its tmpfs. */
+  readonly #fillers = new Map<string, string>();
+  /** node id -> which of its starts had its disk filled (a fail-stop may come after the disk is freed). */
+  readonly #filledStart = new Map<string, number>();
 
-  private constructor(options: ClusterOptions) {
+  private constructor(processes: ProcessCluster, options: ClusterOptions) {
+    this.processes = processes;
     this.options = options;
-    this.root = mkdtempSync(join(tmpdir(), 'distkv-chaos-'));
-    this.ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+    // A node whose disk we filled may fail-stop (exit 3): that exit is ours, not a crash.
+    processes.expectExit = (id) => this.#filledStart.get(id) === processes.starts(id);
   }
 
   static async create(options: ClusterOptions): Promise<ChaosCluster> {
-    const c = new ChaosCluster(options);
-    for (const id of c.ids) {
-      const dataDir = join(c.root, id);
-      mkdirSync(dataDir, { recursive: true });
-      c.nodes.set(id, {
-        id,
-        port: await freePort(),
-        peerPort: await freePort(),
-        dataDir,
-        child: undefined,
-        paused: false,
-        filler: undefined,
-        starts: 0,
-        exits: [],
-        logTail: '',
-      });
-    }
-    if (options.smallDisks) c.#mountDisks();
-    for (const a of c.ids) {
+    const o = options;
+    const processes = await ProcessCluster.create(o.nodes, {
+      bin: join(serverRoot, 'packages', 'cli', 'bin', 'distkv.mjs'),
+      // biome-ignore format: one flag per pair reads better
+      flags: ['--election', o.election, '--replication', o.replication, '--read-mode', o.readMode,
+        '--write-timeout-ms', String(o.writeTimeoutMs), '--snapshot-every', String(o.snapshotEvery), '--quiet',
+        ...(o.extra ?? [])],
+      listenTimeoutMs: 90_000,
+      ...(o.smallDisks ? { tmpfsBytes: DISK_BYTES } : {}),
+    });
+    const c = new ChaosCluster(processes, options);
+    const ports = new Map<string, number>();
+    for (const a of processes.ids) {
       const row = new Map<string, FaultProxy>();
-      const ports = new Map<string, number>();
-      for (const b of c.ids) {
+      for (const b of processes.ids) {
         if (a === b) continue;
-        const proxy = new FaultProxy({ port: c.node(b).peerPort });
-        ports.set(b, await proxy.listen());
+        const proxy = new FaultProxy({ port: processes.peerPort(b) });
+        ports.set(`${a}>${b}`, await proxy.listen());
         row.set(b, proxy);
       }
       c.proxies.set(a, row);
-      c.proxyPorts.set(a, ports);
     }
+    processes.routePeers((from, to) => `127.0.0.1:${ports.get(`${from}>${to}`)}`);
     return c;
   }
 
-  #mountDisks(): void {
-    if (process.getuid?.() !== 0) {
-      this.diskSkipReason = 'not root: cannot mount a small tmpfs per node';
-      return;
-    }
-    for (const n of this.nodes.values()) {
-      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', n.dataDir]);
-      if (r.status !== 0) {
-        this.diskSkipReason = `mount -t tmpfs failed: ${String(r.stderr).trim()}`;
-        for (const m of this.nodes.values()) spawnSync('umount', [m.dataDir]);
-        return;
-      }
-    }
-    this.disksMounted = true;
+  get ids(): readonly string[] {
+    return this.processes.ids;
   }
 
-  node(id: string): NodeState {
-    const n = this.nodes.get(id);
-    if (n === undefined) throw new Error(`no node ${id}`);
-    return n;
+  get root(): string {
+    return this.processes.root;
   }
 
-  isUp(id: string): boolean {
-    const c = this.node(id).child;
-    return c !== undefined && c.exitCode === null && c.signalCode === null;
+  /** Whether the data dirs really are small tmpfs mounts (smallDisks asked, and mount worked). */
+  get disksMounted(): boolean {
+    return this.processes.tmpfsMounted;
   }
 
-  /** Starts a node (again) and resolves once it listens; rejects if it exits first. */
-  async start(id: string): Promise<void> {
-    const n = this.node(id);
-    if (this.isUp(id)) return;
-    const peers = this.ids
-      .filter((p) => p !== id)
-      .map((p) => `${p}=127.0.0.1:${this.proxyPorts.get(id)?.get(p)}`)
-      .join(',');
-    const o = this.options;
-    // biome-ignore format: one flag per pair reads better
-    const args = [binPath, 'server', '--id', id, '--port', String(n.port), '--peer-port', String(n.peerPort),
-      '--peers', peers, '--data-dir', n.dataDir, '--election', o.election, '--replication', o.replication,
-      '--read-mode', o.readMode, '--write-timeout-ms', String(o.writeTimeoutMs),
-      '--snapshot-every', String(o.snapshotEvery), '--quiet', ...(o.extra ?? [])];
-    // The harness's own ts-node settings must not leak into the server (its launcher sets its own), nor
-    // DISTKV_* variables: the server reads those as settings (and refuses the ones it does not know).
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('TS_NODE_') && !k.startsWith('DISTKV_')),
-    );
-    const child = spawn(process.execPath, args, { cwd: this.root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    n.child = child;
-    n.paused = false;
-    n.starts++;
-    const append = (d: Buffer) => {
-      n.logTail = (n.logTail + d.toString()).slice(-4000);
-    };
-    child.stderr?.on('data', append);
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`${id}: no listening line within 90 s: ${n.logTail}`)), 90_000);
-      child.stdout?.on('data', (d: Buffer) => {
-        out += d.toString();
-        append(d);
-        if (/listening on/.test(out)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        // Expected: our SIGKILL, our shutdown, or a fail-stop while the disk nemesis holds its disk full.
-        n.exits.push({ code, signal, expected: this.#stopping || signal === 'SIGKILL' || n.filler !== undefined });
-        reject(new Error(`${id} exited with ${code ?? signal}: ${n.logTail}`));
-      });
-    }).catch((err: Error) => {
-      if (this.isUp(id)) child.kill('SIGKILL');
-      throw err;
-    });
-  }
-
-  async startAll(): Promise<void> {
-    await Promise.all(this.ids.map((id) => this.start(id)));
-  }
-
-  async kill(id: string): Promise<void> {
-    const n = this.node(id);
-    const child = n.child;
-    if (child === undefined || !this.isUp(id)) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGKILL');
-    if (n.paused) child.kill('SIGCONT');
-    n.paused = false;
-    await exited;
-  }
-
-  pause(id: string): void {
-    const n = this.node(id);
-    if (!this.isUp(id) || n.paused) return;
-    n.child?.kill('SIGSTOP');
-    n.paused = true;
-  }
-
-  resume(id: string): void {
-    const n = this.node(id);
-    if (!n.paused) return;
-    if (this.isUp(id)) n.child?.kill('SIGCONT');
-    n.paused = false;
+  get diskSkipReason(): string {
+    return this.processes.tmpfsSkipReason;
   }
 
   // #region partition
@@ -261,15 +134,47 @@ export class ChaosCluster {
     void bridge;
   }
 
+  // #region loss
+  /**
+   * Makes every link to and from each of `nodes` lossy (both directions),
+   * each link with a seed of its own drawn from `seed`: the same run seed
+   * drops the same sequence of chunks and connections on each link.
+   */
+  lossy(nodes: readonly string[], rates: LossRates, seed: number): void {
+    this.healNetwork();
+    const rng = mulberry32(seed);
+    for (const [a, row] of this.proxies)
+      for (const [b, proxy] of row)
+        if (nodes.includes(a) || nodes.includes(b)) proxy.set({ kind: 'loss', ...rates, seed: Math.floor(rng() * 2 ** 32) });
+  }
+  // #endregion loss
+
+  /** Chunks delayed and connections reset by lossy links so far, over every proxy. */
+  lossCounts(): { delayed: number; resets: number } {
+    let delayed = 0;
+    let resets = 0;
+    for (const row of this.proxies.values())
+      for (const p of row.values()) {
+        delayed += p.lossDelayed;
+        resets += p.lossResets;
+      }
+    return { delayed, resets };
+  }
+
   healNetwork(): void {
     for (const row of this.proxies.values()) for (const p of row.values()) p.heal();
   }
 
+  isFilled(id: string): boolean {
+    return this.#fillers.has(id);
+  }
+
   /** Fills the node's tmpfs until ENOSPC (bounded by the mount's size). */
   fillDisk(id: string): boolean {
-    const n = this.node(id);
-    if (!this.disksMounted || n.filler !== undefined) return false;
-    const path = join(n.dataDir, 'chaos-filler');
+    if (!this.disksMounted || this.#fillers.has(id)) return false;
+    const path = join(this.processes.dataDir(id), 'chaos-filler');
+    this.#fillers.set(id, path);
+    this.#filledStart.set(id, this.processes.starts(id));
     const fd = openSync(path, 'w');
     const chunk = Buffer.alloc(1 << 20);
     try {
@@ -284,45 +189,31 @@ export class ChaosCluster {
     } finally {
       closeSync(fd);
     }
-    n.filler = path;
     return true;
   }
 
   freeDisk(id: string): void {
-    const n = this.node(id);
-    if (n.filler === undefined) return;
+    const path = this.#fillers.get(id);
+    if (path === undefined) return;
     try {
-      unlinkSync(n.filler);
+      unlinkSync(path);
     } catch {
       // already gone
     }
-    n.filler = undefined;
-  }
-
-  /** A one-shot RESP client to a node (no reconnect). */
-  async connect(id: string, timeoutMs = 2_000): Promise<Client> {
-    return Client.connect({ port: this.node(id).port, reconnect: { attemptsMax: 1 }, timeoutMs });
-  }
-
-  async info(id: string, timeoutMs = 1_000): Promise<Map<string, string>> {
-    const c = await this.connect(id, timeoutMs);
-    try {
-      return parseInfo(String(await c.call('INFO', 'replication')));
-    } finally {
-      await c.close().catch(() => undefined);
-    }
+    this.#fillers.delete(id);
   }
 
   /** The node that says it is the leader, if exactly one reachable running node does (highest term wins). */
   async findLeader(): Promise<string | undefined> {
+    const p = this.processes;
     let best: { id: string; term: number } | undefined;
     await Promise.all(
       this.ids.map(async (id) => {
-        if (!this.isUp(id) || this.node(id).paused) return;
+        if (!p.isUp(id) || p.isPaused(id)) return;
         try {
-          const info = await this.info(id, 700);
+          const info = await p.info(id, 700);
           if (info.get('role') !== 'leader') return;
-          const t = Number(info.get('term') ?? info.get('current_term') ?? 0);
+          const t = Number(info.get('term') ?? 0);
           if (best === undefined || t > best.term) best = { id, term: t };
         } catch {
           // down or slow
@@ -334,20 +225,7 @@ export class ChaosCluster {
 
   /** Every node up, one leader that all agree on, and every node applied its commit index. */
   async converged(): Promise<boolean> {
-    const infos = new Map<string, Map<string, string>>();
-    for (const id of this.ids) {
-      if (!this.isUp(id)) return false;
-      infos.set(id, await this.info(id));
-    }
-    const leaders = new Set([...infos.values()].map((i) => i.get('leader_id') ?? ''));
-    if (leaders.size !== 1) return false;
-    const [leader] = leaders;
-    const li = infos.get(leader ?? '');
-    if (li === undefined || li.get('role') !== 'leader') return false;
-    const commit = li.get('commit_index');
-    if (commit !== li.get('last_index')) return false;
-    for (const i of infos.values()) if (i.get('applied_index') !== commit) return false;
-    return true;
+    return this.processes.running().length === this.ids.length && (await this.processes.converged(this.ids));
   }
 
   /** Heals everything: network, disks, paused nodes; restarts nodes that are down. */
@@ -355,14 +233,12 @@ export class ChaosCluster {
     this.healNetwork();
     for (const id of this.ids) {
       this.freeDisk(id);
-      this.resume(id);
+      this.processes.resume(id);
     }
     for (const id of this.ids) {
-      if (this.isUp(id)) continue;
-      for (let attempt = 0; ; attempt++) {
+      for (let attempt = 0; !this.processes.isUp(id); attempt++) {
         try {
-          await this.start(id);
-          break;
+          await this.processes.start(id);
         } catch (err) {
           if (attempt >= 2) throw err;
           await sleep(500);
@@ -371,22 +247,8 @@ export class ChaosCluster {
     }
   }
 
-  /** Exits we did not cause (not a SIGKILL of ours, not at shutdown): crashes. */
-  crashes(): Array<{ id: string; code: number | null; signal: string | null; log: string }> {
-    const out: Array<{ id: string; code: number | null; signal: string | null; log: string }> = [];
-    for (const n of this.nodes.values())
-      for (const e of n.exits) if (!e.expected) out.push({ id: n.id, code: e.code, signal: e.signal, log: n.logTail });
-    return out;
-  }
-
   async destroy(keepData = false): Promise<void> {
-    this.#stopping = true;
-    for (const id of this.ids) {
-      this.resume(id);
-      await this.kill(id);
-    }
+    await this.processes.destroy(keepData);
     for (const row of this.proxies.values()) for (const p of row.values()) await p.close();
-    if (this.disksMounted) for (const n of this.nodes.values()) spawnSync('umount', ['-l', n.dataDir]);
-    if (!keepData) rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -14,14 +14,44 @@
  *   fsync, and the majority's read then misses an acknowledged write — an
  *   anomaly every time, not by luck.
  * - disk: fill a node's data disk (a small tmpfs) until ENOSPC.
+ * - loss: packet loss on one node's links or on every link, as TCP shows
+ *   it (see FaultProxy's `loss`): chunks held 200–400 ms, SYNs held 1 s,
+ *   now and then a reset.
+ * - slow-follower: a follower (INFO replication) whose event loop stalls
+ *   for 1.5–3 election timeouts (SIGSTOP, then SIGCONT), again and again.
  * - all: a mix of the above, one per cycle.
  */
+import { electionDefaults } from '@distkv/replication';
 import type { ChaosCluster } from './cluster.js';
 import { sleep } from './cluster.js';
 import type { Rng, Workload } from './workload.js';
 
-export type NemesisKind = 'kill' | 'pause' | 'partition' | 'leader' | 'isolate-leader' | 'disk' | 'all' | 'none';
-export const NEMESES: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'disk', 'all', 'none'];
+export type NemesisKind =
+  | 'kill'
+  | 'pause'
+  | 'partition'
+  | 'leader'
+  | 'isolate-leader'
+  | 'disk'
+  | 'loss'
+  | 'slow-follower'
+  | 'all'
+  | 'none';
+// biome-ignore format: one line
+export const NEMESES: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'disk', 'loss', 'slow-follower', 'all', 'none'];
+
+// #region slow-follower-timing
+/** The servers' election timeout (the harness passes no --tick-ms): 15 ticks of 10 ms. */
+export const ELECTION_TIMEOUT_MS = electionDefaults.electionTimeoutTicks * electionDefaults.tickMs;
+/** A slow follower's stall, in election timeouts: long enough that it must count the leader as gone. */
+export const STALL_TIMEOUTS: [number, number] = [1.5, 3];
+/** Its run between stalls, in election timeouts: time to hear the leader and catch up. */
+export const RUN_TIMEOUTS: [number, number] = [2, 6];
+// #endregion slow-follower-timing
+
+/** Loss per chunk and resets per chunk, drawn per cycle. */
+const LOSS_RATE: [number, number] = [0.05, 0.3];
+const LOSS_RESET_RATE: [number, number] = [0, 0.01];
 
 export interface NemesisEvent {
   kind: string;
@@ -87,7 +117,7 @@ export class Nemesis {
   }
 
   async #run(): Promise<void> {
-    const mix: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader'];
+    const mix: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'loss', 'slow-follower'];
     if (this.cluster.disksMounted) mix.push('disk');
     while (this.#running) {
       await this.#hold(this.#between(this.options.quietMs));
@@ -95,8 +125,13 @@ export class Nemesis {
       const kind = this.options.kind === 'all' ? pick(this.rng, mix) : this.options.kind;
       const event: NemesisEvent = { kind, detail: '', nodes: [], startMs: this.workload.now(), endMs: 0 };
       try {
-        await this.#inject(kind, event);
-        await this.#hold(this.#between(this.options.faultMs));
+        const holdMs = this.#between(this.options.faultMs);
+        if (kind === 'slow-follower') await this.#slowFollower(event, holdMs);
+        else {
+          await this.#inject(kind, event);
+          await this.#hold(holdMs);
+        }
+        if (kind === 'loss') this.#lossTotals(event);
       } catch (err) {
         event.detail += ` (nemesis error: ${(err as Error).message.slice(0, 200)})`;
       }
@@ -119,7 +154,7 @@ export class Nemesis {
    */
   async #healDisks(event: NemesisEvent): Promise<void> {
     const c = this.cluster;
-    const filled = c.ids.filter((id) => c.node(id).filler !== undefined);
+    const filled = c.ids.filter((id) => c.isFilled(id));
     for (const id of filled) c.freeDisk(id);
     for (const id of filled) {
       let recovered = false;
@@ -127,9 +162,9 @@ export class Nemesis {
         await sleep(250);
         try {
           const leader = await c.findLeader();
-          if (leader === undefined || !c.isUp(id)) continue;
-          const li = await c.info(leader);
-          const ni = await c.info(id);
+          if (leader === undefined || !c.processes.isUp(id)) continue;
+          const li = await c.processes.info(leader, 1_000);
+          const ni = await c.processes.info(id, 1_000);
           // Caught up: it follows the current term (a stopped node's term is frozen) and has applied nearly all.
           recovered =
             ni.get('term') === li.get('term') && Number(li.get('commit_index')) - Number(ni.get('applied_index')) <= 100;
@@ -137,10 +172,10 @@ export class Nemesis {
           // not yet
         }
       }
-      if (!c.isUp(id)) event.detail += `; ${id} exited (restarted)`;
+      if (!c.processes.isUp(id)) event.detail += `; ${id} exited (restarted)`;
       else if (!recovered) {
         event.detail += `; ${id} did not catch up within 5 s of freeing the disk (restarted)`;
-        await c.kill(id);
+        await c.processes.kill(id);
       } else event.detail += `; ${id} caught up by itself`;
     }
   }
@@ -158,14 +193,14 @@ export class Nemesis {
         const victims = this.#minority();
         event.nodes = victims;
         event.detail = `SIGKILL ${victims.join(',')}`;
-        for (const id of victims) await c.kill(id);
+        for (const id of victims) await c.processes.kill(id);
         return;
       }
       case 'pause': {
         const victims = this.#minority();
         event.nodes = victims;
         event.detail = `SIGSTOP ${victims.join(',')}`;
-        for (const id of victims) c.pause(id);
+        for (const id of victims) c.processes.pause(id);
         return;
       }
       case 'partition': {
@@ -204,8 +239,8 @@ export class Nemesis {
         const how = pick(this.rng, ['kill', 'pause', 'isolate'] as const);
         event.kind = `leader-${how}`;
         event.detail = `${how} leader ${leader}`;
-        if (how === 'kill') await c.kill(leader);
-        else if (how === 'pause') c.pause(leader);
+        if (how === 'kill') await c.processes.kill(leader);
+        else if (how === 'pause') c.processes.pause(leader);
         else c.partition([[leader], c.ids.filter((id) => id !== leader)], pick(this.rng, ['reset', 'stall'] as const));
         return;
       }
@@ -218,10 +253,81 @@ export class Nemesis {
         event.detail = c.fillDisk(target) ? `disk full on ${target}` : `disk nemesis skipped: ${c.diskSkipReason}`;
         return;
       }
+      case 'loss': {
+        const all = this.rng() < 0.5;
+        const nodes = all ? [...c.ids] : [pick(this.rng, c.ids)];
+        const rates = { rate: this.#between(LOSS_RATE), resetRate: this.#between(LOSS_RESET_RATE) };
+        c.lossy(nodes, rates, Math.floor(this.rng() * 2 ** 32));
+        this.#lossAtStart = c.lossCounts();
+        event.nodes = all ? [] : nodes;
+        event.kind = all ? 'loss-all' : 'loss-node';
+        const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+        event.detail = `${all ? 'every link' : `links of ${nodes[0]}`} lossy: ${pct(rates.rate)} held, ${pct(rates.resetRate)} reset`;
+        return;
+      }
       default:
         return;
     }
   }
+
+  #lossAtStart = { delayed: 0, resets: 0 };
+
+  /** What the lossy links did in this cycle, into the event. */
+  #lossTotals(event: NemesisEvent): void {
+    const now = this.cluster.lossCounts();
+    event.detail += `; ${now.delayed - this.#lossAtStart.delayed} delayed, ${now.resets - this.#lossAtStart.resets} reset`;
+  }
+
+  /** The running, unpaused nodes that say they follow a leader. */
+  async #followers(): Promise<string[]> {
+    const p = this.cluster.processes;
+    const roles = await Promise.all(
+      this.cluster.ids.map(async (id) => {
+        if (!p.isUp(id) || p.isPaused(id)) return undefined;
+        const info = await p.info(id, 2_000).catch(() => undefined);
+        return info?.get('role') === 'follower' && info.get('leader_id') !== '' ? id : undefined;
+      }),
+    );
+    return roles.filter((id) => id !== undefined);
+  }
+
+  // #region slow-follower
+  /**
+   * For `holdMs`: SIGSTOP one follower for 1.5–3 election timeouts, SIGCONT
+   * it, let it run for 2–6, and again. Picked once per cycle from INFO
+   * replication (a node with a slow disk or a long GC stays slow); picked
+   * anew if it no longer follows. Its peers see it silent past their
+   * election timeout; it wakes with a stall's worth of ticks to count.
+   */
+  async #slowFollower(event: NemesisEvent, holdMs: number): Promise<void> {
+    const p = this.cluster.processes;
+    const end = Date.now() + holdMs;
+    const stalls: number[] = [];
+    let victim: string | undefined;
+    try {
+      while (this.#running && Date.now() < end) {
+        const followers = await this.#followers();
+        if (victim === undefined || !followers.includes(victim))
+          victim = followers.length > 0 ? pick(this.rng, followers) : undefined;
+        if (victim === undefined) {
+          await this.#hold(250);
+          continue;
+        }
+        const stallMs = ELECTION_TIMEOUT_MS * this.#between(STALL_TIMEOUTS);
+        p.pause(victim);
+        stalls.push(Math.round(stallMs));
+        if (!event.nodes.includes(victim)) event.nodes.push(victim);
+        await sleep(stallMs); // not #hold: a stall always ends with SIGCONT, below
+        p.resume(victim);
+        await this.#hold(ELECTION_TIMEOUT_MS * this.#between(RUN_TIMEOUTS));
+      }
+    } finally {
+      if (victim !== undefined) p.resume(victim);
+    }
+    const ms = stalls.length === 0 ? '' : ` (${Math.min(...stalls)}–${Math.max(...stalls)} ms)`;
+    event.detail = `${stalls.length} SIGSTOP stalls of ${event.nodes.join(',') || 'no follower found'}${ms}`;
+  }
+  // #endregion slow-follower
 
   /**
    * Write k=a through the leader; cut the leader off; write k=b to it
@@ -242,7 +348,7 @@ export class Nemesis {
       return;
     }
     event.nodes = [leader];
-    const conn = await c.connect(leader, 3_000).catch(() => undefined);
+    const conn = await c.processes.client(leader, 3_000).catch(() => undefined);
     try {
       const a = `${key}-a`;
       await w.run(conn, { client: lane, node: leader, key, kind: 'write', value: a }, ['SET', key, a], () => ({}));
@@ -255,11 +361,13 @@ export class Nemesis {
       for (let i = 0; i < 60 && this.#running; i++) {
         const newLeader = (
           await Promise.all(
-            others.map(async (id) => ((await c.info(id, 700).catch(() => undefined))?.get('role') === 'leader' ? id : undefined)),
+            others.map(async (id) =>
+              (await c.processes.info(id, 700).catch(() => undefined))?.get('role') === 'leader' ? id : undefined,
+            ),
           )
         ).find((x) => x !== undefined);
         if (newLeader !== undefined) {
-          const rc = await c.connect(newLeader, 3_000).catch(() => undefined);
+          const rc = await c.processes.client(newLeader, 3_000).catch(() => undefined);
           const r = await w.run(rc, { client: lane, node: newLeader, key, kind: 'read' }, ['GET', key], (v) => ({
             output: v === null ? null : String(v),
           }));

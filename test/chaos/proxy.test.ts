@@ -104,4 +104,45 @@ describe('FaultProxy', () => {
     s3.write('ok');
     expect((await got).toString()).toBe('ok');
   });
+
+  it('loss holds chunks back but delivers every byte in order, and counts what it held', async () => {
+    const { proxy, port } = await through();
+    proxy.set({ kind: 'loss', rate: 0.5, resetRate: 0, seed: 1 });
+    const s = await connect(port);
+    const got = receive(s, 30);
+    for (let i = 0; i < 10; i++) s.write(String(i).padStart(3, '0'));
+    expect((await got).toString()).toBe(Array.from({ length: 10 }, (_, i) => String(i).padStart(3, '0')).join(''));
+    expect(proxy.lossDelayed).toBeGreaterThan(0);
+    expect(proxy.lossResets).toBe(0);
+  });
+
+  it('loss with a reset rate of 1 resets the connection on its first chunk', async () => {
+    const { proxy, port } = await through();
+    proxy.set({ kind: 'loss', rate: 0, resetRate: 1, seed: 1 });
+    const s = await connect(port);
+    const closed = new Promise((r) => s.once('close', r));
+    s.on('error', () => undefined);
+    s.write('x');
+    await closed;
+    expect(proxy.lossResets).toBe(1);
+    expect(proxy.bytesForwarded).toBe(0);
+  });
+
+  it('the same seed makes the same decisions', async () => {
+    const counts: number[] = [];
+    for (let run = 0; run < 2; run++) {
+      const { proxy, port } = await through();
+      proxy.set({ kind: 'loss', rate: 0.3, resetRate: 0, seed: 42 });
+      const s = await connect(port);
+      // One chunk at a time (each echoed before the next is sent), so the chunking is the same in both runs.
+      for (let i = 0; i < 6; i++) {
+        const got = receive(s, 1);
+        s.write('a');
+        await got;
+      }
+      counts.push(proxy.lossDelayed);
+    }
+    expect(counts[0]).toBe(counts[1]);
+    expect(counts[0]).toBeGreaterThan(0);
+  });
 });

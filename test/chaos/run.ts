@@ -6,6 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mulberry32 } from '@distkv/core/testing';
+import type { Client } from '@distkv/net';
 import { checkHistory, explain, type Operation } from './checker.js';
 import { ChaosCluster, repoRoot, sleep } from './cluster.js';
 import { Nemesis, type NemesisKind } from './nemesis.js';
@@ -142,7 +143,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   let monitor: Promise<void> = Promise.resolve();
   try {
     log(`starting ${o.nodes} nodes in ${cluster.root}`);
-    await cluster.startAll();
+    await cluster.processes.startAll();
     if (!(await until(() => cluster.converged(), 240)))
       throw new Error('the cluster never elected a leader that all nodes follow');
     log(`cluster up; running ${o.timeSec} s of ${o.nemesis}`);
@@ -168,8 +169,10 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     const infos: Record<string, Record<string, string>> = {};
     if (!converged) {
       for (const id of cluster.ids) {
-        infos[id] = Object.fromEntries((await cluster.info(id).catch(() => new Map<string, string>())).entries());
-        log(`  ${id} up=${cluster.isUp(id)} ${JSON.stringify(infos[id])}`);
+        infos[id] = Object.fromEntries(
+          (await cluster.processes.info(id, 1_000).catch(() => new Map<string, string>())).entries(),
+        );
+        log(`  ${id} up=${cluster.processes.isUp(id)} ${JSON.stringify(infos[id])}`);
       }
     }
 
@@ -181,13 +184,13 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
     // Bounded: 90 s for all final reads; keys not read by then are reported missing.
     const finalDeadline = performance.now() + 90_000;
     let leader: string | undefined;
-    let conn: Awaited<ReturnType<typeof cluster.connect>> | undefined;
+    let conn: Client | undefined;
     for (const key of keys) {
       let done = false;
       for (let attempt = 0; attempt < 40 && !done && performance.now() < finalDeadline; attempt++) {
         if (conn === undefined) {
           leader = (await cluster.findLeader()) ?? (cluster.ids[attempt % cluster.ids.length] as string);
-          conn = await cluster.connect(leader, 3_000).catch(() => undefined);
+          conn = await cluster.processes.client(leader, 3_000).catch(() => undefined);
         }
         const op = await workload.run(conn, { client: lane, node: leader ?? '', key, kind: 'read' }, ['GET', key], (v) => ({
           output: v === null ? null : String(v),
@@ -223,7 +226,7 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
       details: {
         explain: why,
         lost,
-        crashes: cluster.crashes(),
+        crashes: cluster.processes.crashes(),
         events: nemesis.events.map((e) => ({ kind: e.kind, detail: e.detail })),
         converged,
         infos,

@@ -130,7 +130,7 @@ export class Workload {
     while (this.#running) {
       if (conn === undefined) {
         try {
-          conn = await this.cluster.connect(node, this.options.timeoutMs);
+          conn = await this.cluster.processes.client(node, this.options.timeoutMs);
         } catch {
           conn = undefined;
         }

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,13 @@ export interface ProcessClusterOptions {
   bin?: string;
   /** How long a node may take to print its listening line. */
   listenTimeoutMs?: number;
+  /**
+   * Mount each node's data dir as a tmpfs of its own, this many bytes, so a
+   * test can fill one node's disk to ENOSPC (the chaos disk nemesis). Needs
+   * root and mount(8): without them the nodes run on plain dirs and
+   * tmpfsSkipReason says why. destroy() unmounts them.
+   */
+  tmpfsBytes?: number;
 }
 
 export interface NodeExit {
@@ -70,6 +77,9 @@ export class ProcessCluster {
   readonly #options: ProcessClusterOptions;
   #peerAddress: (from: string, to: string) => string;
   #stopping = false;
+  #mounted: string[] = [];
+  /** Why the data dirs are not the tmpfs mounts that tmpfsBytes asked for ('' when they are, or none was asked). */
+  tmpfsSkipReason = '';
   /** An exit of `id` that the caller caused on purpose (say, a disk it filled) is not a crash. */
   expectExit: (id: string) => boolean = () => false;
 
@@ -103,7 +113,35 @@ export class ProcessCluster {
         log: '',
       });
     }
+    if (options.tmpfsBytes !== undefined) cluster.#mountTmpfs(options.tmpfsBytes);
     return cluster;
+  }
+
+  /** All or nothing: a data dir that could not be mounted leaves none mounted. */
+  #mountTmpfs(bytes: number): void {
+    if (process.getuid?.() !== 0) {
+      this.tmpfsSkipReason = 'not root: cannot mount a tmpfs per node';
+      return;
+    }
+    for (const id of this.ids) {
+      const dir = this.dataDir(id);
+      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { encoding: 'utf8' });
+      if (r.status !== 0) {
+        this.tmpfsSkipReason = `mount -t tmpfs failed: ${(r.stderr || String(r.error ?? '')).trim()}`;
+        this.#unmountTmpfs();
+        return;
+      }
+      this.#mounted.push(dir);
+    }
+  }
+
+  #unmountTmpfs(): void {
+    for (const dir of this.#mounted.splice(0)) spawnSync('umount', ['-l', dir]);
+  }
+
+  /** Whether every data dir is the tmpfs that tmpfsBytes asked for. */
+  get tmpfsMounted(): boolean {
+    return this.#mounted.length === this.ids.length;
   }
 
   #node(id: string): NodeProcess {
@@ -331,8 +369,10 @@ export class ProcessCluster {
     for (const id of this.ids) await this.kill(id);
   }
 
+  /** Kills every node and removes the temp root (unless keepData; a tmpfs's contents go with its unmount either way). */
   async destroy(keepData = false): Promise<void> {
     await this.killAll();
+    this.#unmountTmpfs();
     if (!keepData) rmSync(this.root, { recursive: true, force: true });
   }
 }
