@@ -35,17 +35,19 @@ function* markdownFiles(dir) {
 /** The lines between `#region name` and `#endregion name`, dedented. */
 export function extractRegion(source, name) {
   const lines = source.split('\n');
-  const start = lines.findIndex((l) => new RegExp(`(//|#|<!--)\\s*#region ${name}\\b`).test(l));
+  // The name ends where a region name may not go on: `slow-follower` is not the start of `slow-follower-timing`.
+  const nameEnd = '(?![\\w-])';
+  const start = lines.findIndex((l) => new RegExp(`(//|#|<!--)\\s*#region ${name}${nameEnd}`).test(l));
   if (start < 0) return undefined;
-  const end = lines.findIndex((l, i) => i > start && new RegExp(`(//|#|<!--)\\s*#endregion ${name}\\b`).test(l));
+  const end = lines.findIndex((l, i) => i > start && new RegExp(`(//|#|<!--)\\s*#endregion ${name}${nameEnd}`).test(l));
   if (end < 0) return undefined;
   const body = [];
   let paused = false;
   for (const l of lines.slice(start + 1, end)) {
-    if (new RegExp(`(//|#)\\s*#pause ${name}\\b`).test(l)) {
+    if (new RegExp(`(//|#)\\s*#pause ${name}${nameEnd}`).test(l)) {
       paused = true;
       body.push(`${l.match(/^ */)[0]}// …`);
-    } else if (new RegExp(`(//|#)\\s*#resume ${name}\\b`).test(l)) paused = false;
+    } else if (new RegExp(`(//|#)\\s*#resume ${name}${nameEnd}`).test(l)) paused = false;
     else if (!paused && !/(\/\/|#)\s*#(end)?region\b|(\/\/|#)\s*#(pause|resume)\b/.test(l)) body.push(l);
   }
   const indent = Math.min(...body.filter((l) => l.trim() !== '').map((l) => l.match(/^ */)[0].length));

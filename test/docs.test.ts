@@ -24,6 +24,12 @@ describe('docs quote check', () => {
     expect(extractRegion(source, 'missing')).toBeUndefined();
   });
 
+  it('does not take a region for another whose name it begins (add is not add-more)', () => {
+    const both = '// #region add-more\nmore();\n// #endregion add-more\n// #region add\nadd();\n// #endregion add\n';
+    expect(extractRegion(both, 'add')).toBe('add();\n');
+    expect(extractRegion(both, 'add-more')).toBe('more();\n');
+  });
+
   it('passes when the quote matches, and on this repository', () => {
     expect(checkDocs(repo({ 'packages/core/src/a.ts': source, 'docs/01.md': doc })).problems).toEqual([]);
     const here = checkDocs(repoRoot);
