@@ -17,6 +17,9 @@ want=()
 { command -v redis-cli && command -v redis-benchmark; } >/dev/null || need+=(redis-tools)
 # redis-server: the peer that `pnpm bench core` and `pnpm bench net` compare with.
 command -v redis-server >/dev/null || want+=(redis-server)
+# etcd and etcdctl: the peer that `pnpm bench cluster` runs beside distkv (a 3-member etcd, same load).
+command -v etcd >/dev/null || want+=(etcd-server)
+command -v etcdctl >/dev/null || want+=(etcd-client)
 # script(1) (util-linux, Debian's bsdutils): the REPL tests and the doc tests drive REPLs through a real pseudo-terminal.
 command -v script >/dev/null || need+=(bsdutils)
 # openssl: the security tests make their CA and certificates with it at test time (docs/security.md).
