@@ -37,7 +37,8 @@ export {
   registerErrors,
   registeredErrors,
 } from './errors.js';
-export { defaultStoreLimits, resolveIntegerLimits, resolveLimits, type StoreLimits } from './limits.js';
+export { type DefinedLimits, defineLimits, type LimitSpec, type LimitsOf } from './limit-spec.js';
+export { defaultStoreLimits, resolveLimits, type StoreLimits, storeLimitTable } from './limits.js';
 export type { LogLevel, LogLine } from './log.js';
 export type { SessionTable } from './session.js';
 export {

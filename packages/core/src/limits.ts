@@ -1,4 +1,5 @@
 import { coreError } from './errors.js';
+import { defineLimits, type LimitsOf } from './limit-spec.js';
 
 /**
  * Every size in the store has a named maximum. They are checked once when
@@ -7,90 +8,43 @@ import { coreError } from './errors.js';
  * command that one node refuses and another applies would split their state.
  */
 // #region limits
-export interface StoreLimits {
-  /** Longest key. Redis allows 512 MiB; etcd's whole request is 1.5 MiB. */
-  keyBytesMax: number;
+export const storeLimitTable = {
+  /** Longest key. Redis allows 512 MiB; etcd's whole request is 1.5 MiB. A key and an inline value share one 4 MiB arena chunk (table.ts). */
+  keyBytesMax: { default: 64 * 1024, min: 1, max: 1024 * 1024 },
   /** Longest value: Redis's proto-max-bulk-len. */
-  valueBytesMax: number;
+  valueBytesMax: { default: 512 * 1024 * 1024, min: 1, max: 512 * 1024 * 1024 },
   /** Most keys in one store (the sorted index is a JavaScript B+ tree). */
-  keysMax: number;
-  /** Most key+value bytes held in total (a maxmemory for the payload). */
-  dataBytesMax: number;
+  keysMax: { default: 16_000_000, min: 1, max: 100_000_000 },
+  /** Most key+value bytes held in total (a maxmemory for the payload). The arena addresses 32 GiB and compaction keeps chunks at least 1/4 live. */
+  dataBytesMax: { default: 4 * 1024 * 1024 * 1024, min: 1, max: 7 * 1024 * 1024 * 1024 },
   /** Most keys one command may touch (MPUT, DEL k1 k2 ...). */
-  batchKeysMax: number;
+  batchKeysMax: { default: 100_000, min: 1, max: 10_000_000 },
   /** Most entries one scan may return. */
-  scanLimitMax: number;
+  scanLimitMax: { default: 100_000, min: 1, max: 10_000_000 },
   /** Most snapshots streaming at once (each holds copy-on-write state). */
-  snapshotsOpenMax: number;
+  snapshotsOpenMax: { default: 4, min: 1, max: 64 },
   /** Most client sessions kept (session.ts); opening one more evicts the least recently used. */
-  sessionsMax: number;
+  sessionsMax: { default: 10_000, min: 1, max: 1_000_000 },
   /** Results kept per session: how many numbered writes a client may have in flight. */
-  sessionResultsMax: number;
+  sessionResultsMax: { default: 16, min: 1, max: 1024 },
   /** A result larger than this (encoded) is not kept; a retry learns SESSION_RESULT_TOO_LARGE. */
-  sessionResultBytesMax: number;
+  sessionResultBytesMax: { default: 4096, min: 64, max: 1024 * 1024 },
   /**
    * Most bytes the whole session table holds, counted as a snapshot encodes
    * it; crossing it evicts the least recently used sessions. At least one
    * full session (`sessionBytesMax`), so the session in use always fits.
+   * 10k sessions of small results (~1 KiB each) fit; full ones (64 KiB each)
+   * are capped at ~1,000.
    */
-  sessionTableBytesMax: number;
-}
-
-export const defaultStoreLimits: Readonly<StoreLimits> = Object.freeze({
-  keyBytesMax: 64 * 1024,
-  valueBytesMax: 512 * 1024 * 1024,
-  keysMax: 16_000_000,
-  dataBytesMax: 4 * 1024 * 1024 * 1024,
-  batchKeysMax: 100_000,
-  scanLimitMax: 100_000,
-  snapshotsOpenMax: 4,
-  sessionsMax: 10_000,
-  sessionResultsMax: 16,
-  sessionResultBytesMax: 4096,
-  // 10k sessions of small results (~1 KiB each) fit; full ones (64 KiB each) are capped at ~1,000.
-  sessionTableBytesMax: 64 * 1024 * 1024,
-});
+  sessionTableBytesMax: { default: 64 * 1024 * 1024, min: 1, max: 16 * 1024 * 1024 * 1024 },
+} as const;
 // #endregion limits
 
-/**
- * Merges `overrides` into `defaults` and checks that each value is a safe
- * integer within its `[low, high]` range, throwing `fail(message)` for the
- * first that is not. Every package resolves its own limits through this,
- * with its own error code.
- */
-export function resolveIntegerLimits<T extends { [K in keyof T]: number }>(
-  defaults: Readonly<T>,
-  ranges: { readonly [K in keyof T]: readonly [low: number, high: number] },
-  overrides: Partial<T>,
-  fail: (message: string) => Error,
-): Readonly<T> {
-  const limits: T = { ...defaults, ...overrides };
-  for (const name of Object.keys(ranges) as Array<keyof T & string>) {
-    const value = limits[name];
-    const [low, high] = ranges[name];
-    if (!Number.isSafeInteger(value) || value < low || value > high) {
-      throw fail(`${name} must be an integer from ${low} to ${high}, got ${String(value)}`);
-    }
-  }
-  return Object.freeze(limits);
-}
+export type StoreLimits = LimitsOf<typeof storeLimitTable>;
 
-/** A limit may be lowered freely (to 1) but never raised past these. */
-const ranges: { readonly [K in keyof StoreLimits]: readonly [number, number] } = {
-  // A key and an inline value share one 4 MiB arena chunk (see table.ts).
-  keyBytesMax: [1, 1024 * 1024],
-  valueBytesMax: [1, 512 * 1024 * 1024],
-  keysMax: [1, 100_000_000],
-  // The arena addresses 32 GiB; compaction keeps chunks at least 1/4 live.
-  dataBytesMax: [1, 7 * 1024 * 1024 * 1024],
-  batchKeysMax: [1, 10_000_000],
-  scanLimitMax: [1, 10_000_000],
-  snapshotsOpenMax: [1, 64],
-  sessionsMax: [1, 1_000_000],
-  sessionResultsMax: [1, 1024],
-  sessionResultBytesMax: [64, 1024 * 1024],
-  sessionTableBytesMax: [1, 16 * 1024 * 1024 * 1024],
-};
+const storeLimits = defineLimits(storeLimitTable, (message) => coreError('STORE_LIMIT_INVALID', message));
+
+export const defaultStoreLimits: Readonly<StoreLimits> = storeLimits.defaults;
 
 /** The largest one session's snapshot block can be under these limits (session.ts encodes it). */
 export function sessionBytesMax(limits: Readonly<StoreLimits>): number {
@@ -99,11 +53,11 @@ export function sessionBytesMax(limits: Readonly<StoreLimits>): number {
 }
 
 export function resolveLimits(overrides: Partial<StoreLimits> = {}): Readonly<StoreLimits> {
-  const fail = (message: string): Error => coreError('STORE_LIMIT_INVALID', message);
-  const limits = resolveIntegerLimits(defaultStoreLimits, ranges, overrides, fail);
+  const limits = storeLimits.resolve(overrides);
   // Otherwise a session's own results could evict it while it is being used.
   if (limits.sessionTableBytesMax < sessionBytesMax(limits))
-    throw fail(
+    throw coreError(
+      'STORE_LIMIT_INVALID',
       `sessionTableBytesMax must hold one full session (sessionBytesMax = ${sessionBytesMax(limits)} bytes for sessionResultsMax and sessionResultBytesMax), got ${limits.sessionTableBytesMax}`,
     );
   return limits;

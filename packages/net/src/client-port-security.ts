@@ -8,8 +8,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolveIntegerLimits } from '@distkv/core';
-import { netError } from './errors.js';
+import { defineLimits, type LimitsOf } from '@distkv/core';
+import { netError, netLimitError } from './errors.js';
 import type { ServerContext, SessionState } from './resp-commands.js';
 
 /** `ro`: reads only (a write is answered `-NOPERM`); `rw`: everything. */
@@ -131,33 +131,23 @@ export class UserTable {
 // #endregion user-table
 
 // #region security-limits
-export interface SecurityLimits {
+export const securityLimitTable = {
   /**
    * A request whose first byte arrived but which is not complete after this
    * long is dropped with its connection (slow-loris); also the longest TLS
    * handshake. 0 means never.
    */
-  requestTimeoutMs: number;
+  requestTimeoutMs: { default: 30_000, min: 0, max: 2_147_483_647 },
   /** Failed AUTH attempts one connection may make; the next failure closes it. */
-  authFailuresMax: number;
-}
-
-export const defaultSecurityLimits: Readonly<SecurityLimits> = Object.freeze({
-  requestTimeoutMs: 30_000,
-  authFailuresMax: 10,
-});
+  authFailuresMax: { default: 10, min: 1, max: 1_000_000 },
+} as const;
 // #endregion security-limits
 
-const securityRanges: Record<keyof SecurityLimits, readonly [number, number]> = {
-  requestTimeoutMs: [0, 2_147_483_647],
-  authFailuresMax: [1, 1_000_000],
-};
-
-export function resolveSecurityLimits(overrides: Partial<SecurityLimits> = {}): Readonly<SecurityLimits> {
-  return resolveIntegerLimits(defaultSecurityLimits, securityRanges, overrides, (message) =>
-    netError('NET_LIMIT_INVALID', message),
-  );
-}
+export type SecurityLimits = LimitsOf<typeof securityLimitTable>;
+export const { defaults: defaultSecurityLimits, resolve: resolveSecurityLimits } = defineLimits(
+  securityLimitTable,
+  netLimitError,
+);
 
 /** PEM certificate chain and key, and the CA that peers' (and optionally clients') certificates must chain to. */
 export interface TlsMaterial {

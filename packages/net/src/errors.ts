@@ -33,3 +33,6 @@ export class ServerError extends DistkvError<'SERVER_ERROR'> {
     this.replyCode = /^\S*/.exec(reply)?.[0] ?? '';
   }
 }
+
+/** The error every limit table of this package (limits.ts, client-port-security.ts) throws for a bad override. */
+export const netLimitError = (message: string): Error => netError('NET_LIMIT_INVALID', message);

@@ -23,6 +23,7 @@ export {
   readTlsMaterial,
   resolveSecurityLimits,
   type SecurityLimits,
+  securityLimitTable,
   type TlsMaterial,
   type UserSpec,
   UserTable,
@@ -37,7 +38,7 @@ export {
   type FramedConnectionOptions,
 } from './framed.js';
 export { parseInfo } from './info.js';
-export { defaultServerLimits, resolveServerLimits, type ServerLimits } from './limits.js';
+export { defaultServerLimits, resolveServerLimits, type ServerLimits, serverLimitTable } from './limits.js';
 export { LineParser } from './line-parser.js';
 export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-client-codec.js';
 export {

@@ -6,7 +6,7 @@
 export { DurableStore, type DurableStoreOptions } from './durable-store.js';
 export { type WalErrorCode, walErrorCodes } from './errors.js';
 export { nodeFileSystem, type WalFile, type WalFileSystem } from './fs.js';
-export { defaultWalLimits, resolveWalLimits, type WalLimits } from './limits.js';
+export { defaultWalLimits, resolveWalLimits, type WalLimits, walLimitTable } from './limits.js';
 export { DataDirLock, DataDirLockedError, LOCK_FILE } from './lock.js';
 export { observeWal, WAL_OBSERVERS_MAX, type WalObserver } from './observe.js';
 export { ENTRY_HEADER_BYTES, RECORD_HEADER_BYTES, RecordType, WAL_FORMAT_VERSION } from './record.js';
