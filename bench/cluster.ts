@@ -8,12 +8,15 @@
 // count. Server CPU per write is the servers' own CPU time (utime + stime
 // from /proc, all three nodes for the cluster) over the measured requests.
 // Afterwards every replica's digest must agree. Prints a table, then one
-// JSON line.
+// JSON line. `--profile <dir>` also takes a CPU profile of every server
+// during the first run's measured requests only (bench/profile-hook.mjs)
+// and prints each one's busiest functions.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { freePort, hasCommand, printJsonLine, printTable, redisBenchmarkRates, redisCli, waitForRedisPing } from './lib.js';
+import { profileTop } from './profile-top.js';
 
 const CLIENTS = 50;
 const REQUESTS = 40_000;
@@ -33,7 +36,15 @@ function median(values: number[]): number {
   return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
 
+const profileArg = process.argv.indexOf('--profile');
+const PROFILE_DIR = profileArg > 0 ? process.argv[profileArg + 1] : undefined;
+if (profileArg > 0 && (PROFILE_DIR === undefined || PROFILE_DIR.startsWith('--'))) {
+  console.error('--profile needs a directory');
+  process.exit(2);
+}
+
 const launcher = join(process.cwd(), 'packages', 'cli', 'bin', 'distkv.mjs');
+const profileHook = join(process.cwd(), 'bench', 'profile-hook.mjs');
 const children: ChildProcess[] = [];
 const root = mkdtempSync(join(tmpdir(), 'distkv-bench-cluster-'));
 
@@ -41,8 +52,10 @@ const pids = new Map<number, number>(); // client port -> server pid
 
 async function startServer(args: string[]): Promise<number> {
   const port = await freePort();
-  const child = spawn(process.execPath, [launcher, 'server', '--port', String(port), '--quiet', ...args], {
+  const hook = PROFILE_DIR === undefined ? [] : ['--import', profileHook];
+  const child = spawn(process.execPath, [...hook, launcher, 'server', '--port', String(port), '--quiet', ...args], {
     stdio: ['ignore', 'ignore', 'inherit'],
+    env: PROFILE_DIR === undefined ? process.env : { ...process.env, BENCH_PROFILE_DIR: resolve(PROFILE_DIR) },
   });
   children.push(child);
   pids.set(port, child.pid as number);
@@ -87,12 +100,30 @@ function cpuSeconds(pid: number): number {
 }
 
 /** SET ops/s through `port`, and the servers' CPU microseconds per measured write. */
-function measure(port: number, servers: number[]): { rate: number; cpuUsPerWrite: number } {
+function measure(port: number, servers: number[], profile = false): { rate: number; cpuUsPerWrite: number } {
   redisBenchmarkRates(port, { tests: 'set', clients: CLIENTS, requests: WARMUP_REQUESTS, keyspace: KEYSPACE });
   const cpu = (): number => servers.reduce((sum, p) => sum + cpuSeconds(pids.get(p) as number), 0);
+  const toggleProfiles = (): void => {
+    if (profile) for (const p of servers) process.kill(pids.get(p) as number, 'SIGUSR2');
+  };
+  toggleProfiles();
   const before = cpu();
   const rate = redisBenchmarkRates(port, { tests: 'set', clients: CLIENTS, requests: REQUESTS, keyspace: KEYSPACE }).SET ?? 0;
-  return { rate, cpuUsPerWrite: ((cpu() - before) * 1e6) / REQUESTS };
+  const used = cpu() - before;
+  toggleProfiles();
+  return { rate, cpuUsPerWrite: (used * 1e6) / REQUESTS };
+}
+
+/** Each server's busiest functions in its profile (written a moment after the second SIGUSR2). */
+async function printProfiles(label: string, servers: number[]): Promise<void> {
+  for (const port of servers) {
+    const pid = pids.get(port) as number;
+    const file = join(resolve(PROFILE_DIR as string), `${pid}.cpuprofile`);
+    for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 100));
+    const { busyShare, top } = profileTop(file, 20);
+    console.log(`\n${label}, pid ${pid} (${file}): busy ${(busyShare * 100).toFixed(0)}% of the window; self time:`);
+    for (const { frame, share } of top) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${frame}`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -108,9 +139,21 @@ async function main(): Promise<void> {
   const clusterPorts = await startCluster();
   const singles: Array<{ rate: number; cpuUsPerWrite: number }> = [];
   const clusters: Array<{ rate: number; cpuUsPerWrite: number }> = [];
+  if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
+  let clusterLeader = 0;
   for (let r = 0; r < RUNS; r++) {
-    singles.push(measure(singlePort, [singlePort]));
-    clusters.push(measure(await leaderPort(clusterPorts), clusterPorts));
+    const profile = PROFILE_DIR !== undefined && r === 0;
+    singles.push(measure(singlePort, [singlePort], profile));
+    clusterLeader = await leaderPort(clusterPorts);
+    clusters.push(measure(clusterLeader, clusterPorts, profile));
+    if (profile) {
+      await printProfiles('single node', [singlePort]);
+      await printProfiles('cluster leader', [clusterLeader]);
+      await printProfiles(
+        'cluster follower',
+        clusterPorts.filter((p) => p !== clusterLeader),
+      );
+    }
   }
   const single = median(singles.map((m) => m.rate));
   const cluster = median(clusters.map((m) => m.rate));

@@ -15,7 +15,15 @@ describe('simulator, raft elections: §5.2 election safety, §5.4 leader complet
   it.each(Array.from({ length: SEEDS / CHUNK }, (_, i) => i * CHUNK))(
     'seeds %i.. (ReadIndex): "at most one leader can be elected in a given term", committed entries survive, reads are linearizable, a leader is elected after healing',
     (first) => {
-      const totals = { committed: 0, crashes: 0, leaderTerms: 0, reads: 0, electedAfterTicksMax: 0 };
+      const totals = {
+        committed: 0,
+        crashes: 0,
+        leaderTerms: 0,
+        reads: 0,
+        electedAfterTicksMax: 0,
+        earlySends: 0,
+        earlyApplies: 0,
+      };
       for (let seed = first; seed < first + CHUNK; seed++) {
         const r = runElectionScenario({ seed, election: 'raft', livenessTicksMax: LIVENESS_TICKS_MAX });
         if (!r.ok) expect.fail(formatFailure(r));
@@ -23,12 +31,17 @@ describe('simulator, raft elections: §5.2 election safety, §5.4 leader complet
         totals.crashes += r.stats.crashes;
         totals.leaderTerms += r.stats.leaderTerms;
         totals.reads += r.stats.reads;
+        totals.earlySends += r.stats.earlySends;
+        totals.earlyApplies += r.stats.earlyApplies;
         totals.electedAfterTicksMax = Math.max(totals.electedAfterTicksMax, r.stats.electedAfterTicks);
       }
       expect(totals.leaderTerms, 'several leaders per seed on average').toBeGreaterThan(CHUNK);
       expect(totals.committed).toBeGreaterThan(CHUNK * 3);
       expect(totals.crashes).toBeGreaterThan(CHUNK);
       expect(totals.reads).toBeGreaterThan(CHUNK / 4);
+      // The leader's appends leave before its fsync (Ready.earlyMessages), crashes fall in between, and commits apply outside Readys.
+      expect(totals.earlySends, 'early sends').toBeGreaterThan(CHUNK);
+      expect(totals.earlyApplies, 'early applies').toBeGreaterThan(CHUNK / 10);
       expect(totals.electedAfterTicksMax).toBeGreaterThan(0);
       expect(totals.electedAfterTicksMax).toBeLessThanOrEqual(LIVENESS_TICKS_MAX);
     },

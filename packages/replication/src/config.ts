@@ -126,6 +126,8 @@ export interface RaftConfig {
   unsafe?: {
     /** Figure 8: commit an entry of an earlier term once a majority holds it. */
     commitPreviousTermEntries?: boolean;
+    /** Send a fixed leader's appends before its own persist (Ready.earlyMessages), as only an elected leader may. */
+    earlySendWithFixedLeader?: boolean;
   };
 }
 
@@ -140,7 +142,7 @@ export interface ResolvedConfig {
   electionTimeoutTicks: number;
   applied: LogIndex;
   limits: Readonly<ReplicationLimits>;
-  unsafe: { commitPreviousTermEntries: boolean };
+  unsafe: { commitPreviousTermEntries: boolean; earlySendWithFixedLeader: boolean };
 }
 
 function positiveInt(name: string, value: number, max: number, min = 1): number {
@@ -200,6 +202,9 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     electionTimeoutTicks,
     applied,
     limits,
-    unsafe: { commitPreviousTermEntries: config.unsafe?.commitPreviousTermEntries ?? false },
+    unsafe: {
+      commitPreviousTermEntries: config.unsafe?.commitPreviousTermEntries ?? false,
+      earlySendWithFixedLeader: config.unsafe?.earlySendWithFixedLeader ?? false,
+    },
   };
 }

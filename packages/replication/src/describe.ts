@@ -81,6 +81,10 @@ export function describeReady(rd: Ready, format: PayloadFormatter = describeComm
   if (rd.readStates !== undefined && rd.readStates.length > 0) {
     out.push(`ReadStates:${rd.readStates.map((r) => ` ${r.id}@${r.index}`).join('')}`);
   }
+  if (rd.earlyMessages.length > 0) {
+    out.push('EarlyMessages:');
+    for (const m of rd.earlyMessages) out.push(`  ${describeMessage(m)}`);
+  }
   if (rd.messages.length > 0) {
     out.push('Messages:');
     for (const m of rd.messages) out.push(`  ${describeMessage(m)}`);

@@ -20,6 +20,8 @@ export class Progress {
   probeSent = false;
   /** replicate: last index carried by each unacknowledged MsgApp, oldest first. */
   inflights: LogIndex[] = [];
+  /** The commit index the last MsgApp to this follower carried: a new one is worth an empty MsgApp. */
+  commitSent = 0 as LogIndex;
   /** snapshot: what is being sent and how far the follower has acknowledged. */
   pendingSnapshot:
     | {

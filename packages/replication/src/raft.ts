@@ -73,6 +73,17 @@ export interface Ready {
   readonly snapshot: Snapshot | undefined;
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
+  /**
+   * 0. SEND FIRST: an elected leader's appends and heartbeats, which may
+   * leave before step 1 (thesis §10.2.1), so that the followers' fsyncs run
+   * alongside the leader's own. Safe because the leader counts itself
+   * toward a majority only after its own persist (advance), and because
+   * its term and vote are already durable (a restarted leader cannot lead
+   * that term again). Empty with a leader fixed by configuration, whose
+   * term never changes: a leader that crashed before its fsync would come
+   * back and write different entries at the same index and term.
+   */
+  readonly earlyMessages: readonly Message[];
   readonly committedEntries: readonly Entry[];
   /** Leader only: after step 1, its own log is durable up to here (async acknowledgement point). */
   readonly leaderDurableIndex: LogIndex | undefined;
@@ -192,6 +203,13 @@ export class RaftNode {
   #prevHardState: HardState;
   #prevSoftState: SoftState;
   #readyOutstanding = false;
+  /** Leader: proposals were appended, or the commit index moved, since the last ready(); #flushAppends tells the followers. */
+  #appendsDue = false;
+  #commitDue = false;
+  /** The last committed entry handed to the driver to apply (by ready() or takeCommitted()). */
+  #handedOut = 0 as LogIndex;
+  /** The outstanding Ready installs a snapshot: nothing applies until it is done. */
+  #outstandingSnapshot = false;
   /**
    * The highest commit index a follower reported beyond this node's log
    * while it led (0: none). Only a leader elected without Raft's
@@ -294,7 +312,9 @@ export class RaftNode {
     const entry: Entry = { term: this.#term, index: (this.log.lastIndex() + 1) as LogIndex, payload };
     this.log.append([entry]);
     this.#uncommittedBytes += payload.byteLength;
-    this.#broadcastAppend();
+    // Sent at the next ready(), with every proposal made until then: one
+    // MsgApp per follower per Ready, not one per proposal (issue 18).
+    this.#appendsDue = true;
     return { index: entry.index, term: entry.term };
   }
 
@@ -355,6 +375,8 @@ export class RaftNode {
   hasReady(): boolean {
     if (this.#readyOutstanding) return false;
     return (
+      this.#appendsDue ||
+      this.#commitDue ||
       this.#messages.length > 0 ||
       this.log.unstableEntries.length > 0 ||
       this.log.unstableSnapshot !== undefined ||
@@ -367,7 +389,12 @@ export class RaftNode {
 
   ready(): Ready {
     assert(!this.#readyOutstanding, 'advance() the previous Ready before asking for another');
+    if (this.#appendsDue || this.#commitDue) this.#flushAppends();
+    const committedEntries = this.log.nextCommitted(this.config.limits.appendBytesMax);
+    const handedOut = committedEntries[committedEntries.length - 1];
+    if (handedOut !== undefined) this.#handedOut = handedOut.index;
     const hs = this.#hardState();
+    const { early, late } = this.#splitEarly(hs);
     const ss = this.#softState();
     const entries = [...this.log.unstableEntries];
     const last = entries[entries.length - 1];
@@ -375,8 +402,9 @@ export class RaftNode {
       hardState: sameHardState(hs, this.#prevHardState) ? undefined : hs,
       snapshot: this.log.unstableSnapshot,
       entries,
-      messages: this.#messages,
-      committedEntries: this.log.nextCommitted(this.config.limits.appendBytesMax),
+      messages: late,
+      earlyMessages: early,
+      committedEntries,
       leaderDurableIndex: this.#role === 'leader' && last !== undefined ? last.index : undefined,
       softState: sameSoftState(ss, this.#prevSoftState) ? undefined : ss,
       readStates: this.#readStates,
@@ -391,8 +419,51 @@ export class RaftNode {
     this.#prevHardState = hs;
     this.#prevSoftState = ss;
     this.#readyOutstanding = true;
+    this.#outstandingSnapshot = rd.snapshot !== undefined;
     return rd;
   }
+
+  // #region split-early
+  /** Which of this Ready's messages may leave before its persist: see Ready.earlyMessages. */
+  #splitEarly(hs: HardState): { early: Message[]; late: Message[] } {
+    const termDurable = hs.term === this.#prevHardState.term && hs.vote === this.#prevHardState.vote;
+    const elected = this.#election !== undefined || this.config.unsafe.earlySendWithFixedLeader;
+    if (!elected || this.#role !== 'leader' || !termDurable) return { early: [], late: this.#messages };
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of this.#messages) {
+      if ((m.type === 'MsgApp' || m.type === 'MsgHeartbeat') && m.term === this.#term) early.push(m);
+      else late.push(m);
+    }
+    return { early, late };
+  }
+  // #endregion split-early
+
+  // #region take-committed
+  /**
+   * Leader: entries committed since the outstanding Ready was taken (while
+   * the driver persists it), to apply now rather than after that persist
+   * and the next Ready: a client's reply then waits for the round trip
+   * that commits its write, not also for the leader's next fsync. Committed
+   * means durable on a majority, so applying in memory needs nothing more
+   * (the pump already applies a Ready's committed entries before its own
+   * persist). They count as applied at once. Never while a snapshot is
+   * being installed, since entries apply only on top of it.
+   */
+  takeCommitted(): Entry[] {
+    if (this.#role !== 'leader' || this.#outstandingSnapshot || this.log.unstableSnapshot !== undefined) return [];
+    const from = (Math.max(this.log.applied, this.#handedOut) + 1) as LogIndex;
+    if (from > this.log.committed) return [];
+    const { appendBytesMax } = this.config.limits;
+    const entries = this.log.slice(from, (this.log.committed + 1) as LogIndex, Number.MAX_SAFE_INTEGER, appendBytesMax);
+    const last = entries[entries.length - 1];
+    if (last !== undefined) {
+      this.#handedOut = last.index;
+      this.log.appliedTo(last.index);
+    }
+    return entries;
+  }
+  // #endregion take-committed
 
   /** The driver has carried out `rd` (persisted, sent, applied). */
   advance(rd: Ready): void {
@@ -413,7 +484,7 @@ export class RaftNode {
         last.term === this.#term &&
         this.log.matchTerm(last.index, last.term)
       ) {
-        if (self.maybeUpdate(last.index) && this.#maybeCommit()) this.#broadcastAppend();
+        if (self.maybeUpdate(last.index) && this.#maybeCommit()) this.#commitDue = true;
       }
     }
     const applied = rd.committedEntries[rd.committedEntries.length - 1];
@@ -751,7 +822,7 @@ export class RaftNode {
       pr.freeInflightsUpTo(m.index);
     }
     if (this.#maybeCommit()) {
-      this.#broadcastAppend();
+      this.#commitDue = true; // told to every follower at the next ready()
     } else if (wasPaused || pr.state === 'probe') {
       // It was waiting on this answer: tell it at least the commit index, which it may have missed.
       this.#sendAppend(m.from, wasPaused);
@@ -840,6 +911,31 @@ export class RaftNode {
   }
   // #endregion commit
 
+  // #region flush-appends
+  /**
+   * At each ready(), the leader sends what proposals and commits since the
+   * last one left due, together: to each follower what it was not sent
+   * already (by an answer meanwhile), filling its window of
+   * inflightAppendsMax messages, and when there is nothing new but the
+   * commit index moved past what it was told, one empty MsgApp that
+   * carries it. So a batch of
+   * proposals costs one MsgApp per follower, and the commit notice rides on
+   * the next entries instead of a message of its own.
+   */
+  #flushAppends(): void {
+    const commitDue = this.#commitDue;
+    this.#appendsDue = false;
+    this.#commitDue = false;
+    if (this.#role !== 'leader') return;
+    for (const [id, pr] of this.#progress) {
+      if (id === this.id) continue;
+      let sent = 0;
+      while (sent < this.config.limits.inflightAppendsMax && this.#sendAppend(id, false)) sent++;
+      if (sent === 0 && commitDue && pr.commitSent < this.log.committed) this.#sendAppend(id, true);
+    }
+  }
+  // #endregion flush-appends
+
   #broadcastAppend(): void {
     for (const id of this.config.voters) if (id !== this.id) this.#sendAppend(id, true);
   }
@@ -905,6 +1001,7 @@ export class RaftNode {
     const last = entries[entries.length - 1];
     if (last === undefined && !sendIfEmpty) return false;
     this.#send({ type: 'MsgApp', to, prevIndex, prevTerm, entries, commit: this.log.committed });
+    pr.commitSent = this.log.committed;
     if (pr.state === 'replicate') {
       if (last !== undefined) pr.sentEntries(last.index);
     } else {

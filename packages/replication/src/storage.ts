@@ -110,7 +110,10 @@ export class MemoryStorage implements LogStorage {
     }
     assert(first.index > this.#snapshot.meta.index, 'cannot overwrite entries covered by the snapshot');
     assert(first.index <= this.lastIndex() + 1, 'appending after a gap');
-    this.#entries = this.#entries.slice(0, first.index - this.#start.index - 1).concat(entries);
+    // In place: the common case appends at the end, and a copy of the whole
+    // log per append cost O(log length) on every write (issue 18's profile).
+    this.#entries.length = first.index - this.#start.index - 1;
+    for (const e of entries) this.#entries.push(e);
   }
 
   /** Replaces the whole log with a snapshot received from the leader. */

@@ -15,6 +15,7 @@ function harness(terms: number[], term: number) {
       hasReady: () => readys.length > 0,
       ready: () => readys.shift() as Ready,
       advance: () => {},
+      takeCommitted: () => [],
       term: term as Term,
       log: { applied: 0, term: (i: LogIndex) => terms[i - 1] as Term | undefined } as never,
     } as never,

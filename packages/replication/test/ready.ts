@@ -7,6 +7,7 @@ export function readyOf(part: Partial<Ready>): Ready {
     snapshot: undefined,
     entries: [],
     messages: [],
+    earlyMessages: [],
     committedEntries: [],
     leaderDurableIndex: undefined,
     softState: undefined,

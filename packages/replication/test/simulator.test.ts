@@ -51,3 +51,14 @@ describe('the checker bites: a driver that sends before it persists (breaking th
     expect(found?.failure).toMatch(/invariant violated: (committed entry|node \d+ persisted|log matching|node \d+ applied)/);
   });
 });
+
+describe('the checker bites: a fixed leader that sends its appends before its own fsync', () => {
+  // Only an elected leader may (Ready.earlyMessages): a fixed leader that
+  // crashes before its fsync comes back in the same term and writes other
+  // entries at indexes its followers already hold.
+  it('is caught, with a named invariant', () => {
+    const found = firstFailingRun(1_000, (seed) => runScenario({ seed, unsafe: { earlySendWithFixedLeader: true } }));
+    expect(found, 'no seed exposed the bug').toBeDefined();
+    expect(found?.failure).toMatch(/invariant violated/);
+  });
+});

@@ -11,7 +11,7 @@ import { type Command, type CommandResult, decodeCommand, type LogLine, Store, t
 import type { ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
 import type { Proposal, RaftNode, ReadState, Ready, SoftState } from '../raft.js';
-import type { LogIndex, Message, Term } from '../types.js';
+import type { Entry, LogIndex, Message, Term } from '../types.js';
 import type { Compaction } from './compaction.js';
 import { RaftEventLog } from './event-log.js';
 
@@ -39,7 +39,7 @@ export function blindResult(command: Command): CommandResult | undefined {
 }
 
 export interface ReadyPumpHandle {
-  readonly raft: Pick<RaftNode, 'hasReady' | 'ready' | 'advance' | 'log' | 'term' | 'id'>;
+  readonly raft: Pick<RaftNode, 'hasReady' | 'ready' | 'advance' | 'takeCommitted' | 'log' | 'term' | 'id'>;
   readonly log: { persist(rd: Ready): Promise<void> };
   readonly transport: { sendAll(messages: readonly Message[]): void };
   readonly mode: ReplicationMode;
@@ -106,7 +106,16 @@ export class ReadyPump {
   }
 
   kick(): void {
-    if (this.#pumping || this.#stopped) return;
+    if (this.#stopped) return;
+    if (this.#pumping) {
+      // An answer may have committed entries while a Ready is being persisted: apply them now.
+      const entries = this.#handle.raft.takeCommitted();
+      if (entries.length > 0) {
+        this.#applyEntries(entries);
+        if (this.#appliedWaiters.length > 0) this.#wakeApplied();
+      }
+      return;
+    }
     this.#pumping = true;
     void this.#pump().then(
       () => {
@@ -146,6 +155,7 @@ export class ReadyPump {
       // clients leave one fsync earlier. A snapshot keeps the strict order.
       const applyFirst = rd.snapshot === undefined;
       if (applyFirst) this.#apply(rd);
+      if (rd.earlyMessages.length > 0) transport.sendAll(rd.earlyMessages); // 0. a leader's appends, alongside its fsync
       await log.persist(rd); // 1. persist and sync
       transport.sendAll(rd.messages); // 2. send
       if (mode === 'async' && rd.leaderDurableIndex !== undefined) this.#ackDurable(rd.leaderDurableIndex);
@@ -211,7 +221,11 @@ export class ReadyPump {
   // #endregion ack-durable
 
   #apply(rd: Ready): void {
-    for (const e of rd.committedEntries) {
+    this.#applyEntries(rd.committedEntries);
+  }
+
+  #applyEntries(entries: readonly Entry[]): void {
+    for (const e of entries) {
       const result = e.payload.byteLength === 0 ? undefined : this.#store.apply(decodeCommand(e.payload, this.#store.limits));
       const p = this.#pending.get(e.index);
       if (p === undefined) continue;

@@ -43,6 +43,15 @@ export interface ClusterOptions {
     /** Send a Ready's messages and apply it before its writes are synced; sync later. */
     sendBeforePersist?: boolean;
   };
+  /**
+   * A leader's Ready with earlyMessages is carried out in two calls of
+   * processReady, as the real driver's pump awaits its fsync: the first
+   * sends the early messages and hands the writes to the disk unsynced;
+   * the second syncs and does the rest. Steps, crashes and early applies
+   * (applyCommitted) may come between. Default false: one call (the
+   * transcripts).
+   */
+  splitLeaderPersist?: boolean;
   /** Decides torn writes on crash and similar choices. */
   rng: Rng;
   /**
@@ -73,6 +82,8 @@ export class SimNode {
   appliedIndex = 0 as LogIndex;
   /** buggify.sendBeforePersist: writes handed to the disk but not yet synced. */
   syncOwed = false;
+  /** splitLeaderPersist: the Ready whose early messages left and whose writes await their sync. */
+  owedReady: Ready | undefined;
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -141,6 +152,10 @@ export class SimCluster {
     snapshotsInstalled: 0,
     /** Distinct terms in which some node led. */
     leaderTerms: 0,
+    /** splitLeaderPersist: Readys whose early messages left before their writes were synced. */
+    earlySends: 0,
+    /** Committed entries applied outside a Ready (applyCommitted). */
+    earlyApplies: 0,
   };
 
   constructor(options: ClusterOptions) {
@@ -190,6 +205,7 @@ export class SimCluster {
     n.store = restoreStore(d.snapshot.data);
     n.appliedIndex = d.snapshot.meta.index;
     n.syncOwed = false;
+    n.owedReady = undefined;
     const o = this.options;
     const config: RaftConfig = {
       id,
@@ -315,11 +331,29 @@ export class SimCluster {
   processReady(id: NodeId): Ready | undefined {
     const n = this.node(id);
     const raft = n.raft;
-    if (raft === undefined || !raft.hasReady()) return undefined;
+    if (raft === undefined) return undefined;
+    const owed = n.owedReady;
+    if (owed !== undefined) {
+      n.owedReady = undefined;
+      return this.#finishReady(n, raft, owed);
+    }
+    if (!raft.hasReady()) return undefined;
     const rd = raft.ready();
     this.stats.readies++;
+    for (const m of rd.earlyMessages) this.#send(m); // 0. a leader's appends, before its persist
+    this.#writeReady(n, rd); // 1. persist (handed to the disk) ...
+    if (rd.earlyMessages.length > 0 && this.options.splitLeaderPersist === true) {
+      n.owedReady = rd; // the fsync is under way: the rest waits for the next call
+      this.stats.earlySends++;
+      return rd;
+    }
+    return this.#finishReady(n, raft, rd);
+  }
+
+  /** The rest of a Ready whose writes were handed to the disk: sync, send, apply, acknowledge. */
+  #finishReady(n: SimNode, raft: RaftNode, rd: Ready): Ready {
+    const id = n.id;
     // #region driver-order
-    this.#writeReady(n, rd); // 1. persist ...
     if (this.options.buggify?.sendBeforePersist === true) {
       n.syncOwed = true; // BUG on purpose: sync later, after sending
     } else {
@@ -333,6 +367,21 @@ export class SimCluster {
     for (const rs of rd.readStates) this.onReadState?.(id, rs); // 5. serve reads (after applying)
     // #endregion driver-order
     return rd;
+  }
+
+  /**
+   * The driver's early apply (ReadyPump.kick while a Ready is being
+   * persisted): a leader applies what committed since, outside any Ready.
+   * The apply checks (in order, no gaps, same entry everywhere) hold it to
+   * the same rules as a Ready's committed entries.
+   */
+  applyCommitted(id: NodeId): void {
+    const n = this.node(id);
+    if (!n.up || n.raft === undefined) return;
+    for (const e of n.raft.takeCommitted()) {
+      this.#apply(n, e);
+      this.stats.earlyApplies++;
+    }
   }
 
   /** buggify.sendBeforePersist: the late sync. */

@@ -1,7 +1,7 @@
 /**
  * `pnpm sim --seeds N [--from S]` runs N scenarios; `pnpm sim --seed n`
  * replays one and prints its trace. `--buggify-send-before-persist` and
- * `--unsafe-commit-previous-term` run the deliberately broken variants;
+ * `--unsafe-commit-previous-term` and `--unsafe-early-send-fixed-leader` run the deliberately broken variants;
  * `--steps N` makes each scenario longer (default 200). The leader is fixed (phase 4); elections
  * run in `@distkv/election`'s own `sim` (`--election raft|bully`). Exit code 1 on the first
  * failure, which is printed with its seed and replay command.
@@ -14,6 +14,7 @@ const variant: Omit<ScenarioOptions, 'seed'> = {
   ...(steps !== undefined ? { stepsMax: steps } : {}),
   ...(process.argv.includes('--buggify-send-before-persist') ? { buggify: { sendBeforePersist: true } } : {}),
   ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
+  ...(process.argv.includes('--unsafe-early-send-fixed-leader') ? { unsafe: { earlySendWithFixedLeader: true } } : {}),
 };
 
 if (process.argv.includes('--election')) {

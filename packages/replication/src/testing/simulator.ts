@@ -71,6 +71,7 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
   const flags = [
     options.buggify?.sendBeforePersist === true ? ' --buggify-send-before-persist' : '',
     options.unsafe?.commitPreviousTermEntries === true ? ' --unsafe-commit-previous-term' : '',
+    options.unsafe?.earlySendWithFixedLeader === true ? ' --unsafe-early-send-fixed-leader' : '',
     options.stepsMax !== undefined ? ` --steps ${options.stepsMax}` : '',
     options.election !== undefined ? ` --election ${options.election.name}` : '',
     options.readMode !== undefined ? ` --read-mode ${options.readMode}` : '',
@@ -145,6 +146,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
     ...(options.buggify !== undefined ? { buggify: options.buggify } : {}),
     networkMessagesMax: 500,
+    splitLeaderPersist: true,
   });
   const nodeIds = cluster.ids;
   let steps = 0;
@@ -176,6 +178,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
       if (!cluster.node(id).up) continue;
       if (rng.chance(0.5)) cluster.syncOwed(id);
       if (rng.chance(0.7)) cluster.processReady(id);
+      if (rng.chance(0.3)) cluster.applyCommitted(id);
     }
   };
   const proposer = (): NodeId | undefined => (electing ? cluster.currentLeader() : cluster.leaderId);
