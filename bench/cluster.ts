@@ -7,15 +7,28 @@
 // machine's figures swing by half from one minute to the next; the medians
 // count. Server CPU per write is the servers' own CPU time (utime + stime
 // from /proc, all three nodes for the cluster) over the measured requests.
-// Afterwards every replica's digest must agree. Prints a table, then one
-// JSON line. `--profile <dir>` also takes a CPU profile of every server
+// Then the cluster's latency at 1, 16 and 50 clients, and, when etcd is
+// installed, a 3-member etcd beside it, both driven by the same closed-loop
+// Node generator (bench/closed-loop.ts). Afterwards every replica's digest
+// must agree. Prints a table, then one JSON line. `--profile <dir>` also takes a CPU profile of every server
 // during the first run's measured requests only (bench/profile-hook.mjs)
 // and prints each one's busiest functions.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, hasCommand, printJsonLine, printTable, redisBenchmarkRates, redisCli, waitForRedisPing } from './lib.js';
+import { etcdPutLoad, type LoadResult, respSetLoad } from './closed-loop.js';
+import { type EtcdCluster, startEtcd } from './etcd.js';
+import {
+  freePort,
+  hasCommand,
+  printJsonLine,
+  printTable,
+  redisBenchmarkLatency,
+  redisBenchmarkRates,
+  redisCli,
+  waitForRedisPing,
+} from './lib.js';
 import { profileTop } from './profile-top.js';
 
 const CLIENTS = 50;
@@ -23,6 +36,9 @@ const REQUESTS = 40_000;
 const WARMUP_REQUESTS = 5_000;
 const KEYSPACE = 100_000;
 const TARGET = 0.5;
+/** The Node generator's head-to-head with etcd: 16-byte values over 10,000 keys. */
+const GENERATOR_REQUESTS = 20_000;
+const GENERATOR_KEYSPACE = 10_000;
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
 if (!Number.isSafeInteger(RUNS) || RUNS < 1 || RUNS > 20) {
@@ -46,6 +62,7 @@ if (profileArg > 0 && (PROFILE_DIR === undefined || PROFILE_DIR.startsWith('--')
 const launcher = join(process.cwd(), 'packages', 'cli', 'bin', 'distkv.mjs');
 const profileHook = join(process.cwd(), 'bench', 'profile-hook.mjs');
 const children: ChildProcess[] = [];
+const stoppers: Array<() => void> = [];
 const root = mkdtempSync(join(tmpdir(), 'distkv-bench-cluster-'));
 
 const pids = new Map<number, number>(); // client port -> server pid
@@ -126,26 +143,74 @@ async function printProfiles(label: string, servers: number[]): Promise<void> {
   }
 }
 
+/** CPU seconds of several processes together. */
+function cpuOf(pidList: number[]): number {
+  return pidList.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+}
+
+/** The same closed-loop Node generator against distkv's leader and etcd's: ops/s and server CPU per write. */
+async function headToHead(
+  distkvPort: number,
+  distkvPids: number[],
+  etcd: EtcdCluster,
+): Promise<{ distkv: LoadResult & { cpuUs: number }; etcd: LoadResult & { cpuUs: number } }> {
+  const load = { clients: CLIENTS, requests: GENERATOR_REQUESTS, keyspace: GENERATOR_KEYSPACE };
+  await respSetLoad(distkvPort, { ...load, requests: WARMUP_REQUESTS });
+  let before = cpuOf(distkvPids);
+  const d = await respSetLoad(distkvPort, load);
+  const dCpu = ((cpuOf(distkvPids) - before) * 1e6) / load.requests;
+  const etcdPort = await etcd.leaderPort();
+  await etcdPutLoad(etcdPort, { ...load, requests: WARMUP_REQUESTS });
+  before = cpuOf(etcd.pids);
+  const e = await etcdPutLoad(etcdPort, load);
+  const eCpu = ((cpuOf(etcd.pids) - before) * 1e6) / load.requests;
+  return { distkv: { ...d, cpuUs: dCpu }, etcd: { ...e, cpuUs: eCpu } };
+}
+
+/** The cluster's SET latency at 1, 16 and 50 clients (redis-benchmark), through the leader. */
+function sweep(port: number): Record<number, { rate: number; p50Ms: number; p99Ms: number }> {
+  const out: Record<number, { rate: number; p50Ms: number; p99Ms: number }> = {};
+  for (const clients of [1, 16, CLIENTS]) {
+    out[clients] = redisBenchmarkLatency(port, { test: 'set', clients, requests: clients * 400, keyspace: KEYSPACE });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   if (!hasCommand('redis-benchmark') || !hasCommand('redis-cli')) {
     console.error('redis-benchmark and redis-cli are needed: sudo apt-get install redis-tools');
     process.exit(2);
   }
+  const withEtcd = hasCommand('etcd') && hasCommand('etcdctl');
   console.log(
-    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); every server and redis-benchmark share them.`,
+    `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); every server and the load generators share them.`,
   );
-  // Both stay up; each run measures the single node, then the cluster, so a slow minute hits both.
+  if (!withEtcd) console.log('etcd is not installed (apt-get install etcd-server etcd-client): measuring distkv alone.');
+  // All stay up; each run measures the single node, the cluster, then etcd, so a slow minute hits all.
   const singlePort = await startServer(['--data-dir', join(root, 'single'), '--fsync', 'always']);
   const clusterPorts = await startCluster();
+  const etcd = withEtcd ? await startEtcd(join(root, 'etcd')) : undefined;
+  if (etcd !== undefined) stoppers.push(etcd.stop);
   const singles: Array<{ rate: number; cpuUsPerWrite: number }> = [];
   const clusters: Array<{ rate: number; cpuUsPerWrite: number }> = [];
+  const sweeps: Array<Record<number, { rate: number; p50Ms: number; p99Ms: number }>> = [];
+  const heads: Array<Awaited<ReturnType<typeof headToHead>>> = [];
   if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
-  let clusterLeader = 0;
   for (let r = 0; r < RUNS; r++) {
     const profile = PROFILE_DIR !== undefined && r === 0;
     singles.push(measure(singlePort, [singlePort], profile));
-    clusterLeader = await leaderPort(clusterPorts);
-    clusters.push(measure(clusterLeader, clusterPorts, profile));
+    // Under load on a shared machine the leader may change mid-run: a run that hits TRYAGAIN is done again (at most 3 tries).
+    let clusterLeader = await leaderPort(clusterPorts);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        clusters.push(measure(clusterLeader, clusterPorts, profile));
+        break;
+      } catch (err) {
+        if (attempt === 3 || !String(err).includes('TRYAGAIN')) throw err;
+        console.log(`run ${r + 1}: leadership moved during the run (${String(err).split('\n')[0]}); measuring again`);
+        clusterLeader = await leaderPort(clusterPorts);
+      }
+    }
     if (profile) {
       await printProfiles('single node', [singlePort]);
       await printProfiles('cluster leader', [clusterLeader]);
@@ -154,11 +219,23 @@ async function main(): Promise<void> {
         clusterPorts.filter((p) => p !== clusterLeader),
       );
     }
+    sweeps.push(sweep(clusterLeader));
+    if (etcd !== undefined) {
+      heads.push(
+        await headToHead(
+          clusterLeader,
+          clusterPorts.map((p) => pids.get(p) as number),
+          etcd,
+        ),
+      );
+    }
   }
   const single = median(singles.map((m) => m.rate));
   const cluster = median(clusters.map((m) => m.rate));
   const singleCpu = median(singles.map((m) => m.cpuUsPerWrite));
   const clusterCpu = median(clusters.map((m) => m.cpuUsPerWrite));
+  const at = (clients: number, field: 'rate' | 'p50Ms' | 'p99Ms'): number =>
+    median(sweeps.map((s) => (s[clients] as { rate: number; p50Ms: number; p99Ms: number })[field]));
   // Every acknowledged write reaches every replica once the followers catch up (a bounded wait): the digests agree.
   let digests: string[] = [];
   for (let i = 0; i < 100; i++) {
@@ -166,9 +243,28 @@ async function main(): Promise<void> {
     if (new Set(digests).size === 1) break;
     await new Promise((r) => setTimeout(r, 100));
   }
+  etcd?.stop();
   const agree = new Set(digests).size === 1;
   const ratio = single > 0 ? cluster / single : 0;
   const list = (v: Array<{ rate: number }>): string => v.map((x) => Math.round(x.rate).toLocaleString('en-US')).join(', ');
+  const distkvGen = median(heads.map((h) => h.distkv.opsPerSec));
+  const etcdGen = median(heads.map((h) => h.etcd.opsPerSec));
+  const etcdRows: Array<[string, string | number]> =
+    etcd === undefined
+      ? [['etcd', 'not installed']]
+      : [
+          ['same Node generator: distkv cluster puts/s', Math.round(distkvGen)],
+          ['same Node generator: etcd 3-member puts/s', Math.round(etcdGen)],
+          ['distkv / etcd (medians)', (distkvGen / etcdGen).toFixed(2)],
+          ['target', '>= 2.5'],
+          ['every run: etcd', heads.map((h) => Math.round(h.etcd.opsPerSec).toLocaleString('en-US')).join(', ')],
+          [
+            'etcd p50 / p99 (ms)',
+            `${median(heads.map((h) => h.etcd.p50Ms)).toFixed(2)} / ${median(heads.map((h) => h.etcd.p99Ms)).toFixed(2)}`,
+          ],
+          ['server CPU per put, etcd, all members (µs)', Math.round(median(heads.map((h) => h.etcd.cpuUs)))],
+          ['server CPU per put, distkv (generator), all nodes (µs)', Math.round(median(heads.map((h) => h.distkv.cpuUs)))],
+        ];
 
   printTable(
     `SET, ${CLIENTS} clients, ${REQUESTS.toLocaleString('en-US')} requests (after ${WARMUP_REQUESTS} warm-up), median of ${RUNS}`,
@@ -181,6 +277,13 @@ async function main(): Promise<void> {
       ['target', `>= ${TARGET}`],
       ['server CPU per write, single (µs)', Math.round(singleCpu)],
       ['server CPU per write, cluster, all nodes (µs)', Math.round(clusterCpu)],
+      ['cluster CPU / single CPU', (clusterCpu / singleCpu).toFixed(2)],
+      ['target', '<= 3'],
+      ['cluster, 1 client: ops/s, p50 ms', `${Math.round(at(1, 'rate'))}, ${at(1, 'p50Ms').toFixed(2)} (target p50 <= 1.5)`],
+      ['cluster, 16 clients: ops/s, p50 ms', `${Math.round(at(16, 'rate'))}, ${at(16, 'p50Ms').toFixed(2)}`],
+      ['16 clients / 1 client', `${(at(16, 'rate') / at(1, 'rate')).toFixed(1)} (target >= 3)`],
+      [`cluster, ${CLIENTS} clients: p99 ms`, `${at(CLIENTS, 'p99Ms').toFixed(2)} (target <= 20)`],
+      ...etcdRows,
       ['replica digests after the run', `${agree ? 'agree' : 'DIFFER'}: ${digests.join(' ')}`],
     ],
   );
@@ -191,6 +294,13 @@ async function main(): Promise<void> {
     single_cpu_us_per_write: Math.round(singleCpu),
     cluster_cpu_us_per_write: Math.round(clusterCpu),
     cluster_cpu_vs_single: Number((clusterCpu / singleCpu).toFixed(2)),
+    c1_ops_s: Math.round(at(1, 'rate')),
+    c1_p50_ms: Number(at(1, 'p50Ms').toFixed(3)),
+    c16_vs_c1: Number((at(16, 'rate') / at(1, 'rate')).toFixed(2)),
+    c50_p99_ms: Number(at(CLIENTS, 'p99Ms').toFixed(3)),
+    distkv_generator_puts_s: etcd === undefined ? null : Math.round(distkvGen),
+    etcd_puts_s: etcd === undefined ? null : Math.round(etcdGen),
+    distkv_vs_etcd: etcd === undefined ? null : Number((distkvGen / etcdGen).toFixed(2)),
     digests_agree: agree,
     runs: RUNS,
   });
@@ -200,5 +310,6 @@ try {
   await main();
 } finally {
   for (const c of children) c.kill('SIGKILL');
+  for (const stop of stoppers) stop();
   rmSync(root, { recursive: true, force: true });
 }

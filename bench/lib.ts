@@ -92,6 +92,22 @@ export function redisBenchmarkRates(
   return rates;
 }
 
+/** redis-benchmark --csv for one test: requests per second and the latency percentiles it prints (ms). */
+export function redisBenchmarkLatency(
+  port: number,
+  options: { test: string; clients: number; requests: number; keyspace: number },
+): { rate: number; p50Ms: number; p99Ms: number } {
+  const args = ['-h', '127.0.0.1', '-p', String(port), '-t', options.test, '-c', String(options.clients)];
+  args.push('-n', String(options.requests), '-r', String(options.keyspace), '--csv');
+  const result = spawnSync('redis-benchmark', args, { encoding: 'utf8', timeout: 180_000 });
+  if (result.status !== 0) throw new Error(`redis-benchmark failed: ${result.stderr}`);
+  // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  const row = result.stdout.split('\n').find((l) => l.startsWith(`"${options.test.toUpperCase()}"`));
+  const cells = (row ?? '').split(',').map((c) => Number(c.replaceAll('"', '')));
+  if (cells.length < 8) throw new Error(`redis-benchmark printed no row for ${options.test}: ${result.stdout}`);
+  return { rate: cells[1] as number, p50Ms: cells[4] as number, p99Ms: cells[6] as number };
+}
+
 let nextPeerPort = 20_000 + Math.floor(Math.random() * 10_000);
 
 /**

@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 
+// biome-ignore lint/suspicious/noUndeclaredEnvVars: benchmarks do not run through turbo
 const dir = process.env.BENCH_PROFILE_DIR;
 if (dir !== undefined && dir !== '') {
   const session = new Session();
