@@ -56,6 +56,8 @@ export interface ReadState {
  * Everything the state machine wants done, handed to the driver. Carry it
  * out in this order, then call `advance(ready)`:
  *
+ * 0. SEND `earlyMessages` first: an elected leader's appends, which may
+ *    leave before its own persist (empty with a fixed leader; chapter 5).
  * 1. PERSIST, then sync: `snapshot` (replaces the whole log), then
  *    `entries` (drop any stored entry at or after entries[0].index, then
  *    append), then `hardState`. Nothing below may happen before the sync
@@ -74,13 +76,12 @@ export interface Ready {
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];
   /**
-   * 0. SEND FIRST: an elected leader's appends and heartbeats, which may
-   * leave before step 1 (thesis §10.2.1), so that the followers' fsyncs run
-   * alongside the leader's own. Safe because the leader counts itself
-   * toward a majority only after its own persist (advance), and because
-   * its term and vote are already durable (a restarted leader cannot lead
-   * that term again). Empty with a leader fixed by configuration, whose
-   * term never changes: a leader that crashed before its fsync would come
+   * An elected leader's MsgApps and heartbeats of its current term, once
+   * its term and vote are durable: they may leave before step 1 (thesis
+   * §10.2.1), so the followers' fsyncs run alongside the leader's own.
+   * The leader still counts itself toward a majority only after its own
+   * persist (advance). Always empty with a leader fixed by configuration,
+   * whose term never changes: one that crashed before its fsync would come
    * back and write different entries at the same index and term.
    */
   readonly earlyMessages: readonly Message[];

@@ -340,7 +340,8 @@ export class SimCluster {
     if (!raft.hasReady()) return undefined;
     const rd = raft.ready();
     this.stats.readies++;
-    for (const m of rd.earlyMessages) this.#send(m); // 0. a leader's appends, before its persist
+    // #region driver-order
+    for (const m of rd.earlyMessages) this.#send(m); // 0. an elected leader's appends, before its persist
     this.#writeReady(n, rd); // 1. persist (handed to the disk) ...
     if (rd.earlyMessages.length > 0 && this.options.splitLeaderPersist === true) {
       n.owedReady = rd; // the fsync is under way: the rest waits for the next call
@@ -348,12 +349,13 @@ export class SimCluster {
       return rd;
     }
     return this.#finishReady(n, raft, rd);
+    // #endregion driver-order
   }
 
   /** The rest of a Ready whose writes were handed to the disk: sync, send, apply, acknowledge. */
   #finishReady(n: SimNode, raft: RaftNode, rd: Ready): Ready {
     const id = n.id;
-    // #region driver-order
+    // #region driver-order-finish
     if (this.options.buggify?.sendBeforePersist === true) {
       n.syncOwed = true; // BUG on purpose: sync later, after sending
     } else {
@@ -365,7 +367,7 @@ export class SimCluster {
     for (const e of rd.committedEntries) this.#apply(n, e);
     raft.advance(rd); // 4. acknowledge
     for (const rs of rd.readStates) this.onReadState?.(id, rs); // 5. serve reads (after applying)
-    // #endregion driver-order
+    // #endregion driver-order-finish
     return rd;
   }
 
