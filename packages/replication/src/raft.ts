@@ -1126,6 +1126,19 @@ export class RaftNode {
   }
 
   #acceptAppend(to: NodeId, index: LogIndex): void {
+    // Several appends handled before one Ready need one answer: an
+    // acknowledgement of `index` covers every lower one (issue 18).
+    const previous = this.#messages[this.#messages.length - 1];
+    if (
+      previous !== undefined &&
+      previous.type === 'MsgAppResp' &&
+      !previous.reject &&
+      previous.to === to &&
+      previous.term === this.#term &&
+      previous.index <= index
+    ) {
+      this.#messages.pop();
+    }
     this.#send({ type: 'MsgAppResp', to, reject: false, index, hintIndex: 0 as LogIndex, hintTerm: 0 as Term });
   }
 

@@ -102,3 +102,25 @@ describe('Ready.earlyMessages: appends that leave before the leader persists', (
     expect(lead.messages.filter((m) => m.type === 'MsgApp')).toEqual([]);
   });
 });
+
+describe('a follower that handles several appends before one Ready', () => {
+  it('answers once, with the highest index: that acknowledgement covers the lower ones', () => {
+    const storage = new MemoryStorage();
+    const follower = new RaftNode({ id: n('2'), voters, leader: n('1') }, storage);
+    const entry = (i: number) => ({ term: 1 as Term, index: i as LogIndex, payload: Buffer.from(`e${i}`) });
+    const app = (prev: number, entries: number[]): Message => ({
+      type: 'MsgApp',
+      from: n('1'),
+      to: n('2'),
+      term: 1 as Term,
+      prevIndex: prev as LogIndex,
+      prevTerm: (prev === 0 ? 0 : 1) as Term,
+      entries: entries.map(entry),
+      commit: 0 as LogIndex,
+    });
+    follower.step(app(0, [1, 2]));
+    follower.step(app(2, [3]));
+    const answers = follower.ready().messages.filter((m) => m.type === 'MsgAppResp');
+    expect(answers.map((m) => (m.type === 'MsgAppResp' ? [m.reject, m.index] : []))).toEqual([[false, 3]]);
+  });
+});
