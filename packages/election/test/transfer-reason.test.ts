@@ -58,7 +58,7 @@ describe('the reason a leader gives for stepping down after its own transfer', (
     expect(each(c, (t, f, to) => t === 'MsgVote' && f === '3' && to === '1', 'drop')).toBe(1);
     each(c, (t, f, to) => t === 'MsgVote' && f === '3' && to === '2', 'deliver');
     readyAll();
-    each(c, (t, f, to) => t === 'MsgVoteResp' && to === '3', 'deliver');
+    each(c, (t, _f, to) => t === 'MsgVoteResp' && to === '3', 'deliver');
     readyAll();
     expect(c.raft('3').role).toBe('leader');
     expect(each(c, (t, f, to) => (t === 'MsgApp' || t === 'MsgHeartbeat') && f === '3' && to === '1', 'deliver')).toBeGreaterThan(
@@ -84,9 +84,9 @@ describe('the reason a leader gives for stepping down after its own transfer', (
     // 1, still leading term 1, sends 2 a heartbeat; 2 (term 2 now) answers in term 2.
     for (let i = 0; i < 3; i++) c.tick(n('1'));
     readyAll();
-    each(c, (t, f, to) => f === '1' && to === '2', 'deliver');
+    each(c, (_t, f, to) => f === '1' && to === '2', 'deliver');
     readyAll();
-    expect(each(c, (t, f, to) => f === '2' && to === '1', 'deliver')).toBeGreaterThan(0);
+    expect(each(c, (_t, f, to) => f === '2' && to === '1', 'deliver')).toBeGreaterThan(0);
     readyAll();
     expect(stepDowns(events)).toEqual([
       { type: 'follow', term: 2, previousRole: 'leader', previousTerm: 1, reason: 'transfer', by: '3' },
@@ -116,9 +116,9 @@ describe('the reason a leader gives for stepping down after its own transfer', (
     // 1's heartbeat reaches 3, which answers in term 2.
     for (let i = 0; i < 3; i++) c.tick(n('1'));
     readyAll();
-    each(c, (t, f, to) => f === '1' && to === '3', 'deliver');
+    each(c, (_t, f, to) => f === '1' && to === '3', 'deliver');
     readyAll();
-    expect(each(c, (t, f, to) => f === '3' && to === '1', 'deliver')).toBeGreaterThan(0);
+    expect(each(c, (_t, f, to) => f === '3' && to === '1', 'deliver')).toBeGreaterThan(0);
     readyAll();
     expect(stepDowns(events)).toEqual([
       { type: 'follow', term: 2, previousRole: 'leader', previousTerm: 1, reason: 'higher-term', by: '3' },
