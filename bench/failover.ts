@@ -1,10 +1,13 @@
 // `pnpm bench failover`: how long writes stop when the leader dies. A
-// 3-node cluster (default timeouts) under a steady write load — writers on
-// every node, each with one SET in flight, retrying at once on an error;
-// SIGKILL the leader KILLS times, restarting it each time. Per kill, the
-// window runs from the last write acknowledged before the kill to the first
-// one acknowledged after it. Raft elections, then Bully. Prints a table,
-// then one JSON line. `pnpm bench failover --kills 5 [--only raft]` for a quick look.
+// 3-node cluster on loopback under a steady write load — writers on every
+// node, each with one SET in flight, retrying at once on an error; SIGKILL
+// the leader ROUNDS times, restarting it each time. Per kill, the window
+// runs from the last write acknowledged before the kill to the first one
+// acknowledged after it. Three settings: Raft with the loopback timing (what
+// `cluster up` uses: tick 10 ms, election timeout 150–300 ms), Raft with the
+// default LAN timing (`--timing lan`: tick 100 ms, election timeout 2–4 s),
+// then Bully (loopback timing). Prints a table, then one JSON line.
+// `pnpm bench failover --rounds 5 [--only loopback|lan|bully]` for a quick look (`--kills` is the old name).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +16,19 @@ import { performance } from 'node:perf_hooks';
 import { Client, parseInfo } from '@distkv/net';
 import { freeStablePort, printJsonLine, printTable } from './lib.js';
 
-const killsArg = process.argv.indexOf('--kills');
-const KILLS = killsArg > 0 ? Number(process.argv[killsArg + 1]) : 20;
+const roundsArg = Math.max(process.argv.indexOf('--rounds'), process.argv.indexOf('--kills'));
+/** 10 by default: the LAN setting's kills take 3–5 s each, so a full run stays near two minutes. */
+const KILLS = roundsArg > 0 ? Number(process.argv[roundsArg + 1]) : 10;
+if (!Number.isSafeInteger(KILLS) || KILLS < 1 || KILLS > 1000) {
+  console.error('--rounds must be an integer from 1 to 1000');
+  process.exit(2);
+}
+type Setting = 'loopback' | 'lan' | 'bully';
+const SETTINGS: Record<Setting, { election: 'raft' | 'bully'; timing: 'loopback' | 'lan'; label: string }> = {
+  loopback: { election: 'raft', timing: 'loopback', label: 'raft, loopback timing (cluster up)' },
+  lan: { election: 'raft', timing: 'lan', label: 'raft, default LAN timing' },
+  bully: { election: 'bully', timing: 'loopback', label: 'bully, loopback timing' },
+};
 const WRITERS_PER_NODE = 2;
 const launcher = join(process.cwd(), 'packages', 'cli', 'bin', 'distkv.mjs');
 const root = mkdtempSync(join(tmpdir(), 'distkv-bench-failover-'));
@@ -42,13 +56,15 @@ class Cluster {
   stopped = false;
   constructor(
     readonly election: 'raft' | 'bully',
+    readonly timing: 'loopback' | 'lan',
     readonly peerPorts: Map<string, number>,
     readonly dir: string,
   ) {}
 
-  static async create(election: 'raft' | 'bully'): Promise<Cluster> {
+  static async create(setting: Setting): Promise<Cluster> {
+    const { election, timing } = SETTINGS[setting];
     const peerPorts = new Map<string, number>();
-    const cluster = new Cluster(election, peerPorts, join(root, election));
+    const cluster = new Cluster(election, timing, peerPorts, join(root, setting));
     for (const id of cluster.ids) {
       peerPorts.set(id, await freeStablePort());
       cluster.clientPorts.set(id, await freeStablePort());
@@ -64,7 +80,7 @@ class Cluster {
     // biome-ignore format: flag pairs
     const args = [launcher, 'server', '--quiet', '--port', String(this.clientPorts.get(id)), '--id', id,
       '--peer-port', String(this.peerPorts.get(id)), '--peers', peers, '--election', this.election,
-      '--data-dir', join(this.dir, id), '--write-timeout-ms', '2000'];
+      '--data-dir', join(this.dir, id), '--write-timeout-ms', '2000', '--timing', this.timing];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     children.add(child);
     this.procs.set(id, child);
@@ -182,7 +198,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function measure(election: 'raft' | 'bully'): Promise<number[]> {
+async function measure(election: Setting): Promise<number[]> {
   const cluster = await Cluster.create(election);
   await Promise.all(cluster.ids.map((id) => cluster.start(id)));
   await cluster.stableLeader();
@@ -230,8 +246,8 @@ const crashes: Record<string, number> = {};
 const rows: Array<[string, string | number]> = [];
 try {
   const onlyArg = process.argv.indexOf('--only');
-  const elections = (['raft', 'bully'] as const).filter((e) => onlyArg < 0 || process.argv[onlyArg + 1] === e);
-  for (const election of elections) {
+  const settings = (Object.keys(SETTINGS) as Setting[]).filter((e) => onlyArg < 0 || process.argv[onlyArg + 1] === e);
+  for (const election of settings) {
     const windows = (await measure(election)).sort((a, b) => a - b);
     const p50 = Math.round(percentile(windows, 50));
     const p99 = Math.round(percentile(windows, 99));
@@ -239,15 +255,16 @@ try {
     results[`${election}_p50_ms`] = p50;
     results[`${election}_p99_ms`] = p99;
     results[`${election}_max_ms`] = max;
-    rows.push([`${election}: write gap p50 / p99 / max (ms)`, `${p50} / ${p99} / ${max}`]);
-    rows.push([`${election}: nodes that died on their own`, crashes[election] ?? 0]);
-    rows.push([`${election}: kills followed by a late OK of an earlier write`, lateAcks[election] ?? 0]);
-    rows.push([`${election}: every gap, sorted (ms)`, windows.map((w) => Math.round(w)).join(' ')]);
+    const label = SETTINGS[election].label;
+    rows.push([`${label}: write gap p50 / p99 / max (ms)`, `${p50} / ${p99} / ${max}`]);
+    rows.push([`${label}: nodes that died on their own`, crashes[election] ?? 0]);
+    rows.push([`${label}: kills followed by a late OK of an earlier write`, lateAcks[election] ?? 0]);
+    rows.push([`${label}: every gap, sorted (ms)`, windows.map((w) => Math.round(w)).join(' ')]);
     // Bully hands leadership back to a restarted higher id: a kill that lands while that happens stops no write.
     const mine = kills.filter((k) => k.election === election);
     const under10 = mine.filter((k) => k.gapMs < 10);
     rows.push([
-      `${election}: gaps < 10 ms (killed, restarted before)`,
+      `${label}: gaps < 10 ms (killed, restarted before)`,
       under10.length === 0 ? 'none' : under10.map((k) => `${k.killed}/${k.restartedBefore || '-'}`).join(' '),
     ]);
   }
@@ -255,12 +272,18 @@ try {
   for (const c of children) c.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
 }
-rows.push(['leader kills per algorithm', KILLS], ['targets (raft)', 'p50 < 300 ms, max < 1,000 ms']);
-printTable(`failover: 3 nodes, SIGKILL the leader ${KILLS} times under ${3 * WRITERS_PER_NODE} writers`, rows);
+rows.push(
+  ['leader kills per setting', KILLS],
+  ['targets', 'loopback p50 < 300 ms; LAN: one election timeout (2-4 s) plus a vote round'],
+);
+printTable(`failover: 3 nodes on loopback, SIGKILL the leader ${KILLS} times under ${3 * WRITERS_PER_NODE} writers`, rows);
 printJsonLine({
-  raft_p50_ms: results.raft_p50_ms ?? null,
-  raft_p99_ms: results.raft_p99_ms ?? null,
-  raft_max_ms: results.raft_max_ms ?? null,
+  loopback_p50_ms: results.loopback_p50_ms ?? null,
+  loopback_p99_ms: results.loopback_p99_ms ?? null,
+  loopback_max_ms: results.loopback_max_ms ?? null,
+  default_p50_ms: results.lan_p50_ms ?? null,
+  default_p99_ms: results.lan_p99_ms ?? null,
+  default_max_ms: results.lan_max_ms ?? null,
   bully_p50_ms: results.bully_p50_ms ?? null,
   bully_p99_ms: results.bully_p99_ms ?? null,
   bully_max_ms: results.bully_max_ms ?? null,

@@ -13,7 +13,7 @@
 // a table, then one JSON line.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Store } from '@distkv/core';
-import { electionDefaults } from '@distkv/replication';
+import { electionDefaults, loopbackTimings } from '@distkv/replication';
 import { printJsonLine, printTable } from './lib.js';
 
 const SIZES = [10_000, 100_000, 1_000_000];
@@ -39,8 +39,10 @@ async function worstMs(fn: () => void): Promise<number> {
   return worst;
 }
 
-const electionTimeoutMs = electionDefaults.tickMs * electionDefaults.electionTimeoutTicks;
-const figures: Record<string, number> = { election_timeout_ms: electionTimeoutMs };
+// Next to the tightest timing distkv ships (loopback, what cluster up uses); the LAN default's is shown too.
+const electionTimeoutMs = loopbackTimings.tickMs * loopbackTimings.electionTimeoutTicks;
+const lanElectionTimeoutMs = electionDefaults.tickMs * electionDefaults.electionTimeoutTicks;
+const figures: Record<string, number> = { election_timeout_ms: electionTimeoutMs, lan_election_timeout_ms: lanElectionTimeoutMs };
 const rows: Array<[string, string]> = [];
 for (const keys of SIZES) {
   const store = new Store({ limits: { keysMax: keys + 1, dataBytesMax: keys * 200 } });
@@ -65,7 +67,10 @@ for (const keys of SIZES) {
   figures[`gc_${keys}_ms`] = Math.round(gcMs * 10) / 10;
   figures[`loop_max_${keys}_ms`] = Math.round(loopMaxMs * 10) / 10;
 }
-printTable(`worst synchronous stall of 5, election timeout ${electionTimeoutMs} ms`, rows);
+printTable(
+  `worst synchronous stall of 5, election timeout ${electionTimeoutMs} ms (loopback; LAN default ${lanElectionTimeoutMs} ms)`,
+  rows,
+);
 const worst = Math.max(...Object.entries(figures).flatMap(([k, v]) => (k.startsWith('copy_') || k.startsWith('gc_') ? [v] : [])));
 figures.worst_stall_ms = worst;
 figures.worst_over_election_timeout = Math.round((worst / electionTimeoutMs) * 100) / 100;

@@ -21,7 +21,7 @@
  *   for 1.5–3 election timeouts (SIGSTOP, then SIGCONT), again and again.
  * - all: a mix of the above, one per cycle.
  */
-import { electionDefaults } from '@distkv/replication';
+import { loopbackTimings } from '@distkv/replication';
 import type { ChaosCluster } from './cluster.js';
 import { sleep } from './cluster.js';
 import type { Rng, Workload } from './workload.js';
@@ -41,8 +41,8 @@ export type NemesisKind =
 export const NEMESES: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'disk', 'loss', 'slow-follower', 'all', 'none'];
 
 // #region slow-follower-timing
-/** The servers' election timeout (the harness passes no --tick-ms): 15 ticks of 10 ms. */
-export const ELECTION_TIMEOUT_MS = electionDefaults.electionTimeoutTicks * electionDefaults.tickMs;
+/** The servers' election timeout: all on loopback, they take the loopback timing (no --timing given): 15 ticks of 10 ms. */
+export const ELECTION_TIMEOUT_MS = loopbackTimings.electionTimeoutTicks * loopbackTimings.tickMs;
 /** A slow follower's stall, in election timeouts: long enough that it must count the leader as gone. */
 export const STALL_TIMEOUTS: [number, number] = [1.5, 3];
 /** Its run between stalls, in election timeouts: time to hear the leader and catch up. */

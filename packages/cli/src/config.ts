@@ -7,9 +7,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { DistkvError, isDistkvError } from '@distkv/core';
-import { electionConfig } from '@distkv/election';
+import { electionConfig, LEASE_CLOCK_DRIFT_TICKS_DEFAULT } from '@distkv/election';
 import { parseUserSpec, type UserSpec } from '@distkv/net';
-import type { NodeId, PeerAddress } from '@distkv/replication';
+import {
+  defaultReplicationLimits,
+  electionDefaults,
+  loopbackTimings,
+  type NodeId,
+  type PeerAddress,
+  resolveTimingPreset,
+  TICK_MS_MAX,
+} from '@distkv/replication';
 import { z } from 'zod';
 import './errors.js';
 
@@ -60,6 +68,10 @@ const parsedBy = <In, Out>(input: z.ZodType<In>, parse: (value: In) => Out) =>
     }
   });
 
+/** The bounds @distkv/replication puts on the catch-up tail (its limits' hard maxima). */
+const CATCH_UP_ENTRIES_MAX = 10_000_000;
+const CATCH_UP_BYTES_MAX = 2 ** 52;
+
 // #region server-config
 /** Every setting of `distkv server`: its schema, its flag's help, and its default (if any). */
 export const serverSettings = {
@@ -99,13 +111,36 @@ export const serverSettings = {
   },
   replication: { schema: choice(['sync', 'async']), help: 'replication: when a write is acknowledged', default: 'sync' },
   snapshotEvery: { schema: int(1), help: 'replication: snapshot and compact the log every n applied entries' },
-  tickMs: { schema: int(1), help: 'replication: milliseconds per Raft tick (heartbeat 1 tick, election 10+)' },
+  timing: {
+    schema: choice(['auto', 'lan', 'loopback']),
+    help: 'replication: election timing preset; lan: tick 100 ms, heartbeat 1 tick, election timeout 20 ticks (2-4 s, rides out TCP retransmissions); loopback: tick 10 ms, heartbeat 3 ticks, election 15 ticks (150-300 ms); auto: loopback when --bind and every peer are loopback addresses, else lan',
+    default: 'auto',
+  },
+  tickMs: { schema: int(1, TICK_MS_MAX), help: 'replication: milliseconds per Raft tick (default from --timing)' },
+  heartbeatTicks: {
+    schema: int(1, 1_000_000),
+    help: 'replication: the leader sends heartbeats every n ticks (default from --timing)',
+  },
+  electionTicks: {
+    schema: int(2, 1_000_000),
+    help: 'replication: a follower that hears no leader for a random n to 2n ticks campaigns (default from --timing)',
+  },
   writeTimeoutMs: { schema: int(1), help: 'replication: a write unanswered this long fails with -TIMEOUT' },
   httpPort: {
     schema: int(0, 65_535),
     help: 'replication: admin HTTP endpoint (/health, /ready, /status, /metrics, /v1/kv/:key); 0 picks one',
   },
   forwardsPendingMax: { schema: int(1), help: 'replication: most writes a follower holds forwarded' },
+  // #region catch-up-flags
+  snapshotCatchUpEntries: {
+    schema: int(0, CATCH_UP_ENTRIES_MAX),
+    help: `replication: entries kept before each snapshot so a follower that missed a few gets entries, not the whole store (0: none; default ${defaultReplicationLimits.snapshotCatchUpEntries})`,
+  },
+  snapshotCatchUpBytes: {
+    schema: int(0, CATCH_UP_BYTES_MAX),
+    help: `replication: at most this many payload bytes of those entries (0: none; default ${defaultReplicationLimits.snapshotCatchUpBytes})`,
+  },
+  // #endregion catch-up-flags
   user: {
     schema: parsedBy(z.union([z.string(), z.array(z.string())], { error: 'must be name:ro|rw:password[,...]' }), parseUsers),
     help: 'security: users name:ro|rw:password[,...] for AUTH user password and the admin endpoint (see docs/security.md)',
@@ -128,6 +163,7 @@ export type ServerConfig = { -readonly [K in SettingName]?: z.output<Settings[K]
   fsync: 'always' | 'interval' | 'none';
   election: 'raft' | 'bully';
   replication: 'sync' | 'async';
+  timing: 'auto' | 'lan' | 'loopback';
 };
 
 export const settingNames = Object.keys(serverSettings) as SettingName[];
@@ -145,10 +181,17 @@ export function envName(name: string): string {
 /** DISTKV_* variables that are not server settings (the REPL's history file, the config file itself). */
 const otherEnv = new Set(['DISTKV_HISTORY_FILE', 'DISTKV_CONFIG']);
 
+/** Numbers some number setting accepts (each has its own minimum: --line-bytes-max 16, --election-ticks 2). */
+const numberProbes = [0, 1, 2, 16, 1_000];
+
 /** Flags and environment variables are text: numbers and booleans are read from it before validation. */
 function fromText(name: SettingName, raw: string): unknown {
   const setting = serverSettings[name];
-  const example = setting.schema.safeParse(true).success ? 'boolean' : setting.schema.safeParse(1).success ? 'number' : 'text';
+  const example = setting.schema.safeParse(true).success
+    ? 'boolean'
+    : numberProbes.some((v) => setting.schema.safeParse(v).success)
+      ? 'number'
+      : 'text';
   if (example === 'boolean') {
     if (/^(1|true|yes)$/i.test(raw)) return true;
     if (/^(0|false|no)$/i.test(raw)) return false;
@@ -266,14 +309,64 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
       if (!isDistkvError(err, 'ELECTION_CONFIG_INVALID')) throw err;
       problems.push(`${at('readMode')}: ${err.detail}`);
     }
+    problems.push(...timingProblems(c, origin, at));
     // The Raft log of a replica always fsyncs before it acknowledges (docs/04): refuse rather than ignore.
     // A one-node cluster (--peers none) may relax it, as a single server does.
     if (c.fsync !== 'always' && origin.fsync !== 'default' && !alone)
       problems.push(`${at('fsync')}: ${c.fsync} applies to a single node only; a replica's Raft log always fsyncs`);
   } else {
-    for (const name of ['peerPort', 'leader', 'httpPort'] as const) {
+    // biome-ignore format: one list
+    for (const name of ['peerPort', 'leader', 'httpPort', 'tickMs', 'heartbeatTicks', 'electionTicks', 'snapshotCatchUpEntries', 'snapshotCatchUpBytes'] as const) {
       if (c[name] !== undefined) problems.push(`${at(name)} needs --peers (a replicated node)`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }
+
+// #region timing-rules
+/**
+ * The election timing this node will run with (see timingOf in
+ * @distkv/replication): the preset's values, each replaced by a flag given.
+ */
+export function effectiveTiming(c: ServerConfig): {
+  preset: 'lan' | 'loopback';
+  tickMs: number;
+  heartbeatTicks: number;
+  electionTicks: number;
+} {
+  const preset = resolveTimingPreset(c.timing, c.bind, c.peers?.values() ?? []);
+  const base = preset === 'loopback' ? loopbackTimings : electionDefaults;
+  return {
+    preset,
+    tickMs: c.tickMs ?? base.tickMs,
+    heartbeatTicks: c.heartbeatTicks ?? base.heartbeatIntervalTicks,
+    electionTicks: c.electionTicks ?? base.electionTimeoutTicks,
+  };
+}
+
+/** Timing flags that cannot work together, each problem naming its flags and where they came from. */
+function timingProblems(
+  c: ServerConfig,
+  origin: Partial<Record<SettingName, string>>,
+  at: (name: SettingName) => string,
+): string[] {
+  const problems: string[] = [];
+  const given = (['timing', 'heartbeatTicks', 'electionTicks'] as const).filter(
+    (n) => origin[n] !== undefined && origin[n] !== 'default',
+  );
+  if (c.leader !== undefined) {
+    for (const n of given) problems.push(`${at(n)}: election timing does not apply to a fixed leader (--leader); use --tick-ms`);
+    return problems;
+  }
+  const t = effectiveTiming(c);
+  if (t.electionTicks <= t.heartbeatTicks)
+    problems.push(
+      `${at('electionTicks')}: the election timeout (${t.electionTicks} ticks) must exceed the heartbeat interval (${t.heartbeatTicks} ticks, ${at('heartbeatTicks')}), or followers campaign between heartbeats`,
+    );
+  if (c.readMode === 'lease' && t.electionTicks <= LEASE_CLOCK_DRIFT_TICKS_DEFAULT)
+    problems.push(
+      `${at('electionTicks')}: lease reads need an election timeout above the ${LEASE_CLOCK_DRIFT_TICKS_DEFAULT} ticks of clock drift they allow`,
+    );
+  return problems;
+}
+// #endregion timing-rules

@@ -13,6 +13,7 @@ export { inspectWal, type WalReport } from './commands/wal.js';
 export {
   ConfigError,
   type ConfigSources,
+  effectiveTiming,
   envName,
   flagName,
   resolveServerConfig,

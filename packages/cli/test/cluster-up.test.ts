@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@distkv/net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { serverArgs } from '../src/commands/cluster.js';
 import { alive, exitOf, freeBasePort, killAll, packageDir, run, clusterUp as startClusterUp, type Up } from './helpers.js';
 
 const binPath = join(packageDir, 'bin', 'distkv.mjs');
@@ -312,5 +313,22 @@ describe('distkv cluster up and status', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--fsync none applies to --nodes 1 only');
+  });
+
+  it('passes --timing and the catch-up tail flags to every node, and refuses a bad value with the flag named', async () => {
+    const flags = { nodes: 3, basePort: 7001, dataDir: join(root, 'x'), election: 'raft', fsync: 'always' } as const;
+    const args = serverArgs({ ...flags, timing: 'lan', snapshotCatchUpEntries: 0, snapshotCatchUpBytes: 4096 }, 2);
+    expect(args.join(' ')).toContain('--timing lan --snapshot-catch-up-entries 0 --snapshot-catch-up-bytes 4096');
+    // Left out, nothing is passed: each server's auto timing, which is loopback on 127.0.0.1.
+    expect(serverArgs(flags, 2)).not.toContain('--timing');
+    for (const [flag, value, message] of [
+      ['--snapshot-catch-up-entries', '-1', '--snapshot-catch-up-entries must be an integer from 0 to 10000000'],
+      ['--snapshot-catch-up-bytes', '64MiB', '--snapshot-catch-up-bytes must be an integer from 0 to 4503599627370496'],
+      ['--timing', 'wan', 'Allowed choices are auto, lan, loopback'],
+    ] as const) {
+      const r = await run(process.execPath, [binPath, 'cluster', 'up', flag, value, '--data-dir', join(root, 'x')]);
+      expect(r.code, flag).toBe(1); // commander's exit code for a bad option value, as for --nodes 0
+      expect(r.stderr).toContain(message);
+    }
   });
 });

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, envName, flagName, resolveServerConfig } from '@distkv/cli';
+import { ConfigError, effectiveTiming, envName, flagName, resolveServerConfig } from '@distkv/cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kill, linkedBinary, run } from './helpers.js';
 
@@ -68,7 +68,7 @@ describe('configuration precedence: flags > env > file > defaults', () => {
       `config file ${path}: port: must be an integer from 0 to 65535 (got "seven")`,
       expect.stringContaining(`config file ${path}: unknown setting "prot"`),
       `config file ${path}: fsync: must be one of always, interval, none (got "sometimes")`,
-      'environment DISTKV_TICK_MS: must be an integer from 1 to 2147483647 (got "fast")',
+      'environment DISTKV_TICK_MS: must be an integer from 1 to 60000 (got "fast")',
       expect.stringContaining('environment DISTKV_NOPE: not a distkv setting'),
       'flag --max-clients: must be an integer from 1 to 2147483647 (got 0)',
     ]);
@@ -101,6 +101,64 @@ describe('configuration precedence: flags > env > file > defaults', () => {
     expect(problems({ flags: {}, env: {}, file: file('broken.json', '{"port": ') })[0]).toContain(
       `config file ${join(dir, 'broken.json')}:`,
     );
+  });
+});
+
+describe('election timing and the catch-up tail (issue 17)', () => {
+  const replica = { peers: 'n2=127.0.0.1:7102,n3=127.0.0.1:7103', id: 'n1', peerPort: '7101' };
+
+  it('picks loopback timing when this node and every peer are on loopback, lan otherwise, and a flag overrides a value', () => {
+    const timing = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
+      effectiveTiming(resolveServerConfig({ flags, env }).config);
+    expect(timing(replica)).toEqual({ preset: 'loopback', tickMs: 10, heartbeatTicks: 3, electionTicks: 15 });
+    const lan = { preset: 'lan', tickMs: 100, heartbeatTicks: 1, electionTicks: 20 };
+    expect(timing({ ...replica, peers: 'n2=10.0.0.2:7102,n3=127.0.0.1:7103' })).toEqual(lan);
+    expect(timing({ ...replica, bind: '0.0.0.0', unsafeNoAuth: true })).toEqual(lan);
+    expect(timing({ ...replica, timing: 'lan' })).toEqual(lan);
+    expect(timing({ ...replica, peers: 'n2=10.0.0.2:7102', timing: 'loopback' }).preset).toBe('loopback');
+    expect(timing({ ...replica, tickMs: '50', electionTicks: '12' }, { DISTKV_TIMING: 'lan' })).toEqual({
+      preset: 'lan',
+      tickMs: 50,
+      heartbeatTicks: 1,
+      electionTicks: 12,
+    });
+  });
+
+  it('refuses timing flags that cannot work, naming the flag and its source', () => {
+    expect(problems({ flags: { ...replica, timing: 'wan' }, env: {} })).toEqual([
+      'flag --timing: must be one of auto, lan, loopback (got "wan")',
+    ]);
+    expect(problems({ flags: { ...replica, tickMs: '0' }, env: {} })).toEqual([
+      'flag --tick-ms: must be an integer from 1 to 60000 (got 0)',
+    ]);
+    expect(problems({ flags: { ...replica, heartbeatTicks: '5', electionTicks: '5' }, env: {} })).toEqual([
+      '--election-ticks (from flag --election-ticks): the election timeout (5 ticks) must exceed the heartbeat interval (5 ticks, --heartbeat-ticks (from flag --heartbeat-ticks)), or followers campaign between heartbeats',
+    ]);
+    // With the loopback preset's 3-tick heartbeat, an election timeout of 3 ticks given alone is refused too.
+    expect(problems({ flags: { ...replica }, env: { DISTKV_ELECTION_TICKS: '3' } })[0]).toContain(
+      '--election-ticks (from environment DISTKV_ELECTION_TICKS): the election timeout (3 ticks) must exceed the heartbeat interval (3 ticks',
+    );
+    expect(problems({ flags: { ...replica, leader: 'n1', electionTicks: '30' }, env: {} })).toEqual([
+      '--election-ticks (from flag --election-ticks): election timing does not apply to a fixed leader (--leader); use --tick-ms',
+    ]);
+    expect(problems({ flags: { tickMs: '20' }, env: {} })).toEqual([
+      '--tick-ms (from flag --tick-ms) needs --peers (a replicated node)',
+    ]);
+  });
+
+  it('parses --snapshot-catch-up-entries and --snapshot-catch-up-bytes (0 turns the tail off) and refuses a bad value', () => {
+    const { config } = resolveServerConfig({
+      flags: { ...replica, snapshotCatchUpEntries: '0' },
+      env: { DISTKV_SNAPSHOT_CATCH_UP_BYTES: '1048576' },
+    });
+    expect(config).toMatchObject({ snapshotCatchUpEntries: 0, snapshotCatchUpBytes: 1_048_576 });
+    expect(problems({ flags: { ...replica, snapshotCatchUpEntries: '-1', snapshotCatchUpBytes: '1MiB' }, env: {} })).toEqual([
+      'flag --snapshot-catch-up-entries: must be an integer from 0 to 10000000 (got -1)',
+      'flag --snapshot-catch-up-bytes: must be an integer from 0 to 4503599627370496 (got "1MiB")',
+    ]);
+    expect(problems({ flags: { snapshotCatchUpEntries: '10' }, env: {} })).toEqual([
+      '--snapshot-catch-up-entries (from flag --snapshot-catch-up-entries) needs --peers (a replicated node)',
+    ]);
   });
 });
 

@@ -184,7 +184,8 @@ describe('distkv doctor', () => {
     expect(d.heartbeat_ms).toBeGreaterThanOrEqual(10);
     expect(d.election_ms).toBeGreaterThanOrEqual(10 * d.heartbeat_ms);
     expect(d.election_ms).toBeGreaterThanOrEqual(10 * d.round_trip_ms.p99);
-    expect(d.flags).toBe(`--tick-ms ${d.heartbeat_ms}`);
+    expect(d.flags).toBe(`--tick-ms ${d.heartbeat_ms} --heartbeat-ticks 1 --election-ticks 10`);
+    expect(d.applies_to).toMatch(/loopback/);
     expect(d.warnings.length > 0).toBe(d.fsync_ms.p99 > 10);
     expect(readdirSync(dir)).toEqual([]); // the scratch file is gone
     const text = await run(bin, ['doctor', '--data-dir', dir, '--fsync-count', '5', '--rtt-count', '20']);

@@ -19,9 +19,11 @@ import {
   type NodeId,
   type PeerAddress,
   type ReadMode,
+  type ReplicationLimits,
   type ReplicationMode,
   ReplicationNode,
   seededRng,
+  type TimingPreset,
 } from '@distkv/replication';
 import { type AdminLimits, AdminServer, isReady, type NodeStatus, nodeStatus } from './admin.js';
 import {
@@ -70,8 +72,18 @@ export interface ClusterNodeOptions {
   readMode?: ReadMode | undefined;
   /** When a write is acknowledged; default `sync`. */
   replication?: ReplicationMode | undefined;
+  /**
+   * Election timing preset (see ReplicationNodeOptions.timing): `auto`
+   * (default) picks `loopback` when this node and every peer are on
+   * loopback addresses, else `lan`. The three below override its values.
+   */
+  timing?: TimingPreset | undefined;
   tickMs?: number | undefined;
+  heartbeatIntervalTicks?: number | undefined;
+  electionTimeoutTicks?: number | undefined;
   compactEveryEntries?: number | undefined;
+  /** The replication limits (see ReplicationLimits), e.g. the catch-up tail kept at compaction. */
+  replicationLimits?: Partial<ReplicationLimits> | undefined;
   forwardLimits?: Partial<ForwardLimits> | undefined;
   serverLimits?: Partial<ServerLimits> | undefined;
   adminLimits?: Partial<AdminLimits> | undefined;
@@ -181,7 +193,11 @@ export class ClusterNode {
       listen: transport,
       ...(options.fsync === undefined ? {} : { fsync: options.fsync }),
       ...(options.fsyncIntervalMs === undefined ? {} : { fsyncIntervalMs: options.fsyncIntervalMs }),
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
       ...(options.tickMs === undefined ? {} : { tickMs: options.tickMs }),
+      ...(options.heartbeatIntervalTicks === undefined ? {} : { heartbeatIntervalTicks: options.heartbeatIntervalTicks }),
+      ...(options.electionTimeoutTicks === undefined ? {} : { electionTimeoutTicks: options.electionTimeoutTicks }),
+      ...(options.replicationLimits === undefined ? {} : { limits: options.replicationLimits }),
       ...(options.compactEveryEntries === undefined ? {} : { compactEveryEntries: options.compactEveryEntries }),
       ...(options.forwardLimits === undefined ? {} : { forwardLimits: options.forwardLimits }),
       log,

@@ -20,4 +20,10 @@ export {
   type ElectionOptions,
   electionConfig,
 } from './options.js';
-export { RaftElection, type RaftElectionOptions, raftElection, raftElectionOf } from './raft-election.js';
+export {
+  LEASE_CLOCK_DRIFT_TICKS_DEFAULT,
+  RaftElection,
+  type RaftElectionOptions,
+  raftElection,
+  raftElectionOf,
+} from './raft-election.js';

@@ -31,7 +31,13 @@ export {
   electionDefaults,
   type ForwardLimits,
   fixedLeaderDefaults,
+  isLoopbackHost,
+  loopbackTimings,
   type ReplicationNodeOptions,
+  resolveTimingPreset,
+  TICK_MS_MAX,
+  type TimingPreset,
+  timingOf,
 } from './driver/options.js';
 export { RefusalLog } from './driver/peer-auth.js';
 export { AcceptorHandshake, ConnectorHandshake, type HandshakeStep } from './driver/peer-handshake.js';

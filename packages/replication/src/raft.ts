@@ -220,6 +220,8 @@ export class RaftNode {
   #commitAheadIndex = 0 as LogIndex;
   /** Messages dropped because no correct peer sends them (see `#dropReason`). */
   #droppedMessages = 0;
+  /** Leader: the voter it sent MsgTimeoutNow in this term (a transfer), so its step-down says `transfer`. */
+  #timeoutNowSent: { to: NodeId; term: Term } | null = null;
   /** Follower: the snapshot being received, chunk by chunk. */
   #incoming: { meta: SnapshotMeta; totalBytes: number; chunks: Uint8Array[]; receivedBytes: number } | undefined;
 
@@ -518,6 +520,22 @@ export class RaftNode {
 
   #becomeFollower(t: Term, leader: NodeId | null, reason: FollowReason = 'election', by: NodeId | null = null): void {
     assert(t >= this.#term, 'terms never go back');
+    // #region transfer-reason
+    // A leader that sent TimeoutNow in its term is deposed by its target's campaign for the next term,
+    // whichever message of that term arrives first: the target's vote request, its first append as
+    // leader (the request lost), or a follower's answer. Any of them says `transfer`, by the target.
+    const sent = this.#timeoutNowSent;
+    if (
+      reason === 'higher-term' &&
+      this.#role === 'leader' &&
+      sent !== null &&
+      sent.term === this.#term &&
+      t === this.#term + 1
+    ) {
+      reason = 'transfer';
+      by = sent.to;
+    }
+    // #endregion transfer-reason
     if (t > this.#term || this.#role !== 'follower') {
       this.#event({ type: 'follow', term: t, previousRole: this.#role, previousTerm: this.#term, reason, by });
     }
@@ -537,6 +555,7 @@ export class RaftNode {
   }
 
   #resetRoleState(): void {
+    this.#timeoutNowSent = null;
     this.#progress = new Map();
     this.#uncommittedBytes = 0;
     this.#heartbeatElapsedTicks = 0;
@@ -637,6 +656,7 @@ export class RaftNode {
     assert(m.to !== this.id && this.config.voters.includes(m.to), 'election messages go to other voters');
     assert(t >= this.#term, 'an election message is never in a past term (a pre-vote asks about a later one)');
     this.#messages.push({ ...m, from: this.id, term: t } as Message);
+    if (m.type === 'MsgTimeoutNow' && this.#role === 'leader') this.#timeoutNowSent = { to: m.to, term: this.#term };
   }
 
   // #region lacks-committed

@@ -11,6 +11,10 @@ interface ClusterUpFlags {
   dataDir: string;
   election: 'raft' | 'bully';
   fsync: 'always' | 'interval' | 'none';
+  /** Left out: each server's `auto`, which is `loopback` here (every node on 127.0.0.1). */
+  timing?: 'auto' | 'lan' | 'loopback';
+  snapshotCatchUpEntries?: number;
+  snapshotCatchUpBytes?: number;
 }
 
 // #region port-rule
@@ -55,9 +59,28 @@ export function registerClusterCommand(program: Command): void {
         .choices(['always', 'interval', 'none'])
         .default('always'),
     )
+    .addOption(
+      new Option(
+        '--timing <preset>',
+        'election timing: loopback (tick 10 ms, election timeout 150-300 ms; what auto picks, every node being on 127.0.0.1) or lan (tick 100 ms, 2-4 s, to rehearse a LAN failover)',
+      ).choices(['auto', 'lan', 'loopback']),
+    )
+    // #region cluster-up-catch-up-flags
+    .addOption(
+      new Option(
+        '--snapshot-catch-up-entries <n>',
+        'entries each node keeps before its snapshot for a lagging follower (0: none)',
+      ).argParser(integer('--snapshot-catch-up-entries', 0, 10_000_000)),
+    )
+    .addOption(
+      new Option('--snapshot-catch-up-bytes <n>', 'at most this many payload bytes of them (0: none)').argParser(
+        integer('--snapshot-catch-up-bytes', 0, 2 ** 52),
+      ),
+    )
+    // #endregion cluster-up-catch-up-flags
     .addHelpText(
       'after',
-      '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001 --data-dir /tmp/distkv\n  distkv cluster up --nodes 1',
+      '\nExamples:\n  distkv cluster up\n  distkv cluster up --nodes 5 --base-port 8001 --data-dir /tmp/distkv\n  distkv cluster up --nodes 1\n  distkv cluster up --timing lan   # failover as on a LAN: election timeout 2-4 s',
     )
     .action(async (flags: ClusterUpFlags) => {
       if (flags.nodes > 1 && flags.fsync !== 'always') {
@@ -96,6 +119,10 @@ export function serverArgs(flags: ClusterUpFlags, i: number): string[] {
   // biome-ignore format: one flag per pair reads better
   args.push('--peer-port', String(ports.peer), '--peers', peers.length === 0 ? 'none' : peers.join(','),
     '--http-port', String(ports.http), '--election', flags.election, '--fsync', flags.fsync);
+  // Given only when asked for: each server's own default (auto: loopback here) otherwise.
+  if (flags.timing !== undefined) args.push('--timing', flags.timing);
+  if (flags.snapshotCatchUpEntries !== undefined) args.push('--snapshot-catch-up-entries', String(flags.snapshotCatchUpEntries));
+  if (flags.snapshotCatchUpBytes !== undefined) args.push('--snapshot-catch-up-bytes', String(flags.snapshotCatchUpBytes));
   return args;
 }
 // #endregion node-args

@@ -203,8 +203,15 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     replication: config.replication,
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
+    timing: config.timing,
     tickMs: config.tickMs,
+    heartbeatIntervalTicks: config.heartbeatTicks,
+    electionTimeoutTicks: config.electionTicks,
     compactEveryEntries: config.snapshotEvery,
+    replicationLimits: {
+      ...(config.snapshotCatchUpEntries === undefined ? {} : { snapshotCatchUpEntries: config.snapshotCatchUpEntries }),
+      ...(config.snapshotCatchUpBytes === undefined ? {} : { snapshotCatchUpBytes: config.snapshotCatchUpBytes }),
+    },
     forwardLimits: {
       ...(config.writeTimeoutMs === undefined ? {} : { writeTimeoutMs: config.writeTimeoutMs }),
       ...(config.forwardsPendingMax === undefined ? {} : { forwardsPendingMax: config.forwardsPendingMax }),
@@ -232,8 +239,14 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
   const http = admin === undefined ? '' : `, admin http on ${admin.host}:${admin.port}`;
   const voters = replica.raft.config.voters.length;
   const peersOn = voters === 1 ? `no peers, fsync ${config.fsync}` : `peers on ${config.bind}:${config.peerPort}`;
-  const where = `replica ${replica.id} of ${voters}, ${leading}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}`;
+  const where = `replica ${replica.id} of ${voters}, ${leading}, ${timingText(replica.timing)}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
 // #endregion start-replica
+
+/** `timing lan (tick 100 ms, heartbeat 100 ms, election timeout 2000-4000 ms)`: what the node elects with. */
+export function timingText(t: ClusterNode['replica']['timing']): string {
+  const e = t.electionTimeoutTicks * t.tickMs;
+  return `timing ${t.preset} (tick ${t.tickMs} ms, heartbeat ${t.heartbeatIntervalTicks * t.tickMs} ms, election timeout ${e}-${2 * e} ms)`;
+}

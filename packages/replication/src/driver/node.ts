@@ -32,7 +32,7 @@ import {
   type ReplicationNodeOptions,
   raftConfigOf,
   resolveForwardLimits,
-  tickMsOf,
+  timingOf,
   transportLimitsOf,
   validateOptions,
 } from './options.js';
@@ -65,6 +65,8 @@ export class ReplicationNode implements KvBackend {
   readonly #log: DurableLog;
   readonly #transport: TcpTransport;
   readonly #timer: NodeJS.Timeout;
+  /** The tick, heartbeat and election timeout this node runs with (see timingOf), for logs and tools. */
+  readonly timing: Readonly<ReturnType<typeof timingOf>>;
   readonly #tickMs: number;
   #lastTickAt = performance.now();
   readonly #logLine: LogLine;
@@ -91,7 +93,8 @@ export class ReplicationNode implements KvBackend {
     this.#log = log;
     this.#transport = transport;
     this.#logLine = options.log ?? (() => undefined);
-    this.#tickMs = tickMsOf(options);
+    this.timing = timingOf(options);
+    this.#tickMs = this.timing.tickMs;
     const self = this.id;
     const whenApplied = (index: number, done: () => void): void => this.#pump.whenApplied(index, done);
     this.#addresses = new AddressBook(self, raft.config.voters, transport, this.#tickMs);

@@ -30,10 +30,19 @@ export interface ReplicationNodeOptions {
    * node serves reads from what it has applied.
    */
   readMode?: ReadMode | undefined;
-  /** Milliseconds per tick. Default 50 with a fixed leader, 10 when electing (see electionDefaults). */
-  tickMs?: number;
-  heartbeatIntervalTicks?: number;
-  electionTimeoutTicks?: number;
+  /**
+   * Which timing preset the next three default to when electing:
+   * `lan` (electionDefaults), `loopback` (loopbackTimings), or `auto`
+   * (default): loopback when `listen` and every peer are loopback addresses.
+   * A fixed leader always uses fixedLeaderDefaults.
+   */
+  timing?: TimingPreset | undefined;
+  /** Milliseconds per tick; default from the timing preset. */
+  tickMs?: number | undefined;
+  /** Leader sends heartbeats every this many ticks; default from the timing preset. */
+  heartbeatIntervalTicks?: number | undefined;
+  /** Followers campaign after a random [1, 2) multiple of this many silent ticks; default from the timing preset. */
+  electionTimeoutTicks?: number | undefined;
 
   /** Every other voter and its peer address. */
   peers: ReadonlyMap<string, PeerAddress>;
@@ -112,40 +121,97 @@ export function validateOptions(options: ReplicationNodeOptions): void {
     );
   if (options.leader === undefined && options.election === undefined && options.peers.size > 0)
     throw replicationError('CONFIG_INVALID', 'name the leader (phase 4) or give an election (phase 5, @distkv/election)');
+  const timing = options.timing ?? 'auto';
+  if (timing !== 'auto' && timing !== 'lan' && timing !== 'loopback')
+    throw replicationError('CONFIG_INVALID', `timing must be auto, lan or loopback, got ${String(timing)}`);
+  const tickMs = options.tickMs;
+  if (tickMs !== undefined && (!Number.isSafeInteger(tickMs) || tickMs < 1 || tickMs > TICK_MS_MAX))
+    throw replicationError('CONFIG_INVALID', `tickMs must be an integer in [1, ${TICK_MS_MAX}], got ${tickMs}`);
 }
+
+/** A tick longer than a minute makes every timeout minutes long: a typo, not a setting. */
+export const TICK_MS_MAX = 60_000;
 
 // #region election-defaults
 /**
- * Timing when the nodes elect: a 10 ms tick, heartbeats every 30 ms, and a
- * follower that hears nothing for a random 150–300 ms campaigns. Failover
- * takes about one election timeout plus a vote round trip. A fixed leader
- * keeps phase 4's 50 ms tick and 1 s timeout.
+ * Timing when the nodes elect, for nodes on a LAN: a 100 ms tick, a
+ * heartbeat every tick, and a follower that hears nothing for a random
+ * 2–4 s campaigns. Peers talk TCP, and a lost segment is sent again only
+ * after the retransmission timeout (at least 200 ms on Linux, doubling at
+ * each further loss), while everything sent after it waits: the timeout
+ * covers one heartbeat plus three losses of a segment in a row,
+ * 100 + 200 + 400 + 800 = 1,500 ms, with room to spare. Failover takes one
+ * election timeout plus a vote round trip. A fixed leader keeps phase 4's
+ * 50 ms tick and 1 s timeout.
  */
-export const electionDefaults = Object.freeze({ tickMs: 10, heartbeatIntervalTicks: 3, electionTimeoutTicks: 15 });
+export const electionDefaults = Object.freeze({ tickMs: 100, heartbeatIntervalTicks: 1, electionTimeoutTicks: 20 });
 export const fixedLeaderDefaults = Object.freeze({ tickMs: 50, heartbeatIntervalTicks: 2, electionTimeoutTicks: 20 });
 // #endregion election-defaults
+
+// #region loopback-timings
+/**
+ * Timing when this node and every peer are on loopback (one machine, as
+ * `distkv cluster up` runs them): no packet loss to ride out, only event
+ * loop stalls, so a 10 ms tick, heartbeats every 30 ms and a random
+ * 150–300 ms election timeout; failover well under 300 ms.
+ */
+export const loopbackTimings = Object.freeze({ tickMs: 10, heartbeatIntervalTicks: 3, electionTimeoutTicks: 15 });
+
+/** Which timing a node elects with: `auto` (default) is `loopback` when it and every peer are on loopback, else `lan`. */
+export type TimingPreset = 'auto' | 'lan' | 'loopback';
+
+/** 127.0.0.0/8, ::1 and localhost: addresses that never leave the machine. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
+}
+
+/** The preset `auto` stands for: loopback only if nothing this node talks to, nor where it listens, is elsewhere. */
+export function resolveTimingPreset(preset: TimingPreset, listenHost: string, peers: Iterable<PeerAddress>): 'lan' | 'loopback' {
+  if (preset !== 'auto') return preset;
+  if (!isLoopbackHost(listenHost)) return 'lan';
+  for (const p of peers) if (!isLoopbackHost(p.host)) return 'lan';
+  return 'loopback';
+}
+// #endregion loopback-timings
 
 /** True when nobody elects: the configuration names the leader (phase 4), or a single voter leads itself. */
 export function isFixedLeader(options: ReplicationNodeOptions): boolean {
   return options.election === undefined;
 }
 
-export function tickMsOf(options: ReplicationNodeOptions): number {
-  return options.tickMs ?? (isFixedLeader(options) ? fixedLeaderDefaults.tickMs : electionDefaults.tickMs);
+/** The tick, heartbeat and election timeout this node runs with: the preset's, each overridden by an option given. */
+export function timingOf(options: ReplicationNodeOptions): {
+  preset: 'fixed-leader' | 'lan' | 'loopback';
+  tickMs: number;
+  heartbeatIntervalTicks: number;
+  electionTimeoutTicks: number;
+} {
+  const listenHost = 'host' in options.listen ? options.listen.host : options.listen.address.host;
+  const name = isFixedLeader(options)
+    ? 'fixed-leader'
+    : resolveTimingPreset(options.timing ?? 'auto', listenHost, options.peers.values());
+  const preset = { 'fixed-leader': fixedLeaderDefaults, lan: electionDefaults, loopback: loopbackTimings }[name];
+  return {
+    preset: name,
+    tickMs: options.tickMs ?? preset.tickMs,
+    heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? preset.heartbeatIntervalTicks,
+    electionTimeoutTicks: options.electionTimeoutTicks ?? preset.electionTimeoutTicks,
+  };
 }
 
 /** The state machine's config: who votes, who leads or how they elect, and the timing in ticks. */
 export function raftConfigOf(options: ReplicationNodeOptions, applied: LogIndex): RaftConfig {
   const fixed = isFixedLeader(options);
-  const timing = fixed ? fixedLeaderDefaults : electionDefaults;
+  const timing = timingOf(options);
   return {
     id: options.id as NodeId,
     voters: [options.id, ...options.peers.keys()] as NodeId[],
     // Both given: RaftNode refuses the pair (CONFIG_INVALID).
     leader: (options.leader ?? (fixed ? options.id : null)) as NodeId | null,
     applied,
-    heartbeatIntervalTicks: options.heartbeatIntervalTicks ?? timing.heartbeatIntervalTicks,
-    electionTimeoutTicks: options.electionTimeoutTicks ?? timing.electionTimeoutTicks,
+    heartbeatIntervalTicks: timing.heartbeatIntervalTicks,
+    electionTimeoutTicks: timing.electionTimeoutTicks,
     readMode: options.readMode ?? (fixed ? 'stale' : 'read-index'),
     ...(options.election !== undefined ? { election: options.election } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),

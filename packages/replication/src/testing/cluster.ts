@@ -507,13 +507,16 @@ export class SimCluster {
    * §5.4 leader completeness: "If a log entry is committed in a given term,
    * then that entry will be present in the logs of the leaders for all
    * higher-numbered terms." Checked when a leader takes office, against
-   * every entry any node has applied.
+   * every entry any node has applied, except those of later terms than its
+   * own: a vote that arrives seconds late (a lossy link) can make a leader
+   * of an older term after a newer one committed, and that leader cannot
+   * hold them (nor commit anything: every follower has a higher term).
    */
   #checkLeaderCompleteness(id: NodeId, r: RaftNode): void {
     const first = r.log.firstIndex();
     for (let i = first; i <= this.appliedIndexMax; i++) {
       const e = this.applied.get(i);
-      if (e === undefined) continue;
+      if (e === undefined || e.term > r.term) continue;
       const t = r.log.term(i as LogIndex);
       if (t !== e.term) {
         violated(
