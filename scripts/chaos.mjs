@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm chaos [flags]` runs test/chaos/main.ts from source with ts-node
 // (transpile-only, like scripts/bench.mjs): a real local cluster under a
-// nemesis, checked for linearizability. See docs/06-resilience.md.
+// nemesis, checked for linearizability. See docs/07-resilience.md.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

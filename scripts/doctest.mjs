@@ -30,16 +30,24 @@
 //    command with nothing under it must only succeed. A block without
 //    `$ ` lines is a list of commands whose output is not shown.
 //
-//      ```sh background   a server: started, its output awaited, left
-//                         running for the chapter's later blocks (until the
-//                         next background block); `--port 6380` becomes a
-//                         free port and every 6380 after it follows
+//      ```sh background   servers, one per `$ ` line: each started, its
+//                         output awaited, all left running for the
+//                         chapter's later blocks (until the next background
+//                         block); `--port 6380` becomes a free port and
+//                         every 6380 after it follows
+//      ```sh exit=1       every command of the block must exit with that
+//                         status (a simulator run that finds a failure)
 //      ```sh pty          run in a pseudo-terminal (script(1)); an output
 //                         line starting with a prompt (`> `,
 //                         `127.0.0.1:6380> `) is typed, the rest compared
 //                         with what the terminal shows
 //      <!-- doctest: skip: reason -->   on the line before the fence: not
 //                         run, and the reason is printed with the counts
+//
+//    Fixed ports a chapter's cluster uses (7000-8999: 7001, 7101, 8001, …)
+//    are moved by one offset per chapter run into a range nothing else on
+//    the machine uses by default, in commands and
+//    back in what is compared, so the chapter shows the ports a reader types.
 //
 //    A `npx vitest run` (a chapter's test command) runs as `npx vitest
 //    list`: the same directory, files and filters, every test collected,
@@ -377,8 +385,17 @@ export async function runSessions(root, files, { write = false, only = [] } = {}
   return { problems: results.flatMap((r) => r.problems), sessions: jobs.length };
 }
 
-/** The chapters whose every shell block runs in CI, as written (later chapters join as their commands are made to). */
-export const TUTORIAL = ['docs/01-core.md', 'docs/02-wal.md', 'docs/03-net.md'];
+/** The chapters whose every shell block runs in CI, as written: the whole tutorial. */
+export const TUTORIAL = [
+  'docs/01-core.md',
+  'docs/02-wal.md',
+  'docs/03-net.md',
+  'docs/04-replication.md',
+  'docs/05-election.md',
+  'docs/06-cluster.md',
+  'docs/07-resilience.md',
+  'docs/08-cli.md',
+];
 const SHELL_LANGS = new Set(['sh', 'bash', 'shell', 'console']);
 const SKIP_BEFORE = /<!-- doctest: skip: ([^\n]+?) -->\n$/;
 const PROMPT_LINE = /^((?:[\w.-]+ )?[\w.:]*> )(.*)$/;
@@ -448,15 +465,19 @@ function tutorialContext(root) {
     REDISCLI_HISTFILE: join(tmp, 'rediscli_history'),
   };
   delete env.NODE_OPTIONS;
-  return { root, tmp, env, background: undefined, port: undefined };
+  // 7000-8999 moved to 10000-29999, a multiple of 1000 apart: ports keep their last three digits.
+  const shift = 3000 + 1000 * Math.floor(Math.random() * 20);
+  return { root, tmp, env, background: [], port: undefined, shift };
 }
+
+const FIXED_PORT = /(127\.0\.0\.1:|localhost:|-p |--port |--peer-port |--http-port |--base-port )([78]\d{3})\b/g;
 
 /** The command as run: data paths into the temp directory, port 6380 to the running server's. */
 function tutorialCommand(ctx, command, { starting = false } = {}) {
   let c = command.replace(/(^|\s)\.\/data\b/g, `$1${ctx.tmp}/data`).replace(/\/tmp\/(distkv-[\w-]+)/g, `${ctx.tmp}/$1`);
   if (starting) c = c.replace(/--port 6380\b/g, '--port 0');
   else if (ctx.port !== undefined) c = c.replace(/(127\.0\.0\.1:|-p |--port )6380\b/g, `$1${ctx.port}`);
-  return c;
+  return c.replace(FIXED_PORT, (_, before, port) => `${before}${Number(port) + ctx.shift}`);
 }
 
 /** Printed lines as the chapter would show them: the temp directory and the server's port put back. */
@@ -464,15 +485,21 @@ function tutorialShown(ctx, lines) {
   return lines.map((l) => {
     let shown = l.replaceAll(`${ctx.tmp}/distkv-`, '/tmp/distkv-').replaceAll(`${ctx.tmp}/data`, './data');
     if (ctx.port !== undefined) shown = shown.replace(new RegExp(`(127\\.0\\.0\\.1:|-p |--port )${ctx.port}\\b`, 'g'), '$16380');
-    return shown;
+    return shown.replace(/(127\.0\.0\.1:|localhost:|port |-p )(\d{5})\b/g, (all, before, port) => {
+      const p = Number(port) - ctx.shift;
+      return p >= 7000 && p < 9000 ? `${before}${p}` : all;
+    });
   });
 }
 
 function stopBackground(ctx) {
-  const bg = ctx.background;
-  ctx.background = undefined;
+  const all = ctx.background;
+  ctx.background = [];
   ctx.port = undefined;
-  if (bg === undefined) return Promise.resolve();
+  return Promise.all(all.map(stopOne));
+}
+
+function stopOne(bg) {
   return new Promise((done) => {
     if (bg.child.exitCode !== null || bg.child.signalCode !== null) return done();
     const force = setTimeout(() => {
@@ -502,12 +529,13 @@ function startBackground(ctx, step) {
     stdio: ['ignore', 'pipe', 'ignore'],
     detached: true,
   });
-  ctx.background = { child };
+  ctx.background.push({ child });
   let out = '';
   return new Promise((done) => {
     const finish = (problem) => {
       clearTimeout(timer);
       child.stdout.removeAllListeners('data');
+      child.stdout.resume(); // drained from now on: a server that logs on must not block on a full pipe
       done(problem);
     };
     const timer = setTimeout(
@@ -517,7 +545,7 @@ function startBackground(ctx, step) {
     child.stdout.on('data', (d) => {
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m !== null) ctx.port = Number(m[1]);
+      if (m !== null && /--port 6380\b/.test(step.command)) ctx.port = Number(m[1]);
       const lines = render(out)
         .map((l) => l.trimEnd())
         .filter((l, i, all) => l !== '' || i < all.length - 1);
@@ -537,9 +565,11 @@ async function runTutorialBlock(ctx, file, block) {
     return [`${where}: ${err.message}`];
   }
   const problems = [];
+  if (block.attrs.includes('background')) await stopBackground(ctx);
+  const exitAttr = block.attrs.find((a) => a.startsWith('exit='));
+  const exitExpected = exitAttr === undefined ? 0 : Number(exitAttr.slice('exit='.length));
   for (const step of steps) {
     if (block.attrs.includes('background')) {
-      await stopBackground(ctx);
       const problem = await startBackground(ctx, step);
       if (problem !== undefined) problems.push(`${where}: $ ${step.command}: ${problem}`);
       continue;
@@ -572,8 +602,10 @@ async function runTutorialBlock(ctx, file, block) {
       actual = tutorialShown(ctx, outputLines(result.stdout));
     }
     if (timedOut) problems.push(`${where}: $ ${step.command}: no exit within ${TUTORIAL_STEP_MS} ms`);
-    else if (code !== 0)
-      problems.push(`${where}: $ ${step.command}: exit ${code}; printed:\n    ${actual.slice(-30).join('\n    ')}`);
+    else if (code !== exitExpected)
+      problems.push(
+        `${where}: $ ${step.command}: exit ${code}, not ${exitExpected}; printed:\n    ${actual.slice(-30).join('\n    ')}`,
+      );
     else if (step.expected.length > 0 && !tutorialMatches(step.expected, actual)) {
       problems.push(
         `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}`,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `pnpm fuzz [--runs n] [--seed s]` runs the decoder fuzz tests (test/fuzz)
 // with many more fast-check runs than CI does (DISTKV_FUZZ_RUNS; default 20000,
-// a quarter of that for the file-system properties). See docs/06-resilience.md.
+// a quarter of that for the file-system properties). See docs/07-resilience.md.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

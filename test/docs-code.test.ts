@@ -1,6 +1,6 @@
 // Goal: code in the docs is real: every unquoted ```ts block type-checks
 // against the workspace, every ```sh runnable session prints what the
-// page says, and every shell block of the tutorial chapters (1-3) runs as
+// page says, and every shell block of the tutorial chapters (1-8) runs as
 // a reader types it, REPLs through a pseudo-terminal. Method: run scripts/doctest.mjs on docs/, and on small temp
 // docs check that the runner notices a wrong type, wrong output, and refuses
 // commands it must not run.

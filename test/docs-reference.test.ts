@@ -63,7 +63,7 @@ describe('docs/reference/benchmarks.md', () => {
       'docs/02-wal.md',
       'docs/03-net.md',
       'docs/04-replication.md',
-      'docs/05-election.md', // failover
+      'docs/06-cluster.md', // failover
       'docs/05-election.md', // stalls
     ]);
     for (const { chapter, anchor, table } of copies) {

@@ -126,7 +126,14 @@ describe('the docs site', () => {
       .map(([path, v]) => `${path} (${v.status}, linked from ${v.from})`);
     expect(broken).toEqual([]);
     const pages = [...seen.keys()];
-    for (const page of ['/01-core.html', '/02-wal.html', '/05-election.html', '/07-cli.html', '/errors.html']) {
+    for (const page of [
+      '/01-core.html',
+      '/02-wal.html',
+      '/05-election.html',
+      '/06-cluster.html',
+      '/08-cli.html',
+      '/errors.html',
+    ]) {
       expect(pages).toContain(page);
     }
     for (const page of ['protocol', 'configuration', 'operations', 'benchmarks', 'comparison', 'architecture']) {

@@ -14,9 +14,10 @@ export const chapters: ReadonlyArray<{ file: string; title: string; packages: re
   { file: '02-wal', title: '02 — wal', packages: ['wal'] },
   { file: '03-net', title: '03 — net', packages: ['net'] },
   { file: '04-replication', title: '04 — replication', packages: ['replication'] },
-  { file: '05-election', title: '05 — election', packages: ['election', 'cluster'] },
-  { file: '06-resilience', title: '06 — resilience', packages: ['cluster'] },
-  { file: '07-cli', title: '07 — cli', packages: ['cli'] },
+  { file: '05-election', title: '05 — election', packages: ['election'] },
+  { file: '06-cluster', title: '06 — cluster', packages: ['cluster'] },
+  { file: '07-resilience', title: '07 — resilience', packages: ['cluster'] },
+  { file: '08-cli', title: '08 — cli', packages: ['cli'] },
 ];
 
 // A chapter still being written (its file not there yet) is left out of the

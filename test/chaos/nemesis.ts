@@ -148,7 +148,7 @@ export class Nemesis {
 
   /**
    * Frees every filled disk. A node whose disk filled may stay wedged after
-   * the space comes back (see docs/06-resilience.md): give it 5 s to catch
+   * the space comes back (see docs/07-resilience.md): give it 5 s to catch
    * up by itself, note in the event whether it did, then restart it the way
    * an operator would.
    */

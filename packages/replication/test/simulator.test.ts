@@ -40,7 +40,11 @@ describe('simulator: §5.3 log matching, §5.4 safety, §7 catch-up by snapshot'
 
   it('prints the seed and the command that replays it', () => {
     const r: ScenarioResult = { ...runScenario({ seed: 7 }), ok: false, failure: 'example' };
-    expect(formatFailure(r)).toMatch(/^SEED=7\nexample\nreplay: pnpm --filter @distkv\/replication sim --seed 7\n/);
+    expect(formatFailure(r)).toMatch(
+      /^SEED=7\nexample\nreplay: pnpm --filter @distkv\/replication sim --seed 7\nlast events:\n /,
+    );
+    // `sim --seed` prints the whole trace first, then the failure without it: no empty "last events:" header.
+    expect(formatFailure({ ...r, trace: [] })).toBe('SEED=7\nexample\nreplay: pnpm --filter @distkv/replication sim --seed 7');
   });
 });
 

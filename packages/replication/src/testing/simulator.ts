@@ -317,8 +317,10 @@ function hasElectedLeader(cluster: SimCluster): boolean {
   return true;
 }
 
+/** The seed, the failure and its replay command, then the last events (no header when there are none: `sim --seed` printed them already). */
 export function formatFailure(r: ScenarioResult): string {
-  return [`SEED=${r.seed}`, `${r.failure}`, `replay: ${r.replay}`, 'last events:', ...r.trace.map((l) => `  ${l}`)].join('\n');
+  const events = r.trace.length > 0 ? ['last events:', ...r.trace.map((l) => `  ${l}`)] : [];
+  return [`SEED=${r.seed}`, `${r.failure}`, `replay: ${r.replay}`, ...events].join('\n');
 }
 
 /** Runs seeds [first, first + count); stops at the first failure. */
