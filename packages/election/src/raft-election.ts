@@ -68,6 +68,8 @@ export function raftElectionOf(node: { readonly election: ElectionPolicy | undef
 
 export class RaftElection implements ElectionPolicy {
   readonly name = 'raft';
+  /** Votes are counted in the configuration in force, read at each count; learners never campaign (membership, chapter 5). */
+  readonly supportsMembership = true;
   readonly preVote: boolean;
   readonly checkQuorum: boolean;
   readonly leaseClockDriftTicks: number;
@@ -113,7 +115,8 @@ export class RaftElection implements ElectionPolicy {
 
   start(): void {
     // One voter alone elects itself at once.
-    if (this.#node.voters.length === 1) this.campaign('election', false);
+    const { voters, id } = this.#node;
+    if (voters.length === 1 && voters[0] === id) this.campaign('election', false);
   }
 
   // #region raft-tick
@@ -125,6 +128,8 @@ export class RaftElection implements ElectionPolicy {
     }
     this.#electionElapsedTicks++;
     this.#leaderSilentTicks++;
+    // A learner, a node still joining and a removed one never campaign: only voters stand.
+    if (!node.voters.includes(node.id)) return;
     if (this.#electionElapsedTicks >= this.#randomizedElectionTimeoutTicks) {
       this.campaign(this.preVote ? 'pre-vote' : 'election', false);
     }
@@ -137,7 +142,8 @@ export class RaftElection implements ElectionPolicy {
       this.#electionElapsedTicks = 0;
       // Thesis §6.2: a leader cut off from a majority stops acting as one.
       if (this.checkQuorum) {
-        const active = this.#recentActive.size + 1;
+        let active = node.voters.includes(node.id) ? 1 : 0;
+        for (const v of this.#recentActive) if (node.voters.includes(v)) active++;
         this.#recentActive.clear();
         if (active < node.quorum) {
           node.becomeFollower(node.term, null, 'check-quorum');
@@ -186,7 +192,7 @@ export class RaftElection implements ElectionPolicy {
         return;
       case 'MsgTimeoutNow':
         // Thesis §3.10: the leader chose this node; campaign at once, skipping pre-vote.
-        if (node.role !== 'leader') this.campaign('election', true);
+        if (node.role !== 'leader' && node.voters.includes(node.id)) this.campaign('election', true);
         return;
     }
   }
@@ -285,7 +291,7 @@ export class RaftElection implements ElectionPolicy {
     this.#votes.set(m.from, !m.reject);
     if (this.#votesGranted() >= node.quorum) {
       this.#wonVote(kind);
-    } else if (this.#votes.size - this.#votesGranted() >= node.quorum) {
+    } else if (this.#votesRefused() >= node.quorum) {
       node.becomeFollower(node.term, null, 'election-lost'); // lost: wait for the next timeout
     }
   }
@@ -295,9 +301,16 @@ export class RaftElection implements ElectionPolicy {
     else this.#node.becomeLeader();
   }
 
+  /** Votes granted by voters of the configuration in force (a vote from a node that left counts for nothing). */
   #votesGranted(): number {
     let n = 0;
-    for (const g of this.#votes.values()) if (g) n++;
+    for (const [from, g] of this.#votes) if (g && this.#node.voters.includes(from)) n++;
+    return n;
+  }
+
+  #votesRefused(): number {
+    let n = 0;
+    for (const [from, g] of this.#votes) if (!g && this.#node.voters.includes(from)) n++;
     return n;
   }
 

@@ -12,6 +12,8 @@ import type { Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term 
 /** 2 (phase 5): vote, pre-vote, TimeoutNow and policy messages; heartbeats carry a round number. */
 export const MESSAGE_FORMAT_VERSION = 2;
 const NODE_ID_BYTES_MAX = 255;
+/** Most ids in one list of a snapshot's members (twice the hard maximum of voters). */
+const CONF_MEMBERS_MAX = 198;
 
 const typeCodes: Record<MessageType, number> = {
   MsgApp: 1,
@@ -145,6 +147,13 @@ export function encodeMessage(m: Message): Buffer {
       w.u64(m.offset);
       w.u64(m.totalBytes);
       w.bytes(m.chunk);
+      // The members in force at the snapshot's index (membership, chapter 5), only when it has them: without, the bytes are format 2's.
+      if (m.meta.conf !== undefined) {
+        for (const ids of [m.meta.conf.voters, m.meta.conf.learners, m.meta.conf.autoPromote]) {
+          w.u32(ids.length);
+          for (const id of ids) w.id(id);
+        }
+      }
       break;
     case 'MsgSnapResp':
       w.u64(m.meta.index);
@@ -250,11 +259,21 @@ export function decodeMessage(input: Uint8Array, limits: DecodeLimits): Message 
       m = { type, from, to, term: t, kind: r.id('kind') };
       break;
     case 'MsgSnap': {
-      const meta: SnapshotMeta = { index: r.u64('snapshot index') as LogIndex, term: r.u64('snapshot term') as Term };
+      const index = r.u64('snapshot index') as LogIndex;
+      const snapTerm = r.u64('snapshot term') as Term;
       const offset = r.u64('offset');
       const totalBytes = r.u64('totalBytes');
       const chunk = r.bytes('chunk', limits.bytesMax);
       if (offset + chunk.length > totalBytes) throw corrupt('chunk runs past the snapshot size');
+      let meta: SnapshotMeta = { index, term: snapTerm };
+      if (r.at < body.length) {
+        const [voters, learners, autoPromote] = [0, 1, 2].map(() => {
+          const count = r.u32('member count');
+          if (count > CONF_MEMBERS_MAX) throw corrupt(`${count} members exceed ${CONF_MEMBERS_MAX}`);
+          return Array.from({ length: count }, () => r.id('member'));
+        }) as [NodeId[], NodeId[], NodeId[]];
+        meta = { index, term: snapTerm, conf: { voters, learners, autoPromote } };
+      }
       m = { type, from, to, term: t, meta, offset, totalBytes, chunk };
       break;
     }
@@ -310,6 +329,13 @@ function validateMessage(m: Message): void {
       if (m.term === 0) refuse('a leader is never in term 0');
       if (m.meta.index === 0) refuse('a snapshot covers at least entry 1');
       termZeroIffIndexZero(m.meta.index, m.meta.term, 'snapshot');
+      if (m.meta.conf !== undefined) {
+        const { voters, learners, autoPromote } = m.meta.conf;
+        if (voters.length === 0) refuse("a snapshot's members include a voter");
+        if (new Set([...voters, ...learners]).size !== voters.length + learners.length)
+          refuse("a snapshot's members repeat an id");
+        if (!autoPromote.every((id) => learners.includes(id))) refuse('only a learner is promoted by itself');
+      }
       return;
     case 'MsgSnapResp':
       termZeroIffIndexZero(m.meta.index, m.meta.term, 'snapshot');

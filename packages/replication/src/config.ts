@@ -44,6 +44,12 @@ export interface ReplicationLimits {
   snapshotCatchUpEntries: number;
   /** ... and at most this many payload bytes of them. 0: none. */
   snapshotCatchUpBytes: number;
+  /**
+   * A learner counts as caught up, and may be promoted to voter, when its
+   * log matches the leader's to within this many entries (etcd: "can only
+   * promote a learner member which is in sync with leader").
+   */
+  learnerCatchUpEntriesMax: number;
 }
 
 export const defaultReplicationLimits: Readonly<ReplicationLimits> = Object.freeze({
@@ -59,6 +65,7 @@ export const defaultReplicationLimits: Readonly<ReplicationLimits> = Object.free
   readsPendingMax: 4096,
   snapshotCatchUpEntries: 5000,
   snapshotCatchUpBytes: 64 * 1024 * 1024,
+  learnerCatchUpEntriesMax: 1000,
 });
 
 const hardMax: Readonly<ReplicationLimits> = Object.freeze({
@@ -74,10 +81,15 @@ const hardMax: Readonly<ReplicationLimits> = Object.freeze({
   readsPendingMax: 1_000_000,
   snapshotCatchUpEntries: 10_000_000,
   snapshotCatchUpBytes: 2 ** 52,
+  learnerCatchUpEntriesMax: 10_000_000,
 });
 
 /** Limits that may be 0 (the feature off); every other one is at least 1. */
-const mayBeZero: ReadonlySet<keyof ReplicationLimits> = new Set(['snapshotCatchUpEntries', 'snapshotCatchUpBytes']);
+const mayBeZero: ReadonlySet<keyof ReplicationLimits> = new Set([
+  'snapshotCatchUpEntries',
+  'snapshotCatchUpBytes',
+  'learnerCatchUpEntriesMax',
+]);
 // #endregion limits
 
 export type ReplicationMode = 'sync' | 'async';
@@ -97,8 +109,18 @@ export type ReadMode = 'read-index' | 'lease' | 'stale';
 export interface RaftConfig {
   /** This node. */
   id: NodeId;
-  /** Every voting member, this node included. */
+  /**
+   * Every voting member, this node included, when the cluster is created
+   * (membership, chapter 5: later, the configuration in the log wins).
+   */
   voters: readonly NodeId[];
+  /** Members that receive the log without voting (membership, chapter 5); none by default. */
+  learners?: readonly NodeId[];
+  /**
+   * This node is joining a cluster it is not yet a member of: it starts
+   * with no vote and learns the members from the leader's log or snapshot.
+   */
+  join?: boolean;
   /**
    * Phase 4: the leader named by configuration; it takes a fresh term each
    * time it starts and nobody campaigns. Give either `leader` or `election`.
@@ -128,12 +150,16 @@ export interface RaftConfig {
     commitPreviousTermEntries?: boolean;
     /** Send a fixed leader's appends before its own persist (Ready.earlyMessages), as only an elected leader may. */
     earlySendWithFixedLeader?: boolean;
+    /** Propose a membership change before an entry of the leader's term has committed (the 2015 single-server change bug). */
+    confChangeBeforeTermCommit?: boolean;
   };
 }
 
 export interface ResolvedConfig {
   id: NodeId;
   voters: readonly NodeId[];
+  learners: readonly NodeId[];
+  join: boolean;
   /** The configured leader, or null when the voters elect one. */
   leader: NodeId | null;
   election: ElectionFactory | undefined;
@@ -142,7 +168,7 @@ export interface ResolvedConfig {
   electionTimeoutTicks: number;
   applied: LogIndex;
   limits: Readonly<ReplicationLimits>;
-  unsafe: { commitPreviousTermEntries: boolean; earlySendWithFixedLeader: boolean };
+  unsafe: { commitPreviousTermEntries: boolean; earlySendWithFixedLeader: boolean; confChangeBeforeTermCommit: boolean };
 }
 
 function positiveInt(name: string, value: number, max: number, min = 1): number {
@@ -167,11 +193,17 @@ export function resolveLimits(partial: Partial<ReplicationLimits> = {}): Readonl
 export function resolveConfig(config: RaftConfig): ResolvedConfig {
   const limits = resolveLimits(config.limits);
   const voters = [...config.voters];
-  if (voters.length === 0 || voters.length > limits.votersMax) {
+  const learners = [...(config.learners ?? [])];
+  const join = config.join ?? false;
+  if ((voters.length === 0 && !join) || voters.length > limits.votersMax) {
     throw replicationError('CONFIG_INVALID', `voters must hold 1..${limits.votersMax} ids, got ${voters.length}`);
   }
-  if (new Set(voters).size !== voters.length) throw replicationError('CONFIG_INVALID', 'voters repeat an id');
-  if (!voters.includes(config.id)) throw replicationError('CONFIG_INVALID', `id ${config.id} is not among the voters`);
+  if (new Set([...voters, ...learners]).size !== voters.length + learners.length)
+    throw replicationError('CONFIG_INVALID', 'voters and learners repeat an id');
+  if (!join && !voters.includes(config.id) && !learners.includes(config.id))
+    throw replicationError('CONFIG_INVALID', `id ${config.id} is not among the voters or learners`);
+  if (join && config.leader !== undefined && config.leader !== null)
+    throw replicationError('CONFIG_INVALID', 'a joining node needs an election, not a fixed leader');
   const leader = config.leader ?? null;
   if (leader !== null && !voters.includes(leader))
     throw replicationError('CONFIG_INVALID', `leader ${leader} is not among the voters`);
@@ -195,6 +227,8 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
   return {
     id: config.id,
     voters,
+    learners,
+    join,
     leader,
     election: config.election,
     readMode,
@@ -205,6 +239,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     unsafe: {
       commitPreviousTermEntries: config.unsafe?.commitPreviousTermEntries ?? false,
       earlySendWithFixedLeader: config.unsafe?.earlySendWithFixedLeader ?? false,
+      confChangeBeforeTermCommit: config.unsafe?.confChangeBeforeTermCommit ?? false,
     },
   };
 }

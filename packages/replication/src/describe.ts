@@ -4,6 +4,7 @@
  * `1->2 MsgApp Term:1 Log:1/5 Commit:4 Entries:[1/6]`, entries as term/index).
  */
 import { decodeCommand } from '@distkv/core';
+import { decodeConfEntry, describeConfChange, isConfPayload } from './membership.js';
 import type { Ready } from './raft.js';
 import type { Entry, Message } from './types.js';
 
@@ -12,6 +13,10 @@ export type PayloadFormatter = (payload: Uint8Array) => string;
 /** Decodes a core Command when it can, so transcripts read `put x=1`. */
 export const describeCommandPayload: PayloadFormatter = (payload) => {
   if (payload.byteLength === 0) return 'noop';
+  if (isConfPayload(payload)) {
+    const entry = decodeConfEntry(payload);
+    return entry === undefined ? 'conf (unknown)' : `conf ${describeConfChange(entry.change)}`;
+  }
   try {
     const c = decodeCommand(payload);
     const s = (b: Uint8Array): string => Buffer.from(b).toString('utf8');

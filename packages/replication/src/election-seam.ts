@@ -37,6 +37,7 @@ export type OutgoingElectionMessage = DistributiveOmit<ElectionMessage, 'from' |
  * - `election-lost`: a majority refused its (pre-)vote;
  * - `leader-of-term`: a (pre-)candidate heard from the leader of its term, or a policy announced one (Bully);
  * - `lacks-committed-entries`: a leader whose log lacks entries a follower committed (only without Raft's vote check);
+ * - `removed`: a leader whose removal from the members has committed (membership, chapter 5);
  * - `election`: the election policy decided, without saying why.
  */
 export type FollowReason =
@@ -46,6 +47,7 @@ export type FollowReason =
   | 'election-lost'
   | 'leader-of-term'
   | 'lacks-committed-entries'
+  | 'removed'
   | 'election';
 // #endregion follow-reason
 
@@ -53,7 +55,7 @@ export type FollowReason =
 /** What an election may read of a node, and the only ways it may change it. */
 export interface RaftHandle {
   readonly id: NodeId;
-  /** Every voting member, this node included. */
+  /** Every voting member in the configuration in force (it changes with membership: read it each time). A learner is not among them. */
   readonly voters: readonly NodeId[];
   /** Votes needed to win: a majority of the voters. */
   readonly quorum: number;
@@ -103,6 +105,8 @@ export interface RaftHandle {
  */
 export interface ElectionPolicy {
   readonly name: string;
+  /** Its rules hold while the members change (membership, chapter 5): a policy without it keeps the members it started with. */
+  readonly supportsMembership?: boolean;
   /** Called once, when the node has been built as a follower. */
   start(): void;
   /** Every tick. As leader it runs before the heartbeat, and may step the node down (check-quorum). */

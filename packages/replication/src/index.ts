@@ -53,6 +53,21 @@ export type {
   RaftHandle,
 } from './election-seam.js';
 export { type ReplicationErrorCode, replicationError, replicationErrorCodes } from './errors.js';
+export {
+  applyConfChange,
+  CONF_ENTRY_TAG,
+  type ConfChange,
+  type ConfEntry,
+  type ConfState,
+  confChangeProblem,
+  confState,
+  decodeConfEntry,
+  describeConf,
+  describeConfChange,
+  encodeConfEntry,
+  isConfPayload,
+  isMember,
+} from './membership.js';
 export { Progress, type ProgressState } from './progress.js';
 export {
   type ProgressStatus,

@@ -24,6 +24,17 @@ import type { RaftConfig, ResolvedConfig } from './config.js';
 import { resolveConfig } from './config.js';
 import type { ElectionMessage, ElectionPolicy, FollowReason, OutgoingElectionMessage, RaftHandle } from './election-seam.js';
 import { replicationError } from './errors.js';
+import {
+  applyConfChange,
+  type ConfChange,
+  type ConfState,
+  confChangeProblem,
+  confState,
+  decodeConfEntry,
+  encodeConfEntry,
+  isConfPayload,
+  isMember,
+} from './membership.js';
 import { Progress, type ProgressState } from './progress.js';
 import { RaftLog } from './raft-log.js';
 import type { LogStorage } from './storage.js';
@@ -134,7 +145,17 @@ export type RaftEvent =
       readonly bytes: number;
       /** The entry the follower needed next. */
       readonly next: LogIndex;
-    };
+    }
+  /** A membership change was appended at `index` and is in force on this node from now (membership, chapter 5). */
+  | {
+      readonly type: 'conf';
+      readonly term: Term;
+      readonly index: LogIndex;
+      readonly change: ConfChange;
+      readonly conf: ConfState;
+    }
+  /** The change at `index` that removed this node has committed: it is no longer a member. */
+  | { readonly type: 'removed'; readonly term: Term; readonly index: LogIndex };
 
 /** Most events held for the next Ready; beyond it the oldest are dropped (a driver that never asks). */
 export const RAFT_EVENTS_MAX = 1024;
@@ -161,8 +182,11 @@ export interface Status {
   applied: LogIndex;
   firstIndex: LogIndex;
   lastIndex: LogIndex;
-  /** Leader only: what it knows of each voter, itself included. */
+  /** Leader only: what it knows of each member (voters and learners), itself included. */
   progress: Map<NodeId, ProgressStatus> | undefined;
+  /** The members in force (the latest configuration in the log) and the index of the entry that set it (0: the initial one). */
+  conf: ConfState;
+  confIndex: LogIndex;
   /** Messages dropped because no correct peer would send them (from itself, from a non-voter, a second leader of this term). */
   droppedMessages: number;
 }
@@ -222,6 +246,14 @@ export class RaftNode {
   #droppedMessages = 0;
   /** Leader: the voter it sent MsgTimeoutNow in this term (a transfer), so its step-down says `transfer`. */
   #timeoutNowSent: { to: NodeId; term: Term } | null = null;
+  // #region conf-fields
+  /** The members as of the snapshot the log starts after (or as configured). */
+  #confBase: { index: LogIndex; conf: ConfState };
+  /** Every configuration entry in the log after the snapshot, in order: the last one is in force (thesis §4.1). */
+  #confLog: { index: LogIndex; term: Term; change: ConfChange; conf: ConfState }[] = [];
+  /** The removal of this node has committed and been reported (Ready.events). */
+  #removedReported = false;
+  // #endregion conf-fields
   /** Follower: the snapshot being received, chunk by chunk. */
   #incoming: { meta: SnapshotMeta; totalBytes: number; chunks: Uint8Array[]; receivedBytes: number } | undefined;
 
@@ -239,6 +271,17 @@ export class RaftNode {
     this.#vote = lastTerm > hs.term ? null : hs.vote;
     this.#prevHardState = hs;
     this.#prevSoftState = { role: 'follower', leader: null };
+    const snap = storage.snapshot().meta;
+    this.#confBase = { index: snap.index, conf: snap.conf ?? confState(this.config.voters, this.config.learners) };
+    this.#scanConf(
+      this.log.slice(
+        (snap.index + 1) as LogIndex,
+        (this.log.lastIndex() + 1) as LogIndex,
+        Number.MAX_SAFE_INTEGER,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      false,
+    );
     this.#election = config.election?.(this.#handle());
     if (this.config.readMode === 'lease' && this.#election?.leaseHolds === undefined) {
       throw replicationError('CONFIG_INVALID', 'readMode lease needs an election that keeps leases (Raft with check-quorum)');
@@ -271,6 +314,21 @@ export class RaftNode {
     return this.#leader;
   }
 
+  /** The members in force: the latest configuration in this node's log, committed or not (thesis §4.1). */
+  get conf(): ConfState {
+    return this.#confLog[this.#confLog.length - 1]?.conf ?? this.#confBase.conf;
+  }
+
+  /** The members in force at `index` (at least the snapshot's): what a snapshot taken there must carry. */
+  confAt(index: LogIndex): ConfState {
+    let conf = this.#confBase.conf;
+    for (const c of this.#confLog) {
+      if (c.index > index) break;
+      conf = c.conf;
+    }
+    return conf;
+  }
+
   /** The election policy this node was built with (phase 5), for tools that drive it by hand; undefined under a fixed leader. */
   get election(): ElectionPolicy | undefined {
     return this.#election;
@@ -288,17 +346,32 @@ export class RaftNode {
     if (this.#role === 'leader' && this.#heartbeatElapsedTicks >= this.config.heartbeatIntervalTicks) {
       this.#heartbeatElapsedTicks = 0;
       this.#broadcastHeartbeat(true);
+      this.#maybeAutoPromote();
     }
   }
   // #endregion tick
 
   /** Appends `payload` to the leader's log. Throws NOT_LEADER, PROPOSAL_TOO_LARGE or PROPOSALS_FULL (all definite). */
   propose(payload: Uint8Array): Proposal {
+    this.#checkCanPropose();
+    if (isConfPayload(payload)) {
+      throw replicationError(
+        'CONF_CHANGE_INVALID',
+        'a payload starting with byte 0xC0 is a membership change: use proposeConfChange',
+      );
+    }
+    return this.#appendProposal(payload);
+  }
+
+  #checkCanPropose(): void {
     if (this.#role !== 'leader') throw this.#notLeader();
     const transferee = this.#election?.transferee() ?? null;
     if (transferee !== null) {
       throw replicationError('NOT_LEADER', `node ${this.id} is handing leadership to ${transferee}`);
     }
+  }
+
+  #appendProposal(payload: Uint8Array): Proposal {
     const { entryBytesMax, uncommittedBytesMax } = this.config.limits;
     if (payload.byteLength > entryBytesMax) {
       throw replicationError(
@@ -314,6 +387,7 @@ export class RaftNode {
     }
     const entry: Entry = { term: this.#term, index: (this.log.lastIndex() + 1) as LogIndex, payload };
     this.log.append([entry]);
+    this.#scanConf([entry]);
     this.#uncommittedBytes += payload.byteLength;
     // Sent at the next ready(), with every proposal made until then: one
     // MsgApp per follower per Ready, not one per proposal (issue 18).
@@ -326,7 +400,11 @@ export class RaftNode {
   step(m: Message): void {
     assert(m.to === this.id, `message for ${m.to} stepped into ${this.id}`);
     // What a peer sends is input, not code: a message no correct peer sends is dropped, never asserted on.
-    if (m.from === this.id || !this.config.voters.includes(m.from)) {
+    // A member hears only members; a node that is not one (joining, or removed) hears whoever leads.
+    const conf = this.conf;
+    // One exception: the TimeoutNow of this term's leader, which hands over as its own removal commits.
+    const handover = m.type === 'MsgTimeoutNow' && m.term === this.#term && m.from === this.#leader;
+    if (m.from === this.id || (isMember(conf, this.id) && !isMember(conf, m.from) && !handover)) {
       this.#droppedMessages++;
       return;
     }
@@ -370,6 +448,7 @@ export class RaftNode {
         this.#stepFollower(m);
         break;
     }
+    this.#checkRemoved();
   }
   // #endregion step
 
@@ -492,6 +571,7 @@ export class RaftNode {
     }
     const applied = rd.committedEntries[rd.committedEntries.length - 1];
     if (applied !== undefined) this.log.appliedTo(applied.index);
+    this.#checkRemoved();
   }
 
   status(): Status {
@@ -512,6 +592,8 @@ export class RaftNode {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       progress,
+      conf: this.conf,
+      confIndex: this.#confLog[this.#confLog.length - 1]?.index ?? this.#confBase.index,
       droppedMessages: this.#droppedMessages,
     };
   }
@@ -565,7 +647,11 @@ export class RaftNode {
   }
 
   #quorum(): number {
-    return Math.floor(this.config.voters.length / 2) + 1;
+    return Math.floor(this.conf.voters.length / 2) + 1;
+  }
+
+  #isVoter(id: NodeId): boolean {
+    return this.conf.voters.includes(id);
   }
 
   #notLeader(): Error {
@@ -581,8 +667,12 @@ export class RaftNode {
     const node = this;
     return {
       id: this.id,
-      voters: this.config.voters,
-      quorum: this.#quorum(),
+      get voters() {
+        return node.conf.voters;
+      },
+      get quorum() {
+        return node.#quorum();
+      },
       electionTimeoutTicks: this.config.electionTimeoutTicks,
       get term() {
         return node.#term;
@@ -640,7 +730,10 @@ export class RaftNode {
       },
       grantVote: (candidate) => {
         assert(this.#vote === null || this.#vote === candidate, 'one vote per term');
-        assert(candidate !== this.id && this.config.voters.includes(candidate), 'a vote goes to another voter');
+        assert(
+          candidate !== this.id && (isMember(this.conf, candidate) || !isMember(this.conf, this.id)),
+          'a vote goes to another member',
+        );
         this.#vote = candidate; // in Ready.hardState, persisted before the answer is sent
       },
       send: (m, t = this.#term) => this.#sendElection(m, t),
@@ -653,7 +746,11 @@ export class RaftNode {
   // #endregion handle
 
   #sendElection(m: OutgoingElectionMessage, t: Term): void {
-    assert(m.to !== this.id && this.config.voters.includes(m.to), 'election messages go to other voters');
+    // A member talks to members; a node that is not one (joining, removed) answers whoever asked it.
+    assert(
+      m.to !== this.id && (isMember(this.conf, m.to) || !isMember(this.conf, this.id)),
+      'election messages go to other members',
+    );
     assert(t >= this.#term, 'an election message is never in a past term (a pre-vote asks about a later one)');
     this.#messages.push({ ...m, from: this.id, term: t } as Message);
     if (m.type === 'MsgTimeoutNow' && this.#role === 'leader') this.#timeoutNowSent = { to: m.to, term: this.#term };
@@ -673,6 +770,147 @@ export class RaftNode {
   }
   // #endregion lacks-committed
 
+  // #region propose-conf-change
+  /**
+   * Proposes one membership change (single-server changes, thesis §4.2).
+   * It takes effect on each node when appended, so one at a time: a second
+   * change waits until the first commits. And not before this leader has
+   * committed an entry of its own term, its no-op: Ongaro's 2015 fix to
+   * single-server changes, without which a leader elected under an old
+   * configuration can propose a change that a leader of the previous term,
+   * elected by a disjoint majority, overwrites (see membership_2015.txt).
+   * Throws NOT_LEADER, CONF_CHANGE_PENDING, CONF_CHANGE_INVALID or
+   * LEARNER_NOT_CAUGHT_UP (all definite).
+   */
+  proposeConfChange(change: ConfChange): Proposal {
+    this.#checkCanPropose();
+    if (this.#election?.supportsMembership !== true) {
+      throw replicationError(
+        'CONF_CHANGE_INVALID',
+        "membership changes need Raft's elections (chapter 5): a fixed leader and Bully keep the members they start with",
+      );
+    }
+    const pending = this.#confLog[this.#confLog.length - 1];
+    if (pending !== undefined && pending.index > this.log.committed) {
+      throw replicationError('CONF_CHANGE_PENDING', `the membership change at index ${pending.index} has not committed yet`);
+    }
+    if (this.log.term(this.log.committed) !== this.#term && !this.config.unsafe.confChangeBeforeTermCommit) {
+      throw replicationError('CONF_CHANGE_PENDING', `leader ${this.id} has not yet committed an entry of its term ${this.#term}`);
+    }
+    const problem = confChangeProblem(this.conf, change, this.config.limits.votersMax);
+    if (problem !== undefined) throw replicationError('CONF_CHANGE_INVALID', problem);
+    if (change.type === 'promote') {
+      const lag = this.log.lastIndex() - (this.#progress.get(change.node)?.match ?? 0);
+      const max = this.config.limits.learnerCatchUpEntriesMax;
+      if (lag > max) {
+        throw replicationError(
+          'LEARNER_NOT_CAUGHT_UP',
+          `learner ${change.node} is ${lag} entries behind; limits.learnerCatchUpEntriesMax = ${max}`,
+        );
+      }
+    }
+    let payload: Uint8Array;
+    try {
+      payload = encodeConfEntry({ change, conf: applyConfChange(this.conf, change) });
+    } catch (err) {
+      throw replicationError('CONF_CHANGE_INVALID', `node id ${JSON.stringify(change.node)}: ${(err as Error).message}`);
+    }
+    return this.#appendProposal(payload);
+  }
+  // #endregion propose-conf-change
+
+  // #region auto-promote
+  /** Leader, at each heartbeat: a learner that joined (autoPromote) becomes a voter once it is caught up. */
+  #maybeAutoPromote(): void {
+    for (const node of this.conf.autoPromote) {
+      const pr = this.#progress.get(node);
+      if (pr === undefined || pr.match === 0) continue;
+      if (this.log.lastIndex() - pr.match > this.config.limits.learnerCatchUpEntriesMax) continue;
+      try {
+        this.proposeConfChange({ type: 'promote', node });
+      } catch {
+        // Not now (a change pending, the term's first entry not committed, proposals full): the next heartbeat tries again.
+      }
+      return;
+    }
+  }
+  // #endregion auto-promote
+
+  // #region scan-conf
+  /**
+   * Notes the configuration entries among `entries`, just appended: each is
+   * in force from now (thesis §4.1), committed or not. Entries at or before
+   * the last one noted are already known (log matching: the same index and
+   * term hold the same entry).
+   */
+  #scanConf(entries: readonly Entry[], report = true): void {
+    let known = this.#confLog[this.#confLog.length - 1]?.index ?? this.#confBase.index;
+    for (const e of entries) {
+      if (e.index <= known || !isConfPayload(e.payload)) continue;
+      known = e.index;
+      const decoded = decodeConfEntry(e.payload);
+      if (decoded === undefined) continue; // not a change this version knows: a no-op on every node alike
+      // The configuration the entry states, which a member could also compute (and a joining node cannot).
+      const { change, conf } = decoded;
+      this.#confLog.push({ index: e.index, term: e.term, change, conf });
+      if (report) this.#event({ type: 'conf', term: this.#term, index: e.index, change, conf });
+    }
+    // A member just added is sent from the entry that added it (it probes back from there).
+    if (this.#role === 'leader') this.#trackMembers(known);
+  }
+
+  /** A follower's log was cut back (a conflicting leader's entries replaced the tail): the configurations cut with it are gone. */
+  #dropTruncatedConf(): void {
+    for (;;) {
+      const last = this.#confLog[this.#confLog.length - 1];
+      // Committed entries are never cut (and may be compacted away, so their term is no longer known).
+      if (last === undefined || last.index <= this.log.committed || this.log.term(last.index) === last.term) return;
+      this.#confLog.pop();
+    }
+  }
+
+  /** Leader: progress for every member (a new one probes from `next`), and none for a node that left. */
+  #trackMembers(next = (this.log.lastIndex() + 1) as LogIndex): void {
+    const conf = this.conf;
+    for (const id of [...conf.voters, ...conf.learners]) {
+      if (!this.#progress.has(id))
+        this.#progress.set(id, new Progress(0 as LogIndex, next, this.config.limits.inflightAppendsMax));
+    }
+    for (const id of [...this.#progress.keys()]) if (id !== this.id && !isMember(conf, id)) this.#progress.delete(id);
+  }
+
+  /**
+   * Once the change that removed this node commits: a leader steps down
+   * (thesis §4.2.2: until then it replicates, without counting itself), and
+   * every removed node reports it once.
+   */
+  #checkRemoved(): void {
+    if (this.#removedReported || isMember(this.conf, this.id)) return;
+    const removal = this.#confLog[this.#confLog.length - 1];
+    // Only the entry that removes this node: a node still catching up as it joins reads earlier changes too.
+    if (removal === undefined || removal.change.type !== 'remove' || removal.change.node !== this.id) return;
+    if (removal.index > this.log.committed) return;
+    this.#removedReported = true;
+    this.#event({ type: 'removed', term: this.#term, index: removal.index });
+    if (this.#role !== 'leader') return;
+    // Hand over at once (thesis §3.10) to the voter whose log is longest,
+    // rather than leave the others to wait out an election timeout (and
+    // their check-quorum lease): a TimeoutNow campaign is voted for anyway.
+    let successor: NodeId | undefined;
+    let best = -1;
+    for (const v of this.conf.voters) {
+      const match = this.#progress.get(v)?.match ?? 0;
+      if (match > best) {
+        best = match;
+        successor = v;
+      }
+    }
+    if (successor !== undefined && best === this.log.lastIndex())
+      this.#sendElection({ type: 'MsgTimeoutNow', to: successor }, this.#term);
+    this.#becomeFollower(this.#term, null, 'removed');
+  }
+  // #endregion scan-conf
+
   // #region transfer
   /**
    * Thesis §3.10: hand leadership to `to`, if the election supports it
@@ -682,7 +920,7 @@ export class RaftNode {
   transferLeadership(to: NodeId): void {
     if (this.#role !== 'leader') throw this.#notLeader();
     const election = this.#election;
-    if (to === this.id || !this.config.voters.includes(to) || election?.transferLeadership === undefined) {
+    if (to === this.id || !this.#isVoter(to) || election?.transferLeadership === undefined) {
       throw replicationError('TRANSFER_TARGET_INVALID', `cannot transfer leadership from ${this.id} to ${to}`);
     }
     election.transferLeadership(to);
@@ -720,16 +958,22 @@ export class RaftNode {
   #confirmReads(ids: readonly string[]): void {
     if (ids.length === 0) return;
     const index = this.log.committed;
-    if (this.config.voters.length === 1 || (this.config.readMode === 'lease' && this.#election?.leaseHolds?.() === true)) {
+    if (this.#quorum() === 1 && this.#isVoter(this.id)) {
+      for (const id of ids) this.#readStates.push({ id, index });
+      return;
+    }
+    if (this.config.readMode === 'lease' && this.#election?.leaseHolds?.() === true) {
       for (const id of ids) this.#readStates.push({ id, index });
       return;
     }
     const seq = this.#roundSeq + 1;
-    for (const id of ids) this.#readsPending.push({ id, index, seq, acks: new Set([this.id]) });
+    const acks = new Set<NodeId>(this.#isVoter(this.id) ? [this.id] : []);
+    for (const id of ids) this.#readsPending.push({ id, index, seq, acks: new Set(acks) });
     this.#broadcastHeartbeat(false);
   }
 
   #handleRoundAck(from: NodeId, seq: number): void {
+    if (!this.#isVoter(from)) return; // a learner's answer confirms nothing
     const sentTick = this.#roundSentTick.get(seq);
     if (sentTick !== undefined) this.#election?.heartbeatRoundAcked?.(from, sentTick);
     // An answer to round `seq` vouches for every read registered before that round left.
@@ -763,14 +1007,11 @@ export class RaftNode {
     const last = this.log.lastIndex();
     const stableLast = (this.log.unstableOffset - 1) as LogIndex;
     this.#progress = new Map();
-    for (const v of this.config.voters) {
-      const pr = new Progress(0 as LogIndex, (last + 1) as LogIndex, this.config.limits.inflightAppendsMax);
-      if (v === this.id) {
-        pr.match = Math.min(stableLast, last) as LogIndex;
-        pr.becomeReplicate();
-      }
-      this.#progress.set(v, pr);
-    }
+    this.#trackMembers(); // every member, in the configuration's order
+    const self = new Progress(0 as LogIndex, (last + 1) as LogIndex, this.config.limits.inflightAppendsMax);
+    self.match = Math.min(stableLast, last) as LogIndex;
+    self.becomeReplicate();
+    this.#progress.set(this.id, self);
     // An entry of the new term: once it commits, so does everything before
     // it (§5.4.2), including entries of earlier terms that only a count of
     // replicas would never make safe to commit.
@@ -786,7 +1027,7 @@ export class RaftNode {
 
   #stepLeader(m: Message): void {
     const pr = this.#progress.get(m.from);
-    if (pr === undefined) return; // not a voter
+    if (pr === undefined) return; // not a member
     switch (m.type) {
       case 'MsgAppResp':
         this.#handleAppendResponse(m, pr);
@@ -806,8 +1047,8 @@ export class RaftNode {
         this.#droppedMessages++;
         return;
     }
-    // Check-quorum counts the voters that answered; a transfer waits for its target to catch up.
-    if (this.#role === 'leader') this.#election?.voterAnswered(m.from, m.type);
+    // Check-quorum counts the voters that answered (a learner's answer is not a vote of confidence); a transfer waits for its target to catch up.
+    if (this.#role === 'leader' && this.#isVoter(m.from)) this.#election?.voterAnswered(m.from, m.type);
   }
 
   // #region append-response
@@ -908,7 +1149,7 @@ export class RaftNode {
    * by a leader that never had it. Entries before it commit with it.
    */
   #maybeCommit(): boolean {
-    const matches = this.config.voters.map((v) => this.#progress.get(v)?.match ?? (0 as LogIndex)).sort((a, b) => b - a);
+    const matches = this.conf.voters.map((v) => this.#progress.get(v)?.match ?? (0 as LogIndex)).sort((a, b) => b - a);
     const quorumMatch = matches[Math.floor(matches.length / 2)] as LogIndex;
     if (quorumMatch <= this.log.committed) return false;
     if (this.log.term(quorumMatch) !== this.#term && !this.config.unsafe.commitPreviousTermEntries) return false;
@@ -958,7 +1199,7 @@ export class RaftNode {
   // #endregion flush-appends
 
   #broadcastAppend(): void {
-    for (const id of this.config.voters) if (id !== this.id) this.#sendAppend(id, true);
+    for (const id of this.#progress.keys()) if (id !== this.id) this.#sendAppend(id, true);
   }
 
   /**
@@ -1102,6 +1343,8 @@ export class RaftNode {
     if (this.log.matchTerm(m.prevIndex, m.prevTerm)) {
       // Consistency check passed: the logs agree up to prevIndex (§5.3).
       const lastNew = this.log.maybeAppend(m.prevIndex, m.entries);
+      this.#dropTruncatedConf();
+      this.#scanConf(m.entries);
       this.log.commitTo(Math.min(m.commit, lastNew) as LogIndex);
       this.#acceptAppend(m.from, lastNew);
       return;
@@ -1227,6 +1470,8 @@ export class RaftNode {
       this.log.commitTo(meta.index);
     } else {
       this.log.restore({ meta, data: concat(incoming.chunks, incoming.totalBytes) });
+      this.#confBase = { index: meta.index, conf: meta.conf ?? this.confAt(meta.index) };
+      this.#confLog = [];
     }
     this.#acceptAppend(m.from, meta.index);
   }

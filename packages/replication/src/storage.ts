@@ -5,6 +5,7 @@
  * the phase-4 driver backs the same interface with `@distkv/wal`.
  */
 import { assert } from '@distkv/core';
+import type { ConfState } from './membership.js';
 import type { Entry, HardState, LogIndex, NodeId, Snapshot, Term } from './types.js';
 
 // #region log-storage
@@ -129,13 +130,14 @@ export class MemoryStorage implements LogStorage {
    * drops the entries up to `keepFrom` (default `index`; lower keeps a
    * catch-up tail, see `catchUpStart`).
    */
-  compact(index: LogIndex, data: Uint8Array, keepFrom: LogIndex = index): void {
+  /** `conf`: the members in force at `index` (RaftNode.confAt), kept in the snapshot's meta. */
+  compact(index: LogIndex, data: Uint8Array, keepFrom: LogIndex = index, conf?: ConfState): void {
     const t = this.term(index);
     assert(t !== undefined, 'compaction point must be in the log');
     assert(index <= this.lastIndex(), 'cannot compact beyond the last index');
     assert(keepFrom <= index, 'the catch-up tail ends at the snapshot');
     if (index === this.#snapshot.meta.index) return;
-    this.#snapshot = { meta: { index, term: t }, data };
+    this.#snapshot = { meta: conf === undefined ? { index, term: t } : { index, term: t, conf }, data };
     if (keepFrom <= this.#start.index) return;
     const startTerm = this.term(keepFrom);
     assert(startTerm !== undefined, 'the log starts at an entry it holds');

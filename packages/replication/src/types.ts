@@ -4,6 +4,8 @@
  * persist, and the messages nodes exchange.
  */
 
+import type { ConfState } from './membership.js';
+
 // #region branded
 /** A Raft term: a logical clock that only moves forward. */
 export type Term = number & { readonly __brand: 'Term' };
@@ -43,6 +45,12 @@ export interface HardState {
 export interface SnapshotMeta {
   readonly index: LogIndex;
   readonly term: Term;
+  /**
+   * The members in force at `index` (membership, chapter 5): a node that installs the
+   * snapshot takes them. Absent: the members the node was configured with
+   * (a snapshot from before membership changes).
+   */
+  readonly conf?: ConfState;
 }
 
 /** The application's state as of `meta.index`, as opaque bytes. */

@@ -97,7 +97,7 @@ describe('the handle keeps the invariants (state belongs to its owner)', () => {
     expect(() => h.leadNewTerm()).toThrow(AssertionError);
   });
 
-  it('sends election messages only to other voters, never in a past term', () => {
+  it('sends election messages only to other members, never in a past term', () => {
     const { node, election } = elected();
     const h = election.handle(n('1'));
     h.becomeFollower(5 as Term, null);

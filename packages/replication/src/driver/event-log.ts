@@ -10,6 +10,7 @@
  */
 import type { LogLine } from '@distkv/core';
 import type { FollowReason } from '../election-seam.js';
+import { describeConf, describeConfChange } from '../membership.js';
 import type { RaftEvent } from '../raft.js';
 import type { NodeId, Term } from '../types.js';
 
@@ -28,6 +29,8 @@ function why(reason: FollowReason, term: Term, by: NodeId | null): string {
       return `${who} leads term ${term}`;
     case 'lacks-committed-entries':
       return `${who} committed entries this node's log lacks`;
+    case 'removed':
+      return 'its removal from the members committed';
     case 'election':
       return 'the election policy decided';
   }
@@ -89,6 +92,17 @@ export class RaftEventLog {
       case 'snapshot-send':
         this.#log(
           `snapshot: sending ${e.to} the snapshot at index ${e.index} (term ${e.snapshotTerm}, ${e.bytes} bytes) in term ${e.term}: it needs entry ${e.next}, which compaction removed`,
+        );
+        return;
+      case 'conf':
+        this.#log(
+          `membership: ${describeConfChange(e.change)} at index ${e.index} (term ${e.term}); in force now: ${describeConf(e.conf)}`,
+        );
+        return;
+      case 'removed':
+        this.#log(
+          `membership: ${this.#self} was removed from the cluster (the change at index ${e.index} committed); it no longer votes or serves, and can be stopped`,
+          'warn',
         );
         return;
     }

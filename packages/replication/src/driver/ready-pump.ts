@@ -10,6 +10,7 @@
 import { type Command, type CommandResult, decodeCommand, type LogLine, Store, type StoreOptions } from '@distkv/core';
 import type { ReplicationMode } from '../config.js';
 import { replicationError } from '../errors.js';
+import { isConfPayload } from '../membership.js';
 import type { Proposal, RaftNode, ReadState, Ready, SoftState } from '../raft.js';
 import type { Entry, LogIndex, Message, Term } from '../types.js';
 import type { Compaction } from './compaction.js';
@@ -226,7 +227,9 @@ export class ReadyPump {
 
   #applyEntries(entries: readonly Entry[]): void {
     for (const e of entries) {
-      const result = e.payload.byteLength === 0 ? undefined : this.#store.apply(decodeCommand(e.payload, this.#store.limits));
+      // A no-op, or a membership change (Raft's own entry, in force since it was appended): the store never sees either.
+      const own = e.payload.byteLength === 0 || isConfPayload(e.payload);
+      const result = own ? undefined : this.#store.apply(decodeCommand(e.payload, this.#store.limits));
       const p = this.#pending.get(e.index);
       if (p === undefined) continue;
       this.#pending.delete(e.index);

@@ -8,6 +8,7 @@ import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@
 import { defaultReplicationLimits, type RaftConfig, type ReadMode, type ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
 import type { ElectionFactory } from '../election-seam.js';
+import { isConfPayload, isMember } from '../membership.js';
 import { RaftNode, type ReadState, type Ready } from '../raft.js';
 import { type Rng, seededRng } from '../rng.js';
 import { catchUpStart, MemoryStorage } from '../storage.js';
@@ -170,6 +171,24 @@ export class SimCluster {
     }
   }
 
+  /** Nodes started by `addNode`: not members when they start, they join through the leader's membership changes. */
+  readonly joined: NodeId[] = [];
+  /** What each committed index's entry was committed under: the voters in force there (single-server changes take effect on append). */
+  readonly votersAt = new Map<number, readonly NodeId[]>();
+
+  /** Every node, the initial members and those added since. */
+  get allIds(): readonly NodeId[] {
+    return [...this.ids, ...this.joined];
+  }
+
+  /** Starts a new, empty node that is not yet a member (membership, chapter 5): the leader adds it with `proposeConfChange`. */
+  addNode(id: string): void {
+    assert(!this.nodes.has(id as NodeId), `node ${id} exists`);
+    this.joined.push(id as NodeId);
+    this.nodes.set(id as NodeId, new SimNode(id as NodeId));
+    this.restart(id as NodeId);
+  }
+
   node(id: string): SimNode {
     const n = this.nodes.get(id as NodeId);
     assert(n !== undefined, `no node ${id}`);
@@ -209,7 +228,8 @@ export class SimCluster {
     const o = this.options;
     const config: RaftConfig = {
       id,
-      voters: this.ids,
+      // A joined node starts with no members and learns them from the leader's log or snapshot.
+      ...(this.joined.includes(id) ? { voters: [], join: true } : { voters: this.ids }),
       // Each incarnation draws its election timeouts from the cluster's seeded Rng.
       ...(o.election !== undefined ? { election: o.election(id, seededRng(o.rng.int(2 ** 31))) } : { leader: this.leaderId }),
       ...(o.readMode !== undefined ? { readMode: o.readMode } : {}),
@@ -319,9 +339,10 @@ export class SimCluster {
       limits?.snapshotCatchUpEntries ?? 0,
       limits?.snapshotCatchUpBytes ?? defaultReplicationLimits.snapshotCatchUpBytes,
     );
-    n.disk.write({ kind: 'compact', snapshot: { meta: { index, term: t }, data }, keepFrom });
+    const conf = n.raft.confAt(index);
+    n.disk.write({ kind: 'compact', snapshot: { meta: { index, term: t, conf }, data }, keepFrom });
     n.disk.sync();
-    n.storage.compact(index, data, keepFrom);
+    n.storage.compact(index, data, keepFrom, conf);
     return index;
   }
 
@@ -445,7 +466,9 @@ export class SimCluster {
       );
     }
     if (e.index > this.appliedIndexMax) this.appliedIndexMax = e.index;
-    if (e.payload.byteLength > 0) n.store.apply(decodeCommand(e.payload));
+    if (!this.votersAt.has(e.index) && n.raft !== undefined) this.votersAt.set(e.index, n.raft.confAt(e.index).voters);
+    // A membership change is Raft's own entry: it took effect when appended, and the store never sees it.
+    if (e.payload.byteLength > 0 && !isConfPayload(e.payload)) n.store.apply(decodeCommand(e.payload));
     n.appliedIndex = e.index;
     const known = this.digestAt.get(e.index);
     if (known !== undefined && known !== n.store.digest())
@@ -533,10 +556,12 @@ export class SimCluster {
     if (c === 0) return;
     const entry = this.applied.get(c);
     assert(entry !== undefined, 'the highest applied index was recorded');
+    // A majority of the voters in force at that index (with membership changes, not of every node).
+    const voters = this.votersAt.get(c) ?? this.ids;
     let holders = 0;
-    for (const n of this.nodes.values()) if (n.disk.holds(c as LogIndex, entry.term)) holders++;
-    if (holders < Math.floor(this.ids.length / 2) + 1) {
-      violated(`committed entry ${entry.term}/${c} is durable on only ${holders} of ${this.ids.length} nodes`);
+    for (const id of voters) if (this.nodes.get(id)?.disk.holds(c as LogIndex, entry.term) === true) holders++;
+    if (holders < Math.floor(voters.length / 2) + 1) {
+      violated(`committed entry ${entry.term}/${c} is durable on only ${holders} of ${voters.length} nodes`);
     }
   }
 
@@ -549,6 +574,7 @@ export class SimCluster {
     if (leader.log.committed !== last) return `leader committed ${leader.log.committed} of ${last}`;
     const digests = new Set<string>();
     for (const n of this.nodes.values()) {
+      if (!isMember(leader.conf, n.id)) continue; // removed, or never added: it gets nothing more
       if (!n.up) return `node ${n.id} is down`;
       if (n.appliedIndex !== last) return `node ${n.id} applied ${n.appliedIndex} of ${last}`;
       digests.add(n.store.digest());
@@ -561,7 +587,7 @@ export class SimCluster {
   settle(roundsMax: number, onEvent?: (line: string) => void): number {
     for (let round = 0; round < roundsMax; round++) {
       let moved = false;
-      for (const id of this.ids) {
+      for (const id of this.allIds) {
         this.syncOwed(id);
         const rd = this.processReady(id);
         if (rd !== undefined) {

@@ -17,6 +17,9 @@
  *   compact <id>                                 stabilize
  *   status <id>                                  log <id>
  *   digests
+ *   add-node <id>                                (a new, empty node that is not yet a member)
+ *   conf-change <leader> add-learner|promote|remove <id> [auto]
+ *   conf <id>                                    (the members in force on a node)
  *
  * A later phase adds words and commands through a `TranscriptExtension`
  * (`@distkv/election` adds `create ... elect` and `campaign <id>`).
@@ -24,6 +27,7 @@
 import { assert, commands, encodeCommand, isDistkvError } from '@distkv/core';
 import type { ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
+import { type ConfChange, describeConf } from '../membership.js';
 import { seededRng } from '../rng.js';
 import type { Entry, LogIndex, NodeId, Term } from '../types.js';
 import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
@@ -48,6 +52,7 @@ const limitNames = new Set([
   'uncommittedBytesMax',
   'snapshotCatchUpEntries',
   'snapshotCatchUpBytes',
+  'learnerCatchUpEntriesMax',
 ]);
 
 class Session {
@@ -81,7 +86,10 @@ class Session {
           heartbeatIntervalTicks: Number(kv.get('heartbeat') ?? 1),
           electionTimeoutTicks: 10,
           limits,
-          unsafe: { commitPreviousTermEntries: args.includes('unsafe-commit-previous-term') },
+          unsafe: {
+            commitPreviousTermEntries: args.includes('unsafe-commit-previous-term'),
+            ...(args.includes('unsafe-conf-change-before-term-commit') ? { confChangeBeforeTermCommit: true } : {}),
+          },
           rng: seededRng(0),
           ...this.extension.clusterOptions?.(args),
         });
@@ -224,6 +232,29 @@ class Session {
         )) {
           out.push(describeEntry(e));
         }
+        break;
+      }
+      case 'add-node':
+        c().addNode(args[0] as string);
+        break;
+      case 'conf-change': {
+        const [id, type, node, auto] = args as [NodeId, string, NodeId, string | undefined];
+        const change: ConfChange =
+          type === 'add-learner' ? { type, node, autoPromote: auto === 'auto' } : { type: type as 'promote' | 'remove', node };
+        try {
+          const p = c().raft(id).proposeConfChange(change);
+          out.push(`${p.term}/${p.index}`);
+        } catch (err) {
+          if (!isDistkvError(err)) throw err;
+          out.push(`error: ${err.message}`);
+        }
+        break;
+      }
+      case 'conf': {
+        const s = c()
+          .raft(args[0] as string)
+          .status();
+        out.push(`${s.id} ${describeConf(s.conf)} (index ${s.confIndex})`);
         break;
       }
       case 'digests':

@@ -1,0 +1,213 @@
+/**
+ * Who belongs to the cluster, kept in the log (thesis §4.1): a change of
+ * members is an entry like any other, and each node uses the latest
+ * configuration in its log, committed or not, from the moment it appends
+ * it. One voter is added or removed per entry (single-server changes,
+ * thesis §4.2): any majority of the old voters and any majority of the new
+ * ones then share a node, so two leaders of one term cannot be elected by
+ * disjoint majorities, and no joint configuration is needed.
+ *
+ * A learner receives the log but does not vote and is not counted for
+ * commit, ReadIndex or check-quorum: a new node catches up as a learner
+ * first, so adding it never makes the cluster wait for a node that holds
+ * nothing (etcd's learners, thesis §4.2.1).
+ *
+ * Pure data and pure functions: RaftNode decides when a change may be
+ * proposed; this file says what a change is, how it is encoded in an
+ * entry, and what configuration it produces.
+ */
+import type { NodeId } from './types.js';
+
+// #region conf-state
+/** The members in force: voters, and learners (a subset of which are promoted once caught up). */
+export interface ConfState {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  /** Learners the leader promotes to voters by itself once they are caught up (a node that joined). */
+  readonly autoPromote: readonly NodeId[];
+}
+
+/** One step of a membership change. */
+export type ConfChange =
+  /** A new node, as a learner; `autoPromote`: promote it once it is caught up. */
+  | { readonly type: 'add-learner'; readonly node: NodeId; readonly autoPromote: boolean }
+  /** A learner becomes a voter. */
+  | { readonly type: 'promote'; readonly node: NodeId }
+  /** A voter or learner leaves. */
+  | { readonly type: 'remove'; readonly node: NodeId };
+// #endregion conf-state
+
+export function confState(
+  voters: readonly NodeId[],
+  learners: readonly NodeId[] = [],
+  autoPromote: readonly NodeId[] = [],
+): ConfState {
+  return { voters: [...voters], learners: [...learners], autoPromote: [...autoPromote] };
+}
+
+export function isMember(conf: ConfState, id: NodeId): boolean {
+  return conf.voters.includes(id) || conf.learners.includes(id);
+}
+
+export function sameConf(a: ConfState, b: ConfState): boolean {
+  const same = (x: readonly NodeId[], y: readonly NodeId[]) =>
+    x.length === y.length && [...x].sort().join('\0') === [...y].sort().join('\0');
+  return same(a.voters, b.voters) && same(a.learners, b.learners) && same(a.autoPromote, b.autoPromote);
+}
+
+export function describeConf(conf: ConfState): string {
+  const learners = conf.learners.map((l) => (conf.autoPromote.includes(l) ? `${l}*` : l));
+  return `voters=${conf.voters.join(',') || '-'} learners=${learners.join(',') || '-'}`;
+}
+
+// #region validate-conf-change
+/**
+ * Why `change` cannot apply to `conf`, or undefined if it can. The leader
+ * checks before it proposes; every node applies only changes that pass,
+ * so a change that became invalid (it cannot, with one change at a time,
+ * but a peer's log is input) is a no-op everywhere alike.
+ */
+export function confChangeProblem(conf: ConfState, change: ConfChange, votersMax: number): string | undefined {
+  const { node } = change;
+  switch (change.type) {
+    case 'add-learner':
+      if (isMember(conf, node)) return `${node} is already a ${conf.voters.includes(node) ? 'voter' : 'learner'}`;
+      if (conf.voters.length + conf.learners.length >= votersMax * 2) return `the cluster already has ${votersMax * 2} members`;
+      return undefined;
+    case 'promote':
+      if (!conf.learners.includes(node)) return `${node} is not a learner`;
+      if (conf.voters.length >= votersMax) return `the cluster already has limits.votersMax = ${votersMax} voters`;
+      return undefined;
+    case 'remove':
+      if (!isMember(conf, node)) return `${node} is not a member`;
+      if (conf.voters.length === 1 && conf.voters[0] === node) return `${node} is the last voter`;
+      return undefined;
+  }
+}
+// #endregion validate-conf-change
+
+export function applyConfChange(conf: ConfState, change: ConfChange): ConfState {
+  const { node } = change;
+  const without = (ids: readonly NodeId[]) => ids.filter((id) => id !== node);
+  switch (change.type) {
+    case 'add-learner':
+      return confState(
+        conf.voters,
+        [...conf.learners, node],
+        change.autoPromote ? [...conf.autoPromote, node] : conf.autoPromote,
+      );
+    case 'promote':
+      return confState([...conf.voters, node], without(conf.learners), without(conf.autoPromote));
+    case 'remove':
+      return confState(without(conf.voters), without(conf.learners), without(conf.autoPromote));
+  }
+}
+
+// #region conf-entry
+/**
+ * A configuration entry's payload: the tag byte 0xC0, a format version,
+ * the change, and the whole configuration it produces. Every member could
+ * compute that configuration from the one before, but a node that joins
+ * has no "before": its log may start after the entries that made the
+ * cluster what it is, so the entry says it outright (etcd bootstraps its
+ * first members as entries for the same reason). An application's
+ * payloads never start with 0xC0 (`@distkv/core`'s commands start with
+ * their format version, 1), and `propose` refuses any that does, so no
+ * client can forge a membership change through a write.
+ */
+export const CONF_ENTRY_TAG = 0xc0;
+const CONF_ENTRY_VERSION = 1;
+const typeCodes = { 'add-learner': 1, promote: 2, remove: 3 } as const;
+/** Most bytes of a node id in a configuration entry. */
+export const NODE_ID_BYTES_MAX = 255;
+/** Most ids in one list of a configuration entry. */
+export const CONF_IDS_MAX = 255;
+
+export interface ConfEntry {
+  readonly change: ConfChange;
+  /** The members once the change is in force. */
+  readonly conf: ConfState;
+}
+// #endregion conf-entry
+
+export function isConfPayload(payload: Uint8Array): boolean {
+  return payload.byteLength > 0 && payload[0] === CONF_ENTRY_TAG;
+}
+
+function idBytes(id: string): Buffer {
+  const b = Buffer.from(id, 'utf8');
+  if (b.byteLength === 0 || b.byteLength > NODE_ID_BYTES_MAX)
+    throw new RangeError(`a node id of ${b.byteLength} bytes (1..${NODE_ID_BYTES_MAX})`);
+  return b;
+}
+
+export function encodeConfEntry({ change, conf }: ConfEntry): Uint8Array {
+  const flags = change.type === 'add-learner' && change.autoPromote ? 1 : 0;
+  const parts: Buffer[] = [Buffer.of(CONF_ENTRY_TAG, CONF_ENTRY_VERSION, typeCodes[change.type], flags)];
+  const node = idBytes(change.node);
+  parts.push(Buffer.of(node.byteLength), node);
+  for (const ids of [conf.voters, conf.learners, conf.autoPromote]) {
+    if (ids.length > CONF_IDS_MAX) throw new RangeError(`${ids.length} ids in one list (at most ${CONF_IDS_MAX})`);
+    parts.push(Buffer.of(ids.length));
+    for (const id of ids) {
+      const b = idBytes(id);
+      parts.push(Buffer.of(b.byteLength), b);
+    }
+  }
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/**
+ * The change and configuration a configuration entry holds, or undefined
+ * when its bytes are not one this version knows: then it is a no-op on
+ * every node alike (the same bytes decode the same way everywhere).
+ */
+export function decodeConfEntry(payload: Uint8Array): ConfEntry | undefined {
+  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (b.byteLength < 5 || b[0] !== CONF_ENTRY_TAG || b[1] !== CONF_ENTRY_VERSION) return undefined;
+  let at = 4;
+  const id = (): NodeId | undefined => {
+    const n = b[at];
+    if (n === undefined || n === 0 || at + 1 + n > b.byteLength) return undefined;
+    const s = b.toString('utf8', at + 1, at + 1 + n) as NodeId;
+    at += 1 + n;
+    return s;
+  };
+  const list = (): NodeId[] | undefined => {
+    const count = b[at];
+    if (count === undefined) return undefined;
+    at++;
+    const out: NodeId[] = [];
+    for (let i = 0; i < count; i++) {
+      const one = id();
+      if (one === undefined) return undefined;
+      out.push(one);
+    }
+    return out;
+  };
+  const node = id();
+  const voters = list();
+  const learners = list();
+  const autoPromote = list();
+  if (node === undefined || voters === undefined || learners === undefined || autoPromote === undefined) return undefined;
+  if (at !== b.byteLength || voters.length === 0) return undefined;
+  if (new Set([...voters, ...learners]).size !== voters.length + learners.length) return undefined;
+  if (!autoPromote.every((l) => learners.includes(l))) return undefined;
+  const conf = confState(voters, learners, autoPromote);
+  switch (b[2]) {
+    case typeCodes['add-learner']:
+      return { change: { type: 'add-learner', node, autoPromote: ((b[3] as number) & 1) === 1 }, conf };
+    case typeCodes.promote:
+      return { change: { type: 'promote', node }, conf };
+    case typeCodes.remove:
+      return { change: { type: 'remove', node }, conf };
+    default:
+      return undefined;
+  }
+}
+
+export function describeConfChange(change: ConfChange): string {
+  return change.type === 'add-learner' && change.autoPromote
+    ? `add-learner ${change.node} auto-promote`
+    : `${change.type} ${change.node}`;
+}

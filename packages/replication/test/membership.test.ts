@@ -1,0 +1,139 @@
+// Goal: a membership change is data with one meaning everywhere: its entry encodes the change and the
+// configuration it produces, bad bytes are a no-op on every node alike, a client cannot forge one, and a
+// snapshot carries the members across the wire. (The rules in motion are election's membership_*.txt.)
+import { commands, encodeCommand, isDistkvError } from '@distkv/core';
+import {
+  applyConfChange,
+  type ConfState,
+  confChangeProblem,
+  confState,
+  decodeConfEntry,
+  decodeMessage,
+  encodeConfEntry,
+  encodeMessage,
+  isConfPayload,
+  type LogIndex,
+  MemoryStorage,
+  type Message,
+  type NodeId,
+  RaftNode,
+  type Term,
+} from '@distkv/replication';
+import { describe, expect, it } from 'vitest';
+
+const ids = (...xs: string[]) => xs as NodeId[];
+const three = confState(ids('1', '2', '3'));
+
+describe('configuration entries', () => {
+  it('round-trip the change and the whole configuration it produces', () => {
+    const change = { type: 'add-learner', node: 'n4' as NodeId, autoPromote: true } as const;
+    const conf = applyConfChange(three, change);
+    expect(conf).toEqual({ voters: ids('1', '2', '3'), learners: ids('n4'), autoPromote: ids('n4') });
+    const payload = encodeConfEntry({ change, conf });
+    expect(isConfPayload(payload)).toBe(true);
+    expect(decodeConfEntry(payload)).toEqual({ change, conf });
+    for (const c of [
+      { type: 'promote', node: 'n4' as NodeId },
+      { type: 'remove', node: '2' as NodeId },
+    ] as const) {
+      expect(decodeConfEntry(encodeConfEntry({ change: c, conf: three }))).toEqual({ change: c, conf: three });
+    }
+  });
+
+  it('decode every truncation, an unknown version or type, and an impossible configuration as nothing (a no-op)', () => {
+    const good = encodeConfEntry({ change: { type: 'remove', node: '3' as NodeId }, conf: confState(ids('1', '2')) });
+    for (let n = 0; n < good.byteLength; n++) expect(decodeConfEntry(good.subarray(0, n))).toBeUndefined();
+    const with_ = (at: number, v: number) => Uint8Array.from(good, (b, i) => (i === at ? v : b));
+    expect(decodeConfEntry(with_(1, 9))).toBeUndefined(); // version
+    expect(decodeConfEntry(with_(2, 9))).toBeUndefined(); // change type
+    expect(decodeConfEntry(Uint8Array.from([...good, 0]))).toBeUndefined(); // trailing bytes
+    const noVoters = encodeConfEntry({ change: { type: 'remove', node: '1' as NodeId }, conf: confState([]) });
+    expect(decodeConfEntry(noVoters)).toBeUndefined();
+    const twice = encodeConfEntry({ change: { type: 'remove', node: '1' as NodeId }, conf: confState(ids('1'), ids('1')) });
+    expect(decodeConfEntry(twice)).toBeUndefined();
+  });
+
+  it('never look like an application payload: core commands start with their version, 1', () => {
+    expect(isConfPayload(encodeCommand(commands.put('k', 'v')))).toBe(false);
+    expect(isConfPayload(new Uint8Array(0))).toBe(false);
+  });
+
+  it('names what makes a change impossible', () => {
+    const learner4 = confState(ids('1', '2', '3'), ids('4'));
+    expect(confChangeProblem(three, { type: 'add-learner', node: '2' as NodeId, autoPromote: false }, 9)).toBe(
+      '2 is already a voter',
+    );
+    expect(confChangeProblem(learner4, { type: 'add-learner', node: '4' as NodeId, autoPromote: false }, 9)).toBe(
+      '4 is already a learner',
+    );
+    expect(confChangeProblem(three, { type: 'promote', node: '4' as NodeId }, 9)).toBe('4 is not a learner');
+    expect(confChangeProblem(learner4, { type: 'promote', node: '4' as NodeId }, 3)).toMatch(/votersMax = 3/);
+    expect(confChangeProblem(three, { type: 'remove', node: '9' as NodeId }, 9)).toBe('9 is not a member');
+    expect(confChangeProblem(confState(ids('1')), { type: 'remove', node: '1' as NodeId }, 9)).toBe('1 is the last voter');
+    expect(confChangeProblem(learner4, { type: 'promote', node: '4' as NodeId }, 9)).toBeUndefined();
+  });
+});
+
+describe('a RaftNode', () => {
+  const leader = () => {
+    const node = new RaftNode({ id: '1' as NodeId, voters: ids('1', '2', '3'), leader: '1' as NodeId }, new MemoryStorage());
+    return node;
+  };
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      if (isDistkvError(err)) return err.code;
+      throw err;
+    }
+    return 'no error';
+  };
+
+  it('refuses a write whose payload would read as a membership change', () => {
+    const payload = encodeConfEntry({ change: { type: 'remove', node: '2' as NodeId }, conf: confState(ids('1', '3')) });
+    const node = leader();
+    expect(code(() => node.propose(payload))).toBe('CONF_CHANGE_INVALID');
+    expect(node.conf.voters).toEqual(ids('1', '2', '3'));
+  });
+
+  it('under a fixed leader (phase 4) keeps the members it started with', () => {
+    const node = leader();
+    expect(code(() => node.proposeConfChange({ type: 'remove', node: '3' as NodeId }))).toBe('CONF_CHANGE_INVALID');
+  });
+
+  it('takes the members from its log at restart, not from its configured voters', () => {
+    const storage = new MemoryStorage();
+    const conf: ConfState = confState(ids('1', '2'), ids('4'));
+    const payload = encodeConfEntry({ change: { type: 'remove', node: '3' as NodeId }, conf });
+    storage.append([
+      { term: 1 as Term, index: 1 as LogIndex, payload: new Uint8Array(0) },
+      { term: 1 as Term, index: 2 as LogIndex, payload },
+    ]);
+    const node = new RaftNode({ id: '2' as NodeId, voters: ids('1', '2', '3'), leader: '1' as NodeId }, storage);
+    expect(node.conf).toEqual(conf);
+    expect(node.confAt(1 as LogIndex).voters).toEqual(ids('1', '2', '3'));
+    expect(node.status().confIndex).toBe(2);
+  });
+});
+
+describe('a snapshot on the wire', () => {
+  it('carries the members in force at its index, and refuses impossible ones', () => {
+    const conf = confState(ids('1', '2', '3'), ids('4', '5'), ids('5'));
+    const m: Message = {
+      type: 'MsgSnap',
+      from: '1' as NodeId,
+      to: '4' as NodeId,
+      term: 2 as Term,
+      meta: { index: 7 as LogIndex, term: 2 as Term, conf },
+      offset: 0,
+      totalBytes: 3,
+      chunk: Buffer.from('abc'),
+    };
+    const limits = { entriesMax: 16, bytesMax: 1024 };
+    expect(decodeMessage(encodeMessage(m), limits)).toEqual(m);
+    const bad = { ...m, meta: { ...m.meta, conf: confState([], ids('4')) } };
+    expect(() => decodeMessage(encodeMessage(bad), limits)).toThrow(/MESSAGE_CORRUPT/);
+    const { conf: _, ...plain } = m.meta;
+    expect(decodeMessage(encodeMessage({ ...m, meta: plain }), limits)).toEqual({ ...m, meta: plain });
+  });
+});
