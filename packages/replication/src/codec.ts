@@ -7,13 +7,14 @@
  */
 import { crc32c } from '@distkv/core';
 import { replicationError } from './errors.js';
+import { confStateProblem, decodeConfState, encodeConfState } from './membership.js';
 import type { Entry, LogIndex, Message, MessageType, NodeId, SnapshotMeta, Term } from './types.js';
 
 /** 2 (phase 5): vote, pre-vote, TimeoutNow and policy messages; heartbeats carry a round number. */
 export const MESSAGE_FORMAT_VERSION = 2;
 const NODE_ID_BYTES_MAX = 255;
-/** Most ids in one list of a snapshot's members (twice the hard maximum of voters). */
-const CONF_MEMBERS_MAX = 198;
+/** Most bytes of a snapshot's members: 4 lists of at most 255 ids and addresses of at most 256 bytes each. */
+const CONF_BYTES_MAX = 4 * 256 * 2 * 256;
 
 const typeCodes: Record<MessageType, number> = {
   MsgApp: 1,
@@ -148,12 +149,7 @@ export function encodeMessage(m: Message): Buffer {
       w.u64(m.totalBytes);
       w.bytes(m.chunk);
       // The members in force at the snapshot's index (membership, chapter 5), only when it has them: without, the bytes are format 2's.
-      if (m.meta.conf !== undefined) {
-        for (const ids of [m.meta.conf.voters, m.meta.conf.learners, m.meta.conf.autoPromote]) {
-          w.u32(ids.length);
-          for (const id of ids) w.id(id);
-        }
-      }
+      if (m.meta.conf !== undefined) w.bytes(encodeConfState(m.meta.conf));
       break;
     case 'MsgSnapResp':
       w.u64(m.meta.index);
@@ -267,12 +263,10 @@ export function decodeMessage(input: Uint8Array, limits: DecodeLimits): Message 
       if (offset + chunk.length > totalBytes) throw corrupt('chunk runs past the snapshot size');
       let meta: SnapshotMeta = { index, term: snapTerm };
       if (r.at < body.length) {
-        const [voters, learners, autoPromote] = [0, 1, 2].map(() => {
-          const count = r.u32('member count');
-          if (count > CONF_MEMBERS_MAX) throw corrupt(`${count} members exceed ${CONF_MEMBERS_MAX}`);
-          return Array.from({ length: count }, () => r.id('member'));
-        }) as [NodeId[], NodeId[], NodeId[]];
-        meta = { index, term: snapTerm, conf: { voters, learners, autoPromote } };
+        const bytes = Buffer.from(r.bytes('members', CONF_BYTES_MAX));
+        const decoded = decodeConfState(bytes, 0);
+        if (decoded === undefined || decoded.end !== bytes.byteLength) throw corrupt("the snapshot's members do not decode");
+        meta = { index, term: snapTerm, conf: decoded.conf };
       }
       m = { type, from, to, term: t, meta, offset, totalBytes, chunk };
       break;
@@ -330,11 +324,8 @@ function validateMessage(m: Message): void {
       if (m.meta.index === 0) refuse('a snapshot covers at least entry 1');
       termZeroIffIndexZero(m.meta.index, m.meta.term, 'snapshot');
       if (m.meta.conf !== undefined) {
-        const { voters, learners, autoPromote } = m.meta.conf;
-        if (voters.length === 0) refuse("a snapshot's members include a voter");
-        if (new Set([...voters, ...learners]).size !== voters.length + learners.length)
-          refuse("a snapshot's members repeat an id");
-        if (!autoPromote.every((id) => learners.includes(id))) refuse('only a learner is promoted by itself');
+        const problem = confStateProblem(m.meta.conf);
+        if (problem !== undefined) refuse(`the snapshot's members: ${problem}`);
       }
       return;
     case 'MsgSnapResp':

@@ -6,6 +6,7 @@
 
 import type { ElectionFactory } from './election-seam.js';
 import { replicationError } from './errors.js';
+import { ADDRESS_BYTES_MAX } from './membership.js';
 import type { LogIndex, NodeId } from './types.js';
 
 // #region limits
@@ -117,6 +118,13 @@ export interface RaftConfig {
   /** Members that receive the log without voting (membership, chapter 5); none by default. */
   learners?: readonly NodeId[];
   /**
+   * Where the members' peers reach them (`host:port`), when the cluster is
+   * created: carried in the configuration (ConfState.addresses) so that the
+   * first membership change tells every node, a joining one included. The
+   * state machine never dials them. Only members; none by default.
+   */
+  addresses?: Readonly<Record<string, string>>;
+  /**
    * This node is joining a cluster it is not yet a member of: it starts
    * with no vote and learns the members from the leader's log or snapshot.
    */
@@ -159,6 +167,7 @@ export interface ResolvedConfig {
   id: NodeId;
   voters: readonly NodeId[];
   learners: readonly NodeId[];
+  addresses: Readonly<Record<string, string>>;
   join: boolean;
   /** The configured leader, or null when the voters elect one. */
   leader: NodeId | null;
@@ -202,6 +211,14 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     throw replicationError('CONFIG_INVALID', 'voters and learners repeat an id');
   if (!join && !voters.includes(config.id) && !learners.includes(config.id))
     throw replicationError('CONFIG_INVALID', `id ${config.id} is not among the voters or learners`);
+  const addresses = { ...(config.addresses ?? {}) };
+  for (const [id, address] of Object.entries(addresses)) {
+    if (!voters.includes(id as NodeId) && !learners.includes(id as NodeId))
+      throw replicationError('CONFIG_INVALID', `addresses names ${id}, which is not a member`);
+    const bytes = Buffer.byteLength(address, 'utf8');
+    if (bytes === 0 || bytes > ADDRESS_BYTES_MAX)
+      throw replicationError('CONFIG_INVALID', `the address of ${id} must hold 1..${ADDRESS_BYTES_MAX} bytes, got ${bytes}`);
+  }
   if (join && config.leader !== undefined && config.leader !== null)
     throw replicationError('CONFIG_INVALID', 'a joining node needs an election, not a fixed leader');
   const leader = config.leader ?? null;
@@ -228,6 +245,7 @@ export function resolveConfig(config: RaftConfig): ResolvedConfig {
     id: config.id,
     voters,
     learners,
+    addresses,
     join,
     leader,
     election: config.election,

@@ -25,14 +25,16 @@ export {
 } from './describe.js';
 export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
 export { FrameBoundary } from './driver/frame-boundary.js';
-export { ReplicationNode } from './driver/node.js';
+export { type MemberInfo, ReplicationNode } from './driver/node.js';
 export {
   defaultForwardLimits,
   electionDefaults,
   type ForwardLimits,
   fixedLeaderDefaults,
+  formatAddress,
   isLoopbackHost,
   loopbackTimings,
+  parsePeerAddress,
   type ReplicationNodeOptions,
   resolveTimingPreset,
   TICK_MS_MAX,
@@ -61,10 +63,13 @@ export {
   type ConfState,
   confChangeProblem,
   confState,
+  confStateProblem,
   decodeConfEntry,
+  decodeConfState,
   describeConf,
   describeConfChange,
   encodeConfEntry,
+  encodeConfState,
   isConfPayload,
   isMember,
 } from './membership.js';

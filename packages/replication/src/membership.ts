@@ -25,12 +25,18 @@ export interface ConfState {
   readonly learners: readonly NodeId[];
   /** Learners the leader promotes to voters by itself once they are caught up (a node that joined). */
   readonly autoPromote: readonly NodeId[];
+  /**
+   * Where members' peers reach them (`host:port`), as the change that added
+   * each one said; a member started from `--peers` may have none here. The
+   * state machine only carries it: the driver dials these.
+   */
+  readonly addresses: Readonly<Record<string, string>>;
 }
 
 /** One step of a membership change. */
 export type ConfChange =
-  /** A new node, as a learner; `autoPromote`: promote it once it is caught up. */
-  | { readonly type: 'add-learner'; readonly node: NodeId; readonly autoPromote: boolean }
+  /** A new node, as a learner; `autoPromote`: promote it once it is caught up; `address`: its peer address. */
+  | { readonly type: 'add-learner'; readonly node: NodeId; readonly autoPromote: boolean; readonly address?: string }
   /** A learner becomes a voter. */
   | { readonly type: 'promote'; readonly node: NodeId }
   /** A voter or learner leaves. */
@@ -41,8 +47,9 @@ export function confState(
   voters: readonly NodeId[],
   learners: readonly NodeId[] = [],
   autoPromote: readonly NodeId[] = [],
+  addresses: Readonly<Record<string, string>> = {},
 ): ConfState {
-  return { voters: [...voters], learners: [...learners], autoPromote: [...autoPromote] };
+  return { voters: [...voters], learners: [...learners], autoPromote: [...autoPromote], addresses: { ...addresses } };
 }
 
 export function isMember(conf: ConfState, id: NodeId): boolean {
@@ -50,9 +57,15 @@ export function isMember(conf: ConfState, id: NodeId): boolean {
 }
 
 export function sameConf(a: ConfState, b: ConfState): boolean {
-  const same = (x: readonly NodeId[], y: readonly NodeId[]) =>
+  const same = (x: readonly string[], y: readonly string[]) =>
     x.length === y.length && [...x].sort().join('\0') === [...y].sort().join('\0');
-  return same(a.voters, b.voters) && same(a.learners, b.learners) && same(a.autoPromote, b.autoPromote);
+  const addresses = (c: ConfState) => Object.entries(c.addresses).map(([id, address]) => `${id}=${address}`);
+  return (
+    same(a.voters, b.voters) &&
+    same(a.learners, b.learners) &&
+    same(a.autoPromote, b.autoPromote) &&
+    same(addresses(a), addresses(b))
+  );
 }
 
 export function describeConf(conf: ConfState): string {
@@ -95,12 +108,24 @@ export function applyConfChange(conf: ConfState, change: ConfChange): ConfState 
         conf.voters,
         [...conf.learners, node],
         change.autoPromote ? [...conf.autoPromote, node] : conf.autoPromote,
+        change.address === undefined ? conf.addresses : { ...conf.addresses, [node]: change.address },
       );
     case 'promote':
-      return confState([...conf.voters, node], without(conf.learners), without(conf.autoPromote));
-    case 'remove':
-      return confState(without(conf.voters), without(conf.learners), without(conf.autoPromote));
+      return confState([...conf.voters, node], without(conf.learners), without(conf.autoPromote), conf.addresses);
+    case 'remove': {
+      const { [node]: _gone, ...addresses } = conf.addresses;
+      return confState(without(conf.voters), without(conf.learners), without(conf.autoPromote), addresses);
+    }
   }
+}
+
+/** Why `conf` cannot be a configuration, or undefined: what a peer or a file says is checked before it is used. */
+export function confStateProblem(conf: ConfState): string | undefined {
+  if (conf.voters.length === 0) return 'no voter';
+  if (new Set([...conf.voters, ...conf.learners]).size !== conf.voters.length + conf.learners.length) return 'an id repeats';
+  if (!conf.autoPromote.every((l) => conf.learners.includes(l))) return 'only a learner is promoted by itself';
+  if (!Object.keys(conf.addresses).every((id) => isMember(conf, id as NodeId))) return 'an address of a non-member';
+  return undefined;
 }
 
 // #region conf-entry
@@ -122,6 +147,8 @@ const typeCodes = { 'add-learner': 1, promote: 2, remove: 3 } as const;
 export const NODE_ID_BYTES_MAX = 255;
 /** Most ids in one list of a configuration entry. */
 export const CONF_IDS_MAX = 255;
+/** Most bytes of a peer address (`host:port`) in a configuration. */
+export const ADDRESS_BYTES_MAX = 255;
 
 export interface ConfEntry {
   readonly change: ConfChange;
@@ -134,27 +161,80 @@ export function isConfPayload(payload: Uint8Array): boolean {
   return payload.byteLength > 0 && payload[0] === CONF_ENTRY_TAG;
 }
 
-function idBytes(id: string): Buffer {
-  const b = Buffer.from(id, 'utf8');
-  if (b.byteLength === 0 || b.byteLength > NODE_ID_BYTES_MAX)
-    throw new RangeError(`a node id of ${b.byteLength} bytes (1..${NODE_ID_BYTES_MAX})`);
-  return b;
+function shortString(s: string, what: string, max: number): Buffer {
+  const b = Buffer.from(s, 'utf8');
+  if (b.byteLength === 0 || b.byteLength > max) throw new RangeError(`${what} of ${b.byteLength} bytes (1..${max})`);
+  return Buffer.concat([Buffer.of(b.byteLength), b]);
+}
+
+/**
+ * A configuration as bytes: the voters, the learners and those promoted by
+ * themselves, each a count and its ids, then the addresses as id and
+ * address pairs. The same bytes in a configuration entry, in a snapshot
+ * sent to a follower and in the snapshot file.
+ */
+export function encodeConfState(conf: ConfState): Buffer {
+  const parts: Buffer[] = [];
+  const addresses = Object.entries(conf.addresses);
+  for (const ids of [conf.voters, conf.learners, conf.autoPromote, addresses]) {
+    if (ids.length > CONF_IDS_MAX) throw new RangeError(`${ids.length} ids in one list (at most ${CONF_IDS_MAX})`);
+  }
+  for (const ids of [conf.voters, conf.learners, conf.autoPromote]) {
+    parts.push(Buffer.of(ids.length));
+    for (const id of ids) parts.push(shortString(id, 'a node id', NODE_ID_BYTES_MAX));
+  }
+  parts.push(Buffer.of(addresses.length));
+  for (const [id, address] of addresses) {
+    parts.push(shortString(id, 'a node id', NODE_ID_BYTES_MAX), shortString(address, 'an address', ADDRESS_BYTES_MAX));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Reads what encodeConfState wrote, from `at`; undefined for bytes that are not a valid configuration. */
+export function decodeConfState(b: Buffer, start: number): { conf: ConfState; end: number } | undefined {
+  let at = start;
+  const str = (): string | undefined => {
+    const n = b[at];
+    if (n === undefined || n === 0 || at + 1 + n > b.byteLength) return undefined;
+    const s = b.toString('utf8', at + 1, at + 1 + n);
+    at += 1 + n;
+    return s;
+  };
+  const list = (): NodeId[] | undefined => {
+    const count = b[at];
+    if (count === undefined) return undefined;
+    at++;
+    const out: NodeId[] = [];
+    for (let i = 0; i < count; i++) {
+      const one = str();
+      if (one === undefined) return undefined;
+      out.push(one as NodeId);
+    }
+    return out;
+  };
+  const voters = list();
+  const learners = list();
+  const autoPromote = list();
+  const pairs = b[at];
+  if (voters === undefined || learners === undefined || autoPromote === undefined || pairs === undefined) return undefined;
+  at++;
+  const addresses: Record<string, string> = {};
+  for (let i = 0; i < pairs; i++) {
+    const id = str();
+    const address = str();
+    if (id === undefined || address === undefined || id in addresses) return undefined;
+    addresses[id] = address;
+  }
+  const conf = confState(voters, learners, autoPromote, addresses);
+  return confStateProblem(conf) === undefined ? { conf, end: at } : undefined;
 }
 
 export function encodeConfEntry({ change, conf }: ConfEntry): Uint8Array {
   const flags = change.type === 'add-learner' && change.autoPromote ? 1 : 0;
-  const parts: Buffer[] = [Buffer.of(CONF_ENTRY_TAG, CONF_ENTRY_VERSION, typeCodes[change.type], flags)];
-  const node = idBytes(change.node);
-  parts.push(Buffer.of(node.byteLength), node);
-  for (const ids of [conf.voters, conf.learners, conf.autoPromote]) {
-    if (ids.length > CONF_IDS_MAX) throw new RangeError(`${ids.length} ids in one list (at most ${CONF_IDS_MAX})`);
-    parts.push(Buffer.of(ids.length));
-    for (const id of ids) {
-      const b = idBytes(id);
-      parts.push(Buffer.of(b.byteLength), b);
-    }
-  }
-  return new Uint8Array(Buffer.concat(parts));
+  const node = shortString(change.node, 'a node id', NODE_ID_BYTES_MAX);
+  return new Uint8Array(
+    Buffer.concat([Buffer.of(CONF_ENTRY_TAG, CONF_ENTRY_VERSION, typeCodes[change.type], flags), node, encodeConfState(conf)]),
+  );
 }
 
 /**
@@ -165,38 +245,18 @@ export function encodeConfEntry({ change, conf }: ConfEntry): Uint8Array {
 export function decodeConfEntry(payload: Uint8Array): ConfEntry | undefined {
   const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (b.byteLength < 5 || b[0] !== CONF_ENTRY_TAG || b[1] !== CONF_ENTRY_VERSION) return undefined;
-  let at = 4;
-  const id = (): NodeId | undefined => {
-    const n = b[at];
-    if (n === undefined || n === 0 || at + 1 + n > b.byteLength) return undefined;
-    const s = b.toString('utf8', at + 1, at + 1 + n) as NodeId;
-    at += 1 + n;
-    return s;
-  };
-  const list = (): NodeId[] | undefined => {
-    const count = b[at];
-    if (count === undefined) return undefined;
-    at++;
-    const out: NodeId[] = [];
-    for (let i = 0; i < count; i++) {
-      const one = id();
-      if (one === undefined) return undefined;
-      out.push(one);
-    }
-    return out;
-  };
-  const node = id();
-  const voters = list();
-  const learners = list();
-  const autoPromote = list();
-  if (node === undefined || voters === undefined || learners === undefined || autoPromote === undefined) return undefined;
-  if (at !== b.byteLength || voters.length === 0) return undefined;
-  if (new Set([...voters, ...learners]).size !== voters.length + learners.length) return undefined;
-  if (!autoPromote.every((l) => learners.includes(l))) return undefined;
-  const conf = confState(voters, learners, autoPromote);
+  const n = b[4] as number;
+  if (n === 0 || 5 + n > b.byteLength) return undefined;
+  const node = b.toString('utf8', 5, 5 + n) as NodeId;
+  const decoded = decodeConfState(b, 5 + n);
+  if (decoded === undefined || decoded.end !== b.byteLength) return undefined;
+  const { conf } = decoded;
   switch (b[2]) {
-    case typeCodes['add-learner']:
-      return { change: { type: 'add-learner', node, autoPromote: ((b[3] as number) & 1) === 1 }, conf };
+    case typeCodes['add-learner']: {
+      const address = conf.addresses[node];
+      const autoPromote = ((b[3] as number) & 1) === 1;
+      return { change: { type: 'add-learner', node, autoPromote, ...(address === undefined ? {} : { address }) }, conf };
+    }
     case typeCodes.promote:
       return { change: { type: 'promote', node }, conf };
     case typeCodes.remove:

@@ -272,7 +272,10 @@ export class RaftNode {
     this.#prevHardState = hs;
     this.#prevSoftState = { role: 'follower', leader: null };
     const snap = storage.snapshot().meta;
-    this.#confBase = { index: snap.index, conf: snap.conf ?? confState(this.config.voters, this.config.learners) };
+    this.#confBase = {
+      index: snap.index,
+      conf: snap.conf ?? confState(this.config.voters, this.config.learners, [], this.config.addresses),
+    };
     this.#scanConf(
       this.log.slice(
         (snap.index + 1) as LogIndex,
@@ -404,7 +407,12 @@ export class RaftNode {
     const conf = this.conf;
     // One exception: the TimeoutNow of this term's leader, which hands over as its own removal commits.
     const handover = m.type === 'MsgTimeoutNow' && m.term === this.#term && m.from === this.#leader;
-    if (m.from === this.id || (isMember(conf, this.id) && !isMember(conf, m.from) && !handover)) {
+    // And a leader's appends, heartbeats and snapshots, whoever sends them: a member whose log ends in
+    // a change that never committed (a deposed leader's removal of the node that leads now) must hear
+    // the leader that cuts it, or it never would (the simulator's membership nemesis, seed 15). Only
+    // an elected leader sends them, and the term checks below hold for them as for any other.
+    const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
+    if (m.from === this.id || (isMember(conf, this.id) && !isMember(conf, m.from) && !handover && !fromLeader)) {
       this.#droppedMessages++;
       return;
     }
@@ -415,7 +423,6 @@ export class RaftNode {
       else this.#election.step(m);
       return;
     }
-    const fromLeader = m.type === 'MsgApp' || m.type === 'MsgHeartbeat' || m.type === 'MsgSnap';
     if (m.term > this.#term) {
       this.#becomeFollower(m.term, fromLeader ? m.from : null, 'higher-term', m.from);
     } else if (m.term < this.#term) {
@@ -783,6 +790,18 @@ export class RaftNode {
    * LEARNER_NOT_CAUGHT_UP (all definite).
    */
   proposeConfChange(change: ConfChange): Proposal {
+    this.checkConfChange(change);
+    let payload: Uint8Array;
+    try {
+      payload = encodeConfEntry({ change, conf: applyConfChange(this.conf, change) });
+    } catch (err) {
+      throw replicationError('CONF_CHANGE_INVALID', `node id ${JSON.stringify(change.node)}: ${(err as Error).message}`);
+    }
+    return this.#appendProposal(payload);
+  }
+
+  /** Throws what proposeConfChange would refuse `change` with now; proposes nothing. */
+  checkConfChange(change: ConfChange): void {
     this.#checkCanPropose();
     if (this.#election?.supportsMembership !== true) {
       throw replicationError(
@@ -809,13 +828,6 @@ export class RaftNode {
         );
       }
     }
-    let payload: Uint8Array;
-    try {
-      payload = encodeConfEntry({ change, conf: applyConfChange(this.conf, change) });
-    } catch (err) {
-      throw replicationError('CONF_CHANGE_INVALID', `node id ${JSON.stringify(change.node)}: ${(err as Error).message}`);
-    }
-    return this.#appendProposal(payload);
   }
   // #endregion propose-conf-change
 
@@ -844,6 +856,12 @@ export class RaftNode {
    * term hold the same entry).
    */
   #scanConf(entries: readonly Entry[], report = true): void {
+    // Changes the log compacted away fold into the base, so the list stays as short as the log.
+    const snapshotIndex = this.log.snapshot().meta.index;
+    while (this.#confLog.length > 0 && (this.#confLog[0]?.index ?? 0) <= snapshotIndex) {
+      const c = this.#confLog.shift() as { index: LogIndex; conf: ConfState };
+      this.#confBase = { index: c.index, conf: c.conf };
+    }
     let known = this.#confLog[this.#confLog.length - 1]?.index ?? this.#confBase.index;
     for (const e of entries) {
       if (e.index <= known || !isConfPayload(e.payload)) continue;

@@ -1,12 +1,16 @@
 // Goal: a membership change is data with one meaning everywhere: its entry encodes the change and the
 // configuration it produces, bad bytes are a no-op on every node alike, a client cannot forge one, and a
 // snapshot carries the members across the wire. (The rules in motion are election's membership_*.txt.)
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { commands, encodeCommand, isDistkvError } from '@distkv/core';
 import {
   applyConfChange,
   type ConfState,
   confChangeProblem,
   confState,
+  DurableLog,
   decodeConfEntry,
   decodeMessage,
   encodeConfEntry,
@@ -17,6 +21,7 @@ import {
   type Message,
   type NodeId,
   RaftNode,
+  type Ready,
   type Term,
 } from '@distkv/replication';
 import { describe, expect, it } from 'vitest';
@@ -28,7 +33,7 @@ describe('configuration entries', () => {
   it('round-trip the change and the whole configuration it produces', () => {
     const change = { type: 'add-learner', node: 'n4' as NodeId, autoPromote: true } as const;
     const conf = applyConfChange(three, change);
-    expect(conf).toEqual({ voters: ids('1', '2', '3'), learners: ids('n4'), autoPromote: ids('n4') });
+    expect(conf).toEqual({ voters: ids('1', '2', '3'), learners: ids('n4'), autoPromote: ids('n4'), addresses: {} });
     const payload = encodeConfEntry({ change, conf });
     expect(isConfPayload(payload)).toBe(true);
     expect(decodeConfEntry(payload)).toEqual({ change, conf });
@@ -38,6 +43,26 @@ describe('configuration entries', () => {
     ] as const) {
       expect(decodeConfEntry(encodeConfEntry({ change: c, conf: three }))).toEqual({ change: c, conf: three });
     }
+  });
+
+  it("carry the members' peer addresses: a joining node learns where everyone is, and a removed node's address goes", () => {
+    const start = confState(ids('1', '2', '3'), [], [], { '1': '10.0.0.1:7001', '2': '10.0.0.2:7001' });
+    const add = { type: 'add-learner', node: '4' as NodeId, autoPromote: true, address: '[fd00::4]:7001' } as const;
+    const added = applyConfChange(start, add);
+    expect(added.addresses).toEqual({ '1': '10.0.0.1:7001', '2': '10.0.0.2:7001', '4': '[fd00::4]:7001' });
+    expect(decodeConfEntry(encodeConfEntry({ change: add, conf: added }))).toEqual({ change: add, conf: added });
+    const removed = applyConfChange(added, { type: 'remove', node: '2' as NodeId });
+    expect(removed.addresses).toEqual({ '1': '10.0.0.1:7001', '4': '[fd00::4]:7001' });
+    // An address for a node that is not a member is not a configuration.
+    const stray = encodeConfEntry({
+      change: { type: 'remove', node: '3' as NodeId },
+      conf: { ...three, addresses: { '9': 'h:1' } },
+    });
+    expect(decodeConfEntry(stray)).toBeUndefined();
+    expect(() => applyConfChange(three, { ...add, address: 'x'.repeat(256) })).not.toThrow();
+    expect(() => encodeConfEntry({ change: add, conf: applyConfChange(three, { ...add, address: 'x'.repeat(256) }) })).toThrow(
+      /an address of 256 bytes/,
+    );
   });
 
   it('decode every truncation, an unknown version or type, and an impossible configuration as nothing (a no-op)', () => {
@@ -135,5 +160,33 @@ describe('a snapshot on the wire', () => {
     expect(() => decodeMessage(encodeMessage(bad), limits)).toThrow(/MESSAGE_CORRUPT/);
     const { conf: _, ...plain } = m.meta;
     expect(decodeMessage(encodeMessage({ ...m, meta: plain }), limits)).toEqual({ ...m, meta: plain });
+  });
+});
+
+describe('a snapshot on disk', () => {
+  it('keeps the members in force at its index, so a log compacted past every change still knows them', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'distkv-snapconf-'));
+    try {
+      const conf = confState(ids('1', '2', '4'), ids('5'), ids('5'), { '4': '127.0.0.1:7004' });
+      const first = await DurableLog.open(dir, {});
+      const entries = [1, 2, 3].map((i) => ({ term: 1 as Term, index: i as LogIndex, payload: new Uint8Array(0) }));
+      await first.log.persist({
+        entries,
+        messages: [],
+        earlyMessages: [],
+        committedEntries: [],
+        readStates: [],
+        events: [],
+      } as unknown as Ready);
+      await first.log.compact(3 as LogIndex, Buffer.from('state'), { entries: 0, bytes: 0 }, conf);
+      await first.log.close();
+      const again = await DurableLog.open(dir, {});
+      expect(again.snapshot.meta).toEqual({ index: 3, term: 1, conf });
+      expect(Buffer.from(again.snapshot.data).toString()).toBe('state');
+      expect(again.log.storage.snapshot().meta.conf).toEqual(conf);
+      await again.log.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

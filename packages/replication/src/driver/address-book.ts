@@ -3,7 +3,7 @@
  * last heard. A node tells its own addresses to every peer in a hello (on
  * each new connection, and now and then again) and learns theirs from
  * their hellos, so INFO on any node can name the leader's client address
- * and every member's (`distkv status`). Only voters are recorded: a hello
+ * and every member's (`distkv status`). Only members are recorded: a hello
  * is a peer's word about itself, and a stranger's would grow these maps.
  */
 
@@ -22,7 +22,8 @@ export interface HelloSender {
 
 export class AddressBook {
   readonly #self: NodeId;
-  readonly #voters: readonly NodeId[];
+  /** The members in force, read each time: they change with membership. */
+  readonly #members: () => readonly NodeId[];
   readonly #transport: HelloSender;
   readonly #helloEveryTicks: number;
   #ticks = 0;
@@ -33,9 +34,9 @@ export class AddressBook {
   /** When (performance.now()) a Raft message last arrived from each peer. */
   readonly #lastHeard = new Map<string, number>();
 
-  constructor(self: NodeId, voters: readonly NodeId[], transport: HelloSender, tickMs: number) {
+  constructor(self: NodeId, members: () => readonly NodeId[], transport: HelloSender, tickMs: number) {
     this.#self = self;
-    this.#voters = voters;
+    this.#members = members;
     this.#transport = transport;
     this.#helloEveryTicks = Math.max(1, Math.round(HELLO_EVERY_MS / tickMs));
   }
@@ -68,14 +69,24 @@ export class AddressBook {
   }
 
   onHello(f: Extract<ControlFrame, { type: 'hello' }>): void {
-    if (!this.#voters.includes(f.id as NodeId) || f.id === this.#self) return;
+    if (!this.#members().includes(f.id as NodeId) || f.id === this.#self) return;
     this.#clientAddresses.set(f.id, f.clientAddress);
     this.#httpAddresses.set(f.id, f.httpAddress);
   }
 
-  /** A Raft message arrived from `from`. Voters only: the map stays as small as the configuration. */
+  /** A Raft message arrived from `from`. Members only: the maps stay as small as the configuration. */
   heard(from: NodeId): void {
-    if (this.#voters.includes(from)) this.#lastHeard.set(from, performance.now());
+    const members = this.#members();
+    if (!members.includes(from)) return;
+    this.#lastHeard.set(from, performance.now());
+    if (this.#lastHeard.size > members.length) this.#forgetFormer(members);
+  }
+
+  /** A node that left is forgotten once a newer member is heard: the maps never outgrow the members. */
+  #forgetFormer(members: readonly NodeId[]): void {
+    for (const map of [this.#lastHeard, this.#clientAddresses, this.#httpAddresses]) {
+      for (const id of [...map.keys()]) if (id !== this.#self && !members.includes(id as NodeId)) map.delete(id);
+    }
   }
 
   /** Milliseconds since a Raft message came from `id`, or undefined if none ever did. */
@@ -114,6 +125,6 @@ export class AddressBook {
   #sendHello(): void {
     const hello = this.#hello();
     if (hello === undefined) return;
-    for (const id of this.#voters) if (id !== this.#self) this.#transport.sendControl(id, hello);
+    for (const id of this.#members()) if (id !== this.#self) this.#transport.sendControl(id, hello);
   }
 }

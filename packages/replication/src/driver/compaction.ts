@@ -10,6 +10,7 @@
 
 import type { LogLine } from '@distkv/core';
 import type { ReplicationLimits } from '../config.js';
+import type { ConfState } from '../membership.js';
 import type { LogIndex } from '../types.js';
 
 /** How much of the log to keep before the snapshot's index. */
@@ -25,7 +26,7 @@ export function catchUpTailOf(limits: Pick<ReplicationLimits, 'snapshotCatchUpEn
 /** The part of the DurableLog compaction uses. */
 export interface CompactableLog {
   readonly storage: { snapshot(): { meta: { index: LogIndex; term: number } }; firstIndex(): LogIndex };
-  compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail): Promise<void>;
+  compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail, conf?: ConfState): Promise<void>;
 }
 
 /** What is snapshotted: the applied state. */
@@ -38,6 +39,7 @@ export class Compaction {
   readonly #everyEntries: number;
   readonly #tail: CatchUpTail;
   readonly #logLine: LogLine;
+  readonly #confAt: ((index: LogIndex) => ConfState) | undefined;
   #waiters: Array<(index: LogIndex | undefined) => void> = [];
 
   constructor(
@@ -45,7 +47,10 @@ export class Compaction {
     everyEntries: number,
     tail: CatchUpTail = { entries: 0, bytes: 0 },
     logLine: LogLine = () => undefined,
+    /** The members in force at an index (RaftNode.confAt), kept in each snapshot. */
+    confAt?: (index: LogIndex) => ConfState,
   ) {
+    this.#confAt = confAt;
     this.#log = log;
     this.#everyEntries = everyEntries;
     this.#tail = tail;
@@ -81,7 +86,7 @@ export class Compaction {
   async #run(applied: LogIndex, store: Snapshottable): Promise<LogIndex | undefined> {
     if (applied <= this.#snapshotIndex()) return undefined;
     const data = Buffer.concat([...store.snapshot()]);
-    await this.#log.compact(applied, data, this.#tail);
+    await this.#log.compact(applied, data, this.#tail, this.#confAt?.(applied));
     const { term } = this.#log.storage.snapshot().meta;
     this.#logLine(
       `snapshot: took a snapshot at index ${applied} (term ${term}, ${data.byteLength} bytes); the log keeps entries from ${this.#log.storage.firstIndex()}`,

@@ -3,7 +3,7 @@
  *
  *   <dataDir>/log/        the Raft log, a @distkv/wal Wal (one entry per Raft entry, its term kept)
  *   <dataDir>/hardstate   term and vote (commit is volatile), replaced atomically
- *   <dataDir>/snapshot    the latest snapshot: its (index, term) and the store's snapshot bytes
+ *   <dataDir>/snapshot    the latest snapshot: its (index, term), the members in force there, and the store's snapshot bytes
  *   <dataDir>/log.replaced a log a snapshot replaced, while it is deleted (only after a crash part-way)
  *
  * An in-memory MemoryStorage mirrors the log for the state machine to read;
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { assert, crc32c, type DistkvError } from '@distkv/core';
 import { type FsyncPolicy, Wal, type WalLimits } from '@distkv/wal';
 import { replicationError } from '../errors.js';
+import { type ConfState, decodeConfState, encodeConfState } from '../membership.js';
 import type { Ready } from '../raft.js';
 import { catchUpStart, MemoryStorage } from '../storage.js';
 import type { Entry, HardState, LogIndex, NodeId, Snapshot, Term } from '../types.js';
@@ -22,6 +23,8 @@ import type { CatchUpTail } from './compaction.js';
 
 const HARDSTATE_MAGIC = 'DKVRAFTH';
 const SNAPSHOT_MAGIC = 'DKVRAFTS';
+/** A snapshot that carries the members in force at its index (membership, chapter 5). */
+const SNAPSHOT_CONF_MAGIC = 'DKVRAFTC';
 
 /** Writes `bytes` to `path` so that a crash leaves either the old file or the new one, whole. */
 async function writeAtomically(dir: string, name: string, bytes: Uint8Array): Promise<void> {
@@ -54,6 +57,45 @@ function unframe(magic: string, buf: Buffer, what: string): Buffer {
   if (crc32c(buf, 0, 0, 12 + length) !== buf.readUInt32LE(12 + length)) throw bad('checksum mismatch');
   return buf.subarray(12, 12 + length);
 }
+
+// #region snapshot-file
+/**
+ * The snapshot file: its index and term, the members in force there when
+ * it has them (a member's log may be compacted past every membership
+ * change, so the snapshot is where the configuration survives), and the
+ * store's bytes. A file without members is the older format, read as
+ * before: its members are those the node is configured with.
+ */
+function snapshotFile(snapshot: Snapshot): Buffer {
+  const { index, term, conf } = snapshot.meta;
+  const members = conf === undefined ? undefined : encodeConfState(conf);
+  const head = Buffer.alloc(16 + (members === undefined ? 0 : 4 + members.byteLength));
+  head.writeBigUInt64LE(BigInt(index), 0);
+  head.writeBigUInt64LE(BigInt(term), 8);
+  if (members !== undefined) {
+    head.writeUInt32LE(members.byteLength, 16);
+    members.copy(head, 20);
+  }
+  const data = Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength);
+  return frame(members === undefined ? SNAPSHOT_MAGIC : SNAPSHOT_CONF_MAGIC, Buffer.concat([head, data]));
+}
+
+function readSnapshotFile(file: Buffer): Snapshot {
+  const withConf = file.toString('latin1', 0, 8) === SNAPSHOT_CONF_MAGIC;
+  const body = unframe(withConf ? SNAPSHOT_CONF_MAGIC : SNAPSHOT_MAGIC, file, 'snapshot');
+  const index = Number(body.readBigUInt64LE(0)) as LogIndex;
+  const term = Number(body.readBigUInt64LE(8)) as Term;
+  if (!withConf) return { meta: { index, term }, data: Buffer.from(body.subarray(16)) };
+  const bad = (why: string): DistkvError => replicationError('STATE_CORRUPT', `snapshot: ${why}`);
+  if (body.byteLength < 20) throw bad('too short for its members');
+  const length = body.readUInt32LE(16);
+  if (20 + length > body.byteLength) throw bad('its members run past the file');
+  const members = body.subarray(20, 20 + length);
+  const decoded = decodeConfState(members, 0);
+  if (decoded === undefined || decoded.end !== length) throw bad('its members do not decode');
+  return { meta: { index, term, conf: decoded.conf }, data: Buffer.from(body.subarray(20 + length)) };
+}
+// #endregion snapshot-file
 
 async function syncDir(dir: string): Promise<void> {
   const d = await open(dir, 'r');
@@ -229,11 +271,7 @@ export class DurableLog {
     let snapshot: Snapshot = { meta: { index: 0 as LogIndex, term: 0 as Term }, data: new Uint8Array(0) };
     const sn = await readIfExists(join(dir, 'snapshot'));
     if (sn !== undefined) {
-      const body = unframe(SNAPSHOT_MAGIC, sn, 'snapshot');
-      snapshot = {
-        meta: { index: Number(body.readBigUInt64LE(0)) as LogIndex, term: Number(body.readBigUInt64LE(8)) as Term },
-        data: Buffer.from(body.subarray(16)),
-      };
+      snapshot = readSnapshotFile(sn);
     }
     const entries: Entry[] = [];
     const logDir = join(dir, LOG);
@@ -304,13 +342,18 @@ export class DurableLog {
    * (at most `tail.entries` entries and `tail.bytes` payload bytes up to
    * `index`), which stays in memory and in the WAL.
    */
-  async compact(index: LogIndex, data: Uint8Array, tail: CatchUpTail = { entries: 0, bytes: 0 }): Promise<void> {
+  async compact(
+    index: LogIndex,
+    data: Uint8Array,
+    tail: CatchUpTail = { entries: 0, bytes: 0 },
+    conf?: ConfState,
+  ): Promise<void> {
     const t = this.storage.term(index);
     assert(t !== undefined, 'the compaction point is in the log');
     if (index <= this.storage.snapshot().meta.index) return;
     const keepFrom = catchUpStart(this.storage, index, tail.entries, tail.bytes);
-    await this.#writeSnapshot({ meta: { index, term: t }, data });
-    this.storage.compact(index, data, keepFrom);
+    await this.#writeSnapshot({ meta: { index, term: t, ...(conf === undefined ? {} : { conf }) }, data });
+    this.storage.compact(index, data, keepFrom, conf);
     await this.#wal.compact(keepFrom);
   }
   // #endregion compact
@@ -337,11 +380,7 @@ export class DurableLog {
   }
 
   async #writeSnapshot(snapshot: Snapshot): Promise<void> {
-    const body = Buffer.alloc(16 + snapshot.data.byteLength);
-    body.writeBigUInt64LE(BigInt(snapshot.meta.index), 0);
-    body.writeBigUInt64LE(BigInt(snapshot.meta.term), 8);
-    Buffer.from(snapshot.data.buffer, snapshot.data.byteOffset, snapshot.data.byteLength).copy(body, 16);
-    await writeAtomically(this.dir, 'snapshot', frame(SNAPSHOT_MAGIC, body));
+    await writeAtomically(this.dir, 'snapshot', snapshotFile(snapshot));
   }
 
   async #saveHardState(hs: HardState): Promise<void> {

@@ -13,11 +13,12 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { type Command, type CommandResult, DistkvError, encodeCommand, type LogLine, Store } from '@distkv/core';
+import { type Command, type CommandResult, DistkvError, encodeCommand, isDistkvError, type LogLine, Store } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
 import { type ReadMode, type ReplicationMode, resolveLimits } from '../config.js';
 import { replicationError } from '../errors.js';
-import { RaftNode, type Status } from '../raft.js';
+import type { ConfChange, ConfState } from '../membership.js';
+import { type Proposal, RaftNode, type Ready, type Status } from '../raft.js';
 import type { LogIndex, NodeId } from '../types.js';
 import { AddressBook } from './address-book.js';
 import { Compaction, catchUpTailOf } from './compaction.js';
@@ -29,6 +30,8 @@ import { LeaderTransfers, TRANSFER_TIMEOUT_MS_DEFAULT } from './leader-transfer.
 import {
   COMPACT_EVERY_ENTRIES_DEFAULT,
   type ForwardLimits,
+  formatAddress,
+  parsePeerAddress,
   type ReplicationNodeOptions,
   raftConfigOf,
   resolveForwardLimits,
@@ -38,7 +41,26 @@ import {
 } from './options.js';
 import { ReadBarrier } from './read-barrier.js';
 import { blindResult, type ProposeResult, ReadyPump } from './ready-pump.js';
-import { TcpTransport } from './transport.js';
+import { type PeerAddress, TcpTransport } from './transport.js';
+
+/** One member, as `memberList` reports it (null: not known on this node). */
+export interface MemberInfo {
+  id: NodeId;
+  role: 'voter' | 'learner';
+  /** A learner the leader promotes by itself once it is caught up (it joined). */
+  autoPromote: boolean;
+  /** This node. */
+  self: boolean;
+  peerAddress: string | null;
+  clientAddress: string | null;
+  httpAddress: string | null;
+  /** Leader only: the highest index known to match the leader's log. */
+  match: number | null;
+  /** Leader only: entries behind the leader's last. */
+  lag: number | null;
+  /** Milliseconds since a Raft message came from it (0 for this node). */
+  lastContactMs: number | null;
+}
 
 /** A tick loop that stalled (SIGSTOP, a long GC) catches up at most this many ticks at once. */
 const CATCH_UP_TICKS_MAX = 1_000;
@@ -80,10 +102,20 @@ export class ReplicationNode implements KvBackend {
   readonly #transfers = new LeaderTransfers();
   readonly #forwardServer: ForwardServer;
   readonly #reads: ReadBarrier;
+  /** The addresses this node was started with (`--peers`): used for members the configuration names no address for. */
+  readonly #configuredPeers: ReadonlyMap<NodeId, PeerAddress>;
+  /** The configuration the transport was last told about. */
+  #linkedConf: ConfState | undefined;
+  #removed = false;
+  #onRemoved: () => void = () => undefined;
+  readonly #removedPromise: Promise<void>;
 
   private constructor(options: ReplicationNodeOptions, raft: RaftNode, log: DurableLog, store: Store, transport: TcpTransport) {
     this.#failed = new Promise((resolve) => {
       this.#fail = resolve;
+    });
+    this.#removedPromise = new Promise((resolve) => {
+      this.#onRemoved = resolve;
     });
     this.id = raft.id;
     this.mode = options.mode;
@@ -97,12 +129,14 @@ export class ReplicationNode implements KvBackend {
     this.#tickMs = this.timing.tickMs;
     const self = this.id;
     const whenApplied = (index: number, done: () => void): void => this.#pump.whenApplied(index, done);
-    this.#addresses = new AddressBook(self, raft.config.voters, transport, this.#tickMs);
+    this.#addresses = new AddressBook(self, () => this.#members(), transport, this.#tickMs);
+    this.#configuredPeers = new Map([...options.peers].map(([id, a]) => [id as NodeId, a]));
     this.#compaction = new Compaction(
       log,
       options.compactEveryEntries ?? COMPACT_EVERY_ENTRIES_DEFAULT,
       catchUpTailOf(raft.config.limits),
       this.#logLine,
+      (index) => raft.confAt(index),
     );
     this.#pump = new ReadyPump(
       {
@@ -116,6 +150,7 @@ export class ReplicationNode implements KvBackend {
         onReadStates: (readStates) => this.#reads.onReadStates(readStates),
         onSoftState: (soft) => this.#onSoftState(soft.role, soft.leader),
         onFatal: (err) => this.#failStop(err),
+        onReady: (rd) => this.#onReady(rd),
       },
       store,
     );
@@ -233,8 +268,154 @@ export class ReplicationNode implements KvBackend {
             options.log,
           );
     transport.setPeers(new Map([...options.peers].map(([id, a]) => [id as NodeId, a])));
-    return new ReplicationNode(options, raft, log, store, transport);
+    const node = new ReplicationNode(options, raft, log, store, transport);
+    node.#reportConfiguredMismatch(options);
+    node.#linkMembers();
+    return node;
   }
+
+  // #region members
+  /** Every member in force (voters and learners), this node included if it is one. */
+  #members(): NodeId[] {
+    const conf = this.raft.conf;
+    return [...conf.voters, ...conf.learners];
+  }
+
+  /** A member's peer address: the configuration's word, else `--peers`. */
+  peerAddress(id: string): PeerAddress | undefined {
+    const inConf = this.raft.conf.addresses[id as NodeId];
+    return (inConf === undefined ? undefined : parsePeerAddress(inConf)) ?? this.#configuredPeers.get(id as NodeId);
+  }
+
+  /** Each Ready, before its messages leave: a member just added must have a link for them to travel on. */
+  #onReady(rd: Ready): void {
+    if (this.raft.conf !== this.#linkedConf) this.#linkMembers();
+    if (!this.#removed && rd.events.some((e) => e.type === 'removed')) {
+      this.#removed = true;
+      this.#onRemoved();
+    }
+  }
+
+  #linkMembers(): void {
+    this.#linkedConf = this.raft.conf;
+    const peers = new Map<NodeId, PeerAddress>();
+    for (const id of this.#members()) {
+      const address = id === this.id ? undefined : this.peerAddress(id);
+      if (address !== undefined) peers.set(id, address);
+    }
+    this.#transport.setPeers(peers);
+  }
+
+  /** The configuration in the log wins over `--peers` at restart: said once, so an operator sees a stale flag. */
+  #reportConfiguredMismatch(options: ReplicationNodeOptions): void {
+    const status = this.raft.status();
+    if (options.join === true || status.confIndex === 0) return;
+    const configured = [this.id, ...options.peers.keys()].sort().join(',');
+    const inLog = [...this.raft.conf.voters].sort().join(',');
+    if (configured === inLog) return;
+    this.#logLine(
+      `membership: the log's configuration (voters ${inLog}, index ${status.confIndex}) differs from --peers (${configured}); the log wins: --peers only seeds a new cluster`,
+      'warn',
+    );
+  }
+
+  /**
+   * Leader only: proposes one membership change and resolves with its index
+   * once it has committed (and is in force everywhere it was appended).
+   * Rejects as RaftNode.proposeConfChange does (NOT_LEADER,
+   * CONF_CHANGE_PENDING, CONF_CHANGE_INVALID, LEARNER_NOT_CAUGHT_UP: all
+   * definite), or TIMEOUT when it did not commit within writeTimeoutMs
+   * (indefinite: it may still).
+   */
+  proposeConfChange(change: ConfChange): Promise<LogIndex> {
+    if (this.#stopped) return Promise.reject(replicationError('NODE_STOPPED', 'the node is stopped; nothing was proposed'));
+    let p: Proposal;
+    try {
+      p = this.raft.proposeConfChange(change);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#pump.kick();
+    const timeoutMs = this.forwardLimits.writeTimeoutMs;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            replicationError(
+              'TIMEOUT',
+              `the membership change at ${p.index} did not commit within ${timeoutMs} ms; it may still`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.#pump.track(p, true).then(
+        () => {
+          clearTimeout(timer);
+          resolve(p.index);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /**
+   * Leader only: adds `id` at its peer `address` as a learner, once a
+   * connection there passes the peer handshake (MEMBER_UNREACHABLE
+   * otherwise, and nothing is proposed: a typo in an address must not cost
+   * the cluster anything). `autoPromote` (default true): the leader makes
+   * it a voter by itself once it is caught up. Resolves with the index of
+   * the change once it has committed.
+   */
+  async addMember(id: string, address: string, options: { autoPromote?: boolean } = {}): Promise<LogIndex> {
+    const peer = parsePeerAddress(address);
+    if (peer === undefined)
+      throw replicationError('CONF_CHANGE_INVALID', `the peer address ${JSON.stringify(address)} is not host:port`);
+    // Refusals that need no connection come first (not the leader, a change pending, already a member).
+    this.raft.checkConfChange({ type: 'add-learner', node: id as NodeId, autoPromote: true });
+    try {
+      await this.#transport.probe(peer);
+    } catch (err) {
+      throw replicationError(
+        'MEMBER_UNREACHABLE',
+        `${id} at ${address}: ${isDistkvError(err) ? err.detail : (err as Error).message}; nothing was proposed`,
+      );
+    }
+    return this.proposeConfChange({ type: 'add-learner', node: id as NodeId, autoPromote: options.autoPromote ?? true, address });
+  }
+
+  /**
+   * The members as this node knows them: role, addresses, and on the
+   * leader how far each one's log matches its own (lag: entries behind).
+   */
+  memberList(): MemberInfo[] {
+    const status = this.raft.status();
+    const { conf } = status;
+    return this.#members().map((id) => {
+      const pr = status.progress?.get(id);
+      const peer = this.peerAddress(id);
+      return {
+        id,
+        role: conf.voters.includes(id) ? 'voter' : 'learner',
+        autoPromote: conf.autoPromote.includes(id),
+        self: id === this.id,
+        peerAddress: peer === undefined ? null : formatAddress(peer),
+        clientAddress: this.#addresses.clientAddress(id) ?? null,
+        httpAddress: this.#addresses.httpAddress(id) || null,
+        match: pr?.match ?? null,
+        lag: pr === undefined ? null : Math.max(0, status.lastIndex - pr.match),
+        lastContactMs: id === this.id ? 0 : (this.#addresses.sinceHeardMs(id) ?? null),
+      };
+    });
+  }
+
+  /** Settles once a change that removed this node has committed here: it is no member any more, and may be stopped. */
+  get removed(): Promise<void> {
+    return this.#removedPromise;
+  }
+  // #endregion members
 
   /** The applied state. Followers serve reads of committed data from it. */
   get store(): Store {
@@ -249,7 +430,7 @@ export class ReplicationNode implements KvBackend {
   infoFields(): Array<[string, string | number]> {
     return infoFields({
       status: this.raft.status(),
-      voters: this.raft.config.voters,
+      voters: this.raft.conf.voters,
       mode: this.mode,
       addresses: this.#addresses,
       snapshotIndex: this.#log.storage.snapshot().meta.index,
@@ -260,7 +441,7 @@ export class ReplicationNode implements KvBackend {
 
   /** See info.ts. */
   lastContactMs(): number | undefined {
-    return lastContactMs(this.raft.status(), this.raft.config.voters, this.#addresses);
+    return lastContactMs(this.raft.status(), this.raft.conf.voters, this.#addresses);
   }
 
   /** The admin HTTP addresses the peers told us in their hellos (for the dashboard). */

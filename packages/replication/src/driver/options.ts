@@ -44,8 +44,27 @@ export interface ReplicationNodeOptions {
   /** Followers campaign after a random [1, 2) multiple of this many silent ticks; default from the timing preset. */
   electionTimeoutTicks?: number | undefined;
 
-  /** Every other voter and its peer address. */
+  /**
+   * Every other voter and its peer address, when the cluster is created.
+   * Once the log holds a membership change, the members in the log win and
+   * these only add addresses the log does not name. With `join`: the
+   * members to reach, none of them a voter of this node's yet.
+   */
   peers: ReadonlyMap<string, PeerAddress>;
+  /**
+   * This node joins a running cluster (membership, chapter 5): it starts as
+   * no member, with no vote, and waits for the leader to add it
+   * (`proposeConfChange`); it learns the members from the leader's log or
+   * snapshot. Needs an election. On restart the log says who it is.
+   */
+  join?: boolean;
+  /**
+   * This node's peer address as the others should dial it (`host:port`),
+   * carried into the configuration with its first change. Default: the
+   * listen address, unless that is a wildcard (0.0.0.0, ::), which nobody
+   * can dial.
+   */
+  advertise?: string;
   dataDir: string;
   mode: ReplicationMode;
   /** Where to listen for peers, or a transport already listening (tests pick port 0 first). */
@@ -119,6 +138,10 @@ export function validateOptions(options: ReplicationNodeOptions): void {
       'CONFIG_INVALID',
       `fsync ${fsync} is for a single voter only: a voter that forgets acknowledged entries can lose committed writes`,
     );
+  if (options.join === true && options.election === undefined)
+    throw replicationError('CONFIG_INVALID', 'a joining node needs an election (phase 5): a fixed leader keeps its members');
+  if (options.join === true && options.peers.size === 0)
+    throw replicationError('CONFIG_INVALID', 'a joining node needs the address of at least one member to reach');
   if (options.leader === undefined && options.election === undefined && options.peers.size > 0)
     throw replicationError('CONFIG_INVALID', 'name the leader (phase 4) or give an election (phase 5, @distkv/election)');
   const timing = options.timing ?? 'auto';
@@ -204,9 +227,11 @@ export function timingOf(options: ReplicationNodeOptions): {
 export function raftConfigOf(options: ReplicationNodeOptions, applied: LogIndex): RaftConfig {
   const fixed = isFixedLeader(options);
   const timing = timingOf(options);
+  const joining = options.join === true;
   return {
     id: options.id as NodeId,
-    voters: [options.id, ...options.peers.keys()] as NodeId[],
+    voters: (joining ? [] : [options.id, ...options.peers.keys()]) as NodeId[],
+    ...(joining ? { join: true } : { addresses: configuredAddresses(options) }),
     // Both given: RaftNode refuses the pair (CONFIG_INVALID).
     leader: (options.leader ?? (fixed ? options.id : null)) as NodeId | null,
     applied,
@@ -216,6 +241,33 @@ export function raftConfigOf(options: ReplicationNodeOptions, applied: LogIndex)
     ...(options.election !== undefined ? { election: options.election } : {}),
     ...(options.limits !== undefined ? { limits: options.limits } : {}),
   };
+}
+
+/** The members' peer addresses as configured (`--peers`, and this node's own unless it listens on a wildcard). */
+export function configuredAddresses(options: ReplicationNodeOptions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [id, a] of options.peers) out[id] = formatAddress(a);
+  const listen = 'host' in options.listen ? options.listen : options.listen.address;
+  const own = options.advertise ?? (isWildcardHost(listen.host) ? undefined : formatAddress(listen));
+  if (own !== undefined) out[options.id] = own;
+  return out;
+}
+
+export function formatAddress(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** `host:port` or `[v6]:port` as a PeerAddress, or undefined. */
+export function parsePeerAddress(s: string): PeerAddress | undefined {
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s);
+  const port = Number(m?.[3]);
+  const host = m?.[1] ?? m?.[2];
+  if (host === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
 }
 
 /** Electing, a restarted peer must be reached within an election timeout or so, not 2 s later. */

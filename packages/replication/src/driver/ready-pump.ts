@@ -53,6 +53,8 @@ export interface ReadyPumpHandle {
   onSoftState(soft: SoftState): void;
   /** Carrying out a Ready failed (the disk, most likely): the node must stop. */
   onFatal(err: Error): void;
+  /** Each Ready, before anything of it is sent: the driver reaches members the Ready's messages may be the first to address. */
+  onReady?(rd: Ready): void;
 }
 
 export class ReadyPump {
@@ -151,6 +153,7 @@ export class ReadyPump {
     while (!this.#stopped && raft.hasReady()) {
       const rd = raft.ready();
       this.#events.log(rd.events); // what it decided, for the operator: campaigns, terms, leaders, step-downs
+      this.#handle.onReady?.(rd);
       // Committed entries are on a majority's disks already, so applying them
       // (in memory) need not wait for this Ready's own fsync: replies to
       // clients leave one fsync earlier. A snapshot keeps the strict order.

@@ -166,6 +166,17 @@ export class TcpTransport {
     return true;
   }
 
+  /**
+   * Dials `address` as a peer link would, TLS and the handshake included,
+   * then hangs up: a node answers there and, with a cluster secret or TLS,
+   * proves it is one of this cluster's. Rejects with the reason otherwise.
+   */
+  async probe(address: PeerAddress): Promise<void> {
+    const options = { frameBytesMax: this.limits.frameBytesMax, onFrame: () => undefined, onClose: () => undefined };
+    const c = await connectPeer(this.#security, address, options, this.limits.handshakeTimeoutMs, this.#refusals);
+    c.destroy();
+  }
+
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
     for (const [id, address] of peers) if (!this.#links.has(id)) this.#links.set(id, new PeerLink(address, this.limits));
   }
