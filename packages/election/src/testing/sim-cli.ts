@@ -7,6 +7,8 @@
  * seed and replay command. For bully a failure is the expected outcome.
  * `--churn` runs the leader-churn generator instead (Raft, no clock; see churn.ts), and
  * `--episodes` the Figure-8-shaped one (episodes.ts); both take `--unsafe-commit-previous-term`.
+ * `--membership` adds the membership nemesis (Raft only: nodes join, are promoted, leave, the leader too);
+ * `--unsafe-conf-change-before-term-commit` turns off the 2015 fix to single-server changes.
  */
 import type { ReadMode } from '@distkv/replication';
 import { intFlag, simMain } from '@distkv/replication/testing';
@@ -34,8 +36,13 @@ const variant: Omit<ElectionScenarioOptions, 'seed'> = {
   ...(process.argv.includes('--no-check-quorum') ? { checkQuorum: false } : {}),
   ...(process.argv.includes('--only-applied-safety') ? { checkLogsHoldCommitted: false } : {}),
   ...(process.argv.includes('--naive-terms') ? { bully: { termStriping: false } } : {}),
-  ...(process.argv.includes('--unsafe-commit-previous-term') ? { unsafe: { commitPreviousTermEntries: true } } : {}),
+  ...(process.argv.includes('--membership') ? { membership: true } : {}),
 };
+const unsafe = {
+  ...(process.argv.includes('--unsafe-commit-previous-term') ? { commitPreviousTermEntries: true } : {}),
+  ...(process.argv.includes('--unsafe-conf-change-before-term-commit') ? { confChangeBeforeTermCommit: true } : {}),
+};
+if (Object.keys(unsafe).length > 0) variant.unsafe = unsafe;
 
 const churn = process.argv.includes('--churn');
 const episodes = process.argv.includes('--episodes');

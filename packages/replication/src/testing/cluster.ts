@@ -8,7 +8,7 @@ import { assert, commands, crc32c, decodeCommand, encodeCommand, Store } from '@
 import { defaultReplicationLimits, type RaftConfig, type ReadMode, type ReplicationLimits } from '../config.js';
 import { describeEntry, describeMessage, describeReady } from '../describe.js';
 import type { ElectionFactory } from '../election-seam.js';
-import { isConfPayload, isMember } from '../membership.js';
+import { type ConfChange, decodeConfEntry, isConfPayload, isMember } from '../membership.js';
 import { RaftNode, type ReadState, type Ready } from '../raft.js';
 import { type Rng, seededRng } from '../rng.js';
 import { catchUpStart, MemoryStorage } from '../storage.js';
@@ -66,6 +66,14 @@ export interface ClusterOptions {
   checkLogsHoldCommitted?: boolean;
   /** Most messages the network holds; beyond it the oldest is lost. */
   networkMessagesMax?: number;
+  /**
+   * Check every commit as the leader makes it: a majority of the voters in
+   * force in its configuration then (its latest, committed or not) holds
+   * the entry durably. Default false: the runs from before membership
+   * changes report what they reported (their checks find the same bugs
+   * at a crash); the membership nemesis turns it on.
+   */
+  checkCommitQuorum?: boolean;
 }
 
 export interface InFlight {
@@ -85,6 +93,8 @@ export class SimNode {
   syncOwed = false;
   /** splitLeaderPersist: the Ready whose early messages left and whose writes await their sync. */
   owedReady: Ready | undefined;
+  /** The owed Ready's committed entries were applied already, by an early apply (the driver applies them before its fsync). */
+  owedApplied = false;
   constructor(id: NodeId) {
     this.id = id;
   }
@@ -173,8 +183,20 @@ export class SimCluster {
 
   /** Nodes started by `addNode`: not members when they start, they join through the leader's membership changes. */
   readonly joined: NodeId[] = [];
-  /** What each committed index's entry was committed under: the voters in force there (single-server changes take effect on append). */
+  /** Every configuration entry committed, as first applied anywhere (the apply check holds every node to the same): for statistics. */
+  readonly confCommitted: { index: LogIndex; term: Term; change: ConfChange }[] = [];
+  /**
+   * What each committed index's entry was committed under: the voters of
+   * the configuration in force on the leader that committed it (its latest,
+   * committed or not: single-server changes take effect on append), which
+   * may be one change past the entry's own (a promotion appended after
+   * it). Recorded as the leader commits (#checkCommits); the first node to
+   * apply an index records it only if no commit was seen (a transcript
+   * driving a node by hand).
+   */
   readonly votersAt = new Map<number, readonly NodeId[]>();
+  /** Each leader's commit index as last seen in its term, to find what it commits next. */
+  readonly #commitSeen = new Map<NodeId, { term: Term; index: LogIndex }>();
 
   /** Every node, the initial members and those added since. */
   get allIds(): readonly NodeId[] {
@@ -225,6 +247,7 @@ export class SimCluster {
     n.appliedIndex = d.snapshot.meta.index;
     n.syncOwed = false;
     n.owedReady = undefined;
+    n.owedApplied = false;
     const o = this.options;
     const config: RaftConfig = {
       id,
@@ -250,11 +273,12 @@ export class SimCluster {
    * its next Ready — its writes reach the page cache, then a random prefix
    * of them survives and nothing is sent.
    */
-  crash(id: NodeId, options: { midReady?: boolean } = {}): void {
+  /** `keepWrites`: how many of the writes not yet synced survive (default: the Rng decides; a test picks). */
+  crash(id: NodeId, options: { midReady?: boolean; keepWrites?: number } = {}): void {
     const n = this.node(id);
     assert(n.raft !== undefined, `node ${id} is already down`);
     if (options.midReady === true && n.raft.hasReady()) this.#writeReady(n, n.raft.ready());
-    n.disk.crash(this.options.rng.int(n.disk.pending.length + 1));
+    n.disk.crash(options.keepWrites ?? this.options.rng.int(n.disk.pending.length + 1));
     n.raft = undefined;
     this.stats.crashes++;
     this.#checkCommittedDurable();
@@ -385,8 +409,10 @@ export class SimCluster {
     this.#afterPersist(n, rd);
     for (const m of rd.messages) this.#send(m); // 2. send
     if (rd.snapshot !== undefined) this.#installSnapshot(n, rd.snapshot); // 3. apply
-    for (const e of rd.committedEntries) this.#apply(n, e);
+    if (!n.owedApplied) for (const e of rd.committedEntries) this.#apply(n, e);
+    n.owedApplied = false;
     raft.advance(rd); // 4. acknowledge
+    this.#checkCommits(); // the leader's own fsync can commit
     for (const rs of rd.readStates) this.onReadState?.(id, rs); // 5. serve reads (after applying)
     // #endregion driver-order-finish
     return rd;
@@ -401,6 +427,15 @@ export class SimCluster {
   applyCommitted(id: NodeId): void {
     const n = this.node(id);
     if (!n.up || n.raft === undefined) return;
+    // The driver applies a Ready's committed entries before its fsync (ReadyPump's applyFirst), so an
+    // early apply comes after them; a split Ready here applies them in its second half, so they are
+    // applied now, as the driver would have, and the second half skips them. (Before, the early apply
+    // overtook them: "applied 2 after 0", a false alarm that was all the fixed-leader early-send test caught.)
+    const owed = n.owedReady;
+    if (owed !== undefined && owed.snapshot === undefined && !n.owedApplied) {
+      for (const e of owed.committedEntries) this.#apply(n, e);
+      n.owedApplied = true;
+    }
     for (const e of n.raft.takeCommitted()) {
       this.#apply(n, e);
       this.stats.earlyApplies++;
@@ -460,13 +495,17 @@ export class SimCluster {
     const first = this.applied.get(e.index);
     if (first === undefined) {
       this.applied.set(e.index, { term: e.term, hash });
+      const conf = isConfPayload(e.payload) ? decodeConfEntry(e.payload) : undefined;
+      if (conf !== undefined) this.confCommitted.push({ index: e.index, term: e.term, change: conf.change });
     } else if (first.term !== e.term || first.hash !== hash) {
       violated(
         `node ${n.id} applied ${describeEntry(e)} at ${e.index}, but ${first.term}/${e.index} was applied there before: state machine safety`,
       );
     }
     if (e.index > this.appliedIndexMax) this.appliedIndexMax = e.index;
-    if (!this.votersAt.has(e.index) && n.raft !== undefined) this.votersAt.set(e.index, n.raft.confAt(e.index).voters);
+    // A node that joins applies entries from before it was added under no configuration of its own: not its voters.
+    if (!this.votersAt.has(e.index) && n.raft !== undefined && !this.joined.includes(n.id))
+      this.votersAt.set(e.index, n.raft.confAt(e.index).voters);
     // A membership change is Raft's own entry: it took effect when appended, and the store never sees it.
     if (e.payload.byteLength > 0 && !isConfPayload(e.payload)) n.store.apply(decodeCommand(e.payload));
     n.appliedIndex = e.index;
@@ -523,7 +562,47 @@ export class SimCluster {
         if (this.options.checkLogsHoldCommitted !== false) this.#checkLeaderCompleteness(n.id, r);
       } else if (other !== n.id) violated(`election safety: ${other} and ${n.id} both lead term ${r.term}`);
     }
+    this.#checkCommits();
   }
+
+  // #region check-commits
+  /**
+   * What each leader commits, as it commits it: recorded with the voters of
+   * the configuration in force on it (`votersAt`, for the durability check
+   * at each crash), and with `checkCommitQuorum`, checked: "no commit by a
+   * set that is not a majority of the configuration in force", against
+   * what the disks hold, not the leader's own bookkeeping.
+   */
+  #checkCommits(): void {
+    for (const n of this.nodes.values()) {
+      const r = n.raft;
+      if (r === undefined || r.role !== 'leader') continue;
+      const committed = r.log.committed;
+      const seen = this.#commitSeen.get(n.id);
+      // A node that takes office has committed nothing yet as leader of its term: what it holds was committed before.
+      if (seen === undefined || seen.term !== r.term || committed < seen.index) {
+        this.#commitSeen.set(n.id, { term: r.term, index: committed });
+        continue;
+      }
+      if (committed === seen.index) continue;
+      const voters = r.conf.voters;
+      for (let i = seen.index + 1; i <= committed; i++) {
+        if (!this.votersAt.has(i)) this.votersAt.set(i, voters);
+        if (this.options.checkCommitQuorum !== true) continue;
+        const t = r.log.term(i as LogIndex);
+        assert(t !== undefined, 'a leader holds what it commits');
+        let holders = 0;
+        for (const id of voters) if (this.nodes.get(id)?.disk.holds(i as LogIndex, t) === true) holders++;
+        if (holders < Math.floor(voters.length / 2) + 1) {
+          violated(
+            `${n.id} committed ${t}/${i} in term ${r.term}, but only ${holders} of its ${voters.length} voters (${voters.join(',')}) hold it durably: not a majority of the configuration in force`,
+          );
+        }
+      }
+      seen.index = committed;
+    }
+  }
+  // #endregion check-commits
 
   // #region check-leader-completeness
   /**

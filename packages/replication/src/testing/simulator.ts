@@ -9,6 +9,8 @@ import { commands, encodeCommand, isDistkvError } from '@distkv/core';
 import type { RaftConfig, ReadMode, ReplicationLimits } from '../config.js';
 import { describeMessage } from '../describe.js';
 import type { ElectionFactory } from '../election-seam.js';
+import { replicationError } from '../errors.js';
+import { type ConfChange, describeConfChange, isMember } from '../membership.js';
 import { type Rng, seededRng } from '../rng.js';
 import type { NodeId } from '../types.js';
 import { type ClusterOptions, InvariantViolation, SimCluster } from './cluster.js';
@@ -46,6 +48,14 @@ export interface ScenarioOptions {
   checkLogsHoldCommitted?: boolean;
   /** The package whose `sim` script replays the seed; default @distkv/replication. */
   replayPackage?: string;
+  /**
+   * The membership nemesis (chapter 5): on a few steps the leader adds a
+   * fresh node (a learner it promotes once caught up, or one promoted or
+   * removed by a later step), or removes a member, itself sometimes. Needs
+   * an election that supports membership changes (Raft's). Default false:
+   * the Rng draws nothing for it, so every other seed runs as before.
+   */
+  membership?: boolean;
 }
 // #endregion scenario-options
 
@@ -64,7 +74,27 @@ export interface ScenarioResult {
     /** Electing: ticks after healing until a leader of the highest term was up (-1: fixed leader). */
     electedAfterTicks: number;
     reads: number;
+    /** The membership nemesis: present when it ran. */
+    membership?: MembershipStats;
   };
+}
+
+export interface MembershipStats {
+  /** Changes the nemesis proposed that the leader appended (auto-promotions are the leader's own, not counted here). */
+  proposed: number;
+  /** Proposals the leader refused (CONF_CHANGE_PENDING, CONF_CHANGE_INVALID, LEARNER_NOT_CAUGHT_UP, NOT_LEADER). */
+  refused: number;
+  /** Nodes started by the nemesis (`SimCluster.addNode`). */
+  nodesAdded: number;
+  /** Committed configuration entries, by kind: learners added, learners promoted (by the nemesis or automatically), members removed. */
+  committed: number;
+  /** Of them, those committed before the changes made once healed (proposed amid the faults, committed amid them or while healing). */
+  committedAmidFaults: number;
+  joined: number;
+  promoted: number;
+  removed: number;
+  /** Committed removals of the leader that proposed them (thesis §4.2.2). */
+  leadersRemoved: number;
 }
 
 export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed'> = {}): string {
@@ -76,6 +106,8 @@ export function replayCommand(seed: number, options: Omit<ScenarioOptions, 'seed
     options.election !== undefined ? ` --election ${options.election.name}` : '',
     options.readMode !== undefined ? ` --read-mode ${options.readMode}` : '',
     options.checkLogsHoldCommitted === false ? ' --only-applied-safety' : '',
+    options.membership === true ? ' --membership' : '',
+    options.unsafe?.confChangeBeforeTermCommit === true ? ' --unsafe-conf-change-before-term-commit' : '',
   ].join('');
   return `pnpm --filter ${options.replayPackage ?? '@distkv/replication'} sim --seed ${seed}${flags}`;
 }
@@ -113,6 +145,13 @@ function randomCommand(rng: Rng, counter: number): Uint8Array {
   }
 }
 
+/** The membership nemesis: the share of steps that propose a change, and how many nodes it may start in one seed. */
+const membershipChangeProbability = 0.1;
+const addedNodesMax = 4;
+/** Changes the nemesis makes once the network has healed and the cluster converged. */
+const healedChangesMax = 3;
+const membershipLimits: Partial<ReplicationLimits> = { learnerCatchUpEntriesMax: 4 };
+
 // #region run-scenario
 export function runScenario(options: ScenarioOptions): ScenarioResult {
   const { seed } = options;
@@ -133,6 +172,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
   };
   const election = options.election;
   const electing = election !== undefined;
+  const membership = options.membership === true;
   const livenessTicksMax = options.livenessTicksMax ?? 200;
   const cluster = new SimCluster({
     ids,
@@ -142,13 +182,36 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     ...(options.checkLogsHoldCommitted === false ? { checkLogsHoldCommitted: false } : {}),
     heartbeatIntervalTicks: 2,
     electionTimeoutTicks: 10,
-    limits: { ...simLimits, ...catchUpTailOfSeed(seed), ...options.limits },
+    // The membership nemesis: a learner counts as caught up only a few entries behind, so promotions wait for it too.
+    limits: { ...simLimits, ...catchUpTailOfSeed(seed), ...(membership ? membershipLimits : {}), ...options.limits },
     ...(options.unsafe !== undefined ? { unsafe: options.unsafe } : {}),
     ...(options.buggify !== undefined ? { buggify: options.buggify } : {}),
     networkMessagesMax: 500,
     splitLeaderPersist: true,
+    ...(membership ? { checkCommitQuorum: true } : {}),
   });
   const nodeIds = cluster.ids;
+  if (membership && cluster.node(nodeIds[0] as NodeId).raft?.election?.supportsMembership !== true) {
+    throw replicationError(
+      'CONFIG_INVALID',
+      `the membership nemesis needs an election that supports membership changes (Raft's), not ${election?.name ?? 'a fixed leader'}`,
+    );
+  }
+  // Every node, those the membership nemesis started too (without it: nodeIds).
+  const allIds = (): readonly NodeId[] => cluster.allIds;
+  const mstats: MembershipStats = {
+    proposed: 0,
+    refused: 0,
+    nodesAdded: 0,
+    committed: 0,
+    committedAmidFaults: 0,
+    joined: 0,
+    promoted: 0,
+    removed: 0,
+    leadersRemoved: 0,
+  };
+  /** Nodes a removal was appended for: never added again (a node id is not reused). */
+  const removedIds = new Set<NodeId>();
   let steps = 0;
   let stabilizeTicks = 0;
   let failure: string | undefined;
@@ -174,7 +237,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
   // #endregion check-reads
 
   const processSome = (): void => {
-    for (const id of nodeIds) {
+    for (const id of allIds()) {
       if (!cluster.node(id).up) continue;
       if (rng.chance(0.5)) cluster.syncOwed(id);
       if (rng.chance(0.7)) cluster.processReady(id);
@@ -183,8 +246,61 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
   };
   const proposer = (): NodeId | undefined => (electing ? cluster.currentLeader() : cluster.leaderId);
 
+  // #region membership-nemesis
+  /** One membership change, proposed by whoever leads now; refusals are logged like refused proposals. */
+  const changeMembers = (): void => {
+    const leaderId = cluster.currentLeader();
+    if (leaderId === undefined) return;
+    const raft = cluster.raft(leaderId);
+    const conf = raft.conf;
+    const members = [...conf.voters, ...conf.learners];
+    // A node that is up but not a member (its add was refused, or cut from a deposed leader's log) is added again before a new one.
+    const spare = cluster.joined.find((id) => !isMember(conf, id) && !removedIds.has(id));
+    const roll = rng.int(100);
+    let change: ConfChange | undefined;
+    if (roll < 45) {
+      // A fresh node joins: as a learner the leader promotes once caught up, or (a third of the time) one a later step promotes or removes.
+      const autoPromote = roll < 30;
+      let node = spare;
+      if (node === undefined && cluster.joined.length < addedNodesMax) {
+        node = String(cluster.allIds.length + 1) as NodeId;
+        cluster.addNode(node);
+        mstats.nodesAdded++;
+        log(`add-node ${node}`);
+      }
+      if (node !== undefined) change = { type: 'add-learner', node, autoPromote };
+    } else if (roll < 60) {
+      // Promote a learner that was added without autoPromote (or, rarely, a voter: CONF_CHANGE_INVALID).
+      const learners = conf.learners.filter((l) => !conf.autoPromote.includes(l));
+      if (learners.length > 0) change = { type: 'promote', node: rng.pick(learners) };
+      else if (rng.chance(0.2)) change = { type: 'promote', node: rng.pick(conf.voters) };
+    } else {
+      // Remove a member: a learner, a voter, or the leader itself (thesis §4.2.2), keeping at least 2 voters.
+      const learners = conf.learners;
+      let node: NodeId;
+      if (learners.length > 0 && rng.chance(0.4)) node = rng.pick(learners);
+      else if (rng.chance(0.3)) node = leaderId;
+      else node = rng.pick(members);
+      if (!conf.voters.includes(node) || conf.voters.length > 2) change = { type: 'remove', node };
+    }
+    if (change === undefined) return;
+    try {
+      const p = raft.proposeConfChange(change);
+      mstats.proposed++;
+      if (change.type === 'remove') removedIds.add(change.node);
+      log(`conf ${leaderId} ${describeConfChange(change)} -> ${p.term}/${p.index}`);
+    } catch (err) {
+      if (!isDistkvError(err)) throw err;
+      mstats.refused++;
+      log(`conf ${leaderId} ${describeConfChange(change)} refused: ${err.message}`);
+    }
+  };
+  // #endregion membership-nemesis
+
   try {
     for (; steps < stepsMax; steps++) {
+      // Drawn only with the nemesis on, so that the Rng of every other run is as it was; the step's other fault follows.
+      if (membership && rng.chance(membershipChangeProbability)) changeMembers();
       const roll = rng.int(100);
       if (roll < 22) {
         const leaderId = proposer();
@@ -203,7 +319,9 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
           }
           // Transfers where the election has them (Raft's, not Bully's).
           if (cluster.raft(leader.id).election?.transferLeadership !== undefined && rng.chance(0.1)) {
-            const to = rng.pick(nodeIds.filter((x) => x !== leader.id));
+            // With membership changes: to another voter of the configuration in force, if it has one.
+            const targets = (membership ? cluster.raft(leader.id).conf.voters : nodeIds).filter((x) => x !== leader.id);
+            const to = targets.length > 0 ? rng.pick(targets) : leader.id;
             try {
               cluster.raft(leader.id).transferLeadership(to);
               log(`transfer-leader ${leader.id} -> ${to}`);
@@ -234,9 +352,9 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
         }
       } else if (roll < 75) {
         log('tick'); // before: a tick can fail a check (a policy's leader), and the trace must show it
-        for (const id of nodeIds) if (cluster.node(id).up) cluster.tick(id);
+        for (const id of allIds()) if (cluster.node(id).up) cluster.tick(id);
       } else if (roll < 78 && crashes) {
-        const up = nodeIds.filter((id) => cluster.node(id).up);
+        const up = allIds().filter((id) => cluster.node(id).up);
         if (up.length > 0) {
           // Electing: leaders are the interesting victims (Figure 8 is a chain of leader crashes).
           const leaderNow = electing ? cluster.currentLeader() : undefined;
@@ -246,19 +364,19 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
           cluster.crash(id, { midReady });
         }
       } else if (roll < 84 && crashes) {
-        const down = nodeIds.filter((id) => !cluster.node(id).up);
+        const down = allIds().filter((id) => !cluster.node(id).up);
         if (down.length > 0) {
           const id = rng.pick(down);
           log(`restart ${id}`);
           cluster.restart(id);
         }
       } else if (roll < 86 && partitions) {
-        const shuffled = [...nodeIds];
+        const shuffled = [...allIds()];
         for (let i = shuffled.length - 1; i > 0; i--) {
           const j = rng.int(i + 1);
           [shuffled[i], shuffled[j]] = [shuffled[j] as NodeId, shuffled[i] as NodeId];
         }
-        const cut = 1 + rng.int(n - 1);
+        const cut = 1 + rng.int(shuffled.length - 1);
         const groups: NodeId[][] = [shuffled.slice(0, cut), shuffled.slice(cut)];
         cluster.partition(groups);
         log(`partition ${groups.map((g) => g.join(' ')).join(' | ')}`);
@@ -266,7 +384,7 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
         cluster.heal();
         log('heal');
       } else if (roll < 94) {
-        const up = nodeIds.filter((id) => cluster.node(id).up);
+        const up = allIds().filter((id) => cluster.node(id).up);
         if (up.length > 0) {
           const id = rng.pick(up);
           const at = cluster.compact(id);
@@ -277,43 +395,95 @@ export function runScenario(options: ScenarioOptions): ScenarioResult {
     }
     // Heal everything and let the cluster catch up.
     cluster.heal();
-    for (const id of nodeIds) if (!cluster.node(id).up) cluster.restart(id);
+    for (const id of allIds()) if (!cluster.node(id).up) cluster.restart(id);
     log('heal; restart all; stabilize');
+    // With membership changes, converged also means the leader has promoted every learner that joined to be (autoPromote).
+    const notConverged = (): string | undefined =>
+      cluster.checkConverged() ?? (membership ? awaitingPromotion(cluster) : undefined);
     for (; stabilizeTicks < stabilizeTicksMax; stabilizeTicks++) {
       cluster.settle(50);
       if (electedAfterTicks === -2 && hasElectedLeader(cluster)) electedAfterTicks = stabilizeTicks;
-      if (cluster.checkConverged() === undefined) break;
+      if (notConverged() === undefined) break;
       if (electedAfterTicks === -2 && stabilizeTicks >= livenessTicksMax) break;
-      for (const id of nodeIds) cluster.tick(id);
+      for (const id of allIds()) cluster.tick(id);
     }
     if (electedAfterTicks === -2) {
       failure = `liveness: no leader elected within ${livenessTicksMax} ticks after the network healed`;
     } else {
-      const notConverged = cluster.checkConverged();
-      if (notConverged !== undefined) failure = `no convergence after ${stabilizeTicksMax} ticks: ${notConverged}`;
+      const what = notConverged();
+      if (what !== undefined) failure = `no convergence after ${stabilizeTicksMax} ticks: ${what}`;
+    }
+    mstats.committedAmidFaults = cluster.confCommitted.length;
+    // The membership nemesis, healed: a few more changes, one at a time, each of which must complete (commit,
+    // learners promoted, a removed leader replaced) and leave every member converged within the same bound.
+    for (let k = 1; membership && failure === undefined && k <= healedChangesMax; k++) {
+      changeMembers();
+      let ticks = 0;
+      for (; ticks < stabilizeTicksMax; ticks++) {
+        cluster.settle(50);
+        if (notConverged() === undefined) break;
+        for (const id of allIds()) cluster.tick(id);
+      }
+      const what = notConverged();
+      if (what !== undefined)
+        failure = `no convergence within ${stabilizeTicksMax} ticks of membership change ${k} after healing: ${what}`;
     }
   } catch (err) {
     failure = err instanceof InvariantViolation ? `invariant violated: ${err.message}` : `error: ${(err as Error).stack ?? err}`;
   }
   const finalLeader = proposer();
   const leader = finalLeader === undefined ? undefined : cluster.node(finalLeader).raft;
+  // What committed: configuration entries as first applied anywhere (the checker made sure every node applied the same).
+  for (const c of cluster.confCommitted) {
+    mstats.committed++;
+    if (c.change.type === 'add-learner') mstats.joined++;
+    else if (c.change.type === 'promote') mstats.promoted++;
+    else {
+      mstats.removed++;
+      // A configuration entry of term t was proposed by the leader of term t.
+      if (cluster.leaderOfTerm.get(c.term) === c.change.node) mstats.leadersRemoved++;
+    }
+  }
   return {
     seed,
     ok: failure === undefined,
     failure,
     replay: replayCommand(seed, options),
     trace,
-    stats: { ...cluster.stats, steps, committed: leader?.log.committed ?? 0, stabilizeTicks, electedAfterTicks, reads },
+    stats: {
+      ...cluster.stats,
+      steps,
+      committed: leader?.log.committed ?? 0,
+      stabilizeTicks,
+      electedAfterTicks,
+      reads,
+      ...(membership ? { membership: mstats } : {}),
+    },
   };
 }
 // #endregion run-scenario
 
-/** A leader is up whose term no up node has passed: the election is over. */
+/** The learners the leader still has to promote by itself (autoPromote), once caught up; undefined when none. */
+function awaitingPromotion(cluster: SimCluster): string | undefined {
+  const leaderId = cluster.currentLeader();
+  const waiting = leaderId === undefined ? [] : cluster.raft(leaderId).conf.autoPromote;
+  return waiting.length > 0 ? `learners ${waiting.join(', ')} not promoted` : undefined;
+}
+
+/**
+ * A leader is up whose term no up member has passed: the election is over.
+ * A node the leader's configuration does not hold (removed, or never
+ * added) may have campaigned to a higher term that nobody heeds (members
+ * drop its messages); without membership changes every node is a member.
+ */
 function hasElectedLeader(cluster: SimCluster): boolean {
   const leaderId = cluster.currentLeader();
   if (leaderId === undefined) return false;
-  const t = cluster.raft(leaderId).term;
-  for (const n of cluster.nodes.values()) if (n.raft !== undefined && n.raft.term > t) return false;
+  const leader = cluster.raft(leaderId);
+  const t = leader.term;
+  for (const n of cluster.nodes.values()) {
+    if (n.raft !== undefined && n.raft.term > t && isMember(leader.conf, n.id)) return false;
+  }
   return true;
 }
 
