@@ -294,6 +294,7 @@ export class AdminServer {
       return this.#send(res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8');
     if (method === 'GET' && path === '/dashboard/state') return this.#json(res, 200, this.dashboardState());
     if (path === '/v1/leader/transfer') return this.#transfer(method, req, res);
+    if (path === '/v1/members' || path.startsWith('/v1/members/')) return this.#members(method, path, req, res);
     if (path.startsWith('/v1/kv/') && path.length > '/v1/kv/'.length) {
       const key = Buffer.from(decodeURIComponent(path.slice('/v1/kv/'.length)), 'utf8');
       return this.#kv(method, key, req, res);
@@ -344,14 +345,8 @@ export class AdminServer {
       req.resume();
       throw methodNotAllowed(res, method, '/v1/leader/transfer', ['POST']);
     }
-    const body = await this.#body(req);
-    let request: { to?: unknown; timeoutMs?: unknown };
-    try {
-      request = JSON.parse(body.toString('utf8')) as typeof request;
-    } catch {
-      throw clusterError('HTTP_BODY_INVALID', 'the body is not JSON; send {"to": "<node id>"}');
-    }
-    if (typeof request !== 'object' || request === null || typeof request.to !== 'string' || request.to === '')
+    const request = this.#jsonBody(await this.#body(req), '{"to": "<node id>"}');
+    if (typeof request.to !== 'string' || request.to === '')
       throw clusterError('HTTP_BODY_INVALID', 'the body needs "to": the id of the voter to hand leadership to');
     if (request.timeoutMs !== undefined && typeof request.timeoutMs !== 'number')
       throw clusterError('HTTP_BODY_INVALID', '"timeoutMs" must be a number of milliseconds');
@@ -362,6 +357,84 @@ export class AdminServer {
     return this.#json(res, 200, { leader: request.to, tookMs: Math.round(tookMs) });
   }
   // #endregion leader-transfer
+
+  // #region members
+  /**
+   * The members (membership, chapter 5), on any node:
+   * - `GET /v1/members`: the configuration in force, with each member's
+   *   role, addresses and, from the leader, its lag;
+   * - `POST /v1/members` with `{"id": "n4", "peerAddress": "host:port"}`
+   *   (optional `"learner": true`: stay a learner): the leader checks that a
+   *   node answers the peer handshake there, adds it as a learner and, by
+   *   default, promotes it once it is caught up;
+   * - `POST /v1/members/<id>/promote`: a learner becomes a voter;
+   * - `DELETE /v1/members/<id>`: a voter or learner leaves.
+   * Changes go to the leader (421 NOT_LEADER elsewhere) and answer once
+   * committed: `{"index": …, "members": …}`.
+   */
+  async #members(method: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const replica = this.#replica;
+    const answer = (index?: number) => {
+      const status = replica.status();
+      return {
+        ...(index === undefined ? {} : { index }),
+        leader: status.leader,
+        term: status.term,
+        confIndex: status.confIndex,
+        members: replica.memberList(),
+      };
+    };
+    const rest = path
+      .slice('/v1/members'.length)
+      .split('/')
+      .filter((p) => p !== '');
+    const id = rest[0] === undefined ? undefined : decodeURIComponent(rest[0]);
+    if (id === undefined) {
+      if (method === 'GET') {
+        req.resume();
+        return this.#json(res, 200, answer());
+      }
+      if (method !== 'POST') {
+        req.resume();
+        throw methodNotAllowed(res, method, '/v1/members', ['GET', 'POST']);
+      }
+      const request = this.#jsonBody(await this.#body(req), '{"id": "<node id>", "peerAddress": "host:port"}');
+      const { id: newId, peerAddress, learner } = request;
+      if (typeof newId !== 'string' || newId === '' || typeof peerAddress !== 'string' || peerAddress === '')
+        throw clusterError(
+          'HTTP_BODY_INVALID',
+          'the body needs "id" (the new node) and "peerAddress" (host:port of its peer port)',
+        );
+      if (learner !== undefined && typeof learner !== 'boolean')
+        throw clusterError('HTTP_BODY_INVALID', '"learner" must be true or false');
+      const index = await replica.addMember(newId, peerAddress, { autoPromote: learner !== true });
+      return this.#json(res, 200, answer(index));
+    }
+    if (rest.length === 2 && rest[1] === 'promote') {
+      req.resume();
+      if (method !== 'POST') throw methodNotAllowed(res, method, '/v1/members/:id/promote', ['POST']);
+      const index = await replica.proposeConfChange({ type: 'promote', node: id as NodeId });
+      return this.#json(res, 200, answer(index));
+    }
+    req.resume();
+    if (rest.length !== 1) throw clusterError('HTTP_NOT_FOUND', `no route for ${method} ${path}`);
+    if (method !== 'DELETE') throw methodNotAllowed(res, method, '/v1/members/:id', ['DELETE']);
+    const index = await replica.proposeConfChange({ type: 'remove', node: id as NodeId });
+    return this.#json(res, 200, answer(index));
+  }
+  // #endregion members
+
+  #jsonBody(body: Buffer, shape: string): Record<string, unknown> {
+    let value: unknown;
+    try {
+      value = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw clusterError('HTTP_BODY_INVALID', `the body is not JSON; send ${shape}`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw clusterError('HTTP_BODY_INVALID', `the body must be a JSON object: ${shape}`);
+    return value as Record<string, unknown>;
+  }
 
   /** Reads a request body, refusing (before buffering it) one longer than httpBodyBytesMax. */
   #body(req: IncomingMessage): Promise<Buffer> {

@@ -42,8 +42,19 @@ import { listenPeers, monitorSource, peerHttpAddresses } from './wiring.js';
 export interface ClusterNodeOptions {
   /** This node's id; unique among the voters. */
   id: string;
-  /** Every other voter and its peer address. */
+  /**
+   * Every other voter and its peer address, when the cluster is created;
+   * with `join`, the members to reach (see ReplicationNodeOptions.peers).
+   */
   peers: ReadonlyMap<string, PeerAddress>;
+  /**
+   * This node joins a running cluster (membership, chapter 5): it starts as
+   * no member and waits for the leader to add it (`POST /v1/members`, which
+   * `distkv server --join` sends). On restart its log says who it is.
+   */
+  join?: boolean | undefined;
+  /** This node's peer address as the others dial it, `host:port`; default the peer listen address (see ReplicationNodeOptions.advertise). */
+  advertisePeer?: string | undefined;
   /** Where this node listens for its peers. */
   peerListen: PeerAddress;
   /** Where the Raft log and snapshots live. */
@@ -103,6 +114,7 @@ function validate(options: ClusterNodeOptions): void {
     throw clusterError('CLUSTER_CONFIG_INVALID', why);
   };
   if (options.peers.has(options.id)) fail(`peers list this node (${options.id}) too; list only the others`);
+  if (options.join === true && options.leader !== undefined) fail('a joining node needs elections, not a fixed leader');
   if (options.leader !== undefined && options.leader !== options.id && !options.peers.has(options.leader))
     fail(`leader ${options.leader} is neither this node nor a peer`);
   const security = options.security ?? {};
@@ -188,6 +200,8 @@ export class ClusterNode {
       election: leading.election,
       readMode: leading.readMode,
       peers: options.peers,
+      ...(options.join === true ? { join: true } : {}),
+      ...(options.advertisePeer === undefined ? {} : { advertise: options.advertisePeer }),
       dataDir: options.dataDir,
       mode: options.replication ?? 'sync',
       listen: transport,
@@ -269,6 +283,15 @@ export class ClusterNode {
    */
   get failed(): Promise<Error> {
     return this.replica.failed;
+  }
+
+  /**
+   * Settles once the change that removed this node from the members has
+   * committed here: it no longer votes or serves writes, and the process
+   * should stop (`distkv server` exits 0 with a line that says so).
+   */
+  get removed(): Promise<void> {
+    return this.replica.removed;
   }
 
   /** A leader is known and this node applied everything it knows committed. */
