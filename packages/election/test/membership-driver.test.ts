@@ -1,6 +1,7 @@
 // Goal: membership changes work in the running driver, not only in the pure state machine: a node started with
 // `join` is added as a learner with its peer address, catches up by snapshot, is promoted by the leader on its own,
-// and after a restart takes its members from its own snapshot; a removed follower stops being counted, a removed
+// and after a restart takes its members from its own snapshot; a removed follower stops being counted and is told it
+// was removed when it next dials a member (its id is never reused), a removed
 // leader hands over and says it was removed; no acknowledged write is lost through any of it.
 // Method: ReplicationNodes with Raft elections in this process on loopback ports (real TCP, real WAL and snapshot
 // files), driven through proposeConfChange. Waits are bounded polls on state, never sleeps that decide an outcome.
@@ -44,7 +45,11 @@ async function start(
     dataDir: dir,
     mode: 'sync',
     listen: transport,
-    timing: 'loopback',
+    // Loopback's tick and heartbeat, with a 1–2 s election timeout: a loaded CI machine must not depose a
+    // leader mid-test (the test is about membership, not failover; the handovers use TimeoutNow anyway).
+    tickMs: 10,
+    heartbeatIntervalTicks: 3,
+    electionTimeoutTicks: 100,
     // No catch-up tail: a node that lacks a compacted entry gets the snapshot.
     limits: { snapshotCatchUpEntries: 0 },
     log: (line) => lines.push(line),
@@ -95,6 +100,7 @@ describe('membership in the driver', () => {
     members.set('n4', await start('n4', t4, membersToReach, dir4, { join: true }));
     const n4 = (): ReplicationNode => (members.get('n4') as Member).node;
     expect(n4().status().conf.voters).toEqual([]);
+    expect(n4().replicationInfo()).toMatchObject({ conf_role: 'none', conf_index: 0, voters: 0 });
     const added = await first.proposeConfChange({
       type: 'add-learner',
       node: 'n4' as NodeId,
@@ -109,7 +115,9 @@ describe('membership in the driver', () => {
     );
     for (let i = 0; i < 20; i++) await write();
     await waitUntil('n4 applied every write', () => n4().store.digest() === first.store.digest(), 4000);
-    expect(n4().status().conf.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect([...n4().status().conf.voters].sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(n4().replicationInfo()).toMatchObject({ conf_role: 'voter', conf_index: added + 1, voters: 4, learners: 0 });
+    expect(n4().info()).toMatch(/member\d:id=n4,role=voter,/);
     // It learned every member's address from the configuration, its own included.
     expect(n4().status().conf.addresses.n4).toBe(`127.0.0.1:${port4}`);
     expect((members.get('n4') as Member).lines.join('\n')).toMatch(/snapshot: installed a snapshot at index/);
@@ -123,7 +131,7 @@ describe('membership in the driver', () => {
     members.delete('n4');
     const t4b = await TcpTransport.listen({ host: '127.0.0.1', port: port4 }, { entriesMax: 256, bytesMax: 1 << 22 });
     members.set('n4', await start('n4', t4b, membersToReach, dir4, { join: true }));
-    expect(n4().status().conf.voters).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect([...n4().status().conf.voters].sort()).toEqual(['n1', 'n2', 'n3', 'n4']);
     for (let i = 0; i < 10; i++) await write();
     await waitUntil(
       'the restarted n4 catches up',
@@ -136,9 +144,25 @@ describe('membership in the driver', () => {
     const follower = ['n1', 'n2', 'n3'].find((id) => id !== lead.id) as string;
     await lead.proposeConfChange({ type: 'remove', node: follower as NodeId });
     expect(lead.status().conf.voters).not.toContain(follower);
-    await (members.get(follower) as Member).node.stop();
-    members.delete(follower);
     for (let i = 0; i < 10; i++) await write();
+    // The leader stopped sending to it, so it never applies its removal: it learns it when it next dials a
+    // member (its election timeout runs out), which answers that a committed change removed it.
+    const gone = members.get(follower) as Member;
+    let told = false;
+    void gone.node.removed.then(() => {
+      told = true;
+    });
+    await waitUntil('the removed follower is told it was removed', () => told, 8000);
+    expect(gone.lines.join('\n')).toMatch(
+      new RegExp(`membership: ${follower} was removed from the cluster \\(n\\d said so when it dialed`),
+    );
+    expect(gone.node.status().role).not.toBe('leader');
+    await gone.node.stop();
+    members.delete(follower);
+    // Its id is never used again: a fresh node must take another.
+    await expect(
+      lead.proposeConfChange({ type: 'add-learner', node: follower as NodeId, autoPromote: true, address: '127.0.0.1:1' }),
+    ).rejects.toMatchObject({ code: 'CONF_CHANGE_INVALID', message: expect.stringMatching(/never used again/) });
 
     // Remove the leader itself (thesis §4.2.2): it hands over, says it was removed, and a remaining voter leads.
     const removedAt = await lead.proposeConfChange({ type: 'remove', node: lead.id });

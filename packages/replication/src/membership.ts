@@ -31,6 +31,13 @@ export interface ConfState {
    * state machine only carries it: the driver dials these.
    */
   readonly addresses: Readonly<Record<string, string>>;
+  /**
+   * Ids removed from the cluster, oldest first (the latest REMOVED_IDS_KEPT):
+   * never added again, so a node that missed its removal and comes back
+   * cannot pass for the new node of the same name, and members tell such a
+   * node that it is out (the driver's peer handshake).
+   */
+  readonly removed: readonly NodeId[];
 }
 
 /** One step of a membership change. */
@@ -48,8 +55,15 @@ export function confState(
   learners: readonly NodeId[] = [],
   autoPromote: readonly NodeId[] = [],
   addresses: Readonly<Record<string, string>> = {},
+  removed: readonly NodeId[] = [],
 ): ConfState {
-  return { voters: [...voters], learners: [...learners], autoPromote: [...autoPromote], addresses: { ...addresses } };
+  return {
+    voters: [...voters],
+    learners: [...learners],
+    autoPromote: [...autoPromote],
+    addresses: { ...addresses },
+    removed: [...removed],
+  };
 }
 
 export function isMember(conf: ConfState, id: NodeId): boolean {
@@ -64,7 +78,8 @@ export function sameConf(a: ConfState, b: ConfState): boolean {
     same(a.voters, b.voters) &&
     same(a.learners, b.learners) &&
     same(a.autoPromote, b.autoPromote) &&
-    same(addresses(a), addresses(b))
+    same(addresses(a), addresses(b)) &&
+    same(a.removed, b.removed)
   );
 }
 
@@ -85,6 +100,8 @@ export function confChangeProblem(conf: ConfState, change: ConfChange, votersMax
   switch (change.type) {
     case 'add-learner':
       if (isMember(conf, node)) return `${node} is already a ${conf.voters.includes(node) ? 'voter' : 'learner'}`;
+      if (conf.removed.includes(node))
+        return `${node} was removed from this cluster, and an id is never used again: give the new node another id`;
       if (conf.voters.length + conf.learners.length >= votersMax * 2) return `the cluster already has ${votersMax * 2} members`;
       return undefined;
     case 'promote':
@@ -109,12 +126,14 @@ export function applyConfChange(conf: ConfState, change: ConfChange): ConfState 
         [...conf.learners, node],
         change.autoPromote ? [...conf.autoPromote, node] : conf.autoPromote,
         change.address === undefined ? conf.addresses : { ...conf.addresses, [node]: change.address },
+        conf.removed,
       );
     case 'promote':
-      return confState([...conf.voters, node], without(conf.learners), without(conf.autoPromote), conf.addresses);
+      return confState([...conf.voters, node], without(conf.learners), without(conf.autoPromote), conf.addresses, conf.removed);
     case 'remove': {
       const { [node]: _gone, ...addresses } = conf.addresses;
-      return confState(without(conf.voters), without(conf.learners), without(conf.autoPromote), addresses);
+      const removed = [...conf.removed, node].slice(-REMOVED_IDS_KEPT);
+      return confState(without(conf.voters), without(conf.learners), without(conf.autoPromote), addresses, removed);
     }
   }
 }
@@ -125,6 +144,8 @@ export function confStateProblem(conf: ConfState): string | undefined {
   if (new Set([...conf.voters, ...conf.learners]).size !== conf.voters.length + conf.learners.length) return 'an id repeats';
   if (!conf.autoPromote.every((l) => conf.learners.includes(l))) return 'only a learner is promoted by itself';
   if (!Object.keys(conf.addresses).every((id) => isMember(conf, id as NodeId))) return 'an address of a non-member';
+  if (conf.removed.some((id) => isMember(conf, id))) return 'a removed id is a member';
+  if (new Set(conf.removed).size !== conf.removed.length) return 'a removed id repeats';
   return undefined;
 }
 
@@ -149,6 +170,8 @@ export const NODE_ID_BYTES_MAX = 255;
 export const CONF_IDS_MAX = 255;
 /** Most bytes of a peer address (`host:port`) in a configuration. */
 export const ADDRESS_BYTES_MAX = 255;
+/** Removed ids a configuration remembers (the latest); an id removed longer ago could be added again. */
+export const REMOVED_IDS_KEPT = CONF_IDS_MAX;
 
 export interface ConfEntry {
   readonly change: ConfChange;
@@ -170,13 +193,13 @@ function shortString(s: string, what: string, max: number): Buffer {
 /**
  * A configuration as bytes: the voters, the learners and those promoted by
  * themselves, each a count and its ids, then the addresses as id and
- * address pairs. The same bytes in a configuration entry, in a snapshot
+ * address pairs, then the removed ids. The same bytes in a configuration entry, in a snapshot
  * sent to a follower and in the snapshot file.
  */
 export function encodeConfState(conf: ConfState): Buffer {
   const parts: Buffer[] = [];
   const addresses = Object.entries(conf.addresses);
-  for (const ids of [conf.voters, conf.learners, conf.autoPromote, addresses]) {
+  for (const ids of [conf.voters, conf.learners, conf.autoPromote, addresses, conf.removed]) {
     if (ids.length > CONF_IDS_MAX) throw new RangeError(`${ids.length} ids in one list (at most ${CONF_IDS_MAX})`);
   }
   for (const ids of [conf.voters, conf.learners, conf.autoPromote]) {
@@ -187,21 +210,26 @@ export function encodeConfState(conf: ConfState): Buffer {
   for (const [id, address] of addresses) {
     parts.push(shortString(id, 'a node id', NODE_ID_BYTES_MAX), shortString(address, 'an address', ADDRESS_BYTES_MAX));
   }
+  parts.push(Buffer.of(conf.removed.length));
+  for (const id of conf.removed) parts.push(shortString(id, 'a node id', NODE_ID_BYTES_MAX));
   return Buffer.concat(parts);
 }
 
-/** Reads what encodeConfState wrote, from `at`; undefined for bytes that are not a valid configuration. */
-export function decodeConfState(b: Buffer, start: number): { conf: ConfState; end: number } | undefined {
+/**
+ * Reads what encodeConfState wrote, from `start` to `end` (default: the end
+ * of `b`); undefined for bytes that are not a valid configuration.
+ */
+export function decodeConfState(b: Buffer, start: number, end = b.byteLength): { conf: ConfState; end: number } | undefined {
   let at = start;
   const str = (): string | undefined => {
     const n = b[at];
-    if (n === undefined || n === 0 || at + 1 + n > b.byteLength) return undefined;
+    if (n === undefined || n === 0 || at + 1 + n > end) return undefined;
     const s = b.toString('utf8', at + 1, at + 1 + n);
     at += 1 + n;
     return s;
   };
   const list = (): NodeId[] | undefined => {
-    const count = b[at];
+    const count = at < end ? b[at] : undefined;
     if (count === undefined) return undefined;
     at++;
     const out: NodeId[] = [];
@@ -215,7 +243,7 @@ export function decodeConfState(b: Buffer, start: number): { conf: ConfState; en
   const voters = list();
   const learners = list();
   const autoPromote = list();
-  const pairs = b[at];
+  const pairs = at < end ? b[at] : undefined;
   if (voters === undefined || learners === undefined || autoPromote === undefined || pairs === undefined) return undefined;
   at++;
   const addresses: Record<string, string> = {};
@@ -225,7 +253,9 @@ export function decodeConfState(b: Buffer, start: number): { conf: ConfState; en
     if (id === undefined || address === undefined || id in addresses) return undefined;
     addresses[id] = address;
   }
-  const conf = confState(voters, learners, autoPromote, addresses);
+  const removed = list();
+  if (removed === undefined) return undefined;
+  const conf = confState(voters, learners, autoPromote, addresses, removed);
   return confStateProblem(conf) === undefined ? { conf, end: at } : undefined;
 }
 

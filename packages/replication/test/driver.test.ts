@@ -191,9 +191,9 @@ describe('driver: Ready carried out over @distkv/wal and @distkv/net', () => {
       .filter((line) => line.startsWith('member'));
     expect(members).toHaveLength(3);
     // This node first (its own contact age is 0), then its peers.
-    expect(members[0]).toBe('member0:id=n2,client_addr=127.0.0.1:7002,http_addr=,last_contact_ms=0');
+    expect(members[0]).toBe('member0:id=n2,role=voter,client_addr=127.0.0.1:7002,http_addr=,last_contact_ms=0');
     expect(members.find((m) => m.includes('id=n1,'))).toMatch(
-      /^member\d:id=n1,client_addr=127\.0\.0\.1:7001,http_addr=127\.0\.0\.1:7201,last_contact_ms=\d+$/,
+      /^member\d:id=n1,role=voter,client_addr=127\.0\.0\.1:7001,http_addr=127\.0\.0\.1:7201,last_contact_ms=\d+$/,
     );
     expect(leader.replicationInfo().http_addr).toBe('127.0.0.1:7201');
   }, 60_000);

@@ -33,7 +33,13 @@ describe('configuration entries', () => {
   it('round-trip the change and the whole configuration it produces', () => {
     const change = { type: 'add-learner', node: 'n4' as NodeId, autoPromote: true } as const;
     const conf = applyConfChange(three, change);
-    expect(conf).toEqual({ voters: ids('1', '2', '3'), learners: ids('n4'), autoPromote: ids('n4'), addresses: {} });
+    expect(conf).toEqual({
+      voters: ids('1', '2', '3'),
+      learners: ids('n4'),
+      autoPromote: ids('n4'),
+      addresses: {},
+      removed: [],
+    });
     const payload = encodeConfEntry({ change, conf });
     expect(isConfPayload(payload)).toBe(true);
     expect(decodeConfEntry(payload)).toEqual({ change, conf });
@@ -63,6 +69,27 @@ describe('configuration entries', () => {
     expect(() => encodeConfEntry({ change: add, conf: applyConfChange(three, { ...add, address: 'x'.repeat(256) }) })).toThrow(
       /an address of 256 bytes/,
     );
+  });
+
+  it('remember removed ids: never added again, and kept to a bound', () => {
+    const removed = applyConfChange(three, { type: 'remove', node: '2' as NodeId });
+    expect(removed.removed).toEqual(ids('2'));
+    const again = { type: 'add-learner', node: '2' as NodeId, autoPromote: true } as const;
+    expect(confChangeProblem(removed, again, 9)).toMatch(/2 was removed from this cluster, and an id is never used again/);
+    const change = { type: 'remove', node: '2' as NodeId } as const;
+    expect(decodeConfEntry(encodeConfEntry({ change, conf: removed }))).toEqual({ change, conf: removed });
+    // A removed id that is a member, or one listed twice, is not a configuration.
+    for (const bad of [confState(ids('1', '3'), [], [], {}, ids('3')), confState(ids('1', '3'), [], [], {}, ids('2', '2'))])
+      expect(decodeConfEntry(encodeConfEntry({ change, conf: bad }))).toBeUndefined();
+    // The latest REMOVED_IDS_KEPT (255) are kept.
+    let c = confState(ids('a', 'b'));
+    for (let i = 0; i < 300; i++) {
+      c = applyConfChange(c, { type: 'add-learner', node: `x${i}` as NodeId, autoPromote: false });
+      c = applyConfChange(c, { type: 'remove', node: `x${i}` as NodeId });
+    }
+    expect(c.removed).toHaveLength(255);
+    expect(c.removed[0]).toBe('x45');
+    expect(decodeConfEntry(encodeConfEntry({ change, conf: c }))?.conf.removed).toEqual(c.removed);
   });
 
   it('decode every truncation, an unknown version or type, and an impossible configuration as nothing (a no-op)', () => {

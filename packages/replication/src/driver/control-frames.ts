@@ -17,6 +17,7 @@ export const FRAME_FORWARD = CONTROL_FRAME_MIN + 1; // from, request id, encoded
 export const FRAME_FORWARD_REPLY = CONTROL_FRAME_MIN + 2; // from, request id, index, result or error (JSON)
 export const FRAME_READ = CONTROL_FRAME_MIN + 3; // from, request id: a follower asks the leader for a read index
 export const FRAME_READ_REPLY = CONTROL_FRAME_MIN + 4; // from, request id, the confirmed read index
+export const FRAME_REMOVED = CONTROL_FRAME_MIN + 5; // from, the removed node: a member answers a removed node's connection
 // #endregion control-frames
 
 const TEXT_BYTES_MAX = 255;
@@ -28,7 +29,9 @@ export type ControlFrame =
   | { type: 'reply'; from: string; requestId: number; index: number; result: CommandResult }
   | { type: 'reply-error'; from: string; requestId: number; code: string; message: string; definite: boolean }
   | { type: 'read'; from: string; requestId: number }
-  | { type: 'read-reply'; from: string; requestId: number; index: number };
+  | { type: 'read-reply'; from: string; requestId: number; index: number }
+  /** `from` (a member) tells `node`, which dialed it, that a committed change removed it. */
+  | { type: 'removed'; from: string; node: string };
 
 function text(value: string): Buffer {
   const b = Buffer.from(value, 'utf8');
@@ -92,6 +95,8 @@ export function encodeControl(f: ControlFrame): Buffer {
       return Buffer.concat([Buffer.of(FRAME_READ), text(f.from), u32(f.requestId)]);
     case 'read-reply':
       return Buffer.concat([Buffer.of(FRAME_READ_REPLY), text(f.from), u32(f.requestId), u64(f.index)]);
+    case 'removed':
+      return Buffer.concat([Buffer.of(FRAME_REMOVED), text(f.from), text(f.node)]);
     case 'reply-error':
       return Buffer.concat([
         Buffer.of(FRAME_FORWARD_REPLY),
@@ -164,6 +169,10 @@ export function decodeControl(frame: Buffer): ControlFrame {
     const requestId = readU32();
     need(8);
     return { type: 'read-reply', from, requestId, index: Number(frame.readBigUInt64LE(at)) };
+  }
+  if (tag === FRAME_REMOVED) {
+    const from = readText();
+    return { type: 'removed', from, node: readText() };
   }
   throw new RangeError(`unknown control frame type ${tag}`);
 }

@@ -19,6 +19,8 @@ export interface AddressView {
 export interface InfoView {
   readonly status: Status;
   readonly voters: readonly NodeId[];
+  /** Non-voting members (membership, chapter 5). */
+  readonly learners: readonly NodeId[];
   readonly mode: ReplicationMode;
   readonly addresses: AddressView;
   readonly snapshotIndex: LogIndex;
@@ -32,8 +34,11 @@ export interface InfoView {
  * client address, learnt from its hello (or our own when we lead).
  * `last_contact_ms` is how long ago this node last heard its leader (a
  * follower), or a majority of the voters (the leader); empty when it
- * has not. One `member<i>` line per voter tells where each one is, so
- * asking any node is enough to find the others (`distkv status`).
+ * has not. One `member<i>` line per member, voters first, tells what each
+ * one is and where, so asking any node is enough to find the others
+ * (`distkv status`). `conf_role` is this node's own place: voter,
+ * learner, or none (joining, or removed); `conf_index` the index of the
+ * configuration in force (0: the one it started with).
  */
 export function infoFields(v: InfoView): Array<[string, string | number]> {
   const s = v.status;
@@ -54,6 +59,10 @@ export function infoFields(v: InfoView): Array<[string, string | number]> {
     ['forwards_pending', v.forwardsPending],
     ['http_addr', v.addresses.httpAddress(s.id) ?? ''],
     ['last_contact_ms', contact ?? ''],
+    ['conf_role', v.voters.includes(s.id) ? 'voter' : v.learners.includes(s.id) ? 'learner' : 'none'],
+    ['conf_index', s.confIndex],
+    ['voters', v.voters.length],
+    ['learners', v.learners.length],
   ];
   if (s.progress !== undefined) {
     let i = 0;
@@ -62,10 +71,11 @@ export function infoFields(v: InfoView): Array<[string, string | number]> {
       fields.push([`follower${i++}`, `id=${id},state=${p.state},match_index=${p.match},lag=${s.lastIndex - p.match}`]);
     }
   }
-  v.voters.forEach((id, i) => {
+  [...v.voters, ...v.learners].forEach((id, i) => {
     const heard = id === s.id ? 0 : v.addresses.sinceHeardMs(id);
     const parts = [
       `id=${id}`,
+      `role=${i < v.voters.length ? 'voter' : 'learner'}`,
       `client_addr=${v.addresses.clientAddress(id) ?? ''}`,
       `http_addr=${v.addresses.httpAddress(id) ?? ''}`,
       `last_contact_ms=${heard ?? ''}`,

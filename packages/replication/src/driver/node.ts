@@ -17,12 +17,12 @@ import { type Command, type CommandResult, DistkvError, encodeCommand, isDistkvE
 import type { KvBackend } from '@distkv/net';
 import { type ReadMode, type ReplicationMode, resolveLimits } from '../config.js';
 import { replicationError } from '../errors.js';
-import type { ConfChange, ConfState } from '../membership.js';
+import { type ConfChange, type ConfState, isMember } from '../membership.js';
 import { type Proposal, RaftNode, type Ready, type Status } from '../raft.js';
 import type { LogIndex, NodeId } from '../types.js';
 import { AddressBook } from './address-book.js';
 import { Compaction, catchUpTailOf } from './compaction.js';
-import { type ControlFrame, decodeControl } from './control-frames.js';
+import { type ControlFrame, decodeControl, encodeControl } from './control-frames.js';
 import { DurableLog } from './durable-log.js';
 import { Forwarder, ForwardServer } from './forwarding.js';
 import { infoFields, infoText, lastContactMs } from './info.js';
@@ -104,8 +104,9 @@ export class ReplicationNode implements KvBackend {
   readonly #reads: ReadBarrier;
   /** The addresses this node was started with (`--peers`): used for members the configuration names no address for. */
   readonly #configuredPeers: ReadonlyMap<NodeId, PeerAddress>;
-  /** The configuration the transport was last told about. */
+  /** The configurations the transport was last linked for: the one in force, and the last committed one. */
   #linkedConf: ConfState | undefined;
+  #linkedCommittedConf: ConfState | undefined;
   #removed = false;
   #onRemoved: () => void = () => undefined;
   readonly #removedPromise: Promise<void>;
@@ -187,6 +188,8 @@ export class ReplicationNode implements KvBackend {
       }
       this.#onControl(f);
     });
+    transport.setRefusePeer((id) => this.#refusal(id));
+    transport.onDialReply((frame, to) => this.#onDialReply(frame, to));
     transport.onMessage((m) => {
       if (this.#stopped || m.to !== this.id) return;
       this.#addresses.heard(m.from);
@@ -281,25 +284,35 @@ export class ReplicationNode implements KvBackend {
     return [...conf.voters, ...conf.learners];
   }
 
-  /** A member's peer address: the configuration's word, else `--peers`. */
+  /** A member's peer address: the configuration's word (in force, else last committed), else `--peers`. */
   peerAddress(id: string): PeerAddress | undefined {
-    const inConf = this.raft.conf.addresses[id as NodeId];
+    const inConf = this.raft.conf.addresses[id as NodeId] ?? this.#committedConf().addresses[id as NodeId];
     return (inConf === undefined ? undefined : parsePeerAddress(inConf)) ?? this.#configuredPeers.get(id as NodeId);
   }
 
   /** Each Ready, before its messages leave: a member just added must have a link for them to travel on. */
   #onReady(rd: Ready): void {
-    if (this.raft.conf !== this.#linkedConf) this.#linkMembers();
-    if (!this.#removed && rd.events.some((e) => e.type === 'removed')) {
-      this.#removed = true;
-      this.#onRemoved();
-    }
+    if (this.raft.conf !== this.#linkedConf || this.#committedConf() !== this.#linkedCommittedConf) this.#linkMembers();
+    if (rd.events.some((e) => e.type === 'removed')) this.#markRemoved();
   }
 
+  #committedConf(): ConfState {
+    return this.raft.confAt(this.raft.log.committed);
+  }
+
+  /**
+   * Links to the members of the configuration in force and of the last
+   * committed one: a leader whose removal is appended but not committed
+   * still needs the answers that commit it. A node that is no member yet
+   * (it joins) also answers the members it was told of: the leader's first
+   * appends and snapshot reach it before it knows any configuration.
+   */
   #linkMembers(): void {
     this.#linkedConf = this.raft.conf;
-    const peers = new Map<NodeId, PeerAddress>();
-    for (const id of this.#members()) {
+    this.#linkedCommittedConf = this.#committedConf();
+    const peers = new Map<NodeId, PeerAddress>(isMember(this.raft.conf, this.id) ? [] : this.#configuredPeers);
+    const committed = this.#linkedCommittedConf;
+    for (const id of new Set([...this.#members(), ...committed.voters, ...committed.learners])) {
       const address = id === this.id ? undefined : this.peerAddress(id);
       if (address !== undefined) peers.set(id, address);
     }
@@ -411,10 +424,51 @@ export class ReplicationNode implements KvBackend {
     });
   }
 
-  /** Settles once a change that removed this node has committed here: it is no member any more, and may be stopped. */
+  /**
+   * Settles once this node knows a committed change removed it: it applied
+   * that change, or (a follower the leader stopped sending to) a member it
+   * dialed said so. It is no member any more, and should be stopped.
+   */
   get removed(): Promise<void> {
     return this.#removedPromise;
   }
+
+  /** `told`: what a member said, logged here (an applied removal is logged as the Ready's event). */
+  #markRemoved(told?: string): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    if (told !== undefined)
+      this.#logLine(
+        `membership: ${this.id} was removed from the cluster (${told}); it no longer votes or serves, and can be stopped`,
+        'warn',
+      );
+    this.#onRemoved();
+  }
+
+  // #region tell-removed
+  /**
+   * A node that connects to this one and names itself: one a committed
+   * change removed is answered that it is out, and not heard (its
+   * connection is closed). Only a committed removal counts: an appended
+   * one may still be cut from the log.
+   */
+  #refusal(id: NodeId): Buffer | undefined {
+    if (this.#stopped || !this.raft.confAt(this.raft.log.committed).removed.includes(id)) return undefined;
+    return encodeControl({ type: 'removed', from: this.id, node: id });
+  }
+
+  /** What came back on a connection this node dialed: a member saying this node was removed. */
+  #onDialReply(frame: Buffer, to: NodeId): void {
+    let f: ControlFrame;
+    try {
+      f = decodeControl(frame);
+    } catch {
+      return;
+    }
+    if (f.type === 'removed' && f.node === this.id)
+      this.#markRemoved(`${to} said so when it dialed: a committed change removed it`);
+  }
+  // #endregion tell-removed
   // #endregion members
 
   /** The applied state. Followers serve reads of committed data from it. */
@@ -431,6 +485,7 @@ export class ReplicationNode implements KvBackend {
     return infoFields({
       status: this.raft.status(),
       voters: this.raft.conf.voters,
+      learners: this.raft.conf.learners,
       mode: this.mode,
       addresses: this.#addresses,
       snapshotIndex: this.#log.storage.snapshot().meta.index,
@@ -563,7 +618,7 @@ export class ReplicationNode implements KvBackend {
     if (f.type === 'hello') this.#addresses.onHello(f);
     else if (f.type === 'forward') this.#forwardServer.serveWrite(f.from as NodeId, f.requestId, f.command);
     else if (f.type === 'read') this.#forwardServer.serveRead(f.from as NodeId, f.requestId);
-    else this.#forwarder.onReply(f);
+    else if (f.type !== 'removed') this.#forwarder.onReply(f); // a removal notice counts only as a dial's answer
   }
 
   /**

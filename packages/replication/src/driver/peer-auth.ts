@@ -134,8 +134,11 @@ export class InboundGate {
     return this.#admitted.size;
   }
 
-  /** Takes a raw accepted socket; `onFrame` sees the frames that follow a successful handshake. */
-  admit(raw: Socket, frameBytesMax: number, onFrame: (frame: Buffer) => void): void {
+  /**
+   * Takes a raw accepted socket; `onFrame` sees the frames that follow a
+   * successful handshake, with the connection (to answer on it, or close it).
+   */
+  admit(raw: Socket, frameBytesMax: number, onFrame: (frame: Buffer, connection: FramedConnection) => void): void {
     const who = `inbound peer ${raw.remoteAddress ?? '?'}`;
     raw.on('error', () => undefined);
     if (this.#pending.size >= this.#limits.handshakesPendingMax) {
@@ -179,7 +182,7 @@ export class InboundGate {
         frameBytesMax,
         onFrame: (data) => {
           if (open) {
-            onFrame(data);
+            onFrame(data, framed);
             return;
           }
           heard = true;
@@ -187,7 +190,7 @@ export class InboundGate {
             // No authentication configured: the first frame admits the connection, so silent ones stay pending
             // (evicted by newer ones, closed after handshakeTimeoutMs) and cannot use up inboundConnectionsMax.
             open = established();
-            if (open) onFrame(data);
+            if (open) onFrame(data, framed);
             return;
           }
           const step = (handshake as AcceptorHandshake).onFrame(data);

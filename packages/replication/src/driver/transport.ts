@@ -66,6 +66,8 @@ class PeerLink {
   dropped = 0;
   /** The peer's id, so the hello frame can name it. */
   id = '';
+  /** setPeers dropped it: a connection that opens late is closed, and nothing is retried. */
+  retired = false;
   constructor(
     readonly address: PeerAddress,
     readonly limits: TransportLimits,
@@ -82,6 +84,8 @@ export class TcpTransport {
   #onMessage: (m: Message) => void = () => undefined;
   readonly #log: LogLine;
   #onControl: (frame: Buffer) => void = () => undefined;
+  #refusePeer: (id: NodeId) => Buffer | undefined = () => undefined;
+  #onDialReply: (frame: Buffer, to: NodeId) => void = () => undefined;
   #hello: Buffer | undefined;
   #decodeLimits: DecodeLimits;
   #closed = false;
@@ -151,6 +155,23 @@ export class TcpTransport {
     this.#onControl = handler;
   }
 
+  // #region refuse-removed
+  /**
+   * Asked once per inbound connection, when its first frame names the
+   * sender: a control frame to answer a sender that must not be heard
+   * (a node removed from the cluster) before the connection is closed, or
+   * undefined to go on. The dialer reads it with `onDialReply`.
+   */
+  setRefusePeer(refuse: (id: NodeId) => Buffer | undefined): void {
+    this.#refusePeer = refuse;
+  }
+
+  /** Control frames that come back on a connection this node dialed (`setRefusePeer`'s answers), with the peer dialed. */
+  onDialReply(handler: (frame: Buffer, to: NodeId) => void): void {
+    this.#onDialReply = handler;
+  }
+  // #endregion refuse-removed
+
   /** The first frame sent on every new outgoing connection (the driver's hello: id and client address). */
   setHello(frame: Buffer): void {
     assert(isControlFrame(frame), 'a hello is a control frame');
@@ -177,8 +198,26 @@ export class TcpTransport {
     c.destroy();
   }
 
+  /**
+   * The peers to link to, all of them: a peer no longer named (it left the
+   * members) loses its link and what was queued for it; one whose address
+   * changed is dialed at the new one.
+   */
   setPeers(peers: ReadonlyMap<NodeId, PeerAddress>): void {
-    for (const [id, address] of peers) if (!this.#links.has(id)) this.#links.set(id, new PeerLink(address, this.limits));
+    for (const [id, link] of this.#links) {
+      const address = peers.get(id);
+      if (address !== undefined && address.host === link.address.host && address.port === link.address.port) continue;
+      link.retired = true;
+      if (link.timer !== undefined) clearTimeout(link.timer);
+      link.connection?.destroy();
+      this.#links.delete(id);
+    }
+    for (const [id, address] of peers) {
+      if (this.#links.has(id)) continue;
+      const link = new PeerLink(address, this.limits);
+      link.id = id;
+      this.#links.set(id, link);
+    }
   }
 
   // #region peer-states
@@ -275,10 +314,23 @@ export class TcpTransport {
     socket.once('close', () => this.#inbound.delete(socket));
     // TLS, the handshake and the peer-port limits first; then frames as before.
     const speaksFor = new SenderBinding(`inbound peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
-    this.#gate.admit(socket, this.limits.frameBytesMax, (frame) => {
+    let asked = false;
+    /** False once the sender is one the driver refuses: answered, and the connection closed. */
+    const heard = (id: string, connection: FramedConnection): boolean => {
+      if (asked) return true;
+      asked = true;
+      const answer = this.#refusePeer(id as NodeId);
+      if (answer === undefined) return true;
+      connection.send(answer);
+      socket.end();
+      socket.destroySoon();
+      return false;
+    };
+    this.#gate.admit(socket, this.limits.frameBytesMax, (frame, connection) => {
       if (isControlFrame(frame)) {
         const claim = controlSender(frame);
         if (claim !== undefined && !this.#claims(speaksFor, claim.id, claim.what, socket)) return;
+        if (claim !== undefined && !heard(claim.id, connection)) return;
         this.#onControl(frame);
         return;
       }
@@ -294,6 +346,7 @@ export class TcpTransport {
         return;
       }
       if (!this.#claims(speaksFor, m.from, m.type, socket)) return;
+      if (!heard(m.from, connection)) return;
       this.#onMessage(m);
     });
   }
@@ -312,7 +365,10 @@ export class TcpTransport {
     link.connecting = true;
     const options = {
       frameBytesMax: this.limits.frameBytesMax,
-      onFrame: () => undefined, // replies come on the peer's own connection to us
+      // Replies come on the peer's own connection to us; on this one only a refusal (setRefusePeer).
+      onFrame: (frame: Buffer) => {
+        if (isControlFrame(frame)) this.#onDialReply(frame, link.id as NodeId);
+      },
       onClose: () => {
         link.connection = undefined;
         link.blocked = false;
@@ -322,7 +378,7 @@ export class TcpTransport {
     connectPeer(this.#security, link.address, options, this.limits.handshakeTimeoutMs, this.#refusals).then(
       (c) => {
         link.connecting = false;
-        if (this.#closed) {
+        if (this.#closed || link.retired) {
           c.destroy();
           return;
         }
@@ -343,7 +399,7 @@ export class TcpTransport {
   }
 
   #retry(link: PeerLink): void {
-    if (this.#closed || link.timer !== undefined) return;
+    if (this.#closed || link.retired || link.timer !== undefined) return;
     link.timer = setTimeout(() => {
       link.timer = undefined;
       this.#connect(link);
