@@ -17,6 +17,7 @@ import { clusterError } from './errors.js';
 import type { NodeEvent } from './events.js';
 import type { NodeMonitor } from './monitor.js';
 import type { SeriesPoint } from './series.js';
+import { membershipOf } from './wiring.js';
 
 // #region admin-limits
 export interface AdminLimits {
@@ -57,7 +58,13 @@ export interface NodeStatus {
   keys: number;
   /** Last heartbeat: ms since a follower heard its leader, or the leader a majority; null when it has not. */
   lastContactMs: number | null;
-  peers: Array<{ id: string; matchIndex: number; lag: number; state: string }>;
+  /** Membership (chapter 5): this node's place, the configuration's index and its members. */
+  membership: 'voter' | 'learner' | 'none';
+  confIndex: number;
+  voters: string[];
+  learners: string[];
+  /** Leader only: every other member's replication, learners' too (`role`). */
+  peers: Array<{ id: string; role: 'voter' | 'learner'; matchIndex: number; lag: number; state: string }>;
 }
 // #endregion status
 
@@ -67,7 +74,9 @@ export function nodeStatus(replica: ReplicationNode): NodeStatus {
   const peers: NodeStatus['peers'] = [];
   if (s.progress !== undefined) {
     for (const [id, p] of s.progress) {
-      if (id !== s.id) peers.push({ id, matchIndex: p.match, lag: s.lastIndex - p.match, state: p.state });
+      if (id === s.id) continue;
+      const role = s.conf.learners.includes(id) ? 'learner' : 'voter';
+      peers.push({ id, role, matchIndex: p.match, lag: s.lastIndex - p.match, state: p.state });
     }
   }
   const leaderAddress = String(info.leader_addr ?? '');
@@ -84,6 +93,10 @@ export function nodeStatus(replica: ReplicationNode): NodeStatus {
     replicationMode: replica.mode,
     keys: replica.store.size,
     lastContactMs: replica.lastContactMs() ?? null,
+    membership: membershipOf(replica).membership,
+    confIndex: s.confIndex,
+    voters: [...s.conf.voters],
+    learners: [...s.conf.learners],
     peers,
   };
 }

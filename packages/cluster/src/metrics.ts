@@ -24,6 +24,12 @@ export interface MetricsSource {
   lastContactMs: number | null;
   /** Leader only: each peer's match index and lag. */
   progress: Array<{ id: string; matchIndex: number; lag: number }>;
+  /** The configuration in force (membership, chapter 5): its index (0: the one the cluster started with) and members. */
+  confIndex: number;
+  voters: number;
+  learners: number;
+  /** This node's own place in it. */
+  membership: 'voter' | 'learner' | 'none';
   /** Each peer's outgoing link, from the transport. */
   links: Array<{ id: string; state: string; queued: number; dropped: number }>;
 }
@@ -111,6 +117,16 @@ export class NodeMetrics {
     gauge('distkv_raft_last_index', 'Last index in the local log.', (s) => s.lastIndex);
     gauge('distkv_raft_snapshot_index', 'Index of the latest snapshot (log compacted up to it).', (s) => s.snapshotIndex);
     gauge('distkv_store_keys', 'Keys in the applied store.', (s) => s.keys);
+    gauge(
+      'distkv_raft_conf_index',
+      'Log index of the membership configuration in force (0: the initial one).',
+      (s) => s.confIndex,
+    );
+    gauge('distkv_raft_voters', 'Voters in the configuration in force.', (s) => s.voters);
+    gauge('distkv_raft_learners', 'Learners (non-voting members) in the configuration in force.', (s) => s.learners);
+    gauge('distkv_raft_is_voter', '1 if this node is a voter (0: a learner, or not a member).', (s) =>
+      s.membership === 'voter' ? 1 : 0,
+    );
     gauge(
       'distkv_raft_last_contact_seconds',
       'Seconds since a follower last heard its leader, or the leader a majority (-1: never, or no leader).',

@@ -90,8 +90,21 @@ export function monitorSource(replica: ReplicationNode, transport: TcpTransport)
         keys: replica.store.size,
         lastContactMs: replica.lastContactMs() ?? null,
         progress,
+        ...membershipOf(replica),
       };
     },
     links: () => transport.peerStates().map((l) => ({ id: l.id, state: l.state, queued: l.queued, dropped: l.dropped })),
   };
+}
+
+/** Where the configuration in force stands, and this node's place in it: for /status, the metrics and the dashboard. */
+export function membershipOf(replica: ReplicationNode): {
+  confIndex: number;
+  voters: number;
+  learners: number;
+  membership: 'voter' | 'learner' | 'none';
+} {
+  const { conf, confIndex, id } = replica.status();
+  const membership = conf.voters.includes(id) ? 'voter' : conf.learners.includes(id) ? 'learner' : 'none';
+  return { confIndex, voters: conf.voters.length, learners: conf.learners.length, membership };
 }

@@ -29,6 +29,10 @@ export const quietStatus = {
   keys: 0,
   lastContactMs: null,
   progress: [],
+  confIndex: 0,
+  voters: 1,
+  learners: 0,
+  membership: 'voter' as const,
 };
 
 /** One voter, ready: for the tests that need a single node's ports. */

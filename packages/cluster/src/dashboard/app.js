@@ -103,7 +103,8 @@
     nodes.replaceChildren();
     list.forEach((ep) => {
       const s = ep.state.status;
-      const role = ep.reachable ? s.role : 'unreachable';
+      // A learner (membership, chapter 5) follows without a vote: its badge says so.
+      const role = !ep.reachable ? 'unreachable' : s.membership === 'learner' ? 'learner' : s.role;
       const isLeader = leader !== null && ep === leader;
       let lag = null;
       if (isLeader) lag = 0;
@@ -121,6 +122,10 @@
         dd('health', health, `health-${health.replace(' ', '-')}`),
         dd('leader', s.leader),
         dd('keys', s.keys),
+        dd(
+          'config',
+          s.confIndex === undefined ? null : `index ${s.confIndex}, ${s.voters.length} voters, ${s.learners.length} learners`,
+        ),
         dd('http', ep.state.httpAddress),
         dd('pid', ep.state.pid),
       );
