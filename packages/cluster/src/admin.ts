@@ -308,6 +308,7 @@ export class AdminServer {
     if (method === 'GET' && path === '/dashboard/state') return this.#json(res, 200, this.dashboardState());
     if (path === '/v1/leader/transfer') return this.#transfer(method, req, res);
     if (path === '/v1/members' || path.startsWith('/v1/members/')) return this.#members(method, path, req, res);
+    if (path === '/v1/snapshot') return this.#snapshot(method, req, res);
     if (path.startsWith('/v1/kv/') && path.length > '/v1/kv/'.length) {
       const key = Buffer.from(decodeURIComponent(path.slice('/v1/kv/'.length)), 'utf8');
       return this.#kv(method, key, req, res);
@@ -436,6 +437,27 @@ export class AdminServer {
     return this.#json(res, 200, answer(index));
   }
   // #endregion members
+
+  // #region snapshot
+  /**
+   * `GET /v1/snapshot`: an online backup of this node (ReplicationNode.backup),
+   * the bytes of a snapshot file, with the index and term it covers in
+   * headers. `distkv snapshot save` writes it to a file.
+   */
+  async #snapshot(method: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.resume();
+    if (method !== 'GET') throw methodNotAllowed(res, method, '/v1/snapshot', ['GET']);
+    const { bytes, meta } = await this.#replica.backup();
+    if (res.headersSent) return;
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': bytes.byteLength,
+      'x-distkv-index': String(meta.index),
+      'x-distkv-term': String(meta.term),
+    });
+    res.end(bytes);
+  }
+  // #endregion snapshot
 
   #jsonBody(body: Buffer, shape: string): Record<string, unknown> {
     let value: unknown;

@@ -23,7 +23,7 @@ export {
   describeReady,
   type PayloadFormatter,
 } from './describe.js';
-export { DurableLog, type DurableLogOptions } from './driver/durable-log.js';
+export { DurableLog, type DurableLogOptions, readSnapshotFile as readBackup } from './driver/durable-log.js';
 export { FrameBoundary } from './driver/frame-boundary.js';
 export { type MemberInfo, ReplicationNode } from './driver/node.js';
 export {

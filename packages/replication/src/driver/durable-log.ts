@@ -80,7 +80,7 @@ function snapshotFile(snapshot: Snapshot): Buffer {
   return frame(members === undefined ? SNAPSHOT_MAGIC : SNAPSHOT_CONF_MAGIC, Buffer.concat([head, data]));
 }
 
-function readSnapshotFile(file: Buffer): Snapshot {
+export function readSnapshotFile(file: Buffer): Snapshot {
   const withConf = file.toString('latin1', 0, 8) === SNAPSHOT_CONF_MAGIC;
   const body = unframe(withConf ? SNAPSHOT_CONF_MAGIC : SNAPSHOT_MAGIC, file, 'snapshot');
   const index = Number(body.readBigUInt64LE(0)) as LogIndex;
@@ -361,6 +361,39 @@ export class DurableLog {
   async close(): Promise<void> {
     await this.#wal.close();
   }
+
+  // #region seed
+  /**
+   * Makes `dir`, which must not exist or be empty, the data directory of a
+   * node of a new cluster restored from a backup: the snapshot (with the
+   * new cluster's members in its configuration), an empty log after it,
+   * and a hard state of its term with no vote. Every node of the new
+   * cluster is seeded from the same backup; they elect a leader in the
+   * next term. A directory that holds anything is refused: a voter's log
+   * and vote must never go back in time, so a live cluster's member is
+   * replaced (removed, and a fresh node added), never restored.
+   */
+  static async seed(dir: string, snapshot: Snapshot): Promise<void> {
+    const existing = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    if (existing.length > 0)
+      throw replicationError(
+        'DATA_DIR_NOT_EMPTY',
+        `${dir} is not empty: a backup seeds a new node only. To bring back a member of a running cluster, remove it (distkv member remove) and add a fresh node with --join; to restore a whole cluster, restore every node into a new, empty directory`,
+      );
+    if (snapshot.meta.conf === undefined || snapshot.meta.index === 0)
+      throw replicationError('STATE_CORRUPT', 'a backup must hold a snapshot of at least one entry, with its members');
+    const { log } = await DurableLog.open(dir);
+    try {
+      await log.#installSnapshot(snapshot);
+      await log.#saveHardState({ term: snapshot.meta.term, vote: null, commit: snapshot.meta.index });
+    } finally {
+      await log.close();
+    }
+  }
+  // #endregion seed
 
   async #installSnapshot(snapshot: Snapshot): Promise<void> {
     const hook = this.#walOptions.installHook ?? (() => {});

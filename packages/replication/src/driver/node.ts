@@ -12,6 +12,8 @@
  * ready-pump.ts and compaction.ts.
  */
 
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Command, type CommandResult, DistkvError, encodeCommand, isDistkvError, type LogLine, Store } from '@distkv/core';
 import type { KvBackend } from '@distkv/net';
@@ -19,11 +21,11 @@ import { type ReadMode, type ReplicationMode, resolveLimits } from '../config.js
 import { replicationError } from '../errors.js';
 import { type ConfChange, type ConfState, isMember } from '../membership.js';
 import { type Proposal, RaftNode, type Ready, type Status } from '../raft.js';
-import type { LogIndex, NodeId } from '../types.js';
+import type { LogIndex, NodeId, SnapshotMeta } from '../types.js';
 import { AddressBook } from './address-book.js';
 import { Compaction, catchUpTailOf } from './compaction.js';
 import { type ControlFrame, decodeControl, encodeControl } from './control-frames.js';
-import { DurableLog } from './durable-log.js';
+import { DurableLog, readSnapshotFile } from './durable-log.js';
 import { Forwarder, ForwardServer } from './forwarding.js';
 import { infoFields, infoText, lastContactMs } from './info.js';
 import { LeaderTransfers, TRANSFER_TIMEOUT_MS_DEFAULT } from './leader-transfer.js';
@@ -374,6 +376,7 @@ export class ReplicationNode implements KvBackend {
     });
   }
 
+  // #region add-member
   /**
    * Leader only: adds `id` at its peer `address` as a learner, once a
    * connection there passes the peer handshake (MEMBER_UNREACHABLE
@@ -398,6 +401,7 @@ export class ReplicationNode implements KvBackend {
     }
     return this.proposeConfChange({ type: 'add-learner', node: id as NodeId, autoPromote: options.autoPromote ?? true, address });
   }
+  // #endregion add-member
 
   /**
    * The members as this node knows them: role, addresses, and on the
@@ -643,6 +647,30 @@ export class ReplicationNode implements KvBackend {
     this.#pump.kick();
     return done;
   }
+
+  // #region backup
+  /**
+   * An online backup: the store as of this node's applied index (committed
+   * everywhere it was applied), with that index, its term and the members
+   * in force, as the bytes of a snapshot file (checksummed; readBackup and
+   * DurableLog.seed read it). It is the snapshot a compaction takes now:
+   * the log is compacted there too, and the copy briefly holds the event
+   * loop as every compaction does. NOTHING_TO_BACK_UP before any entry is
+   * applied.
+   */
+  async backup(): Promise<{ bytes: Buffer; meta: SnapshotMeta }> {
+    await this.compact();
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(this.#log.dir, 'snapshot'));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      throw replicationError('NOTHING_TO_BACK_UP', `${this.id} has applied no entry yet`);
+    }
+    // Compactions replace the file atomically: what was read is one whole snapshot; check it before it leaves.
+    return { bytes, meta: readSnapshotFile(bytes).meta };
+  }
+  // #endregion backup
 
   /** Resolves once there is no Ready to carry out (tests use it to wait without sleeping blindly). */
   idle(): Promise<void> {
