@@ -12,6 +12,8 @@ export interface LoadOptions {
   clients: number;
   requests: number;
   keyspace: number;
+  /** Ends the run early, once true (asked before each request): a load that lasts as long as something takes. */
+  stop?: () => boolean;
 }
 
 export interface LoadResult {
@@ -35,7 +37,7 @@ async function closedLoop(options: LoadOptions, one: (client: number, key: strin
   const started = performance.now();
   await Promise.all(
     Array.from({ length: options.clients }, async (_, client) => {
-      while (issued < options.requests) {
+      while (issued < options.requests && options.stop?.() !== true) {
         issued++;
         const key = `key:${Math.floor(Math.random() * options.keyspace)}`;
         const t0 = performance.now();
