@@ -71,7 +71,8 @@ describe('membership in the driver', () => {
     };
     const transports = new Map<string, TcpTransport>();
     for (const id of ['n1', 'n2', 'n3']) transports.set(id, await listen());
-    const addressOf = (id: string): PeerAddress => (transports.get(id) as TcpTransport).address;
+    const addresses = new Map([...transports].map(([id, t]) => [id, t.address] as const));
+    const addressOf = (id: string): PeerAddress => addresses.get(id) as PeerAddress;
     for (const id of ['n1', 'n2', 'n3']) {
       const peers = new Map(['n1', 'n2', 'n3'].filter((p) => p !== id).map((p) => [p, addressOf(p)] as const));
       members.set(id, await start(id, transports.get(id) as TcpTransport, peers, await newDir(id)));
@@ -189,5 +190,23 @@ describe('membership in the driver', () => {
     }
     // Every acknowledged write is there.
     for (let i = 0; i < written; i++) expect(now.store.get(`k${i}`)?.toString()).toBe(`v${i}`);
+
+    // An original member restarts with the --peers it was created with: the log's members win, and it says so.
+    const original = [...members.keys()].find((id) => id !== 'n4') as string;
+    const stale = new Map(['n1', 'n2', 'n3'].filter((p) => p !== original).map((p) => [p, addressOf(p)] as const));
+    const { dir, address } = members.get(original) as Member;
+    await (members.get(original) as Member).node.stop();
+    members.delete(original);
+    const again = await TcpTransport.listen(address, { entriesMax: 256, bytesMax: 1 << 22 });
+    members.set(original, await start(original, again, stale, dir));
+    const restarted = members.get(original) as Member;
+    expect([...restarted.node.status().conf.voters].sort()).toEqual([original, 'n4'].sort());
+    expect(restarted.lines.join('\n')).toMatch(
+      new RegExp(
+        `membership: the log's configuration \\(voters ${[original, 'n4'].sort().join(',')}, index \\d+\\) differs from --peers \\(n1,n2,n3\\); the log wins`,
+      ),
+    );
+    await waitUntil('a leader again', () => leader() !== undefined, 8000);
+    for (let i = 0; i < 5; i++) await write();
   }, 60_000);
 });

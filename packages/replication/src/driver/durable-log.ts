@@ -13,7 +13,7 @@
 import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assert, crc32c, type DistkvError } from '@distkv/core';
-import { type FsyncPolicy, Wal, type WalLimits } from '@distkv/wal';
+import { type FsyncPolicy, LOCK_FILE, Wal, type WalLimits } from '@distkv/wal';
 import { replicationError } from '../errors.js';
 import { type ConfState, decodeConfState, encodeConfState } from '../membership.js';
 import type { Ready } from '../raft.js';
@@ -364,7 +364,7 @@ export class DurableLog {
 
   // #region seed
   /**
-   * Makes `dir`, which must not exist or be empty, the data directory of a
+   * Makes `dir`, which must not exist or be empty (but for a data-dir lock), the data directory of a
    * node of a new cluster restored from a backup: the snapshot (with the
    * new cluster's members in its configuration), an empty log after it,
    * and a hard state of its term with no vote. Every node of the new
@@ -378,7 +378,8 @@ export class DurableLog {
       if (err.code === 'ENOENT') return [] as string[];
       throw err;
     });
-    if (existing.length > 0)
+    // The data-dir lock of whoever restores (the CLI takes it, as a server does) is no content.
+    if (existing.some((name) => name !== LOCK_FILE))
       throw replicationError(
         'DATA_DIR_NOT_EMPTY',
         `${dir} is not empty: a backup seeds a new node only. To bring back a member of a running cluster, remove it (distkv member remove) and add a fresh node with --join; to restore a whole cluster, restore every node into a new, empty directory`,
