@@ -19,6 +19,7 @@ import {
   type NodeId,
   type PeerAddress,
   type ReadMode,
+  type RemovedInfo,
   type ReplicationLimits,
   type ReplicationMode,
   ReplicationNode,
@@ -290,7 +291,7 @@ export class ClusterNode {
    * committed here: it no longer votes or serves writes, and the process
    * should stop (`distkv server` exits 0 with a line that says so).
    */
-  get removed(): Promise<void> {
+  get removed(): Promise<RemovedInfo> {
     return this.replica.removed;
   }
 

@@ -25,7 +25,7 @@ export {
 } from './describe.js';
 export { DurableLog, type DurableLogOptions, readSnapshotFile as readBackup } from './driver/durable-log.js';
 export { FrameBoundary } from './driver/frame-boundary.js';
-export { type MemberInfo, ReplicationNode } from './driver/node.js';
+export { type MemberInfo, type RemovedInfo, ReplicationNode } from './driver/node.js';
 export {
   defaultForwardLimits,
   electionDefaults,

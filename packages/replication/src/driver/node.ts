@@ -45,6 +45,12 @@ import { ReadBarrier } from './read-barrier.js';
 import { blindResult, type ProposeResult, ReadyPump } from './ready-pump.js';
 import { type PeerAddress, TcpTransport } from './transport.js';
 
+/** How a node learnt it was removed: it applied the change at `index`, or the member `toldBy` said so. */
+export interface RemovedInfo {
+  index: LogIndex | null;
+  toldBy: NodeId | null;
+}
+
 /** One member, as `memberList` reports it (null: not known on this node). */
 export interface MemberInfo {
   id: NodeId;
@@ -109,9 +115,11 @@ export class ReplicationNode implements KvBackend {
   /** The configurations the transport was last linked for: the one in force, and the last committed one. */
   #linkedConf: ConfState | undefined;
   #linkedCommittedConf: ConfState | undefined;
+  /** The ids the last committed configuration removed: refused, and told so, when they send (#refusal). */
+  #removedIds: ReadonlySet<string> = new Set();
   #removed = false;
-  #onRemoved: () => void = () => undefined;
-  readonly #removedPromise: Promise<void>;
+  #onRemoved: (how: RemovedInfo) => void = () => undefined;
+  readonly #removedPromise: Promise<RemovedInfo>;
 
   private constructor(options: ReplicationNodeOptions, raft: RaftNode, log: DurableLog, store: Store, transport: TcpTransport) {
     this.#failed = new Promise((resolve) => {
@@ -295,7 +303,8 @@ export class ReplicationNode implements KvBackend {
   /** Each Ready, before its messages leave: a member just added must have a link for them to travel on. */
   #onReady(rd: Ready): void {
     if (this.raft.conf !== this.#linkedConf || this.#committedConf() !== this.#linkedCommittedConf) this.#linkMembers();
-    if (rd.events.some((e) => e.type === 'removed')) this.#markRemoved();
+    const removal = rd.events.find((e) => e.type === 'removed');
+    if (removal !== undefined) this.#markRemoved({ index: removal.index, toldBy: null });
   }
 
   #committedConf(): ConfState {
@@ -312,6 +321,7 @@ export class ReplicationNode implements KvBackend {
   #linkMembers(): void {
     this.#linkedConf = this.raft.conf;
     this.#linkedCommittedConf = this.#committedConf();
+    this.#removedIds = new Set(this.#linkedCommittedConf.removed);
     const peers = new Map<NodeId, PeerAddress>(isMember(this.raft.conf, this.id) ? [] : this.#configuredPeers);
     const committed = this.#linkedCommittedConf;
     for (const id of new Set([...this.#members(), ...committed.voters, ...committed.learners])) {
@@ -433,31 +443,32 @@ export class ReplicationNode implements KvBackend {
    * that change, or (a follower the leader stopped sending to) a member it
    * dialed said so. It is no member any more, and should be stopped.
    */
-  get removed(): Promise<void> {
+  get removed(): Promise<RemovedInfo> {
     return this.#removedPromise;
   }
 
-  /** `told`: what a member said, logged here (an applied removal is logged as the Ready's event). */
-  #markRemoved(told?: string): void {
+  /** A member's word is logged here; an applied removal is logged as the Ready's event. */
+  #markRemoved(how: RemovedInfo): void {
     if (this.#removed) return;
     this.#removed = true;
-    if (told !== undefined)
+    if (how.toldBy !== null)
       this.#logLine(
-        `membership: ${this.id} was removed from the cluster (${told}); it no longer votes or serves, and can be stopped`,
+        `membership: ${this.id} was removed from the cluster (${how.toldBy} said so when it dialed: a committed change removed it); it no longer votes or serves, and can be stopped`,
         'warn',
       );
-    this.#onRemoved();
+    this.#onRemoved(how);
   }
 
   // #region tell-removed
   /**
-   * A node that connects to this one and names itself: one a committed
-   * change removed is answered that it is out, and not heard (its
-   * connection is closed). Only a committed removal counts: an appended
-   * one may still be cut from the log.
+   * A node that sends to this one, on a new connection or an old one: one a
+   * committed change removed is answered that it is out, and not heard
+   * (its connection is closed). Only a committed removal counts: an
+   * appended one may still be cut from the log. Asked for every frame, so
+   * it is a set lookup (kept by #linkMembers as commits move).
    */
   #refusal(id: NodeId): Buffer | undefined {
-    if (this.#stopped || !this.raft.confAt(this.raft.log.committed).removed.includes(id)) return undefined;
+    if (this.#stopped || !this.#removedIds.has(id)) return undefined;
     return encodeControl({ type: 'removed', from: this.id, node: id });
   }
 
@@ -469,8 +480,7 @@ export class ReplicationNode implements KvBackend {
     } catch {
       return;
     }
-    if (f.type === 'removed' && f.node === this.id)
-      this.#markRemoved(`${to} said so when it dialed: a committed change removed it`);
+    if (f.type === 'removed' && f.node === this.id) this.#markRemoved({ index: null, toldBy: to });
   }
   // #endregion tell-removed
   // #endregion members

@@ -157,10 +157,12 @@ export class TcpTransport {
 
   // #region refuse-removed
   /**
-   * Asked once per inbound connection, when its first frame names the
-   * sender: a control frame to answer a sender that must not be heard
+   * Asked for each frame that arrives, with the sender it names (so it must
+   * be cheap): a control frame to answer a sender that must not be heard
    * (a node removed from the cluster) before the connection is closed, or
-   * undefined to go on. The dialer reads it with `onDialReply`.
+   * undefined to go on. A connection opened before the sender was removed
+   * is refused at its next frame. The dialer reads the answer with
+   * `onDialReply`.
    */
   setRefusePeer(refuse: (id: NodeId) => Buffer | undefined): void {
     this.#refusePeer = refuse;
@@ -314,11 +316,8 @@ export class TcpTransport {
     socket.once('close', () => this.#inbound.delete(socket));
     // TLS, the handshake and the peer-port limits first; then frames as before.
     const speaksFor = new SenderBinding(`inbound peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
-    let asked = false;
     /** False once the sender is one the driver refuses: answered, and the connection closed. */
     const heard = (id: string, connection: FramedConnection): boolean => {
-      if (asked) return true;
-      asked = true;
       const answer = this.#refusePeer(id as NodeId);
       if (answer === undefined) return true;
       connection.send(answer);
