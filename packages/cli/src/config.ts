@@ -43,6 +43,33 @@ export function parsePeers(text: string): Map<string, PeerAddress> {
 }
 // #endregion parse-peers
 
+// #region parse-join
+/**
+ * `--join 127.0.0.1:7001,127.0.0.1:7201`: the client or admin endpoints of
+ * live members (as `distkv status --endpoints` takes them). Throws a
+ * message naming the bad part.
+ */
+export function parseJoin(text: string): Array<{ host: string; port: number }> {
+  const endpoints: Array<{ host: string; port: number }> = [];
+  for (const part of text.split(',')) {
+    const match = /^([^:,\s]+):(\d{1,5})$/.exec(part.trim());
+    const port = Number(match?.[2]);
+    if (match === null || port < 1 || port > 65_535)
+      throw new Error(`"${part}" is not host:port (a client or admin endpoint of a member)`);
+    endpoints.push({ host: match[1] as string, port });
+  }
+  return endpoints;
+}
+
+/** `--advertise-peer host:port` (or `[v6]:port`): this node's peer address as the others dial it. */
+export function parseHostPort(text: string): string {
+  const m = /^(?:\[[^\]\s]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[1]);
+  if (m === null || port < 1 || port > 65_535) throw new Error(`"${text}" is not host:port`);
+  return text.trim();
+}
+// #endregion parse-join
+
 /** `--user a:rw:pw,b:ro:pw` (or a JSON array in the config file): passwords may not hold commas on the flag. */
 function parseUsers(value: string | string[]): UserSpec[] {
   const specs = Array.isArray(value) ? value : value.split(',');
@@ -102,6 +129,14 @@ export const serverSettings = {
   peers: {
     schema: parsedBy(z.string({ error: 'must be a string id=host:port[,...]' }), parsePeers),
     help: 'replication: the other voters, id=host:port[,id=host:port...]; none: a one-node cluster (admin endpoint, same data layout)',
+  },
+  join: {
+    schema: parsedBy(z.string({ error: 'must be a string host:port[,...]' }), parseJoin),
+    help: 'replication: join a running cluster: host:port[,...] client or admin endpoints of any live members (instead of --peers); the node asks the leader to add it as a learner, promoted once caught up',
+  },
+  advertisePeer: {
+    schema: parsedBy(z.string({ error: 'must be a string host:port' }), parseHostPort),
+    help: "replication: this node's peer address as the other members dial it (default --bind:--peer-port)",
   },
   leader: { schema: text, help: 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one' },
   election: { schema: choice(['raft', 'bully']), help: 'replication: how the nodes elect a leader', default: 'raft' },
@@ -290,7 +325,28 @@ export function resolveServerConfig(sources: ConfigSources): {
 function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>>): void {
   const at = (name: SettingName): string => `${flagName(name)} (from ${origin[name] ?? 'default'})`;
   const problems: string[] = [];
-  if (c.peers !== undefined) {
+  if (c.peers !== undefined && c.join !== undefined)
+    problems.push(
+      `${at('join')} and ${at('peers')} are mutually exclusive: --peers seeds a new cluster, --join joins a running one`,
+    );
+  if (c.join !== undefined && c.peers === undefined) {
+    if (c.id === undefined) problems.push(`${at('join')} needs --id (this node)`);
+    if (c.peerPort === undefined) problems.push(`${at('join')} needs --peer-port`);
+    if (c.inMemory) problems.push(`${at('inMemory')} cannot replicate: the Raft log lives in --data-dir`);
+    if (c.leader !== undefined) problems.push(`${at('leader')}: a joining node needs elections, not a fixed leader`);
+    if (c.election === 'bully') problems.push(`${at('election')}: membership changes need raft elections`);
+    if (c.advertisePeer === undefined && isWildcard(c.bind))
+      problems.push(`${at('join')} with --bind ${c.bind} needs --advertise-peer: nobody can dial a wildcard address`);
+    try {
+      electionConfig({ election: c.election, ...(c.readMode !== undefined ? { readMode: c.readMode } : {}) });
+    } catch (err) {
+      if (!isDistkvError(err, 'ELECTION_CONFIG_INVALID')) throw err;
+      problems.push(`${at('readMode')}: ${err.detail}`);
+    }
+    problems.push(...timingProblems(c, origin, at));
+    if (c.fsync !== 'always' && origin.fsync !== 'default')
+      problems.push(`${at('fsync')}: ${c.fsync} applies to a single node only; a replica's Raft log always fsyncs`);
+  } else if (c.peers !== undefined) {
     const alone = c.peers.size === 0;
     if (c.id === undefined) problems.push(`${at('peers')} needs --id (this node)`);
     if (c.peerPort === undefined && !alone) problems.push(`${at('peers')} needs --peer-port`);
@@ -316,11 +372,15 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
       problems.push(`${at('fsync')}: ${c.fsync} applies to a single node only; a replica's Raft log always fsyncs`);
   } else {
     // biome-ignore format: one list
-    for (const name of ['peerPort', 'leader', 'httpPort', 'tickMs', 'heartbeatTicks', 'electionTicks', 'snapshotCatchUpEntries', 'snapshotCatchUpBytes'] as const) {
-      if (c[name] !== undefined) problems.push(`${at(name)} needs --peers (a replicated node)`);
+    for (const name of ['peerPort', 'leader', 'httpPort', 'tickMs', 'heartbeatTicks', 'electionTicks', 'snapshotCatchUpEntries', 'snapshotCatchUpBytes', 'advertisePeer'] as const) {
+      if (c[name] !== undefined) problems.push(`${at(name)} needs --peers or --join (a replicated node)`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]' || host === '';
 }
 
 // #region timing-rules
@@ -334,7 +394,8 @@ export function effectiveTiming(c: ServerConfig): {
   heartbeatTicks: number;
   electionTicks: number;
 } {
-  const preset = resolveTimingPreset(c.timing, c.bind, c.peers?.values() ?? []);
+  // A joining node's peers are not known yet: the hosts it joins through stand for them.
+  const preset = resolveTimingPreset(c.timing, c.bind, c.peers?.values() ?? c.join ?? []);
   const base = preset === 'loopback' ? loopbackTimings : electionDefaults;
   return {
     preset,

@@ -151,41 +151,46 @@ describe('distkv cluster up and status', () => {
     ]);
   });
 
-  it('lists the voters one answer names: an unusable or unknown address is an unreachable row, never a crash', async () => {
-    // A fake node: any request gets this INFO (one RESP bulk string). Its members: itself, one with an
-    // impossible port, one whose address it never learnt.
+  /** A fake node: any request gets the INFO that `lines` give (one RESP bulk string), with `port` its own. */
+  async function withFakeNode(lines: (port: number) => string[], check: (port: number) => Promise<void>): Promise<void> {
     const s = createServer((socket) => {
       socket.on('data', () => {
-        const port = (s.address() as AddressInfo).port;
-        const text = [
-          '# Replication',
-          'role:leader',
-          'node_id:x1',
-          'leader_id:x1',
-          'term:3',
-          'commit_index:5',
-          'applied_index:5',
-          'last_contact_ms:0',
-          `member0:id=x1,client_addr=127.0.0.1:${port},http_addr=,last_contact_ms=0`,
-          'member1:id=x2,client_addr=127.0.0.1:99999,http_addr=,last_contact_ms=1500',
-          'member2:id=x3,client_addr=,http_addr=,last_contact_ms=',
-          '',
-        ].join('\r\n');
+        const text = [...lines((s.address() as AddressInfo).port), ''].join('\r\n');
         socket.write(`$${Buffer.byteLength(text)}\r\n${text}\r\n`);
       });
     });
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     try {
-      const port = (s.address() as AddressInfo).port;
+      await check((s.address() as AddressInfo).port);
+    } finally {
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  }
+
+  it('lists the voters one answer names: an unusable or unknown address is an unreachable row, never a crash', async () => {
+    // Its members: itself, one with an impossible port, one whose address it never learnt.
+    // biome-ignore format: one INFO line per line
+    const info = (port: number) => ['# Replication', 'role:leader', 'node_id:x1', 'leader_id:x1', 'term:3', 'commit_index:5',
+      'applied_index:5', 'last_contact_ms:0', `member0:id=x1,client_addr=127.0.0.1:${port},http_addr=,last_contact_ms=0`,
+      'member1:id=x2,client_addr=127.0.0.1:99999,http_addr=,last_contact_ms=1500', 'member2:id=x3,client_addr=,http_addr=,last_contact_ms='];
+    await withFakeNode(info, async (port) => {
       const view = await status([`127.0.0.1:${port}`]);
       expect(view.nodes.map((n) => [n.id, n.role, n.client_addr, n.last_heartbeat_ms])).toEqual([
         ['x1', 'leader', `127.0.0.1:${port}`, 0],
         ['x2', 'unreachable', '127.0.0.1:99999', 1500],
         ['x3', 'unreachable', '', null],
       ]);
-    } finally {
-      await new Promise<void>((resolve) => s.close(() => resolve()));
-    }
+    });
+  });
+
+  it('shows a learner (a member without a vote) as one, not as a follower', async () => {
+    // biome-ignore format: one INFO line per line
+    const info = (port: number) => ['# Replication', 'role:follower', 'node_id:x4', 'leader_id:x1', 'term:3', 'commit_index:5',
+      'applied_index:4', 'last_contact_ms:7', 'conf_role:learner', `member0:id=x4,role=learner,client_addr=127.0.0.1:${port},http_addr=,last_contact_ms=0`];
+    await withFakeNode(info, async (port) => {
+      const view = await status([`127.0.0.1:${port}`]);
+      expect(view.nodes.map((n) => [n.id, n.role, n.leader])).toEqual([['x4', 'learner', 'x1']]);
+    });
   });
 
   it('client follows the leader when it is SIGKILLed; SIGKILL of cluster up takes every node with it', async () => {

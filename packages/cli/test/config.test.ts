@@ -142,7 +142,47 @@ describe('election timing and the catch-up tail (issue 17)', () => {
       '--election-ticks (from flag --election-ticks): election timing does not apply to a fixed leader (--leader); use --tick-ms',
     ]);
     expect(problems({ flags: { tickMs: '20' }, env: {} })).toEqual([
-      '--tick-ms (from flag --tick-ms) needs --peers (a replicated node)',
+      '--tick-ms (from flag --tick-ms) needs --peers or --join (a replicated node)',
+    ]);
+  });
+
+  it('takes --join (client or admin endpoints) instead of --peers, with the rules of a replica', () => {
+    const join = { join: '127.0.0.1:7001, 127.0.0.1:7202', id: 'n4', peerPort: '7104' };
+    const { config } = resolveServerConfig({ flags: join, env: { DISTKV_ADVERTISE_PEER: '10.0.0.4:7104' } });
+    expect(config).toMatchObject({
+      id: 'n4',
+      peerPort: 7104,
+      advertisePeer: '10.0.0.4:7104',
+      join: [
+        { host: '127.0.0.1', port: 7001 },
+        { host: '127.0.0.1', port: 7202 },
+      ],
+    });
+    expect(config.peers).toBeUndefined();
+    expect(effectiveTiming(config).preset).toBe('loopback'); // the hosts it joins through stand for its peers
+    expect(problems({ flags: { ...join, peers: 'n1=127.0.0.1:7101' }, env: {} })).toEqual([
+      '--join (from flag --join) and --peers (from flag --peers) are mutually exclusive: --peers seeds a new cluster, --join joins a running one',
+    ]);
+    expect(problems({ flags: { join: '127.0.0.1:7001' }, env: { DISTKV_FSYNC: 'none' } })).toEqual([
+      '--join (from flag --join) needs --id (this node)',
+      '--join (from flag --join) needs --peer-port',
+      "--fsync (from environment DISTKV_FSYNC): none applies to a single node only; a replica's Raft log always fsyncs",
+    ]);
+    expect(problems({ flags: { ...join, leader: 'n1', election: 'bully' }, env: {} })).toEqual([
+      '--leader (from flag --leader): a joining node needs elections, not a fixed leader',
+      '--election (from flag --election): membership changes need raft elections',
+    ]);
+    expect(problems({ flags: { ...join, bind: '0.0.0.0', unsafeNoAuth: true }, env: {} })).toEqual([
+      '--join (from flag --join) with --bind 0.0.0.0 needs --advertise-peer: nobody can dial a wildcard address',
+    ]);
+    expect(problems({ flags: { ...join, join: '127.0.0.1' }, env: {} })).toEqual([
+      'flag --join: "127.0.0.1" is not host:port (a client or admin endpoint of a member) (got "127.0.0.1")',
+    ]);
+    expect(problems({ flags: { advertisePeer: '127.0.0.1:7104' }, env: {} })).toEqual([
+      '--advertise-peer (from flag --advertise-peer) needs --peers or --join (a replicated node)',
+    ]);
+    expect(problems({ flags: { ...join, advertisePeer: 'nohost' }, env: {} })).toEqual([
+      'flag --advertise-peer: "nohost" is not host:port (got "nohost")',
     ]);
   });
 
@@ -157,7 +197,7 @@ describe('election timing and the catch-up tail (issue 17)', () => {
       'flag --snapshot-catch-up-bytes: must be an integer from 0 to 4503599627370496 (got "1MiB")',
     ]);
     expect(problems({ flags: { snapshotCatchUpEntries: '10' }, env: {} })).toEqual([
-      '--snapshot-catch-up-entries (from flag --snapshot-catch-up-entries) needs --peers (a replicated node)',
+      '--snapshot-catch-up-entries (from flag --snapshot-catch-up-entries) needs --peers or --join (a replicated node)',
     ]);
   });
 });

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, Option } from 'commander';
 import { commandGroup, integer } from './arguments.js';
+import { ADDED_NODE_FILE, isRemoved, nodeDirs, readAddedNode, runsNode, stopPid } from './cluster-files.js';
 
 interface ClusterUpFlags {
   nodes: number;
@@ -31,10 +32,13 @@ export const defaultNodes = 3;
 const binPath = fileURLToPath(new URL('../../bin/distkv.mjs', import.meta.url));
 const colours = [36, 33, 35, 32, 34, 31];
 
-export function registerClusterCommand(program: Command): void {
+/** `cluster up`; returns the `cluster` group, which add-node and remove-node join (cluster-members.ts). */
+export function registerClusterCommand(program: Command): Command {
   const cluster = commandGroup(program, 'cluster', 'run a local cluster', [
     'distkv cluster up',
     'distkv cluster up --nodes 5 --base-port 8001',
+    'distkv cluster add-node          # n4 joins the running cluster',
+    'distkv cluster remove-node n2',
   ]);
   cluster
     .command('up')
@@ -91,6 +95,7 @@ export function registerClusterCommand(program: Command): void {
       }
       await clusterUp(flags);
     });
+  return cluster;
 }
 
 interface NodeProcess {
@@ -153,17 +158,40 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
     process.stdout.write(`${line}\n`);
   };
   const nodes: NodeProcess[] = [];
-  for (let i = 1; i <= flags.nodes; i++) {
+  const dataDir = resolve(flags.dataDir);
+  // Nodes `cluster add-node` started (detached, see cluster-members.ts) are started again, and
+  // nodes `cluster remove-node` removed are not: the members are what the membership changes made.
+  const added = nodeDirs(dataDir).flatMap((i) => {
+    const recorded = readAddedNode(join(dataDir, `n${i}`));
+    return recorded === undefined || i <= flags.nodes || isRemoved(join(dataDir, `n${i}`)) ? [] : [{ i, recorded }];
+  });
+  const starts = [
+    ...Array.from({ length: flags.nodes }, (_, j) => ({ i: j + 1, args: serverArgs(flags, j + 1) })),
+    ...added.map(({ i, recorded }) => ({ i, args: recorded.args })),
+  ];
+  for (const { i, args } of starts) {
     const id = `n${i}`;
-    mkdirSync(join(resolve(flags.dataDir), id), { recursive: true });
+    const dir = join(dataDir, id);
+    if (isRemoved(dir)) {
+      out(`distkv cluster: ${id} was removed from the cluster (distkv cluster remove-node): not started`);
+      continue;
+    }
+    const running = readAddedNode(dir);
+    if (running !== undefined && runsNode(running.pid, dir)) {
+      out(`distkv cluster: ${id} runs already (pid ${running.pid}, started by distkv cluster add-node): left running`);
+      continue;
+    }
+    mkdirSync(dir, { recursive: true });
     // Its own process group (detached): a Ctrl-C in the terminal reaches only
     // this process, which then stops each node once, with SIGTERM. The IPC
     // channel is the node's lifeline: when this process dies, even by
     // SIGKILL, the channel closes and the node shuts itself down.
-    const child = spawn(process.execPath, [binPath, ...serverArgs(flags, i)], {
+    const child = spawn(process.execPath, [binPath, ...args], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       detached: true,
     });
+    if (running !== undefined && child.pid !== undefined)
+      writeFileSync(join(dir, ADDED_NODE_FILE), `${JSON.stringify({ ...running, pid: child.pid })}\n`);
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
     const node: NodeProcess = { id, child, ports: nodePorts(flags.basePort, i), listening: false, exited };
     const prefix = prefixer(id, i - 1);
@@ -175,11 +203,21 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
     nodes.push(node);
   }
   let stopping = false;
+  /** Nodes `cluster add-node` started while this process ran: not its children, stopped with them by pid. */
+  const detached = (): Array<{ id: string; pid: number }> =>
+    nodeDirs(dataDir).flatMap((i) => {
+      const dir = join(dataDir, `n${i}`);
+      const recorded = readAddedNode(dir);
+      const ours = nodes.some((n) => n.child.pid === recorded?.pid);
+      return recorded === undefined || ours || !runsNode(recorded.pid, dir) ? [] : [{ id: recorded.id, pid: recorded.pid }];
+    });
   const stopAll = async (code: number): Promise<never> => {
     stopping = true;
     for (const n of nodes) signal(n.child, 'SIGTERM');
+    const others = detached();
+    for (const d of others) out(`distkv cluster: stopping ${d.id} (pid ${d.pid}, started by distkv cluster add-node)`);
     const bound = new Promise<'late'>((r) => setTimeout(() => r('late'), 10_000).unref());
-    await Promise.race([Promise.all(nodes.map((n) => n.exited)), bound]);
+    await Promise.race([Promise.all([...nodes.map((n) => n.exited), ...others.map((d) => stopPid(d.pid))]), bound]);
     for (const n of nodes) {
       if (n.child.exitCode === null && n.child.signalCode === null) {
         out(`distkv cluster: ${n.id} (pid ${n.child.pid}) did not stop within 10 s: SIGKILL`);
@@ -187,12 +225,21 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
       }
     }
     await Promise.all(nodes.map((n) => n.exited));
-    out(`distkv cluster: ${nodes.length === 1 ? 'the node is' : `all ${nodes.length} nodes are`} stopped`);
+    const stopped = nodes.length + others.length;
+    out(`distkv cluster: ${stopped === 1 ? 'the node is' : `all ${stopped} nodes are`} stopped`);
     process.exit(code);
   };
   // Should this process die some other way, take the nodes with it.
   process.on('exit', () => {
     for (const n of nodes) signal(n.child, 'SIGKILL');
+    if (stopping) return;
+    for (const d of detached()) {
+      try {
+        process.kill(d.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
   });
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(s, () => {
@@ -255,7 +302,10 @@ function selfCommand(): string {
 
 function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: string) => void): void {
   const single = flags.nodes === 1;
-  const mode = single ? `one node (no replication, fsync ${flags.fsync})` : `${flags.nodes} nodes, ${flags.election} elections`;
+  const added = nodes.filter((n) => Number(n.id.slice(1)) > flags.nodes).length;
+  const mode = single
+    ? `one node (no replication, fsync ${flags.fsync})`
+    : `${nodes.length} nodes${added > 0 ? ` (${added} added by cluster add-node)` : ''}, ${flags.election} elections`;
   out('');
   out(`distkv cluster up: ${mode}, data in ${resolve(flags.dataDir)}`);
   for (const n of nodes) {

@@ -3,7 +3,7 @@ import { ClusterNode } from '@distkv/cluster';
 import { isDistkvError } from '@distkv/core';
 import { type KvBackend, Server, type ServerLimits } from '@distkv/net';
 import { MemoryBackend } from '@distkv/net/testing';
-import type { PeerAddress } from '@distkv/replication';
+import { type PeerAddress, parsePeerAddress, type RemovedInfo } from '@distkv/replication';
 import { DataDirLock, DurableStore } from '@distkv/wal';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
@@ -19,6 +19,7 @@ import {
 } from '../config.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security-flags.js';
+import { changeMembers, findMembers, MembersError, sleep } from './members-api.js';
 
 export { parsePeers } from '../config.js';
 
@@ -52,6 +53,8 @@ export function registerServerCommand(program: Command): void {
         '  DISTKV_PORT=7001 distkv server --config distkv.json',
         '  distkv server --id n1 --port 7001 --peer-port 7101 --http-port 7201 \\',
         '    --peers n2=127.0.0.1:7102,n3=127.0.0.1:7103 --data-dir ./data/n1',
+        '  distkv server --id n4 --port 7004 --peer-port 7104 --http-port 7204 \\',
+        '    --join 127.0.0.1:7001 --data-dir ./data/n4   # joins the running cluster',
       ].join('\n'),
     )
     .action(async (raw: Record<string, unknown>) => {
@@ -94,7 +97,7 @@ async function runServer(config: ServerConfig): Promise<void> {
     const lock = DataDirLock.acquire(resolve(config.dataDir));
     process.once('exit', () => lock.release());
   }
-  if (config.peers !== undefined) {
+  if (config.peers !== undefined || config.join !== undefined) {
     await runClusterNode(config, limits, logger);
     return;
   }
@@ -185,13 +188,16 @@ function onSignals(logger: Logger, shutdown: () => Promise<void>): void {
 // #endregion signals
 
 // #region start-replica
-/** `--peers` given: this node is one voter of a replicated cluster, built as a ClusterNode. */
+/** `--peers` (or `--join`) given: this node is one member of a replicated cluster, built as a ClusterNode. */
 async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits>, logger: Logger): Promise<void> {
-  const peers = config.peers as Map<string, PeerAddress>;
   const id = config.id as string;
+  const joining = config.join === undefined ? undefined : await discoverCluster(config, logger);
+  const peers = joining?.peers ?? (config.peers as Map<string, PeerAddress>);
   const node = await ClusterNode.start({
     id,
     peers,
+    ...(joining === undefined ? {} : { join: true }),
+    ...(joining === undefined && config.advertisePeer === undefined ? {} : { advertisePeer: advertisedPeer(config) }),
     // A one-node cluster (--peers none) has nobody to listen for: any free port unless one is given.
     peerListen: { host: config.bind, port: config.peerPort ?? 0 },
     dataDir: resolve(config.dataDir),
@@ -232,14 +238,17 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     process.exit(3);
   });
   // #endregion fail-stop
+  void node.removed.then((how) => stopRemoved(node, how, logger));
+  const joined = joining === undefined ? '' : await joinCluster(node, config, joining, logger);
   const { host, port } = node.server.address;
   const replica = node.replica;
   const admin = node.admin?.address;
   const leading = config.leader === undefined ? `${config.election} elections` : `leader ${config.leader}`;
   const http = admin === undefined ? '' : `, admin http on ${admin.host}:${admin.port}`;
-  const voters = replica.raft.config.voters.length;
-  const peersOn = voters === 1 ? `no peers, fsync ${config.fsync}` : `peers on ${config.bind}:${config.peerPort}`;
-  const where = `replica ${replica.id} of ${voters}, ${leading}, ${timingText(replica.timing)}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}`;
+  const voters = joining === undefined ? replica.raft.config.voters.length : replica.raft.conf.voters.length;
+  const peersOn =
+    voters === 1 && joining === undefined ? `no peers, fsync ${config.fsync}` : `peers on ${config.bind}:${config.peerPort}`;
+  const where = `replica ${replica.id} of ${voters}, ${leading}, ${timingText(replica.timing)}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}${joined}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
   process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
 }
@@ -250,3 +259,120 @@ export function timingText(t: ClusterNode['replica']['timing']): string {
   const e = t.electionTimeoutTicks * t.tickMs;
   return `timing ${t.preset} (tick ${t.tickMs} ms, heartbeat ${t.heartbeatIntervalTicks * t.tickMs} ms, election timeout ${e}-${2 * e} ms)`;
 }
+
+// #region join
+/** The cluster a `--join` node joins, as its members list it (GET /v1/members), and the peers to reach. */
+interface Joining {
+  peers: Map<string, PeerAddress>;
+  /** Where the members answered: the endpoints to find the leader from when adding this node. */
+  endpoints: string;
+  /** The cluster lists this node already (a restart, or an operator's `member add`): no add is sent. */
+  listed: boolean;
+}
+
+/** This node's peer address as the others dial it: --advertise-peer, else --bind:--peer-port. */
+function advertisedPeer(config: ServerConfig): string {
+  return config.advertisePeer ?? `${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${config.peerPort}`;
+}
+
+/** How long `--join` looks for the members, and tries to be added (a pending change is retried within it). */
+const JOIN_TIMEOUT_MS = 30_000;
+/** The most attempts at the add, and the longest wait between two (the backoff doubles from 250 ms). */
+const JOIN_ATTEMPTS_MAX = 8;
+const JOIN_BACKOFF_MAX_MS = 4_000;
+
+/** One line on stderr, the node stopped, exit 1: a join that cannot go on. */
+async function refuseJoin(message: string, node?: ClusterNode): Promise<never> {
+  process.stderr.write(`distkv server: ${message}\n`);
+  await Promise.race([node?.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  process.exit(1);
+}
+
+/**
+ * `--join`: asks the endpoints (client or admin ports of live members) for
+ * the members and their peer addresses. Peers are every member but this
+ * node; at least one must have a peer address.
+ */
+async function discoverCluster(config: ServerConfig, logger: Logger): Promise<Joining> {
+  const endpoints = (config.join ?? []).map((e) => `${e.host}:${e.port}`).join(',');
+  let found: Awaited<ReturnType<typeof findMembers>> | undefined;
+  // The members may be starting too (a whole cluster restarted at once): asked again, for a bounded time.
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  for (let attempt = 1; found === undefined; attempt++) {
+    try {
+      found = await findMembers(endpoints);
+    } catch (err) {
+      if (!(err instanceof MembersError) || Date.now() >= deadline)
+        return refuseJoin(`--join ${endpoints}: ${(err as Error).message}`);
+      if (attempt === 1)
+        logger.warn(`membership: --join ${endpoints}: ${err.message}; trying again for ${JOIN_TIMEOUT_MS / 1000} s`);
+      await sleep(Math.min(2_000, 250 * attempt));
+    }
+  }
+  const peers = new Map<string, PeerAddress>();
+  for (const m of found.answer.members) {
+    if (m.id === config.id || m.peerAddress === null) continue;
+    const address = parsePeerAddress(m.peerAddress);
+    if (address !== undefined) peers.set(m.id, address);
+  }
+  if (peers.size === 0)
+    return refuseJoin(`--join ${endpoints}: ${found.from} lists no member with a peer address to replicate from`);
+  const listed = found.answer.members.some((m) => m.id === config.id);
+  logger.info(
+    `membership: joining the cluster of ${[...peers.keys()].join(', ')} (leader ${found.answer.leader ?? 'unknown'}, as ${found.from} lists it)${listed ? `; ${config.id} is listed already, so no add is sent` : ''}`,
+  );
+  // The members' admin endpoints: any of them finds the leader (the given endpoints stay first).
+  const admin = found.answer.members.flatMap((m) => (m.httpAddress ? [m.httpAddress.replace(/^https?:\/\//, '')] : []));
+  return { peers, endpoints: [...new Set([...endpoints.split(','), ...admin])].join(','), listed };
+}
+
+/**
+ * Once the node listens: asks the leader to add it (POST /v1/members),
+ * unless its own log or the cluster lists it already (a restart). A
+ * pending change (CONF_CHANGE_PENDING), a leader change or no leader yet
+ * is retried with a bounded backoff; any other refusal stops the node and
+ * exits 1. Returns what the listening line says of it.
+ */
+async function joinCluster(node: ClusterNode, config: ServerConfig, joining: Joining, logger: Logger): Promise<string> {
+  const id = config.id as string;
+  if (node.replica.memberList().some((m) => m.self))
+    return `, a member by its log (configuration index ${node.replica.status().confIndex})`;
+  if (joining.listed) return ', listed as a member already: waiting for the leader to replicate to it';
+  const peerAddress = advertisedPeer(config);
+  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      logger.info(`membership: asking the leader to add ${id} at ${peerAddress} (attempt ${attempt})`);
+      const { leader, answer } = await changeMembers(
+        joining.endpoints,
+        { method: 'POST', path: '', body: { id, peerAddress } },
+        Math.max(1_000, deadline - Date.now()),
+      );
+      return `, added by ${leader} as a learner at index ${answer.index} (promoted to voter once caught up)`;
+    } catch (err) {
+      if (!(err instanceof MembersError)) throw err;
+      // Retried: a change before this one not committed yet, no leader known for now, the leader busy or gone.
+      const retry = err.code === undefined || err.code === 'CONF_CHANGE_PENDING' || err.code === 'TIMEOUT';
+      // A TIMEOUT may still have committed: the list says.
+      if (err.code === 'TIMEOUT' || err.code === 'CONF_CHANGE_INVALID') {
+        const listed = await findMembers(joining.endpoints).catch(() => undefined);
+        if (listed?.answer.members.some((m) => m.id === id)) return `, listed as a member by ${listed.from} (its add committed)`;
+      }
+      if (!retry || attempt >= JOIN_ATTEMPTS_MAX || Date.now() >= deadline)
+        return refuseJoin(`could not join the cluster as ${id} at ${peerAddress}: ${err.message}`, node);
+      const wait = Math.min(JOIN_BACKOFF_MAX_MS, 250 * 2 ** (attempt - 1));
+      logger.warn(`membership: ${err.message}; trying again in ${wait} ms`);
+      await sleep(wait);
+    }
+  }
+}
+
+/** The change that removed this node committed here: say so on stdout, stop, exit 0. */
+async function stopRemoved(node: ClusterNode, how: RemovedInfo, logger: Logger): Promise<void> {
+  const why = how.index !== null ? `index ${how.index}` : `${how.toldBy} said so`;
+  process.stdout.write(`membership: ${node.id} was removed from the cluster (${why}); stopping\n`);
+  logger.info(`membership: ${node.id} was removed from the cluster (${why}); stopping`);
+  await Promise.race([node.stop().catch(() => undefined), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  process.exit(0);
+}
+// #endregion join

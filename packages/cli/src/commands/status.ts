@@ -6,7 +6,8 @@ import { defaultBasePort, defaultNodes, nodePorts } from './cluster.js';
 /** One row of `distkv status --json`. */
 export interface NodeRow {
   id: string;
-  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
+  /** `learner`: a member without a vote (membership, chapter 5), following the leader. */
+  role: 'leader' | 'follower' | 'learner' | 'candidate' | 'unreachable';
   term: number | null;
   leader: string | null;
   commit_index: number | null;
@@ -237,7 +238,8 @@ export async function clusterStatus(
     }
     const raw = fields.get('role') ?? '';
     const single = raw === 'master';
-    const role = single || raw === 'leader' ? 'leader' : raw === 'candidate' ? 'candidate' : 'follower';
+    const learner = fields.get('conf_role') === 'learner';
+    const role = single || raw === 'leader' ? 'leader' : raw === 'candidate' ? 'candidate' : learner ? 'learner' : 'follower';
     const id = fields.get('node_id') ?? client_addr;
     if (seen.has(id)) continue; // the same node under two addresses
     seen.add(id);
