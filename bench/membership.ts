@@ -21,7 +21,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LoadResult, respSetLoad } from './closed-loop.js';
-import { freePort, printJsonLine, printTable, redisCli, waitForRedisPing } from './lib.js';
+import { freePort, freeStablePort, printJsonLine, printTable, redisCli, waitForRedisPing } from './lib.js';
 
 const keysArg = process.argv.indexOf('--keys');
 const SIZES = (keysArg > 0 ? String(process.argv[keysArg + 1]) : '100000,1000000').split(',').map(Number);
@@ -78,12 +78,13 @@ function info(port: number): Map<string, string> {
 }
 
 async function leaderOf(servers: Server[]): Promise<Server> {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 600; i++) {
     const leader = servers.find((s) => info(s.port).get('role') === 'leader');
     if (leader !== undefined) return leader;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('no leader within 30 s');
+  const roles = servers.map((s) => `${s.id}: ${info(s.port).get('role')} of term ${info(s.port).get('term')}`);
+  throw new Error(`no leader within 60 s (${roles.join(', ')})`);
 }
 
 /**
@@ -142,8 +143,10 @@ interface Figures {
 }
 
 async function measure(keys: number): Promise<Figures> {
+  // Peer ports below the ephemeral range, where no outgoing connection (another cluster's, say) can take one meanwhile.
   const ids = ['n1', 'n2', 'n3'];
-  const peers = await Promise.all(ids.map(() => freePort()));
+  const peers: number[] = [];
+  for (const _ of ids) peers.push(await freeStablePort());
   const peerList = (self: string) =>
     ids
       .map((id, i) => `${id}=127.0.0.1:${peers[i]}`)
@@ -159,7 +162,7 @@ async function measure(keys: number): Promise<Figures> {
   // n4 joins through any member's client endpoint; the load runs until the leader lists it a voter.
   const started = performance.now();
   let voterAtMs: number | undefined;
-  const joinPeer = await freePort();
+  const joinPeer = await freeStablePort();
   const joining = startServer('n4', joinPeer, ['--join', `127.0.0.1:${servers[1]?.port}`]);
   const watch = (async () => {
     while (voterAtMs === undefined && performance.now() - started < JOIN_TIMEOUT_MS) {
