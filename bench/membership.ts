@@ -52,21 +52,13 @@ interface Server {
   child: ChildProcess;
 }
 
-async function startServer(id: string, peer: number, args: string[]): Promise<Server> {
+async function startServer(dir: string, id: string, peer: number, args: string[]): Promise<Server> {
   const port = await freePort();
   const http = await freePort();
-  const child = spawn(
-    process.execPath,
-    [launcher, 'server', '--id', id, '--port', String(port), '--http-port', String(http), '--peer-port', String(peer)].concat([
-      '--data-dir',
-      join(root, id),
-      '--timing',
-      TIMING,
-      '--quiet',
-      ...args,
-    ]),
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  // biome-ignore format: one flag per pair reads better
+  const flags = ['server', '--id', id, '--port', String(port), '--http-port', String(http), '--peer-port', String(peer),
+    '--data-dir', join(dir, id), '--timing', TIMING, '--quiet', ...args];
+  const child = spawn(process.execPath, [launcher, ...flags], { stdio: ['ignore', 'ignore', 'inherit'] });
   children.push(child);
   await waitForRedisPing(port);
   return { id, port, http, peer, child };
@@ -152,7 +144,9 @@ async function measure(keys: number): Promise<Figures> {
       .map((id, i) => `${id}=127.0.0.1:${peers[i]}`)
       .filter((p) => !p.startsWith(`${self}=`))
       .join(',');
-  const servers = await Promise.all(ids.map((id, i) => startServer(id, peers[i] as number, ['--peers', peerList(id)])));
+  // Each store size gets a cluster of its own, data directories too.
+  const dir = mkdtempSync(join(root, `${keys}-`));
+  const servers = await Promise.all(ids.map((id, i) => startServer(dir, id, peers[i] as number, ['--peers', peerList(id)])));
   await fill(servers, keys);
   const leader = await leaderOf(servers);
   const load = { clients: CLIENTS, keyspace: keys };
@@ -163,7 +157,7 @@ async function measure(keys: number): Promise<Figures> {
   const started = performance.now();
   let voterAtMs: number | undefined;
   const joinPeer = await freeStablePort();
-  const joining = startServer('n4', joinPeer, ['--join', `127.0.0.1:${servers[1]?.port}`]);
+  const joining = startServer(dir, 'n4', joinPeer, ['--join', `127.0.0.1:${servers[1]?.port}`]);
   const watch = (async () => {
     while (voterAtMs === undefined && performance.now() - started < JOIN_TIMEOUT_MS) {
       if ((await roleOf(leader, 'n4')) === 'voter') voterAtMs = performance.now() - started;

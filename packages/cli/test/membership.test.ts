@@ -147,6 +147,17 @@ describe('distkv member', () => {
     expect(final.members.find((m) => m.id === 'n4')?.peerAddress).toBe(`127.0.0.1:${peerPort}`);
     expect(n4.child.exitCode).toBeNull();
     expect(c.crashes()).toEqual([]);
+
+    // The whole cluster goes down; n4 comes back first, with its --join endpoints all dead: it does not wait
+    // for them (every node of a restarted cluster would wait for another), it starts from its own log.
+    await kill(n4.child);
+    for (const id of ['n1', 'n3']) await c.kill(id);
+    // biome-ignore format: one flag per pair reads better
+    const again = spawnServer(['--id', 'n4', '--port', '0', '--peer-port', String(peerPort), '--http-port', String(httpPort),
+      '--data-dir', n4Dir, '--join', `127.0.0.1:${c.port('n1')},127.0.0.1:${c.httpPort('n3')}`]);
+    await again.listening;
+    expect(again.logs()).toMatch(/starting from the members in this node's log/);
+    expect(again.logs()).toMatch(/a member by its log \(configuration index \d+\)/);
   });
 
   it('member add with a peer address where no node answers fails with MEMBER_UNREACHABLE and changes nothing', async () => {

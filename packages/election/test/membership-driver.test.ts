@@ -208,5 +208,21 @@ describe('membership in the driver', () => {
     );
     await waitUntil('a leader again', () => leader() !== undefined, 8000);
     for (let i = 0; i < 5; i++) await write();
+
+    // n4 moves to another port. Who the members are is the log's word; where one is, --peers may say anew.
+    for (const id of [original, 'n4']) {
+      await (members.get(id) as Member).node.stop();
+      members.delete(id);
+    }
+    const moved = await listen();
+    const t1 = await TcpTransport.listen(address, { entriesMax: 256, bytesMax: 1 << 22 });
+    members.set('n4', await start('n4', moved, new Map([[original, address]]), dir4));
+    members.set(original, await start(original, t1, new Map([['n4', moved.address]]), dir));
+    const movedLines = (members.get(original) as Member).lines.join('\n');
+    expect(movedLines).toContain(`membership: --peers puts n4 at 127.0.0.1:${moved.address.port}, the log at 127.0.0.1:${port4}`);
+    await waitUntil('the two voters elect a leader at their new addresses', () => leader() !== undefined, 8000);
+    for (let i = 0; i < 5; i++) await write();
+    const last = leader() as ReplicationNode;
+    for (let i = 0; i < written; i++) expect(last.store.get(`k${i}`)?.toString()).toBe(`v${i}`);
   }, 60_000);
 });

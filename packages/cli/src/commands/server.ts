@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ClusterNode } from '@distkv/cluster';
 import { isDistkvError } from '@distkv/core';
 import { type KvBackend, Server, type ServerLimits } from '@distkv/net';
@@ -296,12 +297,19 @@ async function refuseJoin(message: string, node?: ClusterNode): Promise<never> {
 async function discoverCluster(config: ServerConfig, logger: Logger): Promise<Joining> {
   const endpoints = (config.join ?? []).map((e) => `${e.host}:${e.port}`).join(',');
   let found: Awaited<ReturnType<typeof findMembers>> | undefined;
-  // The members may be starting too (a whole cluster restarted at once): asked again, for a bounded time.
-  const deadline = Date.now() + JOIN_TIMEOUT_MS;
+  // A node that joined before has the members in its own log (the log wins over flags): it asks once, and
+  // if nobody answers (a whole cluster restarted at once, every node waiting for another) starts from its log.
+  const hasLog = existsSync(join(resolve(config.dataDir), 'hardstate'));
+  // The members may be starting too: asked again, for a bounded time.
+  const deadline = Date.now() + (hasLog ? 0 : JOIN_TIMEOUT_MS);
   for (let attempt = 1; found === undefined; attempt++) {
     try {
       found = await findMembers(endpoints);
     } catch (err) {
+      if (hasLog && err instanceof MembersError) {
+        logger.warn(`membership: --join ${endpoints}: ${err.message}; starting from the members in this node's log`);
+        return { peers: new Map(), endpoints, listed: false };
+      }
       if (!(err instanceof MembersError) || Date.now() >= deadline)
         return refuseJoin(`--join ${endpoints}: ${(err as Error).message}`);
       if (attempt === 1)

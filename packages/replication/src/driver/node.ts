@@ -294,10 +294,17 @@ export class ReplicationNode implements KvBackend {
     return [...conf.voters, ...conf.learners];
   }
 
-  /** A member's peer address: the configuration's word (in force, else last committed), else `--peers`. */
+  /**
+   * A member's peer address: where `--peers` says it is now (an operator
+   * who moved a node says so there), else the configuration's word (in
+   * force, else last committed: the address the change that added it
+   * gave). Who the members are is the log's alone.
+   */
   peerAddress(id: string): PeerAddress | undefined {
+    const configured = this.#configuredPeers.get(id as NodeId);
+    if (configured !== undefined) return configured;
     const inConf = this.raft.conf.addresses[id as NodeId] ?? this.#committedConf().addresses[id as NodeId];
-    return (inConf === undefined ? undefined : parsePeerAddress(inConf)) ?? this.#configuredPeers.get(id as NodeId);
+    return inConf === undefined ? undefined : parsePeerAddress(inConf);
   }
 
   /** Each Ready, before its messages leave: a member just added must have a link for them to travel on. */
@@ -337,11 +344,19 @@ export class ReplicationNode implements KvBackend {
     if (options.join === true || status.confIndex === 0) return;
     const configured = [this.id, ...options.peers.keys()].sort().join(',');
     const inLog = [...this.raft.conf.voters].sort().join(',');
-    if (configured === inLog) return;
-    this.#logLine(
-      `membership: the log's configuration (voters ${inLog}, index ${status.confIndex}) differs from --peers (${configured}); the log wins: --peers only seeds a new cluster`,
-      'warn',
-    );
+    if (configured !== inLog)
+      this.#logLine(
+        `membership: the log's configuration (voters ${inLog}, index ${status.confIndex}) differs from --peers (${configured}); the log wins: --peers only seeds a new cluster`,
+        'warn',
+      );
+    for (const [id, address] of options.peers) {
+      const inConf = this.raft.conf.addresses[id as NodeId];
+      if (inConf !== undefined && inConf !== formatAddress(address))
+        this.#logLine(
+          `membership: --peers puts ${id} at ${formatAddress(address)}, the log at ${inConf}: dialing ${formatAddress(address)}`,
+          'warn',
+        );
+    }
   }
 
   /**
