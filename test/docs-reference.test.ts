@@ -65,6 +65,7 @@ describe('docs/reference/benchmarks.md', () => {
       'docs/04-replication.md',
       'docs/06-cluster.md', // failover
       'docs/05-election.md', // stalls
+      'docs/05-election.md', // membership
     ]);
     for (const { chapter, anchor, table } of copies) {
       expect(table, `the copy of ${chapter}#${anchor}`).toBe(chapterTable(read(chapter), anchor));

@@ -110,14 +110,20 @@ async function changeUntil(args: string[], endpoints: string, done: (m: MembersJ
     .toBe(true);
 }
 
+/** Three nodes with admin ports, a leader, and `count` keys `<prefix>-<i>` written through it (each its own value). */
+async function clusterWithWrites(prefix: string, count: number): Promise<{ c: ProcessCluster; leader: string; keys: string[] }> {
+  cluster = await processCluster(3, [], { http: true });
+  const c = cluster;
+  await c.startAll();
+  const leader = await waitLeader(c);
+  const keys = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+  for (const key of keys) await write(c, leader, key);
+  return { c, leader, keys };
+}
+
 describe('distkv member', () => {
   it('replaces a dead node: member remove n2, server --join n4, n4 becomes a voter and has every acknowledged write', async () => {
-    cluster = await processCluster(3, [], { http: true });
-    const c = cluster;
-    await c.startAll();
-    const leader = await waitLeader(c);
-    const before = Array.from({ length: 20 }, (_, i) => `before-${i}`);
-    for (const key of before) await write(c, leader, key);
+    const { c, keys: before } = await clusterWithWrites('before', 20);
 
     await c.kill('n2');
     const endpoints = `127.0.0.1:${c.httpPort('n1')},127.0.0.1:${c.port('n3')}`; // an admin and a client endpoint
@@ -362,12 +368,7 @@ describe('distkv cluster add-node / remove-node', () => {
 
 describe('distkv snapshot', () => {
   it('saves a live follower, checks the file, and restores it as a new three-node cluster that has every write', async () => {
-    cluster = await processCluster(3, [], { http: true });
-    const c = cluster;
-    await c.startAll();
-    const leader = await waitLeader(c);
-    const keys = Array.from({ length: 30 }, (_, i) => `saved-${i}`);
-    for (const key of keys) await write(c, leader, key);
+    const { c, leader, keys } = await clusterWithWrites('saved', 30);
     const follower = c.ids.find((id) => id !== leader) as string;
     await expect.poll(() => get(c.port(follower), 'saved-29'), { message: 'the follower applied the writes' }).toBe('saved-29');
 

@@ -46,9 +46,10 @@ export interface ReplicationNodeOptions {
 
   /**
    * Every other voter and its peer address, when the cluster is created.
-   * Once the log holds a membership change, the members in the log win and
-   * these only add addresses the log does not name. With `join`: the
-   * members to reach, none of them a voter of this node's yet.
+   * Once the log holds a membership change, the members in the log win;
+   * an address given here wins over the log's (a member that moved). With
+   * `join`: the members to reach, none of them a voter of this node's yet
+   * (none at all on a restart that starts from the node's own log).
    */
   peers: ReadonlyMap<string, PeerAddress>;
   /**
@@ -140,8 +141,6 @@ export function validateOptions(options: ReplicationNodeOptions): void {
     );
   if (options.join === true && options.election === undefined)
     throw replicationError('CONFIG_INVALID', 'a joining node needs an election (phase 5): a fixed leader keeps its members');
-  if (options.join === true && options.peers.size === 0)
-    throw replicationError('CONFIG_INVALID', 'a joining node needs the address of at least one member to reach');
   if (options.leader === undefined && options.election === undefined && options.peers.size > 0)
     throw replicationError('CONFIG_INVALID', 'name the leader (phase 4) or give an election (phase 5, @distkv/election)');
   const timing = options.timing ?? 'auto';
