@@ -138,6 +138,10 @@ export const serverSettings = {
     schema: parsedBy(z.string({ error: 'must be a string host:port' }), parseHostPort),
     help: "replication: this node's peer address as the other members dial it (default --bind:--peer-port)",
   },
+  joinAuth: {
+    schema: text,
+    help: "replication: user:password of a read-write user of the members' admin endpoints, when they run with --user or --requirepass (with --join)",
+  },
   leader: { schema: text, help: 'replication: a leader fixed by configuration (phase 4); without it the nodes elect one' },
   election: { schema: choice(['raft', 'bully']), help: 'replication: how the nodes elect a leader', default: 'raft' },
   readMode: {
@@ -335,6 +339,7 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
     if (c.inMemory) problems.push(`${at('inMemory')} cannot replicate: the Raft log lives in --data-dir`);
     if (c.leader !== undefined) problems.push(`${at('leader')}: a joining node needs elections, not a fixed leader`);
     if (c.election === 'bully') problems.push(`${at('election')}: membership changes need raft elections`);
+    if (c.joinAuth !== undefined && !/^[^:]+:.+$/.test(c.joinAuth)) problems.push(`${at('joinAuth')} must be user:password`);
     if (c.advertisePeer === undefined && isWildcard(c.bind))
       problems.push(`${at('join')} with --bind ${c.bind} needs --advertise-peer: nobody can dial a wildcard address`);
     try {

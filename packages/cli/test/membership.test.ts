@@ -366,6 +366,41 @@ describe('distkv cluster add-node / remove-node', () => {
   });
 });
 
+describe('membership and backups with --user set', () => {
+  it('changes need a read-write user (--auth), a backup any user; without credentials they are refused, nothing changes', async () => {
+    const pw = 'opsops-secret-123';
+    cluster = await processCluster(3, ['--user', `ops:rw:${pw},viewer:ro:${pw}`], { http: true });
+    const c = cluster;
+    await c.startAll();
+    const admin = c.ids.map((id) => `127.0.0.1:${c.httpPort(id)}`).join(',');
+    // GET /v1/members on loopback needs no credentials (as /status): wait for a leader there.
+    await expect.poll(async () => (await members(admin))?.leader ?? null, { message: 'a leader' }).not.toBeNull();
+    const open = await distkv('member', 'remove', 'n3', '--endpoints', admin);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/refused: NOAUTH: authentication required/);
+    const readOnly = await distkv('member', 'remove', 'n3', '--endpoints', admin, '--auth', `viewer:${pw}`);
+    expect(readOnly.code).toBe(1);
+    expect(readOnly.stderr).toMatch(/refused: NOPERM/);
+    expect(voters(await members(admin))).toEqual(['n1', 'n2', 'n3']);
+    const root = mkdtempSync(join(tmpdir(), 'distkv-auth-'));
+    try {
+      const file = join(root, 'backup.snap');
+      const noBackup = await distkv('snapshot', 'save', file, '--endpoints', admin);
+      expect(noBackup.stderr).toMatch(/NOAUTH/);
+      const backup = await distkv('snapshot', 'save', file, '--endpoints', admin, '--auth', `viewer:${pw}`);
+      expect(backup.stderr).toBe('');
+      expect(backup.code).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+    c.expectExit = (id) => id === 'n3';
+    const done = await distkv('member', 'remove', 'n3', '--endpoints', admin, '--auth', `ops:${pw}`);
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    expect(voters(await members(admin))).toEqual(['n1', 'n2']);
+  });
+});
+
 describe('distkv snapshot', () => {
   it('saves a live follower, checks the file, and restores it as a new three-node cluster that has every write', async () => {
     const { c, leader, keys } = await clusterWithWrites('saved', 30);

@@ -153,7 +153,8 @@ export class HttpGuard {
   /** True when the request may go on; otherwise the answer (401 or 403) is sent here. */
   allow(req: IncomingMessage, res: ServerResponse, method: string, path: string): boolean {
     if (!this.#users.required || path === '/health' || path === '/ready') return true;
-    const data = path.startsWith('/v1/kv/');
+    // The keys, and a backup that holds them all: never open, not even a GET on loopback.
+    const data = path.startsWith('/v1/kv/') || path === '/v1/snapshot';
     if (!data && this.#loopback && method === 'GET') return true;
     const credentials = parseBasicAuth(req.headers.authorization);
     const permission = credentials === undefined ? undefined : this.#users.verify(credentials.user, credentials.password);

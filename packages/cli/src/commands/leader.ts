@@ -1,8 +1,10 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { adminFetch, parseAuth, useAdminAuth } from './members-api.js';
 import { clusterStatus, defaultEndpoints, parseEndpoints } from './status.js';
 
 interface TransferFlags {
   endpoints: string;
+  auth?: string;
   timeoutMs: number;
   json?: boolean;
 }
@@ -20,6 +22,7 @@ class TransferFailed extends Error {}
  * when <id> leads, 1 when the node refused or timed out (its code says why).
  */
 async function transfer(to: string, flags: TransferFlags): Promise<{ leader: string; from: string; tookMs: number }> {
+  useAdminAuth(flags.auth);
   const rows = await clusterStatus(parseEndpoints(flags.endpoints));
   const leader = rows.find((r) => r.role === 'leader');
   if (leader === undefined) throw new TransferFailed('no node answered as leader; try again once one is elected');
@@ -28,7 +31,7 @@ async function transfer(to: string, flags: TransferFlags): Promise<{ leader: str
   if (leader.id === to) return { leader: to, from: to, tookMs: 0 };
   if (leader.http_addr === null)
     throw new TransferFailed(`the leader ${leader.id} has no admin endpoint (start it with --http-port)`);
-  const answer = await fetch(`${leader.http_addr}/v1/leader/transfer`, {
+  const answer = await adminFetch(`${leader.http_addr}/v1/leader/transfer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ to, timeoutMs: flags.timeoutMs }),
@@ -59,6 +62,12 @@ export function registerLeaderCommand(program: Command): void {
       }),
     )
     .option('--json', 'print {"leader", "from", "took_ms"}')
+    .addOption(
+      new Option(
+        '--auth <user:password>',
+        'HTTP Basic credentials of a read-write user, for nodes started with --user or --requirepass',
+      ).argParser(parseAuth),
+    )
     .addHelpText(
       'after',
       ['', 'Examples:', '  distkv leader transfer n2', '  distkv leader transfer n3 --endpoints 127.0.0.1:7001 --json'].join(

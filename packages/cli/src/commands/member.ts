@@ -9,11 +9,14 @@ import {
   type MemberRow,
   type MembersAnswer,
   MembersError,
+  parseAuth,
+  useAdminAuth,
 } from './members-api.js';
 import { defaultEndpoints } from './status.js';
 
 interface MemberFlags {
   endpoints: string;
+  auth?: string;
   timeoutMs: number;
   json?: boolean;
   learner?: boolean;
@@ -33,6 +36,13 @@ function peerAddress(text: string): string {
 function withEndpointFlags(command: Command, timeoutHelp: string): Command {
   return command
     .option('--endpoints <list>', endpointsHelp, defaultEndpoints.join(','))
+    .addOption(
+      new Option(
+        '--auth <user:password>',
+        'HTTP Basic credentials of a read-write user, for nodes started with --user or --requirepass',
+      ).argParser(parseAuth),
+    )
+    .hook('preAction', (cmd) => useAdminAuth((cmd.opts() as MemberFlags).auth))
     .addOption(new Option('--timeout-ms <ms>', timeoutHelp).default(10_000).argParser(integer('--timeout-ms', 1, 600_000)));
 }
 

@@ -6,6 +6,7 @@
  * the leader from the members it lists, and send it a change.
  */
 import type { MemberInfo } from '@distkv/replication';
+import { InvalidArgumentError } from 'commander';
 import { clusterStatus, parseEndpoints } from './status.js';
 
 /** One member, as `GET /v1/members` lists it (ReplicationNode.memberList, as JSON). */
@@ -33,6 +34,32 @@ export class MembersError extends Error {
   }
 }
 
+// #region admin-auth
+let authorization: string | undefined;
+
+/**
+ * The credentials every admin request of this process sends (`--auth
+ * user:password`, HTTP Basic), for nodes started with `--user` or
+ * `--requirepass`: changes need a read-write user, and a backup any user.
+ */
+export function useAdminAuth(userColonPassword: string | undefined): void {
+  if (userColonPassword === undefined) return;
+  authorization = `Basic ${Buffer.from(userColonPassword, 'utf8').toString('base64')}`;
+}
+
+/** A commander argParser for `--auth`: `user:password`, or exit 2 with one line. */
+export function parseAuth(text: string): string {
+  if (!/^[^:]+:.+$/.test(text)) throw new InvalidArgumentError('--auth must be user:password');
+  return text;
+}
+
+/** fetch() with the admin credentials, if any. */
+export function adminFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  if (authorization === undefined) return fetch(url, init);
+  return fetch(url, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization } });
+}
+// #endregion admin-auth
+
 /** How long one request to one endpoint may take before the next is tried. */
 const LOOKUP_TIMEOUT_MS = 3_000;
 
@@ -42,7 +69,7 @@ export function adminUrl(address: string): string {
 }
 
 async function getMembers(base: string): Promise<MembersAnswer> {
-  const answer = await fetch(`${base}/v1/members`, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
+  const answer = await adminFetch(`${base}/v1/members`, { signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS) });
   const body = (await answer.json()) as MembersAnswer & { error?: string; message?: string };
   if (!answer.ok || !Array.isArray(body.members))
     throw new MembersError(`${base}: ${body.error ?? answer.status}: ${body.message ?? ''}`, body.error);
@@ -155,7 +182,7 @@ export async function changeMembers(
     const leader = before.leader as string;
     let response: Response;
     try {
-      response = await fetch(`${url}/v1/members${change.path}`, {
+      response = await adminFetch(`${url}/v1/members${change.path}`, {
         method: change.method,
         headers: change.body === undefined ? {} : { 'content-type': 'application/json' },
         ...(change.body === undefined ? {} : { body: JSON.stringify(change.body) }),

@@ -20,7 +20,7 @@ import {
 } from '../config.js';
 import { createLogger, lineLogger } from '../log.js';
 import { securityOf, startRefusals } from '../security-flags.js';
-import { changeMembers, findMembers, MembersError, sleep } from './members-api.js';
+import { changeMembers, findMembers, MembersError, sleep, useAdminAuth } from './members-api.js';
 
 export { parsePeers } from '../config.js';
 
@@ -295,6 +295,7 @@ async function refuseJoin(message: string, node?: ClusterNode): Promise<never> {
  * node; at least one must have a peer address.
  */
 async function discoverCluster(config: ServerConfig, logger: Logger): Promise<Joining> {
+  useAdminAuth(config.joinAuth);
   const endpoints = (config.join ?? []).map((e) => `${e.host}:${e.port}`).join(',');
   let found: Awaited<ReturnType<typeof findMembers>> | undefined;
   // A node that joined before has the members in its own log (the log wins over flags): it asks once, and

@@ -16,10 +16,10 @@ import { dirname, resolve } from 'node:path';
 import { isDistkvError } from '@distkv/core';
 import { confState, DurableLog, type NodeId, readBackup, type Snapshot } from '@distkv/replication';
 import { DataDirLock } from '@distkv/wal';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parseHostPort, parsePeers } from '../config.js';
 import { commandGroup } from './arguments.js';
-import { findMembers, MembersError } from './members-api.js';
+import { adminFetch, findMembers, MembersError, parseAuth, useAdminAuth } from './members-api.js';
 import { defaultEndpoints } from './status.js';
 
 /** What a backup file holds, as `status` prints it. */
@@ -55,9 +55,10 @@ async function writeDurably(file: string, bytes: Buffer): Promise<void> {
 }
 
 // #region snapshot-save
-async function save(file: string, flags: { endpoints: string }): Promise<string> {
+async function save(file: string, flags: { endpoints: string; auth?: string }): Promise<string> {
+  useAdminAuth(flags.auth);
   const { from } = await findMembers(flags.endpoints);
-  const answer = await fetch(`${from}/v1/snapshot`, { signal: AbortSignal.timeout(600_000) });
+  const answer = await adminFetch(`${from}/v1/snapshot`, { signal: AbortSignal.timeout(600_000) });
   if (!answer.ok) {
     const body = (await answer.json().catch(() => ({}))) as { error?: string; message?: string };
     throw new MembersError(`${from} refused: ${body.error ?? `HTTP ${answer.status}`}: ${body.message ?? ''}`, body.error);
@@ -139,7 +140,13 @@ export function registerSnapshotCommand(program: Command): void {
         '  distkv snapshot save /backups/n1.snap --endpoints 127.0.0.1:7201',
       ].join('\n'),
     )
-    .action(async (file: string, flags: { endpoints: string }) => {
+    .addOption(
+      new Option(
+        '--auth <user:password>',
+        'HTTP Basic credentials for nodes started with --user or --requirepass (any user: a backup holds every key)',
+      ).argParser(parseAuth),
+    )
+    .action(async (file: string, flags: { endpoints: string; auth?: string }) => {
       try {
         process.stdout.write(`${await save(file, flags)}\n`);
       } catch (err) {
