@@ -316,13 +316,23 @@ export class TcpTransport {
     socket.once('close', () => this.#inbound.delete(socket));
     // TLS, the handshake and the peer-port limits first; then frames as before.
     const speaksFor = new SenderBinding(`inbound peer ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`);
-    /** False once the sender is one the driver refuses: answered, and the connection closed. */
+    let refused = false;
+    /** False once the sender is one the driver refuses: answered once, then closed; what else it sent is dropped. */
     const heard = (id: string, connection: FramedConnection): boolean => {
+      if (refused) return false;
       const answer = this.#refusePeer(id as NodeId);
       if (answer === undefined) return true;
-      connection.send(answer);
-      socket.end();
-      socket.destroySoon();
+      refused = true;
+      try {
+        connection.send(answer);
+      } catch {
+        // closed meanwhile: it learns at its next connection
+      }
+      // Closed once the answer has left (through TLS too), or at once if it cannot.
+      void connection.drained().then(() => {
+        socket.end();
+        socket.destroySoon();
+      });
       return false;
     };
     this.#gate.admit(socket, this.limits.frameBytesMax, (frame, connection) => {
