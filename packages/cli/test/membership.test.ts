@@ -369,7 +369,8 @@ describe('distkv cluster add-node / remove-node', () => {
 describe('membership and backups with --user set', () => {
   it('changes need a read-write user (--auth), a backup any user; without credentials they are refused, nothing changes', async () => {
     const pw = 'opsops-secret-123';
-    cluster = await processCluster(3, ['--user', `ops:rw:${pw},viewer:ro:${pw}`], { http: true });
+    // Two --user flags: each adds users (the second once replaced the first).
+    cluster = await processCluster(3, ['--user', `ops:rw:${pw}`, '--user', `viewer:ro:${pw}`], { http: true });
     const c = cluster;
     await c.startAll();
     const admin = c.ids.map((id) => `127.0.0.1:${c.httpPort(id)}`).join(',');

@@ -37,9 +37,14 @@ export function registerServerCommand(program: Command): void {
     const placeholder = /Port$|^port$/.test(name) ? '<port>' : name.endsWith('Ms') ? '<ms>' : '<value>';
     // The default is shown, not set: a value set here would hide the environment and the file behind it.
     const shown = setting.default === undefined ? '' : ` (default: ${String(setting.default)})`;
-    command.addOption(
-      new Option(isFlag ? flagName(name) : `${flagName(name)} ${placeholder}`, `${setting.help}${shown} [${envName(name)}]`),
+    const option = new Option(
+      isFlag ? flagName(name) : `${flagName(name)} ${placeholder}`,
+      `${setting.help}${shown} [${envName(name)}]`,
     );
+    // --user may be given more than once: each adds users (a later one must not silently replace the others).
+    if (name === 'user')
+      option.argParser((value: string, before?: string) => (before === undefined ? value : `${before},${value}`));
+    command.addOption(option);
   }
   command
     .addHelpText(
