@@ -2,7 +2,8 @@
 // snapshot of everything it applied, with its index and term; every node of a new cluster seeded from it (new ids, new
 // peer addresses) starts with the data and elects a leader; a data directory that holds anything is refused, with the
 // safe procedure named; a corrupt backup is refused.
-// Method: in-process ClusterNodes on loopback (LocalCluster), writes through RESP, the backup through fetch.
+// Method: in-process ClusterNodes on loopback (LocalCluster), writes through RESP (sent again until acknowledged:
+// leadership may move on a loaded machine), the backup through fetch.
 import { join } from 'node:path';
 import { isDistkvError } from '@distkv/core';
 import { Client } from '@distkv/net';
@@ -17,7 +18,10 @@ describe('online backup and restore', () => {
     await expect.poll(() => leader() !== undefined).toBe(true);
     const client = await Client.connect({ port: (leader() as (typeof nodes)[number]).server.address.port });
     try {
-      for (let i = 0; i < 200; i++) expect(await client.call('SET', `k${i}`, `v${i}`)).toBe('OK');
+      // A loaded machine may move leadership mid-way: a write answered TIMEOUT is sent again (the same value, so
+      // a retry is harmless); the node it goes to forwards it to whoever leads.
+      for (let i = 0; i < 200; i++)
+        await expect.poll(() => client.call('SET', `k${i}`, `v${i}`).catch(() => 'retry'), { message: `SET k${i}` }).toBe('OK');
     } finally {
       await client.close();
     }

@@ -49,13 +49,16 @@ describe('membership through the admin endpoint', () => {
      * A change sent until `done` holds: one answered 504 TIMEOUT on a loaded machine may commit anyway, and
      * sent again it is refused as already made (CONF_CHANGE_INVALID), so the members decide, not one answer.
      */
-    const changed = (method: string, path: string, body: unknown, done: () => Promise<boolean>) =>
-      expect
+    const changed = async (method: string, path: string, body: unknown, done: () => Promise<boolean>) => {
+      await expect
         .poll(async () => (await done()) || (await toLeader(method, path, body)).toString() === '200,', {
           message: `${method} ${path}`,
           timeout: 15_000,
         })
         .toBe(true);
+      // Answered 200 by the leader: the node asked next may not have applied it yet.
+      await expect.poll(done, { message: `${method} ${path} seen`, timeout: 15_000 }).toBe(true);
+    };
     const list = async (node: ClusterNode): Promise<Members> =>
       (await (await call(node, 'GET', '/v1/members')).json()) as Members;
     const roles = async (node: ClusterNode): Promise<string> =>
