@@ -4,7 +4,7 @@ import { ClusterNode } from '@distkv/cluster';
 import { isDistkvError } from '@distkv/core';
 import { type KvBackend, Server, type ServerLimits } from '@distkv/net';
 import { MemoryBackend } from '@distkv/net/testing';
-import { type PeerAddress, parsePeerAddress, type RemovedInfo } from '@distkv/replication';
+import { formatAddress, type PeerAddress, parsePeerAddress, type RemovedInfo } from '@distkv/replication';
 import { DataDirLock, DurableStore } from '@distkv/wal';
 import { type Command, Option } from 'commander';
 import type { Logger } from 'pino';
@@ -278,7 +278,7 @@ interface Joining {
 
 /** This node's peer address as the others dial it: --advertise-peer, else --bind:--peer-port. */
 function advertisedPeer(config: ServerConfig): string {
-  return config.advertisePeer ?? `${config.bind.includes(':') ? `[${config.bind}]` : config.bind}:${config.peerPort}`;
+  return config.advertisePeer ?? formatAddress({ host: config.bind, port: config.peerPort as number });
 }
 
 /** How long `--join` looks for the members, and tries to be added (a pending change is retried within it). */

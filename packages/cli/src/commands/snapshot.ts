@@ -13,8 +13,7 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isDistkvError } from '@distkv/core';
-import { confState, DurableLog, type NodeId, readBackup, type Snapshot } from '@distkv/replication';
+import { confState, DurableLog, formatAddress, type NodeId, readBackup, type Snapshot } from '@distkv/replication';
 import { DataDirLock } from '@distkv/wal';
 import { type Command, Option } from 'commander';
 import { parseHostPort, parsePeers } from '../config.js';
@@ -83,7 +82,7 @@ async function restore(file: string, flags: RestoreFlags): Promise<string> {
   if (peers.has(flags.id)) throw new Error(`--peers lists this node (${flags.id}) too; list only the others`);
   const backup = readBackup(await readFile(file));
   const addresses: Record<string, string> = {};
-  for (const [id, a] of peers) addresses[id] = a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+  for (const [id, a] of peers) addresses[id] = formatAddress(a);
   if (flags.advertisePeer !== undefined) addresses[flags.id] = parseHostPort(flags.advertisePeer);
   const voters = [flags.id, ...peers.keys()] as NodeId[];
   const conf = confState(voters, [], [], addresses);
@@ -103,8 +102,7 @@ async function restore(file: string, flags: RestoreFlags): Promise<string> {
 // #endregion snapshot-restore
 
 function fail(name: string, err: unknown): void {
-  const known = err instanceof MembersError || isDistkvError(err) || err instanceof Error;
-  if (!known) throw err;
+  if (!(err instanceof Error)) throw err; // MembersError and DistkvError are Errors too
   process.stderr.write(`distkv snapshot ${name}: ${(err as Error).message}\n`);
   process.exitCode = 1;
 }
