@@ -134,6 +134,10 @@ export const serverSettings = {
     schema: parsedBy(z.string({ error: 'must be a string host:port[,...]' }), parseJoin),
     help: 'replication: join a running cluster: host:port[,...] client or admin endpoints of any live members (instead of --peers); the node asks the leader to add it as a learner, promoted once caught up',
   },
+  learner: {
+    schema: flag,
+    help: 'replication: with --join, join as a learner and stay one (it gets the log, does not vote) until `distkv member promote`',
+  },
   advertisePeer: {
     schema: parsedBy(z.string({ error: 'must be a string host:port' }), parseHostPort),
     help: "replication: this node's peer address as the other members dial it (default --bind:--peer-port)",
@@ -333,6 +337,8 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
     problems.push(
       `${at('join')} and ${at('peers')} are mutually exclusive: --peers seeds a new cluster, --join joins a running one`,
     );
+  if (c.learner === true && c.join === undefined)
+    problems.push(`${at('learner')} needs --join: a node that seeds a cluster with --peers is a voter`);
   if (c.join !== undefined && c.peers === undefined) {
     if (c.id === undefined) problems.push(`${at('join')} needs --id (this node)`);
     if (c.peerPort === undefined) problems.push(`${at('join')} needs --peer-port`);

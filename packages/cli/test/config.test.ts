@@ -163,6 +163,9 @@ describe('election timing and the catch-up tail (issue 17)', () => {
     expect(problems({ flags: { ...join, peers: 'n1=127.0.0.1:7101' }, env: {} })).toEqual([
       '--join (from flag --join) and --peers (from flag --peers) are mutually exclusive: --peers seeds a new cluster, --join joins a running one',
     ]);
+    expect(problems({ flags: { peers: 'n2=127.0.0.1:7102', id: 'n1', peerPort: '7101', learner: true }, env: {} })).toEqual([
+      '--learner (from flag --learner) needs --join: a node that seeds a cluster with --peers is a voter',
+    ]);
     expect(problems({ flags: { join: '127.0.0.1:7001' }, env: { DISTKV_FSYNC: 'none' } })).toEqual([
       '--join (from flag --join) needs --id (this node)',
       '--join (from flag --join) needs --peer-port',

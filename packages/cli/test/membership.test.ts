@@ -29,7 +29,8 @@ interface MembersJson {
   leader: string | null;
   term: number;
   confIndex: number;
-  members: Array<{ id: string; role: 'voter' | 'learner'; peerAddress: string | null; match: number | null }>;
+  // biome-ignore format: one member per line
+  members: Array<{ id: string; role: 'voter' | 'learner'; autoPromote: boolean; peerAddress: string | null; match: number | null; lag: number | null }>;
 }
 
 function distkv(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -164,6 +165,122 @@ describe('distkv member', () => {
     await again.listening;
     expect(again.logs()).toMatch(/starting from the members in this node's log/);
     expect(again.logs()).toMatch(/a member by its log \(configuration index \d+\)/);
+  });
+
+  it('grows 3 → 5 by --join and shrinks 5 → 3 by member remove, one change at a time, under a write load that loses nothing', async () => {
+    cluster = await processCluster(3, [], { http: true });
+    const c = cluster;
+    await c.startAll();
+    await waitLeader(c);
+    const endpoints = (): string =>
+      c
+        .running()
+        .map((id) => `127.0.0.1:${c.httpPort(id)}`)
+        .join(',');
+
+    // The load: unique keys, one writer per node it started on, each SET acknowledged or not (never retried).
+    const acknowledged: string[] = [];
+    let phase = 'three';
+    const perPhase = new Map<string, number>();
+    let writing = true;
+    const writer = async (lane: number): Promise<void> => {
+      let client: Client | undefined;
+      for (let i = 0; writing && i < 100_000; i++) {
+        const key = `load-${lane}-${i}`;
+        const at = phase;
+        try {
+          client ??= await Client.connect({
+            port: c.port(c.running()[lane % c.running().length] as string),
+            reconnect: { attemptsMax: 1 },
+            timeoutMs: 3_000,
+          });
+          if ((await client.call('SET', key, key)) === 'OK') {
+            acknowledged.push(key);
+            perPhase.set(at, (perPhase.get(at) ?? 0) + 1);
+          }
+        } catch {
+          void client?.close().catch(() => undefined);
+          client = undefined;
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+      await client?.close().catch(() => undefined);
+    };
+    const writers = [0, 1].map((lane) => writer(lane));
+    const progressed = async (at: string): Promise<void> => {
+      await expect.poll(() => perPhase.get(at) ?? 0, { message: `writes acknowledged while ${at}` }).toBeGreaterThan(20);
+    };
+    await progressed('three');
+
+    for (const id of ['n4', 'n5']) {
+      phase = `adding ${id}`;
+      await c.addNode(id);
+      await c.start(id);
+      expect(c.logs(id)).toMatch(/added by n\d as a learner at index \d+/);
+      await expect
+        .poll(async () => voters(await members(endpoints())).includes(id), { message: `${id} promoted to voter` })
+        .toBe(true);
+      await progressed(phase);
+    }
+    expect(voters(await members(endpoints()))).toEqual(['n1', 'n2', 'n3', 'n4', 'n5']);
+
+    // Shrink by two of the first three, the leader among them if it is one: each leaves, learns it and exits 0.
+    const leader = await waitLeader(c);
+    const leaving = [leader, ...['n1', 'n2', 'n3'].filter((id) => id !== leader)].slice(0, 2);
+    c.expectExit = (id) => leaving.includes(id);
+    for (const id of leaving) {
+      phase = `removing ${id}`;
+      const exited = c.exited(id);
+      const rest = c.ids.filter((x) => x !== id && !leaving.slice(0, leaving.indexOf(id)).includes(x));
+      const restEndpoints = rest.map((x) => `127.0.0.1:${c.httpPort(x)}`).join(',');
+      await changeUntil(['member', 'remove', id], restEndpoints, (m) => !m.members.some((x) => x.id === id));
+      expect(await exited).toMatchObject({ code: 0 });
+      await c.retire(id);
+      await progressed(phase);
+    }
+    const remaining = c.ids;
+    expect(remaining).toHaveLength(3);
+    expect(voters(await members(endpoints()))).toEqual([...remaining].sort());
+
+    writing = false;
+    await Promise.all(writers);
+    // Nothing acknowledged is lost: every key, read (linearizable) from each remaining node.
+    expect(acknowledged.length).toBeGreaterThan(100);
+    await expect.poll(() => c.converged(remaining), { message: 'the three remaining nodes applied the same log' }).toBe(true);
+    for (const id of remaining) {
+      const client = await c.client(id, 10_000);
+      try {
+        const missing: string[] = [];
+        for (let from = 0; from < acknowledged.length; from += 500) {
+          const keys = acknowledged.slice(from, from + 500);
+          const values = (await client.call('MGET', ...keys)) as unknown[];
+          missing.push(...keys.filter((key, i) => values[i] === null || String(values[i]) !== key));
+        }
+        expect(missing, `acknowledged keys missing on ${id}`).toEqual([]);
+      } finally {
+        await client.close();
+      }
+    }
+    expect(c.crashes()).toEqual([]);
+  });
+
+  it('server --join --learner stays a learner once caught up, until member promote makes it a voter', async () => {
+    const { c, leader } = await clusterWithWrites('before', 20);
+    await c.addNode('n4', { flags: ['--learner'] });
+    await c.start('n4');
+    expect(c.logs('n4')).toMatch(/as a learner at index \d+ \(a learner until `distkv member promote`\)/);
+    const endpoints = `127.0.0.1:${c.httpPort('n1')},127.0.0.1:${c.httpPort('n2')},127.0.0.1:${c.httpPort('n3')}`;
+    const n4 = async () => (await members(endpoints))?.members.find((m) => m.id === 'n4');
+    // Caught up (the leader counts no entry behind), after more writes too: and still a learner.
+    await write(c, leader, 'after-join');
+    await expect.poll(async () => (await n4())?.lag, { message: 'n4 caught up' }).toBe(0);
+    expect(await n4()).toMatchObject({ role: 'learner', autoPromote: false });
+    expect(voters(await members(endpoints))).toEqual(['n1', 'n2', 'n3']);
+    expect(await get(c.port('n4'), 'after-join')).toBe('after-join');
+
+    await changeUntil(['member', 'promote', 'n4'], endpoints, (m) => voters(m).includes('n4'));
+    expect(voters(await members(endpoints))).toEqual(['n1', 'n2', 'n3', 'n4']);
+    expect(c.crashes()).toEqual([]);
   });
 
   it('member add with a peer address where no node answers fails with MEMBER_UNREACHABLE and changes nothing', async () => {

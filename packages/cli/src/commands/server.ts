@@ -359,10 +359,11 @@ async function joinCluster(node: ClusterNode, config: ServerConfig, joining: Joi
       logger.info(`membership: asking the leader to add ${id} at ${peerAddress} (attempt ${attempt})`);
       const { leader, answer } = await changeMembers(
         joining.endpoints,
-        { method: 'POST', path: '', body: { id, peerAddress } },
+        { method: 'POST', path: '', body: { id, peerAddress, ...(config.learner === true ? { learner: true } : {}) } },
         Math.max(1_000, deadline - Date.now()),
       );
-      return `, added by ${leader} as a learner at index ${answer.index} (promoted to voter once caught up)`;
+      const promoted = config.learner === true ? 'a learner until `distkv member promote`' : 'promoted to voter once caught up';
+      return `, added by ${leader} as a learner at index ${answer.index} (${promoted})`;
     } catch (err) {
       if (!(err instanceof MembersError)) throw err;
       // Retried: a change before this one not committed yet, no leader known for now, the leader busy or gone.

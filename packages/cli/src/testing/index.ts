@@ -5,6 +5,7 @@
  * re-export it.
  */
 export {
+  type AddNodeOptions,
   DISTKV_BIN,
   NODE_LOG_BYTES_MAX,
   type NodeExit,

@@ -49,6 +49,10 @@ export interface NodeExit {
 
 interface NodeProcess {
   readonly dataDir: string;
+  /** Added to a running cluster (addNode): started with `--join` instead of `--peers`. */
+  readonly joins: boolean;
+  /** Flags of this node alone, on every start (addNode's). */
+  readonly flags: readonly string[];
   readonly peerPort: number;
   readonly fixedClientPort: number | undefined;
   readonly httpPort: number | undefined;
@@ -61,21 +65,31 @@ interface NodeProcess {
   log: string;
 }
 
+export interface AddNodeOptions {
+  /** Flags of this node alone, after the cluster's (say `--learner`). */
+  flags?: readonly string[];
+}
+
 /**
  * A cluster of real `distkv server` processes on 127.0.0.1: the one harness
  * of the process tests (packages/cli/test) and the chaos runs (test/chaos).
  * Node `n<i>` has a data dir under one temp root and a peer port reserved
- * once (every node's `--peers` names the others' before they start). It
+ * once (every node's `--peers` names the others' before they start). Nodes
+ * can be added to the running cluster (addNode: started with `--join`) and
+ * retired once removed from it (retire); `ids` is the cluster now. It
  * signals only its own children, and every wait it does is bounded; it
  * never polls, so the caller's test runner decides how to wait (vitest's
  * expect.poll in the tests, a loop with a deadline in the chaos runner).
  */
 export class ProcessCluster {
   readonly root: string;
-  readonly ids: readonly string[];
+  /** The nodes of the cluster now, in the order they were made (retired ones left out). */
+  #ids: string[];
+  /** Every node made here, retired ones included: their exits still count, and destroy() kills them. */
   readonly #nodes = new Map<string, NodeProcess>();
   readonly #options: ProcessClusterOptions;
   #peerAddress: (from: string, to: string) => string;
+  #advertise: ((id: string) => string) | undefined;
   #stopping = false;
   #mounted: string[] = [];
   /** Why the data dirs are not the tmpfs mounts that tmpfsBytes asked for ('' when they are, or none was asked). */
@@ -85,7 +99,7 @@ export class ProcessCluster {
 
   private constructor(root: string, ids: string[], options: ProcessClusterOptions) {
     this.root = root;
-    this.ids = ids;
+    this.#ids = ids;
     this.#options = options;
     this.#peerAddress = (_from, to) => `127.0.0.1:${this.peerPort(to)}`;
   }
@@ -94,27 +108,70 @@ export class ProcessCluster {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`a cluster has 1 or more nodes, not ${size}`);
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
     const cluster = new ProcessCluster(mkdtempSync(join(tmpdir(), 'distkv-processes-')), ids, options);
-    for (const id of ids) {
-      const dataDir = join(cluster.root, id);
-      mkdirSync(dataDir, { recursive: true });
-      const offset = options.httpPortOffset;
-      const peerPort = await reservePort(offset === undefined ? [0] : [0, offset]);
-      cluster.#nodes.set(id, {
-        dataDir,
-        peerPort,
-        fixedClientPort: options.fixedClientPorts === true ? await reservePort() : undefined,
-        httpPort: offset !== undefined ? peerPort + offset : options.http === true ? await reservePort() : undefined,
-        child: undefined,
-        exited: undefined,
-        port: undefined,
-        paused: false,
-        starts: 0,
-        exits: [],
-        log: '',
-      });
-    }
+    for (const id of ids) await cluster.#make(id, false, []);
     if (options.tmpfsBytes !== undefined) cluster.#mountTmpfs(options.tmpfsBytes);
     return cluster;
+  }
+
+  get ids(): readonly string[] {
+    return this.#ids;
+  }
+
+  /** A node's data dir, ports and bookkeeping (nothing runs yet). */
+  async #make(id: string, joins: boolean, flags: readonly string[]): Promise<NodeProcess> {
+    const options = this.#options;
+    const dataDir = join(this.root, id);
+    mkdirSync(dataDir, { recursive: true });
+    const offset = options.httpPortOffset;
+    const peerPort = await reservePort(offset === undefined ? [0] : [0, offset]);
+    const node: NodeProcess = {
+      dataDir,
+      joins,
+      flags,
+      peerPort,
+      fixedClientPort: options.fixedClientPorts === true ? await reservePort() : undefined,
+      httpPort: offset !== undefined ? peerPort + offset : options.http === true ? await reservePort() : undefined,
+      child: undefined,
+      exited: undefined,
+      port: undefined,
+      paused: false,
+      starts: 0,
+      exits: [],
+      log: '',
+    };
+    this.#nodes.set(id, node);
+    return node;
+  }
+
+  /**
+   * A new node for the running cluster, not started: its first start()
+   * runs `distkv server --join` with the admin (or client) endpoints of the
+   * nodes running then, and every later one too (a joined node restarts by
+   * `--join`; its own log lists the members). On the tmpfs of its own when
+   * the others have theirs.
+   */
+  async addNode(id: string, options: AddNodeOptions = {}): Promise<void> {
+    if (this.#nodes.has(id)) throw new Error(`${id} exists already (ids are never reused)`);
+    const node = await this.#make(id, true, options.flags ?? []);
+    this.#ids.push(id);
+    if (this.#mounted.length > 0 && this.#options.tmpfsBytes !== undefined) this.#mount(node.dataDir, this.#options.tmpfsBytes);
+  }
+
+  /**
+   * Takes a node out of `ids` (the cluster removed it): killed if it still
+   * runs, its exits kept for crashes(). Its data dir stays until destroy().
+   */
+  async retire(id: string): Promise<void> {
+    this.#node(id);
+    await this.kill(id);
+    this.#ids = this.#ids.filter((x) => x !== id);
+  }
+
+  #mount(dir: string, bytes: number): string | undefined {
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { encoding: 'utf8' });
+    if (r.status !== 0) return `mount -t tmpfs failed: ${(r.stderr || String(r.error ?? '')).trim()}`;
+    this.#mounted.push(dir);
+    return undefined;
   }
 
   /** All or nothing: a data dir that could not be mounted leaves none mounted. */
@@ -124,14 +181,12 @@ export class ProcessCluster {
       return;
     }
     for (const id of this.ids) {
-      const dir = this.dataDir(id);
-      const r = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { encoding: 'utf8' });
-      if (r.status !== 0) {
-        this.tmpfsSkipReason = `mount -t tmpfs failed: ${(r.stderr || String(r.error ?? '')).trim()}`;
+      const failed = this.#mount(this.dataDir(id), bytes);
+      if (failed !== undefined) {
+        this.tmpfsSkipReason = failed;
         this.#unmountTmpfs();
         return;
       }
-      this.#mounted.push(dir);
     }
   }
 
@@ -141,7 +196,7 @@ export class ProcessCluster {
 
   /** Whether every data dir is the tmpfs that tmpfsBytes asked for. */
   get tmpfsMounted(): boolean {
-    return this.#mounted.length === this.ids.length;
+    return this.#mounted.length > 0 && this.ids.every((id) => this.#mounted.includes(this.dataDir(id)));
   }
 
   #node(id: string): NodeProcess {
@@ -153,6 +208,11 @@ export class ProcessCluster {
   /** Where `from` dials `to` from now on (the chaos harness puts a fault proxy on each link). */
   routePeers(address: (from: string, to: string) => string): void {
     this.#peerAddress = address;
+  }
+
+  /** Each node's `--advertise-peer` from now on: the one address every other node dials it at. */
+  advertisePeers(address: (id: string) => string): void {
+    this.#advertise = address;
   }
 
   dataDir(id: string): string {
@@ -216,15 +276,21 @@ export class ProcessCluster {
   async start(id: string, flags: readonly string[] = []): Promise<void> {
     const n = this.#node(id);
     if (this.isUp(id)) throw new Error(`${id} is already running`);
-    const peers = this.ids
-      .filter((p) => p !== id)
-      .map((p) => `${p}=${this.#peerAddress(id, p)}`)
+    const others = this.ids.filter((p) => p !== id);
+    const peers = others.map((p) => `${p}=${this.#peerAddress(id, p)}`).join(',');
+    // A joined node asks the nodes running now (admin ports when there are, else client ports) to add it.
+    const endpoints = others
+      .filter((p) => this.isUp(p))
+      .map((p) => `127.0.0.1:${this.#node(p).httpPort ?? this.port(p)}`)
       .join(',');
+    if (n.joins && endpoints === '') throw new Error(`${id} joins the cluster, but no node of it runs`);
     const bin = this.#options.bin ?? DISTKV_BIN;
     // biome-ignore format: one flag per pair reads better
     const args = [bin, 'server', '--id', id, '--port', String(n.fixedClientPort ?? 0), '--peer-port', String(n.peerPort),
-      '--peers', peers, '--data-dir', n.dataDir, ...(n.httpPort === undefined ? [] : ['--http-port', String(n.httpPort)]),
-      ...(this.#options.flags ?? []), ...flags];
+      ...(n.joins ? ['--join', endpoints] : ['--peers', peers]), '--data-dir', n.dataDir,
+      ...(this.#advertise === undefined ? [] : ['--advertise-peer', this.#advertise(id)]),
+      ...(n.httpPort === undefined ? [] : ['--http-port', String(n.httpPort)]),
+      ...(this.#options.flags ?? []), ...n.flags, ...flags];
     // The test runner's ts-node settings must not leak into the server (its launcher sets its own), nor DISTKV_*
     // variables: the server reads those as settings (and refuses the ones it does not know).
     const env = Object.fromEntries(
@@ -356,7 +422,7 @@ export class ProcessCluster {
 
   /** Exits we did not cause: crashes. */
   crashes(): Array<{ id: string; code: number | null; signal: string | null; log: string }> {
-    return this.ids.flatMap((id) =>
+    return [...this.#nodes.keys()].flatMap((id) =>
       this.#node(id)
         .exits.filter((e) => !e.expected)
         .map((e) => ({ id, code: e.code, signal: e.signal, log: this.logs(id).slice(-4000) })),
@@ -366,7 +432,7 @@ export class ProcessCluster {
   /** Kills every node; from now on every exit counts as expected. */
   async killAll(): Promise<void> {
     this.#stopping = true;
-    for (const id of this.ids) await this.kill(id);
+    for (const id of this.#nodes.keys()) await this.kill(id);
   }
 
   /** Kills every node and removes the temp root (unless keepData; a tmpfs's contents go with its unmount either way). */
