@@ -1,6 +1,7 @@
 // Goal: the chaos harness end to end, on real processes: Raft with sync
-// replication and ReadIndex reads survives a mix of faults, lossy links and
-// a follower that keeps stalling past the election timeout with a
+// replication and ReadIndex reads survives a mix of faults, lossy links,
+// membership changes (members replaced by --join, learners added and
+// removed) and a follower that keeps stalling past the election timeout with a
 // linearizable history and no lost acknowledged write; async replication
 // under the isolate-leader nemesis is caught by the checker every time.
 // Method: runChaos (what `pnpm chaos` runs) on 3 nodes for a short while.
@@ -28,6 +29,8 @@ function expectSafe(r: ChaosResult): void {
   expect(r.nemesis_events).toBeGreaterThan(0);
   expect(r.ok).toBeGreaterThan(0);
   expect(r.ops).toBe(r.ok + r.fail + r.info);
+  // Every peer connection named its sender, so every fault reached the link it was meant for.
+  expect(r.details.unknownSenders).toBe(0);
 }
 
 const longer = { timeSec: 12, clients: 4, quietMs: [1_000, 2_000], faultMs: [2_000, 3_000] } satisfies Partial<ChaosOptions>;
@@ -48,6 +51,25 @@ describe('pnpm chaos, short runs', () => {
     const r = await shortRun('slow-follower', 4, longer);
     expectSafe(r);
     expect(r.details.events.some((e) => /^[1-9]\d* SIGSTOP stalls of n\d/.test(e.detail))).toBe(true);
+  }, 240_000);
+
+  it('membership changes (replace a member by --join, a learner that joins and leaves): linearizable, nothing lost', async () => {
+    const r = await shortRun('membership', 4, { timeSec: 15 });
+    expectSafe(r);
+    const changes = r.details.events.filter((e) => e.kind.startsWith('membership-'));
+    expect(changes.length).toBeGreaterThan(0);
+    // Each change finished as asked: removed nodes learned it and exited 0, fresh ones joined and were promoted or caught up.
+    for (const e of changes) {
+      expect(e.detail).not.toMatch(/failed|still a member|not a voter|not caught up|killed/);
+      if (e.kind === 'membership-replace')
+        expect(e.detail).toMatch(/^removed .*exited 0 by itself.*; joined n\d+ \(promoted to voter\)$/);
+      if (e.kind === 'membership-learner')
+        expect(e.detail).toMatch(/^joined n\d+ \(a learner, caught up\); removed n\d+ .*exited 0/);
+    }
+    // The seed's first change is a replace: a member the cluster did not start with serves at the end.
+    expect(changes[0]?.kind).toBe('membership-replace');
+    expect(r.details.members).toHaveLength(3);
+    expect(r.details.members.some((id) => Number(id.slice(1)) > 3)).toBe(true);
   }, 240_000);
 
   it('Raft, sync: the isolated leader never acknowledges the probe write', async () => {

@@ -2,18 +2,23 @@
  * The chaos harness's cluster: the workspace's one process harness
  * (`ProcessCluster` from @distkv/cli/testing: real `distkv server`
  * processes, reserved peer ports, client port 0 read back, exits told from
- * crashes) with every peer link routed through a FaultProxy, so node A's
- * `--peers` names, for each B, a proxy that forwards to B's peer port. What
- * it adds is what only chaos needs: partitions and lossy links (the
- * proxies), full disks (a filler file on each node's own tmpfs), the leader
- * as the highest term that claims it, and healing everything at once.
+ * crashes) with every peer link routed through a FaultProxy. Each node B
+ * has one ingress address (an IngressProxy), the one in every `--peers`
+ * and its `--advertise-peer`, so a node that joins later is reached there
+ * too; the ingress tells the link A → B from the hello A sends first, and
+ * hands the connection to that link's FaultProxy, which forwards to B's
+ * peer port. What it adds is what only chaos needs: partitions and lossy
+ * links (the proxies), full disks (a filler file on each node's own
+ * tmpfs), nodes added by `--join` and retired once removed, the leader as
+ * the highest term that claims it, and healing everything at once.
  */
 import { closeSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessCluster } from '@distkv/cli/testing';
 import { mulberry32 } from '@distkv/core/testing';
-import { FaultProxy } from './proxy.js';
+import { reservePort } from '@distkv/net/testing';
+import { FaultProxy, IngressProxy } from './proxy.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /**
@@ -50,8 +55,16 @@ export interface LossRates {
 export class ChaosCluster {
   /** The processes: start, kill, pause, resume, INFO, clients. */
   readonly processes: ProcessCluster;
-  /** proxies.get(a).get(b): the link a uses to reach b. */
+  /** proxies.get(a).get(b): the link a uses to reach b (made when first needed). */
   readonly proxies = new Map<string, Map<string, FaultProxy>>();
+  /** node id -> the address the others dial it at. */
+  readonly #ingress = new Map<string, { proxy: IngressProxy; port: number; peerPort: number; unknown: FaultProxy }>();
+  /** Nodes being removed: their exit (0, once told) is ours, not a crash. */
+  readonly #leaving = new Set<string>();
+  /** Nodes being added or removed right now: faults leave them alone, and healing does not restart them. */
+  readonly #changing = new Set<string>();
+  /** Connections whose first frame named no sender (routed unfaulted): a hello format the ingress misreads shows here. */
+  unknownSenders = 0;
   readonly options: ClusterOptions;
   /** node id -> the filler file the disk nemesis wrote on its tmpfs. */
   readonly #fillers = new Map<string, string>();
@@ -62,7 +75,7 @@ export class ChaosCluster {
     this.processes = processes;
     this.options = options;
     // A node whose disk we filled may fail-stop (exit 3): that exit is ours, not a crash.
-    processes.expectExit = (id) => this.#filledStart.get(id) === processes.starts(id);
+    processes.expectExit = (id) => this.#filledStart.get(id) === processes.starts(id) || this.#leaving.has(id);
   }
 
   static async create(options: ClusterOptions): Promise<ChaosCluster> {
@@ -74,26 +87,91 @@ export class ChaosCluster {
         '--write-timeout-ms', String(o.writeTimeoutMs), '--snapshot-every', String(o.snapshotEvery), '--quiet',
         ...(o.extra ?? [])],
       listenTimeoutMs: 90_000,
+      http: true, // admin endpoints: the membership nemesis changes the members through them
       ...(o.smallDisks ? { tmpfsBytes: DISK_BYTES } : {}),
     });
     const c = new ChaosCluster(processes, options);
-    const ports = new Map<string, number>();
-    for (const a of processes.ids) {
-      const row = new Map<string, FaultProxy>();
-      for (const b of processes.ids) {
-        if (a === b) continue;
-        const proxy = new FaultProxy({ port: processes.peerPort(b) });
-        ports.set(`${a}>${b}`, await proxy.listen());
-        row.set(b, proxy);
-      }
-      c.proxies.set(a, row);
-    }
-    processes.routePeers((from, to) => `127.0.0.1:${ports.get(`${from}>${to}`)}`);
+    for (const id of processes.ids) await c.#listen(id);
+    processes.routePeers((_from, to) => c.#address(to));
+    processes.advertisePeers((id) => c.#address(id));
     return c;
+  }
+
+  #address(id: string): string {
+    const ingress = this.#ingress.get(id);
+    if (ingress === undefined) throw new Error(`${id} has no ingress`);
+    return `127.0.0.1:${ingress.port}`;
+  }
+
+  /** The ingress of `to`: connections from A go to link(A, to); those that name nobody, unfaulted. */
+  async #listen(to: string, peerPort = this.processes.peerPort(to)): Promise<void> {
+    const unknown = new FaultProxy({ port: peerPort });
+    const proxy = new IngressProxy((from) => {
+      if (from !== undefined) return this.link(from, to);
+      this.unknownSenders++;
+      return unknown;
+    });
+    this.#ingress.set(to, { proxy, port: await proxy.listen(), peerPort, unknown });
+  }
+
+  /** The link `from` uses to reach `to`, made on first use (healthy). */
+  link(from: string, to: string): FaultProxy {
+    let row = this.proxies.get(from);
+    if (row === undefined) {
+      row = new Map();
+      this.proxies.set(from, row);
+    }
+    let proxy = row.get(to);
+    if (proxy === undefined) {
+      proxy = new FaultProxy({ port: this.#ingress.get(to)?.peerPort ?? this.processes.peerPort(to) });
+      row.set(to, proxy);
+    }
+    return proxy;
+  }
+
+  /** A fresh node for the running cluster (started by the caller: processes.start(id) runs `--join`). */
+  async addNode(id: string, flags: readonly string[] = []): Promise<void> {
+    // Its ingress first: a node that (re)starts meanwhile names every member in --peers, this one included.
+    const peerPort = await reservePort();
+    await this.#listen(id, peerPort);
+    await this.processes.addNode(id, { flags, peerPort });
+  }
+
+  /** A node whose removal is under way: its exit from now on is expected (it exits 0 once told). */
+  leaving(id: string, yes = true): void {
+    if (yes) this.#leaving.add(id);
+    else this.#leaving.delete(id);
+  }
+
+  /** Out of the cluster for good: killed if it still runs, its ingress and links closed. */
+  async retire(id: string): Promise<void> {
+    this.#leaving.add(id);
+    await this.processes.retire(id);
+    const ingress = this.#ingress.get(id);
+    this.#ingress.delete(id);
+    await ingress?.proxy.close();
+    await ingress?.unknown.close();
+    for (const [from, row] of this.proxies) {
+      if (from === id) for (const p of row.values()) await p.close();
+      await row.get(id)?.close();
+      row.delete(id);
+    }
+    this.proxies.delete(id);
   }
 
   get ids(): readonly string[] {
     return this.processes.ids;
+  }
+
+  /** The members no change is under way for: the ones the fault nemeses pick from. */
+  get steady(): string[] {
+    return this.ids.filter((id) => !this.#changing.has(id));
+  }
+
+  /** Marks a node as being added or removed (or no longer). */
+  changing(id: string, yes: boolean): void {
+    if (yes) this.#changing.add(id);
+    else this.#changing.delete(id);
   }
 
   get root(): string {
@@ -112,8 +190,8 @@ export class ChaosCluster {
   // #region partition
   /** Cuts every link between the two sides (both directions). `mode` picks how (see FaultProxy). */
   cut(a: string, b: string, mode: 'stall' | 'reset'): void {
-    this.proxies.get(a)?.get(b)?.set({ kind: mode });
-    this.proxies.get(b)?.get(a)?.set({ kind: mode });
+    this.link(a, b).set({ kind: mode });
+    this.link(b, a).set({ kind: mode });
   }
 
   /** Partitions into groups: links inside a group work, links across are cut. */
@@ -123,7 +201,12 @@ export class ChaosCluster {
     groups.forEach((g, i) => {
       for (const id of g) groupOf.set(id, i);
     });
-    for (const a of this.ids) for (const b of this.ids) if (a < b && groupOf.get(a) !== groupOf.get(b)) this.cut(a, b, mode);
+    // A node in no group (one joining or leaving) keeps all its links.
+    for (const a of this.ids)
+      for (const b of this.ids) {
+        const [ga, gb] = [groupOf.get(a), groupOf.get(b)];
+        if (a < b && ga !== undefined && gb !== undefined && ga !== gb) this.cut(a, b, mode);
+      }
   }
   // #endregion partition
 
@@ -143,9 +226,10 @@ export class ChaosCluster {
   lossy(nodes: readonly string[], rates: LossRates, seed: number): void {
     this.healNetwork();
     const rng = mulberry32(seed);
-    for (const [a, row] of this.proxies)
-      for (const [b, proxy] of row)
-        if (nodes.includes(a) || nodes.includes(b)) proxy.set({ kind: 'loss', ...rates, seed: Math.floor(rng() * 2 ** 32) });
+    for (const a of this.ids)
+      for (const b of this.ids)
+        if (a !== b && (nodes.includes(a) || nodes.includes(b)))
+          this.link(a, b).set({ kind: 'loss', ...rates, seed: Math.floor(rng() * 2 ** 32) });
   }
   // #endregion loss
 
@@ -235,7 +319,7 @@ export class ChaosCluster {
       this.freeDisk(id);
       this.processes.resume(id);
     }
-    for (const id of this.ids) {
+    for (const id of this.steady) {
       for (let attempt = 0; !this.processes.isUp(id); attempt++) {
         try {
           await this.processes.start(id);
@@ -250,5 +334,9 @@ export class ChaosCluster {
   async destroy(keepData = false): Promise<void> {
     await this.processes.destroy(keepData);
     for (const row of this.proxies.values()) for (const p of row.values()) await p.close();
+    for (const { proxy, unknown } of this.#ingress.values()) {
+      await proxy.close();
+      await unknown.close();
+    }
   }
 }

@@ -10,7 +10,8 @@ import { type ChaosOptions, defaultChaosOptions, runChaos } from './run.js';
 
 const usage = `usage: pnpm chaos [--time s] [--nodes 3|5] [--nemesis ${NEMESES.join('|')}] [--seed n]
   [--election raft|bully] [--replication sync|async] [--read-mode read-index|lease|stale]
-  [--clients n] [--keys n] [--report dir]`;
+  [--clients n] [--keys n] [--membership] [--report dir]
+  --membership: membership changes (replace a member by --join, a learner in and out) alongside the nemesis`;
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n${usage}\n`);
@@ -44,6 +45,7 @@ try {
       clients: { type: 'string' },
       keys: { type: 'string' },
       report: { type: 'string' },
+      membership: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -66,6 +68,7 @@ const options: Partial<ChaosOptions> = {
   readMode: oneOf('read-mode', v['read-mode'], d.readMode, ['read-index', 'lease', 'stale'] as const),
   clients: int('clients', v.clients, d.clients, 1, 64),
   keys: int('keys', v.keys, d.keys, 1, 64),
+  membership: parsed.values.membership === true,
   log: (line) => process.stderr.write(`chaos: ${line}\n`),
 };
 if (v.report !== undefined) options.reportDir = v.report;
@@ -79,6 +82,9 @@ if (details.diskSkipReason !== '') process.stderr.write(`  disk nemesis skipped:
 if (details.finalReadsMissing.length > 0)
   process.stderr.write(`  final reads missing for ${details.finalReadsMissing.length} keys\n`);
 if (!details.converged) process.stderr.write('  WARNING: the cluster did not converge after healing\n');
+if (details.unknownSenders > 0)
+  process.stderr.write(`  WARNING: ${details.unknownSenders} peer connections named no sender (their links took no faults)\n`);
+process.stderr.write(`  members at the end: ${details.members.join(', ')}\n`);
 if (details.explain !== '') process.stderr.write(`${details.explain}\n`);
 process.stderr.write(`report: ${result.report}/index.html\n`);
 process.stdout.write(`${JSON.stringify(line)}\n`);

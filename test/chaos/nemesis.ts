@@ -19,8 +19,15 @@
  *   now and then a reset.
  * - slow-follower: a follower (INFO replication) whose event loop stalls
  *   for 1.5–3 election timeouts (SIGSTOP, then SIGCONT), again and again.
+ * - membership: one change of the members through the admin API, the
+ *   leader's as often as any other's: replace (remove a random member,
+ *   the leader included, then join a fresh node by `--join`), or a
+ *   learner that joins (`--join --learner`), catches up and is removed;
+ *   a cluster short of its size grows back first. Fresh nodes get new
+ *   ids (an id is never reused).
  * - all: a mix of the above, one per cycle.
  */
+import { mulberry32 } from '@distkv/core/testing';
 import { loopbackTimings } from '@distkv/replication';
 import type { ChaosCluster } from './cluster.js';
 import { sleep } from './cluster.js';
@@ -35,10 +42,11 @@ export type NemesisKind =
   | 'disk'
   | 'loss'
   | 'slow-follower'
+  | 'membership'
   | 'all'
   | 'none';
 // biome-ignore format: one line
-export const NEMESES: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'disk', 'loss', 'slow-follower', 'all', 'none'];
+export const NEMESES: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'disk', 'loss', 'slow-follower', 'membership', 'all', 'none'];
 
 // #region slow-follower-timing
 /** The servers' election timeout: all on loopback, they take the loopback timing (no --timing given): 15 ticks of 10 ms. */
@@ -53,6 +61,17 @@ export const RUN_TIMEOUTS: [number, number] = [2, 6];
 const LOSS_RATE: [number, number] = [0.05, 0.3];
 const LOSS_RESET_RATE: [number, number] = [0, 0.01];
 
+/** How long a change may take to show in the leader's member list (elections included), and a removed node to exit by itself. */
+const CHANGE_MS = 30_000;
+const EXIT_MS = 15_000;
+
+/** A member as GET /v1/members lists it. */
+interface Member {
+  id: string;
+  role: 'voter' | 'learner';
+  lag: number | null;
+}
+
 export interface NemesisEvent {
   kind: string;
   detail: string;
@@ -65,6 +84,13 @@ export interface ScheduleOptions {
   kind: NemesisKind;
   quietMs: [number, number];
   faultMs: [number, number];
+  /**
+   * Membership changes alongside the faults, not in turn with them: a
+   * loop of its own (its own generator, drawn from the run's), a change
+   * every quietMs, while the fault nemesis goes on (it leaves the nodes
+   * being added or removed alone, see ChaosCluster.steady).
+   */
+  membership?: boolean;
 }
 
 function pick<T>(rng: Rng, xs: readonly T[]): T {
@@ -86,28 +112,36 @@ export class Nemesis {
   readonly probeKeys: string[] = [];
   #running = false;
   #loop: Promise<void> | undefined;
+  #membershipLoop: Promise<void> | undefined;
   #probe = 0;
+  /** The next fresh node is n<this>. */
+  #nextId: number;
 
   constructor(
     readonly cluster: ChaosCluster,
     readonly workload: Workload,
     readonly rng: Rng,
     readonly options: ScheduleOptions,
-  ) {}
+  ) {
+    this.#nextId = cluster.ids.length + 1;
+  }
 
   start(): void {
-    if (this.options.kind === 'none') return;
+    if (this.options.kind === 'none' && this.options.membership !== true) return;
     this.#running = true;
-    this.#loop = this.#run();
+    if (this.options.kind !== 'none') this.#loop = this.#run();
+    if (this.options.membership === true)
+      this.#membershipLoop = this.#runMembership(mulberry32(Math.floor(this.rng() * 2 ** 32)));
   }
 
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
+    await this.#membershipLoop;
   }
 
-  #between([lo, hi]: [number, number]): number {
-    return lo + this.rng() * (hi - lo);
+  #between([lo, hi]: [number, number], rng: Rng = this.rng): number {
+    return lo + rng() * (hi - lo);
   }
 
   /** Sleeps up to ms, waking early when stopped. */
@@ -118,6 +152,7 @@ export class Nemesis {
 
   async #run(): Promise<void> {
     const mix: NemesisKind[] = ['kill', 'pause', 'partition', 'leader', 'isolate-leader', 'loss', 'slow-follower'];
+    if (this.options.membership !== true) mix.push('membership'); // else the loop of its own does them
     if (this.cluster.disksMounted) mix.push('disk');
     while (this.#running) {
       await this.#hold(this.#between(this.options.quietMs));
@@ -127,6 +162,7 @@ export class Nemesis {
       try {
         const holdMs = this.#between(this.options.faultMs);
         if (kind === 'slow-follower') await this.#slowFollower(event, holdMs);
+        else if (kind === 'membership') await this.#membership(event, holdMs, this.rng);
         else {
           await this.#inject(kind, event);
           await this.#hold(holdMs);
@@ -181,8 +217,8 @@ export class Nemesis {
   }
 
   #minority(): string[] {
-    const ids = this.cluster.ids;
-    const size = 1 + Math.floor(this.rng() * Math.floor((ids.length - 1) / 2));
+    const ids = this.cluster.steady;
+    const size = 1 + Math.floor(this.rng() * Math.floor((this.cluster.ids.length - 1) / 2));
     return shuffle(this.rng, ids).slice(0, size);
   }
 
@@ -204,7 +240,7 @@ export class Nemesis {
         return;
       }
       case 'partition': {
-        const ids = shuffle(this.rng, c.ids);
+        const ids = shuffle(this.rng, c.steady);
         const shape = pick(this.rng, ['halves', 'bridge', 'isolate'] as const);
         const mode = pick(this.rng, ['reset', 'stall'] as const);
         if (shape === 'halves') {
@@ -248,14 +284,14 @@ export class Nemesis {
         await this.#isolateLeaderProbe(event);
         return;
       case 'disk': {
-        const target = this.rng() < 0.5 ? ((await c.findLeader()) ?? pick(this.rng, c.ids)) : pick(this.rng, c.ids);
+        const target = this.rng() < 0.5 ? ((await c.findLeader()) ?? pick(this.rng, c.steady)) : pick(this.rng, c.steady);
         event.nodes = [target];
         event.detail = c.fillDisk(target) ? `disk full on ${target}` : `disk nemesis skipped: ${c.diskSkipReason}`;
         return;
       }
       case 'loss': {
         const all = this.rng() < 0.5;
-        const nodes = all ? [...c.ids] : [pick(this.rng, c.ids)];
+        const nodes = all ? [...c.ids] : [pick(this.rng, c.steady)];
         const rates = { rate: this.#between(LOSS_RATE), resetRate: this.#between(LOSS_RESET_RATE) };
         c.lossy(nodes, rates, Math.floor(this.rng() * 2 ** 32));
         this.#lossAtStart = c.lossCounts();
@@ -278,11 +314,161 @@ export class Nemesis {
     event.detail += `; ${now.delayed - this.#lossAtStart.delayed} delayed, ${now.resets - this.#lossAtStart.resets} reset`;
   }
 
+  /** The membership changes alongside the faults: one every quietMs, each an event of its own. */
+  async #runMembership(rng: Rng): Promise<void> {
+    while (this.#running) {
+      await this.#hold(this.#between(this.options.quietMs, rng));
+      if (!this.#running) break;
+      const event: NemesisEvent = { kind: 'membership', detail: '', nodes: [], startMs: this.workload.now(), endMs: 0 };
+      try {
+        await this.#membership(event, this.#between(this.options.faultMs, rng), rng);
+      } catch (err) {
+        event.detail += ` (nemesis error: ${(err as Error).message.slice(0, 200)})`;
+      }
+      event.endMs = this.workload.now();
+      this.events.push(event);
+    }
+  }
+
+  // #region membership
+  /**
+   * One change of the members, done the way an operator does it and
+   * checked the way an operator would: each step waits (bounded) until the
+   * leader's member list shows it. A removal answered TIMEOUT may have
+   * committed anyway, so the list decides, not the answer.
+   */
+  async #membership(event: NemesisEvent, holdMs: number, rng: Rng): Promise<void> {
+    const c = this.cluster;
+    const short = c.ids.length < c.options.nodes;
+    const action = short ? 'grow' : pick(rng, ['replace', 'learner'] as const);
+    event.kind = `membership-${action}`;
+    const steps: string[] = [];
+    try {
+      if (action === 'replace') {
+        const victim = pick(rng, c.steady);
+        event.nodes.push(victim);
+        if (!(await this.#remove(victim, steps))) return;
+      }
+      const fresh = `n${this.#nextId++}`;
+      event.nodes.push(fresh);
+      const learner = action === 'learner';
+      if (!(await this.#add(fresh, learner, steps))) return;
+      if (learner) {
+        await this.#hold(holdMs);
+        await this.#remove(fresh, steps);
+      }
+    } finally {
+      event.detail = steps.join('; ');
+    }
+  }
+  // #endregion membership
+
+  /** The leader's member list (it has every member's lag), or undefined while there is no leader to ask. */
+  async #members(): Promise<Member[] | undefined> {
+    const leader = await this.cluster.findLeader();
+    if (leader === undefined) return undefined;
+    const answer = await this.#admin(leader, 'GET', '');
+    return answer?.status === 200 ? (answer.body as { members: Member[] }).members : undefined;
+  }
+
+  async #admin(node: string, method: string, path: string): Promise<{ status: number; body: unknown } | undefined> {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.cluster.processes.httpPort(node)}/v1/members${path}`, {
+        method,
+        signal: AbortSignal.timeout(5_000),
+      });
+      return { status: res.status, body: await res.json() };
+    } catch {
+      return undefined; // down, paused, or slow: asked again
+    }
+  }
+
+  /** Polls `check` every 250 ms for up to `ms`; true once it held. */
+  async #until(ms: number, check: () => Promise<boolean>): Promise<boolean> {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(250)) if (await check()) return true;
+    return false;
+  }
+
+  /** DELETE /v1/members/<id> at the leader until the leader's list lacks it; then it exits by itself (or is killed) and is retired. */
+  async #remove(id: string, steps: string[]): Promise<boolean> {
+    const c = this.cluster;
+    c.changing(id, true);
+    try {
+      return await this.#removeSteady(id, steps);
+    } finally {
+      c.changing(id, false);
+    }
+  }
+
+  async #removeSteady(id: string, steps: string[]): Promise<boolean> {
+    const c = this.cluster;
+    const wasLeader = (await c.findLeader()) === id;
+    c.leaving(id);
+    const exited = c.processes.isUp(id) ? c.processes.exited(id) : Promise.resolve(undefined);
+    const removed = await this.#until(CHANGE_MS, async () => {
+      const members = await this.#members();
+      if (members !== undefined && !members.some((m) => m.id === id)) return true;
+      const leader = await c.findLeader();
+      if (leader !== undefined) await this.#admin(leader, 'DELETE', `/${encodeURIComponent(id)}`);
+      return false;
+    });
+    if (!removed) {
+      c.leaving(id, false);
+      steps.push(`remove ${id}: still a member after ${CHANGE_MS / 1000} s`);
+      return false;
+    }
+    const exit = await Promise.race([exited, sleep(EXIT_MS).then(() => 'running' as const)]);
+    const how =
+      exit === 'running'
+        ? `still running ${EXIT_MS / 1000} s later (killed)`
+        : exit === undefined
+          ? 'it was down'
+          : exit.signal === 'SIGKILL'
+            ? 'a fault had killed it'
+            : `it exited ${exit.code ?? exit.signal} by itself`;
+    await c.retire(id);
+    steps.push(`removed ${wasLeader ? 'the leader ' : ''}${id} (${how})`);
+    return true;
+  }
+
+  /** A fresh node joins by `--join` (as a learner that stays one, or promoted once caught up); waits for the list to show it so. */
+  async #add(id: string, learner: boolean, steps: string[]): Promise<boolean> {
+    const c = this.cluster;
+    c.changing(id, true);
+    try {
+      await c.addNode(id, learner ? ['--learner'] : []);
+      // A join may be refused (exit 1): with faults alongside, that is the cluster answering, not a crash.
+      c.leaving(id);
+      try {
+        await c.processes.start(id);
+      } catch (err) {
+        steps.push(`join ${id} failed: ${(err as Error).message.split('\n')[0]?.slice(0, 200)}`);
+        // Its add may have committed before it gave up: take it out of the members again.
+        await this.#removeSteady(id, steps);
+        if (c.ids.includes(id)) await c.retire(id);
+        return false;
+      }
+      c.leaving(id, false);
+      const done = await this.#until(CHANGE_MS, async () => {
+        const m = (await this.#members())?.find((x) => x.id === id);
+        return learner ? m?.role === 'learner' && m.lag === 0 : m?.role === 'voter';
+      });
+      steps.push(
+        done
+          ? `joined ${id} (${learner ? 'a learner, caught up' : 'promoted to voter'})`
+          : `joined ${id}, not ${learner ? 'caught up' : 'a voter'} within ${CHANGE_MS / 1000} s`,
+      );
+      return true;
+    } finally {
+      c.changing(id, false);
+    }
+  }
+
   /** The running, unpaused nodes that say they follow a leader. */
   async #followers(): Promise<string[]> {
     const p = this.cluster.processes;
     const roles = await Promise.all(
-      this.cluster.ids.map(async (id) => {
+      this.cluster.steady.map(async (id) => {
         if (!p.isUp(id) || p.isPaused(id)) return undefined;
         const info = await p.info(id, 2_000).catch(() => undefined);
         return info?.get('role') === 'follower' && info.get('leader_id') !== '' ? id : undefined;

@@ -3,7 +3,7 @@
 // checks look at what arrives, never at how long it took.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FaultProxy } from './proxy.js';
+import { FaultProxy, helloSender, IngressProxy } from './proxy.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -144,5 +144,69 @@ describe('FaultProxy', () => {
     }
     expect(counts[0]).toBe(counts[1]);
     expect(counts[0]).toBeGreaterThan(0);
+  });
+});
+
+/** A hello frame as the driver sends it first on a peer connection: length, FRAME_HELLO, id, client and admin address. */
+function hello(id: string): Buffer {
+  const text = (t: string) => Buffer.concat([Buffer.of(Buffer.byteLength(t)), Buffer.from(t)]);
+  const body = Buffer.concat([Buffer.of(0xf0), text(id), text('127.0.0.1:7001'), text('')]);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
+
+describe('IngressProxy', () => {
+  it('reads the sender from the hello, whole or in pieces, and nothing else', () => {
+    const h = hello('n12');
+    expect(helloSender(h)).toBe('n12');
+    expect(helloSender(Buffer.concat([h, Buffer.from('more frames')]))).toBe('n12');
+    for (let cut = 0; cut < h.length; cut++) expect(helloSender(h.subarray(0, cut))).toBe('more');
+    const notHello = Buffer.from(h);
+    notHello[4] = 0xf1; // a forwarded write, say
+    expect(helloSender(notHello)).toBeUndefined();
+    expect(helloSender(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xf0]))).toBeUndefined(); // too long to be a hello
+  });
+
+  it('hands each connection to the link of the node its hello names, hello and all', async () => {
+    const echo = await echoServer();
+    const links = new Map([
+      ['n1', new FaultProxy({ port: echo })],
+      ['n2', new FaultProxy({ port: echo })],
+    ]);
+    const unknown = new FaultProxy({ port: echo });
+    const routed: Array<string | undefined> = [];
+    const ingress = new IngressProxy((sender) => {
+      routed.push(sender);
+      return (sender === undefined ? undefined : links.get(sender)) ?? unknown;
+    }, 200);
+    const port = await ingress.listen();
+    cleanups.push(() => ingress.close());
+    for (const p of [...links.values(), unknown]) cleanups.push(() => p.close());
+    links.get('n2')?.set({ kind: 'reset' });
+
+    // n1's link is healthy: the hello and what follows come back from the echo server.
+    const a = await connect(port);
+    const sent = Buffer.concat([hello('n1'), Buffer.from('raft')]);
+    const got = receive(a, sent.length);
+    a.write(sent.subarray(0, 3)); // the hello in two pieces
+    a.write(sent.subarray(3));
+    expect((await got).equals(sent)).toBe(true);
+    expect(links.get('n1')?.bytesForwarded).toBeGreaterThan(0);
+
+    // n2's link is cut: the connection is refused once its hello names it.
+    const b = await connect(port);
+    const closed = new Promise((r) => b.once('close', r));
+    b.on('error', () => undefined);
+    b.write(hello('n2'));
+    await closed;
+    expect(links.get('n2')?.bytesForwarded).toBe(0);
+
+    // No hello within the timeout: routed as unknown, the bytes still delivered.
+    const c = await connect(port);
+    const partial = receive(c, 2);
+    c.write('hi');
+    expect((await partial).toString()).toBe('hi');
+    expect(routed).toEqual(['n1', 'n2', undefined]);
   });
 });

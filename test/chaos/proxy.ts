@@ -92,7 +92,16 @@ export class FaultProxy {
     });
   }
 
-  #accept(client: Socket): void {
+  /**
+   * Takes over a connection another listener accepted (the IngressProxy),
+   * with the bytes it read already (`head`): from here on, as if this
+   * proxy had accepted it.
+   */
+  adopt(client: Socket, head: Buffer): void {
+    this.#accept(client, head);
+  }
+
+  #accept(client: Socket, head: Buffer = Buffer.alloc(0)): void {
     if (this.#fault.kind === 'reset') {
       client.destroy();
       return;
@@ -105,14 +114,14 @@ export class FaultProxy {
       client.on('error', () => client.destroy());
       setTimeout(() => {
         this.#held.delete(client);
-        if (!client.destroyed) this.#connect(client);
+        if (!client.destroyed) this.#connect(client, head);
       }, LOSS_SYN_DELAY_MS);
       return;
     }
-    this.#connect(client);
+    this.#connect(client, head);
   }
 
-  #connect(client: Socket): void {
+  #connect(client: Socket, head: Buffer): void {
     const upstream = createConnection(this.#target);
     const pipe: Pipe = { client, upstream };
     this.#pipes.add(pipe);
@@ -123,19 +132,21 @@ export class FaultProxy {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    this.#forward(client, upstream);
+    const toUpstream = this.#forward(client, upstream);
     this.#forward(upstream, client);
+    if (head.length > 0) toUpstream(head); // the bytes read before this proxy took over go first, fault and all
     if (this.#fault.kind === 'stall') this.#pause(pipe);
     else client.resume(); // a connection the loss fault held was paused
   }
 
-  #forward(from: Socket, to: Socket): void {
+  /** Pipes `from` into `to` under the fault; returns the handler of one chunk (so a caller can feed one). */
+  #forward(from: Socket, to: Socket): (chunk: Buffer) => void {
     // Each direction keeps its own queue, so a delay never reorders bytes.
     let tail = Promise.resolve();
     // A loss holds back the chunks behind it until the lost one arrives, then they all go: a chunk's time
     // is the later of its own and the one before it, not their sum (TCP buffers out-of-order segments).
     let lossDue = 0;
-    from.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer): void => {
       const fault = this.#fault;
       if (fault.kind === 'delay') {
         tail = tail.then(() => new Promise((resolve) => setTimeout(resolve, fault.delayMs)));
@@ -165,7 +176,9 @@ export class FaultProxy {
           }
         }
       });
-    });
+    };
+    from.on('data', onChunk);
+    return onChunk;
   }
 
   #pause(pipe: Pipe): void {
@@ -210,3 +223,95 @@ export class FaultProxy {
     return new Promise((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
   }
 }
+
+/**
+ * One listening address per node, the address every other node dials it
+ * at (its --advertise-peer, so also the address a joined node's
+ * configuration entry holds). A pair proxy per directed link cannot serve
+ * a node that joins later: the configuration gives every member the same
+ * one address for it. So the ingress reads who is calling from the
+ * connection's first frame — the driver's hello, which names the sender —
+ * and hands the connection, bytes read and all, to that link's
+ * FaultProxy (`route`). A connection that sends no hello within
+ * `helloTimeoutMs`, or whose first frame is something else, is routed as
+ * from an unknown sender (`route(undefined)`). Without a cluster secret
+ * only: with one, the first frame is the handshake's, which names no node.
+ */
+export class IngressProxy {
+  #server: Server | undefined;
+  readonly #pending = new Set<Socket>();
+
+  constructor(
+    readonly route: (sender: string | undefined) => FaultProxy,
+    readonly helloTimeoutMs = 5_000,
+  ) {}
+
+  listen(port = 0): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = createServer((client) => this.#accept(client));
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        this.#server = server;
+        const address = server.address();
+        resolve(typeof address === 'object' && address !== null ? address.port : port);
+      });
+    });
+  }
+
+  #accept(client: Socket): void {
+    this.#pending.add(client);
+    let head = Buffer.alloc(0);
+    let routed = false;
+    const done = (sender: string | undefined): void => {
+      if (routed) return;
+      routed = true;
+      clearTimeout(timer);
+      this.#pending.delete(client);
+      client.off('data', onData);
+      client.pause();
+      if (client.destroyed) return;
+      this.route(sender).adopt(client, head);
+    };
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const sender = helloSender(head);
+      if (sender !== 'more') done(sender);
+    };
+    const timer = setTimeout(() => done(undefined), this.helloTimeoutMs);
+    client.on('data', onData);
+    client.on('error', () => client.destroy());
+    client.once('close', () => {
+      clearTimeout(timer);
+      this.#pending.delete(client);
+    });
+  }
+
+  close(): Promise<void> {
+    for (const client of this.#pending) client.destroy();
+    this.#pending.clear();
+    return new Promise((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+  }
+}
+
+// #region ingress
+/** The hello's tag (@distkv/replication's FRAME_HELLO in driver/control-frames.ts: CONTROL_FRAME_MIN). */
+export const FRAME_HELLO = 0xf0;
+/** A hello is an id and two addresses of at most 255 bytes each: a longer first frame is not one. */
+const HELLO_BYTES_MAX = 1 + 3 * 256;
+
+/**
+ * The sender a connection's first bytes name: 'more' until a whole first
+ * frame (4-byte big-endian length, then the body) is in; then the hello's
+ * id, or undefined when the frame is not a hello.
+ */
+export function helloSender(head: Buffer): string | undefined | 'more' {
+  if (head.length < 4) return 'more';
+  const length = head.readUInt32BE(0);
+  if (length < 2 || length > HELLO_BYTES_MAX) return undefined;
+  if (head.length < 4 + length) return 'more';
+  if (head[4] !== FRAME_HELLO) return undefined;
+  const idBytes = head[5] as number;
+  if (idBytes === 0 || 2 + idBytes > length) return undefined;
+  return head.toString('utf8', 6, 6 + idBytes);
+}
+// #endregion ingress

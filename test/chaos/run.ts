@@ -26,6 +26,8 @@ export interface ChaosOptions {
   /** Quiet and fault durations of each nemesis cycle, [min, max] ms. */
   quietMs: [number, number];
   faultMs: [number, number];
+  /** Membership changes alongside the nemesis (see ScheduleOptions.membership). */
+  membership: boolean;
   /** Where the report goes (default tmp/chaos/<name> under the repo, which git ignores). */
   reportDir?: string;
   /** Progress lines (stderr in the CLI). */
@@ -44,6 +46,7 @@ export const defaultChaosOptions: ChaosOptions = {
   keys: 3,
   quietMs: [2_000, 4_000],
   faultMs: [3_000, 7_000],
+  membership: false,
 };
 
 export interface ChaosResult {
@@ -67,6 +70,10 @@ export interface ChaosResult {
     infos: Record<string, Record<string, string>>;
     finalReadsMissing: string[];
     diskSkipReason: string;
+    /** The members at the end (the membership nemesis changes them). */
+    members: string[];
+    /** Peer connections whose first frame named no sender (see IngressProxy): 0, or the faults missed them. */
+    unknownSenders: number;
   };
 }
 
@@ -122,7 +129,7 @@ export function lostWrites(history: HistoryOp[], finals: Map<string, string | nu
 export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<ChaosResult> {
   const o: ChaosOptions = { ...defaultChaosOptions, ...partial };
   const log = o.log ?? (() => undefined);
-  const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${o.nemesis}-${o.election}-${o.replication}-seed${o.seed}`;
+  const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${o.nemesis}${o.membership ? '+membership' : ''}-${o.election}-${o.replication}-seed${o.seed}`;
   const reportDir = o.reportDir ?? join(repoRoot, 'tmp', 'chaos', name);
   mkdirSync(reportDir, { recursive: true });
   const rng = mulberry32(o.seed);
@@ -137,7 +144,12 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
   });
   const t0 = performance.now();
   const workload = new Workload(cluster, { clients: o.clients, keys: o.keys, timeoutMs: 2_500, thinkMsMax: 40 }, rng, t0);
-  const nemesis = new Nemesis(cluster, workload, rng, { kind: o.nemesis, quietMs: o.quietMs, faultMs: o.faultMs });
+  const nemesis = new Nemesis(cluster, workload, rng, {
+    kind: o.nemesis,
+    quietMs: o.quietMs,
+    faultMs: o.faultMs,
+    membership: o.membership,
+  });
   const leaders: LeaderChange[] = [];
   let monitoring = true;
   let monitor: Promise<void> = Promise.resolve();
@@ -232,6 +244,8 @@ export async function runChaos(partial: Partial<ChaosOptions> = {}): Promise<Cha
         infos,
         finalReadsMissing: missing,
         diskSkipReason: cluster.disksMounted || !(o.nemesis === 'disk' || o.nemesis === 'all') ? '' : cluster.diskSkipReason,
+        members: [...cluster.ids],
+        unknownSenders: cluster.unknownSenders,
       },
     };
 

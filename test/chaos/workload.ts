@@ -122,13 +122,14 @@ export class Workload {
   }
 
   async #client(c: number, rng: Rng): Promise<void> {
-    const ids = this.cluster.ids;
-    let node = ids[c % ids.length] as string;
+    // The members change under the membership nemesis: read them anew each time.
+    let node = this.cluster.ids[c % this.cluster.ids.length] as string;
     let conn: Client | undefined;
     let seq = 0;
     const lastSeen = new Map<string, string | null>();
     while (this.#running) {
       if (conn === undefined) {
+        if (!this.cluster.ids.includes(node)) node = this.cluster.ids[c % this.cluster.ids.length] as string;
         try {
           conn = await this.cluster.processes.client(node, this.options.timeoutMs);
         } catch {
@@ -165,6 +166,7 @@ export class Workload {
           // Not awaited: a paused node never finishes the close handshake.
           void conn?.close().catch(() => undefined);
           conn = undefined;
+          const ids = this.cluster.ids;
           node = ids[Math.floor(rng() * ids.length)] as string;
         }
         await sleep(20 + rng() * 80);

@@ -68,6 +68,8 @@ interface NodeProcess {
 export interface AddNodeOptions {
   /** Flags of this node alone, after the cluster's (say `--learner`). */
   flags?: readonly string[];
+  /** A peer port the caller reserved (say, to put a proxy in front of it first); default one reserved here. */
+  peerPort?: number;
 }
 
 /**
@@ -118,12 +120,12 @@ export class ProcessCluster {
   }
 
   /** A node's data dir, ports and bookkeeping (nothing runs yet). */
-  async #make(id: string, joins: boolean, flags: readonly string[]): Promise<NodeProcess> {
+  async #make(id: string, joins: boolean, flags: readonly string[], reserved?: number): Promise<NodeProcess> {
     const options = this.#options;
     const dataDir = join(this.root, id);
     mkdirSync(dataDir, { recursive: true });
     const offset = options.httpPortOffset;
-    const peerPort = await reservePort(offset === undefined ? [0] : [0, offset]);
+    const peerPort = reserved ?? (await reservePort(offset === undefined ? [0] : [0, offset]));
     const node: NodeProcess = {
       dataDir,
       joins,
@@ -152,7 +154,7 @@ export class ProcessCluster {
    */
   async addNode(id: string, options: AddNodeOptions = {}): Promise<void> {
     if (this.#nodes.has(id)) throw new Error(`${id} exists already (ids are never reused)`);
-    const node = await this.#make(id, true, options.flags ?? []);
+    const node = await this.#make(id, true, options.flags ?? [], options.peerPort);
     this.#ids.push(id);
     if (this.#mounted.length > 0 && this.#options.tmpfsBytes !== undefined) this.#mount(node.dataDir, this.#options.tmpfsBytes);
   }
