@@ -1,7 +1,8 @@
 /**
  * One client connection of the server (server.ts): bytes in, replies out,
- * in order. The first byte chooses the protocol (RESP2 or the line
- * protocol); parsers (resp-parser.ts, line-parser.ts) are fed chunk by
+ * in order. The port it arrived on decides the protocol: the Redis port
+ * speaks RESP2 and Redis's inline commands, the line port the seed's line
+ * protocol. Parsers (resp-parser.ts, line-parser.ts) are fed chunk by
  * chunk, every complete request is dispatched to the command table
  * (resp-commands.ts, line-commands.ts), and replies are gathered so one
  * pass over a chunk becomes one socket write.
@@ -41,7 +42,11 @@ export interface RequestSample {
 }
 // #endregion request-sample
 
+/** `resp`: the Redis port (RESP2 multibulk and inline commands); `line`: the seed's line protocol (--line-port). */
+export type ClientProtocol = 'resp' | 'line';
+
 export interface ConnectionHooks {
+  readonly protocol: ClientProtocol;
   readonly backend: KvBackend;
   readonly context: ServerContext;
   readonly onCommand: () => void;
@@ -87,9 +92,9 @@ export class Connection {
   readonly session: SessionState;
   readonly #socket: Socket;
   readonly #hooks: ConnectionHooks;
-  #protocol: 'resp' | 'line' | undefined;
-  #resp: RespRequestParser | undefined;
-  #line: LineParser | undefined;
+  readonly #protocol: ClientProtocol;
+  readonly #resp: RespRequestParser | undefined;
+  readonly #line: LineParser | undefined;
   readonly #slots: Slot[] = [];
   #writesInFlight = 0;
   /** Reads waiting for the backend's read barrier; a write waits until they are served. */
@@ -98,6 +103,8 @@ export class Connection {
   #blocked: Request | undefined;
   /** No more requests will be handled: QUIT, a protocol error, end of input, or shutdown. */
   #closing = false;
+  /** A protocol error: close the socket (both ways) once the replies are sent. */
+  #closeAfterReplies = false;
   #readEnded = false;
   #readingPaused = false;
   #pumping = false;
@@ -115,6 +122,10 @@ export class Connection {
   constructor(socket: Socket, id: number, hooks: ConnectionHooks) {
     this.#socket = socket;
     this.#hooks = hooks;
+    this.#protocol = hooks.protocol;
+    const { limits } = hooks.context;
+    if (hooks.protocol === 'resp') this.#resp = new RespRequestParser(limits);
+    else this.#line = new LineParser(limits.lineBytesMax);
     this.session = { id, name: null, authenticated: !hooks.context.users.required, user: null, readOnly: false, authFailures: 0 };
     const { requestTimeoutMs } = hooks.context.securityLimits;
     this.#partialTimer = new PartialRequestTimer(requestTimeoutMs, () => {
@@ -165,14 +176,11 @@ export class Connection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#protocol === undefined) {
-      // #region protocol-choice
-      this.#protocol = chunk[0] === 42 /* '*' */ ? 'resp' : 'line';
-      // #endregion protocol-choice
-      const { limits } = this.#hooks.context;
-      if (this.#protocol === 'resp') this.#resp = new RespRequestParser(limits);
-      else this.#line = new LineParser(limits.lineBytesMax);
-    }
+    // #region drop-after-close
+    // Nothing new is handled once closing (QUIT, a protocol error, shutdown):
+    // bytes that still arrive are dropped, never buffered.
+    if (this.#closing) return;
+    // #endregion drop-after-close
     if (this.#resp !== undefined) this.#resp.push(chunk);
     else this.#line?.push(chunk);
     this.#pump();
@@ -233,9 +241,15 @@ export class Connection {
           request = this.#nextRequest();
         } catch (err) {
           if (!(err instanceof ProtocolViolation)) throw err;
-          // Framing is lost: answer like Redis, then close.
+          // #region protocol-error
+          // Framing is lost: answer like Redis, read nothing more, and close
+          // once the replies owed (this one included) are sent.
           this.#reply(this.#protocol === 'resp' ? error(err.reply) : Buffer.from(`${err.reply}\n`));
           this.#closing = true;
+          this.#closeAfterReplies = true;
+          this.#resp?.discard();
+          this.#line?.discard();
+          // #endregion protocol-error
           break;
         }
         if (request === undefined) {
@@ -266,8 +280,22 @@ export class Connection {
       socket.destroy();
       return;
     }
+    if (this.#closeAfterReplies && !this.#readingPaused) {
+      // After a protocol error nothing more is read: a desynced client must
+      // not keep pushing bytes into us. (Other closings keep reading, and
+      // dropping, so that the client's FIN is seen and the socket closes.)
+      this.#readingPaused = true;
+      socket.pause();
+    }
     if (this.#closing && this.#slots.length === 0 && this.#blocked === undefined) {
-      if (!socket.writableEnded) socket.end();
+      this.#partialTimer.stop();
+      if (!socket.writableEnded) {
+        // After a protocol error the socket is closed, not half-closed, once
+        // the reply has left (Redis's close-after-reply): the peer may still
+        // be sending, and nothing would ever read it.
+        if (this.#closeAfterReplies) socket.end(() => socket.destroy());
+        else socket.end();
+      }
       return;
     }
     // Backpressure: read only while the client keeps up with its replies.

@@ -28,7 +28,7 @@ export {
   type UserSpec,
   UserTable,
 } from './client-port-security.js';
-export type { RequestSample } from './connection.js';
+export type { ClientProtocol, RequestSample } from './connection.js';
 export { type NetErrorCode, netErrorCodes, ServerError } from './errors.js';
 export {
   encodeFrame,

@@ -1,4 +1,4 @@
-import { ProtocolViolation } from './resp-parser.js';
+import { ProtocolViolation } from './protocol-violation.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -22,6 +22,13 @@ export class LineParser {
 
   get bufferedBytes(): number {
     return this.#buf.length - this.#pos;
+  }
+
+  /** Forgets everything buffered (after a protocol error nothing more is parsed). */
+  discard(): void {
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#scanned = 0;
   }
 
   push(chunk: Buffer): void {

@@ -1,9 +1,7 @@
-import { assert } from '@distkv/core';
+import { nextInline } from './inline-parser.js';
+import { ProtocolViolation } from './protocol-violation.js';
 
-/** A protocol error found while parsing: `reply` is what Redis would answer before it closes the connection. */
-export class ProtocolViolation {
-  constructor(readonly reply: string) {}
-}
+export { ProtocolViolation };
 
 export interface RequestParserLimits {
   bulkBytesMax: number;
@@ -18,7 +16,7 @@ const CR = 13;
 const LF = 10;
 
 enum State {
-  /** Start of a request: `*<count>\r\n`, or an inline command line. */
+  /** Start of a request: `*<count>\r\n`, or an inline command line (inline-parser.ts). */
   Request,
   /** `$<length>\r\n` of the next argument. */
   BulkHeader,
@@ -81,6 +79,16 @@ export class RespRequestParser {
   /** Bytes received and not yet returned as part of a request. */
   get bufferedBytes(): number {
     return this.#buf.length - this.#pos + this.#bulkFilled;
+  }
+
+  /** Forgets everything buffered (after a protocol error nothing more is parsed). */
+  discard(): void {
+    this.#buf = EMPTY;
+    this.#pos = 0;
+    this.#bulk = null;
+    this.#bulkParts = null;
+    this.#bulkFilled = 0;
+    this.#args = [];
   }
 
   push(chunk: Buffer): void {
@@ -197,31 +205,19 @@ export class RespRequestParser {
     return [start, end];
   }
 
-  /** An inline command: a line of space-separated words, as typed into telnet. Empty lines are skipped. */
+  /**
+   * Requests whose first byte is not `*` are Redis inline commands; blank
+   * lines among them are skipped, as Redis does. Decided per request, so a
+   * connection may mix both (redis-cli and telnet users do).
+   */
   #inline(): Buffer[] | undefined {
     for (;;) {
       if (this.#pos >= this.#buf.length) return undefined;
       if (this.#buf[this.#pos] === 42) return this.next();
-      const line = this.#line('too big inline request');
-      if (line === undefined) return undefined;
-      const args = splitWords(this.#buf, line[0], line[1]);
-      if (args.length > this.#limits.argsCountMax) throw new ProtocolViolation('ERR Protocol error: invalid multibulk length');
-      if (args.length > 0) return args;
+      const request = nextInline(this.#buf, this.#pos, this.#limits);
+      if (request === undefined) return undefined;
+      this.#pos = request.next;
+      if (request.args.length > 0) return request.args;
     }
   }
-}
-
-/** Splits buf[start, end) on spaces and tabs, returning subarrays. */
-export function splitWords(buf: Buffer, start: number, end: number): Buffer[] {
-  const words: Buffer[] = [];
-  let i = start;
-  while (i < end) {
-    while (i < end && (buf[i] === 32 || buf[i] === 9)) i++;
-    if (i >= end) break;
-    const wordStart = i;
-    while (i < end && buf[i] !== 32 && buf[i] !== 9) i++;
-    words.push(buf.subarray(wordStart, i));
-  }
-  assert(words.length <= end - start, 'no more words than bytes');
-  return words;
 }

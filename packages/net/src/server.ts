@@ -1,6 +1,9 @@
 /**
- * The client port of a distkv node: a TCP (or TLS) listener on which
- * redis-cli, Redis client libraries and the seed's line protocol all work.
+ * The client ports of a distkv node: a TCP (or TLS) listener on which
+ * redis-cli, Redis client libraries and Redis's inline commands (`nc`,
+ * telnet) work, and, when asked for, a second one for the seed's line
+ * protocol (`--line-port`). Two ports, because the two protocols cannot be
+ * told apart from the bytes: `GET k` is both.
  *
  * It owns what is shared by every connection (the limits, the user table,
  * SCAN cursors, INFO and CONFIG's view of the server) and hands each
@@ -18,7 +21,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import { assert, type LogLine } from '@distkv/core';
 import type { KvBackend } from './backend.js';
 import { type ClientPortSecurityOptions, checkClientExposure, resolveSecurityLimits, UserTable } from './client-port-security.js';
-import { Connection, type RequestSample } from './connection.js';
+import { type ClientProtocol, Connection, type RequestSample } from './connection.js';
 import { resolveServerLimits, type ServerLimits } from './limits.js';
 import type { ServerContext } from './resp-commands.js';
 import { REDIS_COMPAT_VERSION } from './resp-server-commands.js';
@@ -31,6 +34,12 @@ export interface ServerOptions extends ClientPortSecurityOptions {
   port?: number;
   /** Default 127.0.0.1: a fresh server is not reachable from other machines. */
   host?: string;
+  /**
+   * The seed's line protocol on its own port, on the same host, with the
+   * same users, TLS and limits; left out, there is none. 0 picks a free
+   * port (see `lineAddress`).
+   */
+  linePort?: number | undefined;
   limits?: Partial<ServerLimits>;
   /** Values CONFIG GET reports (e.g. appendonly, appendfsync), on top of the server's own. */
   config?: Record<string, string>;
@@ -40,7 +49,9 @@ export interface ServerOptions extends ClientPortSecurityOptions {
 }
 
 /**
- * The client-facing server: one port, RESP2 and the seed's line protocol.
+ * The client-facing server: the Redis port (RESP2 and inline commands) and
+ * an optional line-protocol port, sharing users, limits, SCAN cursors and
+ * INFO's counters.
  * `Server.listen()` resolves once it accepts connections; `close()` is the
  * graceful shutdown (stop accepting, finish what is in flight, flush).
  */
@@ -48,6 +59,7 @@ export class Server {
   readonly limits: Readonly<ServerLimits>;
   readonly users: UserTable;
   readonly #net: NetServer;
+  readonly #lineNet: NetServer | undefined;
   readonly #backend: KvBackend;
   readonly #connections = new Set<Connection>();
   readonly #context: ServerContext;
@@ -94,24 +106,32 @@ export class Server {
         ...extraConfig,
       }),
     };
-    const tls = options.tls;
-    this.#net =
-      tls === undefined
-        ? createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket))
-        : createTlsServer(
-            {
-              cert: tls.cert,
-              key: tls.key,
-              ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-              allowHalfOpen: true,
-              noDelay: true,
-              handshakeTimeout: securityLimits.requestTimeoutMs > 0 ? securityLimits.requestTimeoutMs : 120_000,
-            },
-            (socket) => this.#accept(socket),
-          ).on('tlsClientError', (err) => this.#log(`client TLS handshake failed: ${err.message}`, 'warn'));
+    this.#net = this.#listener(options, 'resp');
+    this.#lineNet = options.linePort === undefined ? undefined : this.#listener(options, 'line');
   }
 
-  static listen(options: ServerOptions): Promise<Server> {
+  // #region listener
+  /** A listener for one protocol; both get the same TLS material and handshake limit. */
+  #listener(options: ServerOptions, protocol: ClientProtocol): NetServer {
+    const tls = options.tls;
+    if (tls === undefined)
+      return createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.#accept(socket, protocol));
+    const { requestTimeoutMs } = this.#context.securityLimits;
+    return createTlsServer(
+      {
+        cert: tls.cert,
+        key: tls.key,
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        allowHalfOpen: true,
+        noDelay: true,
+        handshakeTimeout: requestTimeoutMs > 0 ? requestTimeoutMs : 120_000,
+      },
+      (socket) => this.#accept(socket, protocol),
+    ).on('tlsClientError', (err) => this.#log(`client TLS handshake failed: ${err.message}`, 'warn'));
+  }
+  // #endregion listener
+
+  static async listen(options: ServerOptions): Promise<Server> {
     const server = new Server(options);
     checkClientExposure({
       host: options.host ?? '127.0.0.1',
@@ -120,19 +140,44 @@ export class Server {
     });
     const port = options.port ?? 6380;
     const host = options.host ?? '127.0.0.1';
-    return new Promise((resolve, reject) => {
-      server.#net.once('error', reject);
-      server.#net.listen({ port, host }, () => {
-        server.#net.off('error', reject);
-        server.#net.on('error', (err) => server.#log(`server error: ${err.message}`, 'error'));
-        resolve(server);
+    const linePort = options.linePort;
+    assert(
+      linePort === undefined || (Number.isInteger(linePort) && linePort >= 0 && linePort <= 65_535),
+      'linePort is a TCP port',
+    );
+    assert(linePort === undefined || linePort === 0 || linePort !== port, 'linePort differs from port');
+    const listenOn = (net: NetServer, listenPort: number): Promise<void> =>
+      new Promise((resolve, reject) => {
+        net.once('error', reject);
+        net.listen({ port: listenPort, host }, () => {
+          net.off('error', reject);
+          net.on('error', (err) => server.#log(`server error: ${err.message}`, 'error'));
+          resolve();
+        });
       });
-    });
+    await listenOn(server.#net, port);
+    if (server.#lineNet !== undefined && linePort !== undefined) {
+      try {
+        await listenOn(server.#lineNet, linePort);
+      } catch (err) {
+        await new Promise<void>((resolve) => server.#net.close(() => resolve()));
+        throw err;
+      }
+    }
+    return server;
   }
 
+  /** The Redis port. */
   get address(): { host: string; port: number } {
     const address = this.#net.address();
     if (address === null || typeof address === 'string') return { host: '', port: 0 };
+    return { host: address.address, port: address.port };
+  }
+
+  /** The line-protocol port, or undefined when the server has none. */
+  get lineAddress(): { host: string; port: number } | undefined {
+    const address = this.#lineNet?.address();
+    if (address === undefined || address === null || typeof address === 'string') return undefined;
     return { host: address.address, port: address.port };
   }
 
@@ -140,7 +185,7 @@ export class Server {
     return this.#connections.size;
   }
 
-  #accept(socket: Socket): void {
+  #accept(socket: Socket, protocol: ClientProtocol): void {
     this.#connectionsReceived++;
     if (this.#closing !== undefined) {
       socket.destroy();
@@ -154,6 +199,7 @@ export class Server {
       return;
     }
     const connection = new Connection(socket, this.#nextClientId++, {
+      protocol,
       backend: this.#backend,
       context: this.#context,
       onCommand: () => {
@@ -174,7 +220,11 @@ export class Server {
    */
   close(timeoutMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
-      const stopped = new Promise<void>((resolve) => this.#net.close(() => resolve()));
+      const stopped = Promise.all(
+        [this.#net, this.#lineNet].map(
+          (net) => new Promise<void>((resolve) => (net === undefined ? resolve() : net.close(() => resolve()))),
+        ),
+      );
       const timer = setTimeout(() => {
         for (const connection of this.#connections) connection.destroy();
       }, timeoutMs);

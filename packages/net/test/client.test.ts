@@ -28,9 +28,9 @@ describe('Client', () => {
   });
 
   it('speaks the line protocol, SCAN included', async () => {
-    const { server, port } = await startServer();
+    const { server, linePort } = await startServer();
     cleanup.push(() => server.close());
-    const client = await Client.connect({ port, protocol: 'line' });
+    const client = await Client.connect({ port: linePort, protocol: 'line' });
     expect(await client.send('PUT user:1 Ada Lovelace')).toBe('OK');
     expect(await client.send('PUT user:2 Alan')).toBe('OK');
     expect(await client.send('GET user:1')).toBe('Ada Lovelace');

@@ -9,12 +9,13 @@ import { MemoryBackend } from '@distkv/net/testing';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** A server on the Redis port and a line port (`linePort`), both picked free. */
 export async function startServer(
   options: Partial<ServerOptions> = {},
-): Promise<{ server: Server; port: number; backend: KvBackend }> {
+): Promise<{ server: Server; port: number; linePort: number; backend: KvBackend }> {
   const backend = options.backend ?? new MemoryBackend();
-  const server = await Server.listen({ ...options, backend, port: 0, host: '127.0.0.1' });
-  return { server, port: server.address.port, backend };
+  const server = await Server.listen({ linePort: 0, ...options, backend, port: 0, host: '127.0.0.1' });
+  return { server, port: server.address.port, linePort: server.lineAddress?.port ?? 0, backend };
 }
 
 /** Runs examples/server.ts in a child process; resolves once it prints its port. */

@@ -46,9 +46,10 @@ describe('limits', () => {
     expect(raw.closed).toBe(true);
   });
 
-  it('lineBytesMax: a long line-protocol request is refused and the connection closed', async () => {
-    const { port } = await serve({ lineBytesMax: 64 });
-    expect(await sendUntilClosed(port, `PUT k ${'x'.repeat(100)}\n`)).toBe('ERROR LINE TOO LONG\n');
+  it('lineBytesMax: a long line-protocol request, or inline command, is refused and the connection closed', async () => {
+    const { port, linePort } = await serve({ lineBytesMax: 64 });
+    expect(await sendUntilClosed(linePort, `PUT k ${'x'.repeat(100)}\n`)).toBe('ERROR LINE TOO LONG\n');
+    expect(await sendUntilClosed(port, `SET k ${'x'.repeat(100)}\r\n`)).toBe('-ERR Protocol error: too big inline request\r\n');
   });
 
   it('argsCountMax and bulkBytesMax: refused like Redis, then closed', async () => {
@@ -117,7 +118,7 @@ describe('limits', () => {
 
 describe('--requirepass', () => {
   it('serves only AUTH, HELLO and QUIT before AUTH, with Redis error texts', async () => {
-    const { port } = await serve({}, { requirepass: 'sesame' });
+    const { port, linePort } = await serve({}, { requirepass: 'sesame' });
     expect(
       await sendUntilClosed(port, [
         ['GET', 'a'],
@@ -136,10 +137,12 @@ describe('--requirepass', () => {
     const client = await Client.connect({ port, password: 'sesame' });
     expect(await client.call('GET', 'a')).toEqual(Buffer.from('1'));
     await client.close();
-    const line = await Client.connect({ port, protocol: 'line', password: 'sesame' });
+    const line = await Client.connect({ port: linePort, protocol: 'line', password: 'sesame' });
     expect(await line.send('GET a')).toBe('1');
     await line.close();
-    expect(await sendUntilClosed(port, 'GET a\nQUIT\n')).toBe('ERROR NOAUTH AUTHENTICATION REQUIRED\n');
+    expect(await sendUntilClosed(linePort, 'GET a\nQUIT\n')).toBe('ERROR NOAUTH AUTHENTICATION REQUIRED\n');
+    // An inline command on the Redis port is held to the same rule, in RESP.
+    expect(await sendUntilClosed(port, 'GET a\r\nQUIT\r\n')).toBe('-NOAUTH Authentication required.\r\n+OK\r\n');
   });
 });
 

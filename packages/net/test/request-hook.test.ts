@@ -13,7 +13,7 @@ afterEach(async () => {
 describe('onRequest', () => {
   it('reports reads, writes, errors and unknown commands, over RESP and the line protocol', async () => {
     const samples: Sample[] = [];
-    const { server, port } = await startServer({ onRequest: (s) => samples.push(s) });
+    const { server, port, linePort } = await startServer({ onRequest: (s) => samples.push(s) });
     cleanups.push(() => server.close());
     const resp = await Client.connect({ port });
     cleanups.push(() => resp.close());
@@ -21,7 +21,7 @@ describe('onRequest', () => {
     await resp.call('GET', 'k');
     await resp.call('INCR', 'k').catch(() => undefined); // not an integer: an error reply
     await resp.call('NOSUCHCOMMAND-with-a-long-random-name').catch(() => undefined);
-    const line = await Client.connect({ port, protocol: 'line' });
+    const line = await Client.connect({ port: linePort, protocol: 'line' });
     cleanups.push(() => line.close());
     await line.send('PUT a 1');
     await line.send('GET a');

@@ -77,9 +77,9 @@ describe('users and permissions', () => {
   });
 
   it('applies the same rules to the line protocol', async () => {
-    const { port } = await serve({ users, requirepass: 'with space' });
+    const { linePort } = await serve({ users, requirepass: 'with space' });
     expect(
-      await sendUntilClosed(port, 'PUT a 1\nAUTH bob bob:pw\nPUT a 1\nDEL a\nGET a\nAUTH with space\nPUT a 1\nGET a\nQUIT\n'),
+      await sendUntilClosed(linePort, 'PUT a 1\nAUTH bob bob:pw\nPUT a 1\nDEL a\nGET a\nAUTH with space\nPUT a 1\nGET a\nQUIT\n'),
     ).toBe(
       'ERROR NOAUTH AUTHENTICATION REQUIRED\n' +
         'OK\n' +
@@ -91,7 +91,7 @@ describe('users and permissions', () => {
   });
 
   it('closes a connection after authFailuresMax wrong passwords; other connections go on', async () => {
-    const { port } = await serve({ users, securityLimits: { authFailuresMax: 3 } });
+    const { port, linePort } = await serve({ users, securityLimits: { authFailuresMax: 3 } });
     const good = await Client.connect({ port });
     await good.call('AUTH', 'alice', 'alice pw');
     const raw = await RawSocket.open(port);
@@ -101,7 +101,7 @@ describe('users and permissions', () => {
       '-WRONGPASS invalid username-password pair or user is disabled.\r\n'.repeat(2) +
         '-ERR too many failed AUTH attempts on this connection (authFailuresMax), closing\r\n',
     );
-    const line = await RawSocket.open(port);
+    const line = await RawSocket.open(linePort);
     line.write('AUTH a\nAUTH b\nAUTH c\nAUTH alice alice pw\n');
     await line.waitClosed();
     expect(line.received.toString()).toBe(
@@ -137,11 +137,11 @@ describe('exposure', () => {
 
 describe('slow and flooding clients', () => {
   it('drops a request that never completes (slow-loris), and a connection that never AUTHs, serving others meanwhile', async () => {
-    const { port } = await serve({ securityLimits: { requestTimeoutMs: 300 } });
+    const { port, linePort } = await serve({ securityLimits: { requestTimeoutMs: 300 } });
     const idle = await RawSocket.open(port); // no bytes at all: not a partial request, kept
     const resp = await RawSocket.open(port);
     resp.write('*2\r\n$3\r\nGET\r\n$5\r\nab'); // never finished
-    const line = await RawSocket.open(port);
+    const line = await RawSocket.open(linePort);
     line.write('GET a'); // no newline, ever
     const client = await Client.connect({ port });
     expect(await client.call('SET', 'k', 'v')).toBe('OK');

@@ -1,4 +1,4 @@
-// Goal: the seed's line protocol still works byte for byte. Method: replay the blog's kvstore_client session over a raw socket, then the additions (SIZE, SCAN, PING, spaces in values).
+// Goal: the seed's line protocol still works byte for byte, on its own port (--line-port). Method: replay the blog's kvstore_client session over a raw socket to the line port, then the additions (SIZE, SCAN, PING, spaces in values).
 
 import type { Server } from '@distkv/net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { RawSocket, startServer } from './helpers.js';
 let server: Server;
 let port: number;
 beforeAll(async () => {
-  ({ server, port } = await startServer());
+  // The line protocol lives on the line port; the Redis port would read `GET hello` as an inline command.
+  ({ server, linePort: port } = await startServer());
 });
 afterAll(() => server.close());
 
