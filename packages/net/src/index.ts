@@ -38,6 +38,7 @@ export {
   type FramedConnectionOptions,
 } from './framed.js';
 export { parseInfo } from './info.js';
+export { type InlineLimits, nextInline, splitInline } from './inline-parser.js';
 export { defaultServerLimits, resolveServerLimits, type ServerLimits, serverLimitTable } from './limits.js';
 export { LineParser } from './line-parser.js';
 export { encodeRequest, RespErrorReply, RespReplyDecoder, type RespValue } from './resp-client-codec.js';

@@ -23,7 +23,7 @@ import { ProtocolViolation } from './protocol-violation.js';
  */
 
 export interface InlineLimits {
-  /** Longest line, "\n" excluded: Redis's PROTO_INLINE_MAX_SIZE. */
+  /** Longest line, its "\r\n" excluded (Redis's PROTO_INLINE_MAX_SIZE is 64 KiB, the default here too). */
   lineBytesMax: number;
   /** Most arguments on one line. */
   argsCountMax: number;
@@ -160,11 +160,12 @@ function readSingleQuoted(buf: Buffer, from: number, end: number, out: number[])
 export function nextInline(buf: Buffer, from: number, limits: InlineLimits): { args: Buffer[]; next: number } | undefined {
   const newline = buf.indexOf(LF, from);
   if (newline < 0) {
-    if (buf.length - from > limits.lineBytesMax) throw new ProtocolViolation(TOO_BIG_INLINE);
+    // lineBytesMax counts the line without its "\r\n": one more byte may be the "\r".
+    if (buf.length - from > limits.lineBytesMax + 1) throw new ProtocolViolation(TOO_BIG_INLINE);
     return undefined;
   }
-  if (newline - from > limits.lineBytesMax) throw new ProtocolViolation(TOO_BIG_INLINE);
   const end = newline > from && buf[newline - 1] === CR ? newline - 1 : newline;
+  if (end - from > limits.lineBytesMax) throw new ProtocolViolation(TOO_BIG_INLINE);
   const args = splitInline(buf, from, end);
   if (args === undefined) throw new ProtocolViolation(UNBALANCED_QUOTES);
   if (args.length > limits.argsCountMax) throw new ProtocolViolation(TOO_MANY_ARGS);

@@ -18,8 +18,10 @@ export async function startServer(
   return { server, port: server.address.port, linePort: server.lineAddress?.port ?? 0, backend };
 }
 
-/** Runs examples/server.ts in a child process; resolves once it prints its port. */
-export function spawnExampleServer(args: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+/** Runs examples/server.ts in a child process; resolves once it prints its port (and line port, with --line-port). */
+export function spawnExampleServer(
+  args: string[] = [],
+): Promise<{ child: ChildProcess; port: number; linePort: number | undefined }> {
   const child = spawn(
     process.execPath,
     ['--loader', 'ts-node/esm', '--no-warnings', 'examples/server.ts', '--port', '0', ...args],
@@ -41,7 +43,8 @@ export function spawnExampleServer(args: string[] = []): Promise<{ child: ChildP
       const match = /listening on [^\s]+:(\d+)/.exec(out);
       if (match !== null) {
         clearTimeout(timer);
-        resolve({ child, port: Number(match[1]) });
+        const line = /line protocol on [^\s]+:(\d+)/.exec(out);
+        resolve({ child, port: Number(match[1]), linePort: line === null ? undefined : Number(line[1]) });
       }
     });
     child.once('exit', (code) => {
