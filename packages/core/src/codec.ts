@@ -2,6 +2,7 @@ import { assert } from './assert.js';
 import type { Command, PutCondition } from './command.js';
 import { coreError } from './errors.js';
 import { defaultStoreLimits, type StoreLimits } from './limits.js';
+import { FLOAT_TEXT_BYTES_MAX } from './long-double.js';
 
 /**
  * The binary form of a command, version 1. This is what the WAL stores and
@@ -16,13 +17,42 @@ import { defaultStoreLimits, type StoreLimits } from './limits.js';
  *   clear   (nothing)
  *   openSession  (nothing)
  *   session session-id u64 | seq u64 | bytes (the wrapped command, encoded whole; never itself a session command)
+ *   incrByFloat  key | bytes delta (its text, at most FLOAT_TEXT_BYTES_MAX)
+ *   append  key | value
+ *   setRange  key | offset u64 (at most 2^53 - 1) | value
+ *   rename  flags u8 (bit 0: nx) | key | target key
+ *   copy    flags u8 (bit 0: replace) | key | target key
+ *   getDel  key                (a del of one key with returnPrevious)
+ *   mputIfNoneExist  as mput  (an mput with ifNoneExist)
+ *
+ * Ops 9-15 came after the first release. They only add tags: a command
+ * that existed before encodes to the same bytes as before (a del or mput
+ * without the new flag keeps tag 2 or 4), so every log and snapshot
+ * written earlier decodes unchanged, and an older build that meets a new
+ * tag refuses it as COMMAND_CORRUPT instead of applying something else.
  *
  * where `bytes` is length u32 | data, little-endian. Decoding checks every
  * length against the input and the limits, and that nothing is left over.
  */
 // #region codec-format
 export const COMMAND_FORMAT_VERSION = 1;
-const OpCode = { put: 1, del: 2, cas: 3, mput: 4, incrBy: 5, clear: 6, openSession: 7, session: 8 } as const;
+const OpCode = {
+  put: 1,
+  del: 2,
+  cas: 3,
+  mput: 4,
+  incrBy: 5,
+  clear: 6,
+  openSession: 7,
+  session: 8,
+  incrByFloat: 9,
+  append: 10,
+  setRange: 11,
+  rename: 12,
+  copy: 13,
+  getDel: 14,
+  mputIfNoneExist: 15,
+} as const;
 // #endregion codec-format
 
 const conditions: readonly PutCondition[] = ['always', 'ifAbsent', 'ifPresent'];
@@ -37,6 +67,7 @@ function encodedSize(command: Command): number {
     case 'put':
       return 3 + bytesSize(command.key) + bytesSize(command.value);
     case 'del':
+      if (command.returnPrevious === true) return 2 + bytesSize(command.keys[0] as Uint8Array);
       return 6 + command.keys.reduce((n, k) => n + bytesSize(k), 0);
     case 'cas':
       return (
@@ -54,6 +85,15 @@ function encodedSize(command: Command): number {
       return 2;
     case 'session':
       return 2 + 16 + 4 + encodedSize(command.command);
+    case 'incrByFloat':
+      return 2 + bytesSize(command.key) + bytesSize(command.delta);
+    case 'append':
+      return 2 + bytesSize(command.key) + bytesSize(command.value);
+    case 'setRange':
+      return 2 + bytesSize(command.key) + 8 + bytesSize(command.value);
+    case 'rename':
+    case 'copy':
+      return 3 + bytesSize(command.key) + bytesSize(command.target);
   }
 }
 
@@ -78,7 +118,7 @@ class Writer {
 export function encodeCommand(command: Command): Buffer {
   const w = new Writer(Buffer.allocUnsafe(encodedSize(command)));
   w.u8(COMMAND_FORMAT_VERSION);
-  w.u8(OpCode[command.op]);
+  w.u8(opCode(command));
   switch (command.op) {
     case 'put':
       w.u8(conditions.indexOf(command.when) | (command.returnPrevious ? 4 : 0));
@@ -86,6 +126,11 @@ export function encodeCommand(command: Command): Buffer {
       w.bytes(command.value);
       break;
     case 'del':
+      if (command.returnPrevious === true) {
+        assert(command.keys.length === 1, 'a del that returns the previous value has one key');
+        w.bytes(command.keys[0] as Uint8Array);
+        break;
+      }
       w.u32(command.keys.length);
       for (const key of command.keys) w.bytes(key);
       break;
@@ -119,8 +164,37 @@ export function encodeCommand(command: Command): Buffer {
       w.bytes(encodeCommand(command.command));
       break;
     }
+    case 'incrByFloat':
+      w.bytes(command.key);
+      w.bytes(command.delta);
+      break;
+    case 'append':
+      w.bytes(command.key);
+      w.bytes(command.value);
+      break;
+    case 'setRange':
+      assert(Number.isSafeInteger(command.offset) && command.offset >= 0, 'a setRange offset is a non-negative safe integer');
+      w.bytes(command.key);
+      w.out.writeBigUInt64LE(BigInt(command.offset), w.at);
+      w.at += 8;
+      w.bytes(command.value);
+      break;
+    case 'rename':
+    case 'copy':
+      w.u8((command.op === 'rename' ? command.nx : command.replace) ? 1 : 0);
+      w.bytes(command.key);
+      w.bytes(command.target);
+      break;
   }
+  assert(w.at === w.out.length, 'the encoded size was computed exactly');
   return w.out;
+}
+
+/** The tag: a flag that changes what a del or mput means gets its own, so the old tags keep their old meaning. */
+function opCode(command: Command): number {
+  if (command.op === 'del' && command.returnPrevious === true) return OpCode.getDel;
+  if (command.op === 'mput' && command.ifNoneExist === true) return OpCode.mputIfNoneExist;
+  return OpCode[command.op];
 }
 // #endregion encode
 
@@ -171,6 +245,13 @@ class Reader {
     if (v < 1n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error(`${what} ${v} is not from 1 to 2^53 - 1`);
     return Number(v);
   }
+  offset(): number {
+    if (this.at + 8 > this.input.length) throw this.error('input ends inside the offset');
+    const v = this.input.readBigUInt64LE(this.at);
+    this.at += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.error(`offset ${v} is above 2^53 - 1`);
+    return Number(v);
+  }
   flag(): boolean {
     const b = this.u8();
     if (b > 1) throw this.error(`flag byte ${b} is neither 0 nor 1`);
@@ -216,11 +297,35 @@ export function decodeCommand(input: Uint8Array, limits: Readonly<StoreLimits> =
       command = { op: 'cas', key, expected, value };
       break;
     }
-    case OpCode.mput: {
+    case OpCode.mput:
+    case OpCode.mputIfNoneExist: {
       const n = r.count();
       const entries: Array<readonly [Buffer, Buffer]> = [];
       for (let i = 0; i < n; i++) entries.push([r.key(), r.value()]);
-      command = { op: 'mput', entries };
+      command = op === OpCode.mput ? { op: 'mput', entries } : { op: 'mput', entries, ifNoneExist: true };
+      break;
+    }
+    case OpCode.getDel:
+      command = { op: 'del', keys: [r.key()], returnPrevious: true };
+      break;
+    case OpCode.incrByFloat:
+      command = { op: 'incrByFloat', key: r.key(), delta: r.bytes(FLOAT_TEXT_BYTES_MAX, 'float increment') };
+      break;
+    case OpCode.append:
+      command = { op: 'append', key: r.key(), value: r.value() };
+      break;
+    case OpCode.setRange: {
+      const key = r.key();
+      const offset = r.offset();
+      command = { op: 'setRange', key, offset, value: r.value() };
+      break;
+    }
+    case OpCode.rename:
+    case OpCode.copy: {
+      const flag = r.flag();
+      const key = r.key();
+      const target = r.key();
+      command = op === OpCode.rename ? { op: 'rename', key, target, nx: flag } : { op: 'copy', key, target, replace: flag };
       break;
     }
     case OpCode.incrBy: {

@@ -252,13 +252,18 @@ export function encodeResult(result: CommandResult): Buffer {
 }
 // #endregion result-codec
 
-const resultFields: Record<string, Record<string, 'boolean' | 'number' | 'bytes?' | 'bigint' | 'string'>> = {
+const resultFields: Record<string, Record<string, 'boolean' | 'number' | 'bytes' | 'bytes?' | 'bigint' | 'string'>> = {
   put: { written: 'boolean', previous: 'bytes?' },
-  del: { deleted: 'number' },
+  del: { deleted: 'number', previous: 'bytes?' },
   cas: { swapped: 'boolean', previous: 'bytes?' },
   mput: { written: 'number' },
   incrBy: { value: 'bigint' },
   clear: { deleted: 'number' },
+  incrByFloat: { value: 'bytes' },
+  append: { length: 'number' },
+  setRange: { length: 'number' },
+  rename: { renamed: 'boolean' },
+  copy: { copied: 'boolean' },
 };
 
 export function decodeResult(bytes: Buffer): CommandResult {
@@ -280,9 +285,9 @@ export function decodeResult(bytes: Buffer): CommandResult {
   const out: Record<string, unknown> = { ok: true, op: o.op };
   for (const [name, kind] of Object.entries(fields)) {
     const v = o[name];
-    if (kind === 'bytes?') {
-      if (v === undefined) continue;
-      if (v === null) out[name] = null;
+    if (kind === 'bytes?' || kind === 'bytes') {
+      if (v === undefined && kind === 'bytes?') continue;
+      if (v === null && kind === 'bytes?') out[name] = null;
       else if (typeof v === 'object' && typeof (v as { b?: unknown }).b === 'string')
         out[name] = Buffer.from((v as { b: string }).b, 'base64');
       else throw corrupt(`a kept result's ${name} is not bytes`);

@@ -21,6 +21,7 @@ import { type Command, type CommandResult, isSessionNumber, type PutCondition } 
 import { crc32c } from './crc32c.js';
 import { type CoreErrorCode, coreError, DistkvError } from './errors.js';
 import { resolveLimits, type StoreLimits } from './limits.js';
+import { addLongDouble, FLOAT_TEXT_BYTES_MAX, formatLongDouble, isFiniteLongDouble, parseLongDouble } from './long-double.js';
 import { SessionTable } from './session.js';
 import { type RestoreResult, restoreInto, type SnapshotOptions, SnapshotStream, type SnapshotView } from './snapshot.js';
 import { ArenaTable } from './table.js';
@@ -280,8 +281,14 @@ export class Store {
         case 'del': {
           if (command.keys.length > this.limits.batchKeysMax)
             this.#fail('BATCH_TOO_LARGE', `more than ${this.limits.batchKeysMax} keys`);
+          const keys = command.keys.map((k) => this.#key(k));
+          if (command.returnPrevious === true) {
+            assert(keys.length === 1, 'a del that returns the previous value has one key');
+            const previous = this.get(keys[0] as Buffer) ?? null;
+            return { ok: true, op: 'del', deleted: this.#del(keys[0] as Buffer) ? 1 : 0, previous };
+          }
           let deleted = 0;
-          for (const key of command.keys) if (this.#del(this.#key(key))) deleted++;
+          for (const key of keys) if (this.#del(key)) deleted++;
           return { ok: true, op: 'del', deleted };
         }
         case 'cas': {
@@ -296,8 +303,24 @@ export class Store {
           if (command.entries.length > this.limits.batchKeysMax)
             this.#fail('BATCH_TOO_LARGE', `more than ${this.limits.batchKeysMax} keys`);
           const entries = command.entries.map(([k, v]): [Buffer, Buffer] => [this.#key(k), this.#value(v)]);
+          if (command.ifNoneExist === true && entries.some(([k]) => this.#table.find(k) >= 0))
+            return { ok: true, op: 'mput', written: 0 };
           return { ok: true, op: 'mput', written: this.#mput(entries) };
         }
+        case 'incrByFloat':
+          return { ok: true, op: 'incrByFloat', value: this.#incrByFloat(this.#key(command.key), Buffer.from(command.delta)) };
+        case 'append': {
+          const value = toBuffer(command.value);
+          return { ok: true, op: 'append', length: this.#setRange(this.#key(command.key), undefined, value) };
+        }
+        case 'setRange': {
+          const value = toBuffer(command.value);
+          return { ok: true, op: 'setRange', length: this.#setRange(this.#key(command.key), command.offset, value) };
+        }
+        case 'rename':
+          return { ok: true, op: 'rename', renamed: this.#rename(this.#key(command.key), this.#key(command.target), command.nx) };
+        case 'copy':
+          return { ok: true, op: 'copy', copied: this.#copy(this.#key(command.key), this.#key(command.target), command.replace) };
         case 'incrBy':
           return { ok: true, op: 'incrBy', value: this.#incrBy(this.#key(command.key), command.delta) };
         case 'clear':
@@ -506,6 +529,74 @@ export class Store {
     if (next < INT64_MIN || next > INT64_MAX) this.#fail('INTEGER_OVERFLOW', 'increment or decrement would overflow');
     this.#put(key, Buffer.from(next.toString(), 'latin1'), 'always', false);
     return next;
+  }
+
+  #incrByFloat(key: Buffer, deltaText: Buffer): Buffer {
+    const delta = deltaText.length > FLOAT_TEXT_BYTES_MAX ? undefined : parseLongDouble(deltaText.toString('latin1'));
+    const slot = this.#table.find(key);
+    let current = parseLongDouble('0');
+    if (slot >= 0) {
+      const length = this.#table.valueLength(slot);
+      current = length > FLOAT_TEXT_BYTES_MAX ? undefined : parseLongDouble(this.#table.valueLatin1(slot));
+    }
+    if (current === undefined || delta === undefined) this.#fail('NOT_FLOAT', 'value is not a valid float');
+    const next = addLongDouble(current, delta);
+    if (next === undefined || !isFiniteLongDouble(next))
+      this.#fail('FLOAT_NOT_FINITE', 'increment would produce NaN or Infinity');
+    const text = Buffer.from(formatLongDouble(next), 'latin1');
+    this.#put(key, this.#value(text), 'always', false);
+    return text;
+  }
+
+  /**
+   * Writes `value` into the value of `key` at `offset` (undefined: at its
+   * end, APPEND), zero-padding the gap, and returns the new length. The
+   * length is checked against valueBytesMax before anything is allocated.
+   * Redis's SETRANGE with an empty value changes nothing, not even an
+   * absent key; APPEND always creates the key.
+   */
+  #setRange(key: Buffer, offset: number | undefined, value: Buffer): number {
+    const slot = this.#table.find(key);
+    const length = slot < 0 ? 0 : this.#table.valueLength(slot);
+    if (offset !== undefined && value.length === 0) return length;
+    const at = offset ?? length;
+    const end = at + value.length;
+    if (end > this.limits.valueBytesMax)
+      this.#fail(
+        'VALUE_TOO_LARGE',
+        `string exceeds maximum allowed size (proto-max-bulk-len): ${end} bytes > valueBytesMax ${this.limits.valueBytesMax}`,
+      );
+    const next = Buffer.alloc(Math.max(length, end));
+    if (slot >= 0) this.#table.value(slot).copy(next);
+    next.set(value, at);
+    this.#put(key, next, 'always', false);
+    return next.length;
+  }
+
+  #rename(key: Buffer, target: Buffer, nx: boolean): boolean {
+    const slot = this.#table.find(key);
+    if (slot < 0) this.#fail('NO_SUCH_KEY', 'no such key');
+    if (key.equals(target)) return !nx;
+    const targetSlot = this.#table.find(target);
+    if (nx && targetSlot >= 0) return false;
+    const value = this.#table.value(slot);
+    // The final size, checked before the first change, so a refusal leaves the store as it was.
+    const removed = key.length + value.length + (targetSlot < 0 ? 0 : target.length + this.#table.valueLength(targetSlot));
+    if (this.#dataBytes - removed + target.length + value.length > this.limits.dataBytesMax)
+      this.#fail('STORE_FULL', `the store would exceed limits.dataBytesMax = ${this.limits.dataBytesMax} bytes`);
+    // Deleting first frees the key count that the target may need.
+    this.#del(key);
+    this.#put(target, value, 'always', false);
+    return true;
+  }
+
+  #copy(key: Buffer, target: Buffer, replace: boolean): boolean {
+    if (key.equals(target)) this.#fail('SAME_KEY', 'source and destination objects are the same');
+    const slot = this.#table.find(key);
+    if (slot < 0) return false;
+    if (!replace && this.#table.find(target) >= 0) return false;
+    this.#put(target, this.#table.value(slot), 'always', false);
+    return true;
   }
 
   #mput(entries: Array<[Buffer, Buffer]>): number {

@@ -16,6 +16,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.array(fc.tuple(bytes, bytes), { maxLength: 5 }).map((entries) => commands.mput(entries)),
   fc.tuple(bytes, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map(([k, d]) => commands.incrBy(k, d)),
   fc.constant(commands.clear()),
+  bytes.map((k) => commands.getDel(k)),
+  fc.array(fc.tuple(bytes, bytes), { maxLength: 5 }).map((entries) => commands.mput(entries, { ifNoneExist: true })),
+  fc.tuple(bytes, bytes).map(([k, d]) => commands.incrByFloat(k, d)),
+  fc.tuple(bytes, bytes).map(([k, v]) => commands.append(k, v)),
+  fc.tuple(bytes, fc.maxSafeNat(), bytes).map(([k, offset, v]) => commands.setRange(k, offset, v)),
+  fc.tuple(bytes, bytes, fc.boolean()).map(([k, t, nx]) => commands.rename(k, t, { nx })),
+  fc.tuple(bytes, bytes, fc.boolean()).map(([k, t, replace]) => commands.copy(k, t, { replace })),
 );
 
 /** Normalise Buffers/Uint8Arrays so that toEqual compares bytes only. */

@@ -5,6 +5,11 @@
 import { type Command, type CommandResult, commands, Store } from '@distkv/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { addLongDouble, formatLongDouble, isFiniteLongDouble, parseLongDouble } from '../src/long-double.js';
+
+function bytesOf(s: string | undefined): Buffer | null {
+  return s === undefined ? null : Buffer.from(s, 'latin1');
+}
 
 /** The model: a Map from latin1 key to latin1 value; order by sorting. */
 class Model {
@@ -20,6 +25,11 @@ class Model {
         return { ok: true, op: 'put', written: write, previous };
       }
       case 'del': {
+        if (c.returnPrevious === true) {
+          const prev = this.map.get(k(c.keys[0] as Uint8Array));
+          this.map.delete(k(c.keys[0] as Uint8Array));
+          return { ok: true, op: 'del', deleted: prev === undefined ? 0 : 1, previous: bytesOf(prev) };
+        }
         let deleted = 0;
         for (const key of c.keys) if (this.map.delete(k(key))) deleted++;
         return { ok: true, op: 'del', deleted };
@@ -35,8 +45,52 @@ class Model {
         return { ok: true, op: 'cas', swapped, previous: prev === undefined ? null : Buffer.from(prev, 'latin1') };
       }
       case 'mput':
+        if (c.ifNoneExist === true && c.entries.some(([key]) => this.map.has(k(key))))
+          return { ok: true, op: 'mput', written: 0 };
         for (const [key, value] of c.entries) this.map.set(k(key), k(value));
         return { ok: true, op: 'mput', written: c.entries.length };
+      case 'incrByFloat': {
+        // The arithmetic itself is checked against redis-server (packages/net/test/redis-compare.test.ts);
+        // here, that the store reads, refuses and writes the right key.
+        const prev = this.map.get(k(c.key));
+        const current = prev === undefined ? parseLongDouble('0') : parseLongDouble(prev);
+        const delta = parseLongDouble(k(c.delta));
+        if (current === undefined || delta === undefined) return { ok: false, op: c.op, code: 'NOT_FLOAT', message: '' };
+        const next = addLongDouble(current, delta);
+        if (next === undefined || !isFiniteLongDouble(next))
+          return { ok: false, op: c.op, code: 'FLOAT_NOT_FINITE', message: '' };
+        this.map.set(k(c.key), formatLongDouble(next));
+        return { ok: true, op: 'incrByFloat', value: Buffer.from(formatLongDouble(next), 'latin1') };
+      }
+      case 'append': {
+        const next = (this.map.get(k(c.key)) ?? '') + k(c.value);
+        this.map.set(k(c.key), next);
+        return { ok: true, op: 'append', length: next.length };
+      }
+      case 'setRange': {
+        const prev = this.map.get(k(c.key));
+        if (c.value.length === 0) return { ok: true, op: 'setRange', length: prev?.length ?? 0 };
+        const padded = (prev ?? '').padEnd(c.offset, '\0');
+        const next = padded.slice(0, c.offset) + k(c.value) + padded.slice(c.offset + c.value.length);
+        this.map.set(k(c.key), next);
+        return { ok: true, op: 'setRange', length: next.length };
+      }
+      case 'rename': {
+        const prev = this.map.get(k(c.key));
+        if (prev === undefined) return { ok: false, op: c.op, code: 'NO_SUCH_KEY', message: '' };
+        if (k(c.key) === k(c.target)) return { ok: true, op: 'rename', renamed: !c.nx };
+        if (c.nx && this.map.has(k(c.target))) return { ok: true, op: 'rename', renamed: false };
+        this.map.delete(k(c.key));
+        this.map.set(k(c.target), prev);
+        return { ok: true, op: 'rename', renamed: true };
+      }
+      case 'copy': {
+        if (k(c.key) === k(c.target)) return { ok: false, op: c.op, code: 'SAME_KEY', message: '' };
+        const prev = this.map.get(k(c.key));
+        if (prev === undefined || (!c.replace && this.map.has(k(c.target)))) return { ok: true, op: 'copy', copied: false };
+        this.map.set(k(c.target), prev);
+        return { ok: true, op: 'copy', copied: true };
+      }
       case 'incrBy': {
         const prev = this.map.get(k(c.key)) ?? '0';
         if (!/^(0|-?[1-9][0-9]{0,18})$/.test(prev) || BigInt(prev) >= 2n ** 63n || BigInt(prev) < -(2n ** 63n)) {
@@ -80,6 +134,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.tuple(bytes, fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })).map(([k, d]) => commands.incrBy(k, d)),
   fc.tuple(bytes, fc.integer({ min: -3, max: 3 })).map(([k, d]) => commands.incrBy(k, d)),
   fc.constant(commands.clear()),
+  bytes.map((k) => commands.getDel(k)),
+  fc
+    .array(fc.tuple(bytes, value), { minLength: 1, maxLength: 3 })
+    .map((entries) => commands.mput(entries, { ifNoneExist: true })),
+  fc.tuple(bytes, fc.constantFrom('0.5', '-1', '3', '1e2', '0.1', 'x', '', 'inf')).map(([k, d]) => commands.incrByFloat(k, d)),
+  fc.tuple(bytes, value).map(([k, v]) => commands.append(k, v)),
+  fc.tuple(bytes, fc.nat(6), value).map(([k, offset, v]) => commands.setRange(k, offset, v)),
+  fc.tuple(bytes, bytes, fc.boolean()).map(([k, t, nx]) => commands.rename(k, t, { nx })),
+  fc.tuple(bytes, bytes, fc.boolean()).map(([k, t, replace]) => commands.copy(k, t, { replace })),
 );
 
 function strip(r: CommandResult): unknown {
