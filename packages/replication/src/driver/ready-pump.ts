@@ -35,7 +35,7 @@ interface Pending {
 export function blindResult(command: Command): CommandResult | undefined {
   if (command.op === 'put' && command.when === 'always' && !command.returnPrevious)
     return { ok: true, op: 'put', written: true, previous: undefined };
-  if (command.op === 'mput') return { ok: true, op: 'mput', written: command.entries.length };
+  if (command.op === 'mput' && command.ifNoneExist !== true) return { ok: true, op: 'mput', written: command.entries.length };
   return undefined;
 }
 
