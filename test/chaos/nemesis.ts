@@ -418,9 +418,12 @@ export class Nemesis {
       return false;
     }
     const exit = await Promise.race([exited, sleep(EXIT_MS).then(() => 'running' as const)]);
+    // Not told within the bound: the end of its log goes into the event, to see why.
+    const tail =
+      exit === 'running' ? ` [its log: ${c.processes.logs(id).trim().split('\n').slice(-4).join(' | ').slice(-600)}]` : '';
     const how =
       exit === 'running'
-        ? `still running ${EXIT_MS / 1000} s later (killed)`
+        ? `still running ${EXIT_MS / 1000} s later (killed)${tail}`
         : exit === undefined
           ? 'it was down'
           : exit.signal === 'SIGKILL'
