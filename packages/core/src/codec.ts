@@ -2,7 +2,6 @@ import { assert } from './assert.js';
 import type { Command, PutCondition } from './command.js';
 import { coreError } from './errors.js';
 import { defaultStoreLimits, type StoreLimits } from './limits.js';
-import { FLOAT_TEXT_BYTES_MAX } from './long-double.js';
 
 /**
  * The binary form of a command, version 1. This is what the WAL stores and
@@ -17,7 +16,7 @@ import { FLOAT_TEXT_BYTES_MAX } from './long-double.js';
  *   clear   (nothing)
  *   openSession  (nothing)
  *   session session-id u64 | seq u64 | bytes (the wrapped command, encoded whole; never itself a session command)
- *   incrByFloat  key | bytes delta (its text, at most FLOAT_TEXT_BYTES_MAX)
+ *   incrByFloat  key | bytes delta (its text; the store refuses one that is not a float)
  *   append  key | value
  *   setRange  key | offset u64 (at most 2^53 - 1) | value
  *   rename  flags u8 (bit 0: nx) | key | target key
@@ -309,7 +308,8 @@ export function decodeCommand(input: Uint8Array, limits: Readonly<StoreLimits> =
       command = { op: 'del', keys: [r.key()], returnPrevious: true };
       break;
     case OpCode.incrByFloat:
-      command = { op: 'incrByFloat', key: r.key(), delta: r.bytes(FLOAT_TEXT_BYTES_MAX, 'float increment') };
+      // Any length decodes (the store refuses a delta longer than a float): a logged command must always read back.
+      command = { op: 'incrByFloat', key: r.key(), delta: r.value() };
       break;
     case OpCode.append:
       command = { op: 'append', key: r.key(), value: r.value() };

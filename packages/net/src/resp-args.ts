@@ -27,10 +27,22 @@ export function upper(arg: Buffer | undefined): string {
   return arg === undefined ? '' : arg.toString('latin1').toUpperCase();
 }
 
+/** Core codes whose Redis reply is a fixed text. */
+const REDIS_TEXTS: Readonly<Record<string, string>> = {
+  NOT_FLOAT: 'ERR value is not a valid float',
+  FLOAT_NOT_FINITE: 'ERR increment would produce NaN or Infinity',
+  NO_SUCH_KEY: 'ERR no such key',
+  SAME_KEY: 'ERR source and destination objects are the same',
+};
+
 /** Turns an operating error returned by the store into the error text Redis would use for it. */
 export function resultError(result: CommandResult & { ok: false }): Buffer {
   if (result.code === 'NOT_INTEGER') return WRONG_INTEGER;
   if (result.code === 'INTEGER_OVERFLOW') return error('ERR increment or decrement would overflow');
+  const redisText = REDIS_TEXTS[result.code];
+  if (redisText !== undefined) return error(redisText);
+  if (result.code === 'VALUE_TOO_LARGE' && (result.op === 'append' || result.op === 'setRange'))
+    return error('ERR string exceeds maximum allowed size (proto-max-bulk-len)');
   return error(`ERR ${result.message}`);
 }
 

@@ -12,8 +12,10 @@ import { refuseWrite, type SecurityLimits, type UserTable } from './client-port-
 import type { ServerLimits } from './limits.js';
 import { parseInt64, SYNTAX, upper, WRONG_INTEGER, writeReply } from './resp-args.js';
 import { incrBy, keys, pairs, scan, set } from './resp-data-commands.js';
+import { copy, object, randomkey, rename, renamenx, touch, type } from './resp-key-commands.js';
 import { auth, client, command, config, debug, hello, info } from './resp-server-commands.js';
 import { bulk, bulkArray, error, integer, NIL, OK, PONG } from './resp-server-replies.js';
+import { append, getdel, getrange, getset, incrbyfloat, lcs, msetnx, setnx, setrange, strlen } from './resp-string-commands.js';
 import type { ScanCursors } from './scan-cursors.js';
 
 /** A connection's state that commands may read and change. */
@@ -193,7 +195,10 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = new Map<string, Co
     'dbsize',
     spec(1, ['readonly', 'fast'], NO_KEYS, 'server', 'Returns the number of keys.', (_a, _s, srv) => integer(srv.store.size)),
   ],
-  ['scan', spec(-2, ['readonly'], NO_KEYS, 'generic', 'Iterates over keys: SCAN cursor [MATCH pattern] [COUNT n].', scan)],
+  [
+    'scan',
+    spec(-2, ['readonly'], NO_KEYS, 'generic', 'Iterates over keys: SCAN cursor [MATCH pattern] [COUNT n] [TYPE string].', scan),
+  ],
   ['keys', spec(2, ['readonly'], NO_KEYS, 'generic', 'Returns all keys matching a pattern.', keys)],
   [
     'flushdb',
@@ -203,6 +208,49 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = new Map<string, Co
         : { write: commands.clear(), reply: writeReply(() => OK) },
     ),
   ],
+  [
+    'flushall',
+    spec(-1, ['write'], NO_KEYS, 'server', 'Removes every key (there is one database).', (a) =>
+      a.length > 2 || (a.length === 2 && !['ASYNC', 'SYNC'].includes(upper(a[1])))
+        ? SYNTAX
+        : { write: commands.clear(), reply: writeReply(() => OK) },
+    ),
+  ],
+  // #region string-commands
+  ['setnx', spec(3, ['write', 'denyoom', 'fast'], [1, 1, 1], 'string', 'Sets a key only if it does not exist.', setnx)],
+  ['getset', spec(3, ['write', 'denyoom', 'fast'], [1, 1, 1], 'string', 'Sets a key and returns its old value.', getset)],
+  ['getdel', spec(2, ['write', 'fast'], [1, 1, 1], 'string', 'Returns the value of a key and deletes the key.', getdel)],
+  ['append', spec(3, ['write', 'denyoom', 'fast'], [1, 1, 1], 'string', 'Appends a value to a key.', append)],
+  ['strlen', spec(2, ['readonly', 'fast'], [1, 1, 1], 'string', 'Returns the length of a value.', strlen)],
+  ['getrange', spec(4, ['readonly'], [1, 1, 1], 'string', 'Returns a substring of a value.', getrange)],
+  ['substr', spec(4, ['readonly'], [1, 1, 1], 'string', 'Returns a substring of a value (GETRANGE).', getrange)],
+  ['setrange', spec(4, ['write', 'denyoom'], [1, 1, 1], 'string', 'Overwrites part of a value from an offset.', setrange)],
+  ['incrbyfloat', spec(3, ['write', 'denyoom', 'fast'], [1, 1, 1], 'string', 'Adds a float to a float value.', incrbyfloat)],
+  ['msetnx', spec(-3, ['write', 'denyoom'], [1, -1, 2], 'string', 'Sets several keys only if none exists.', msetnx)],
+  ['lcs', spec(-3, ['readonly'], [1, 2, 1], 'string', 'Finds the longest common subsequence of two values.', lcs)],
+  // #endregion string-commands
+  // #region key-commands
+  ['type', spec(2, ['readonly', 'fast'], [1, 1, 1], 'generic', 'Returns the type of a key: string or none.', type)],
+  ['rename', spec(3, ['write'], [1, 2, 1], 'generic', 'Renames a key, replacing the new name.', rename)],
+  ['renamenx', spec(3, ['write', 'fast'], [1, 2, 1], 'generic', 'Renames a key only if the new name does not exist.', renamenx)],
+  [
+    'unlink',
+    spec(-2, ['write', 'fast'], [1, -1, 1], 'generic', 'Deletes keys (as DEL); returns how many existed.', (a) => ({
+      write: commands.del(...a.slice(1)),
+      reply: writeReply((r) => integer(r.op === 'del' ? r.deleted : 0)),
+    })),
+  ],
+  [
+    'touch',
+    spec(-2, ['readonly', 'fast'], [1, -1, 1], 'generic', 'Counts the given keys that exist (no access clock to update).', touch),
+  ],
+  ['copy', spec(-3, ['write', 'denyoom'], [1, 2, 1], 'generic', 'Copies a value to another key: [DB 0] [REPLACE].', copy)],
+  ['randomkey', spec(1, ['readonly'], NO_KEYS, 'generic', 'Returns a random key.', randomkey)],
+  [
+    'object',
+    spec(-2, ['readonly'], [2, 2, 1], 'generic', 'OBJECT ENCODING | FREQ | IDLETIME | REFCOUNT key, OBJECT HELP.', object),
+  ],
+  // #endregion key-commands
   ['info', spec(-1, ['loading', 'stale'], NO_KEYS, 'server', 'Returns information about the server.', info)],
   ['debug', spec(-2, ['admin', 'stale'], NO_KEYS, 'server', 'DEBUG DIGEST: a digest of the whole keyspace.', debug)],
   [

@@ -9,6 +9,7 @@ export const OK = Buffer.from('+OK\r\n');
 export const PONG = Buffer.from('+PONG\r\n');
 export const NIL = Buffer.from('$-1\r\n');
 export const EMPTY_ARRAY = Buffer.from('*0\r\n');
+export const EMPTY_BULK = Buffer.from('$0\r\n\r\n');
 const SMALL_INTEGERS = Array.from({ length: 64 }, (_, i) => Buffer.from(`:${i}\r\n`));
 
 export function simple(text: string): Buffer {

@@ -23,6 +23,7 @@ export const systemTools = {
     present: () => hasCommand('redis-benchmark'),
     install: 'apt-get install redis-tools',
   },
+  redisServer: { name: 'redis-server', present: () => hasCommand('redis-server'), install: 'apt-get install redis-server' },
   openssl: { name: 'openssl', present: () => hasCommand('openssl'), install: 'apt-get install openssl' },
   chromium: { name: CHROMIUM_PATH, present: () => existsSync(CHROMIUM_PATH), install: 'apt-get install chromium' },
 } as const satisfies Record<string, SystemTool>;
