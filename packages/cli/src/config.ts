@@ -104,6 +104,10 @@ const CATCH_UP_BYTES_MAX = 2 ** 52;
 export const serverSettings = {
   port: { schema: int(0, 65_535), help: 'TCP port for clients (0 picks a free one)', default: 6380 },
   bind: { schema: text, help: 'address to listen on', default: '127.0.0.1' },
+  linePort: {
+    schema: int(0, 65_535),
+    help: "TCP port for the seed's line protocol (PUT/GET/DEL), on --bind; off unless given (0 picks a free one)",
+  },
   dataDir: { schema: text, help: 'where the write-ahead log and snapshots live', default: './data' },
   fsync: {
     schema: choice(['always', 'interval', 'none']),
@@ -333,6 +337,7 @@ export function resolveServerConfig(sources: ConfigSources): {
 function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>>): void {
   const at = (name: SettingName): string => `${flagName(name)} (from ${origin[name] ?? 'default'})`;
   const problems: string[] = [];
+  problems.push(...portClashes(c, at));
   if (c.peers !== undefined && c.join !== undefined)
     problems.push(
       `${at('join')} and ${at('peers')} are mutually exclusive: --peers seeds a new cluster, --join joins a running one`,
@@ -388,6 +393,13 @@ function crossCheck(c: ServerConfig, origin: Partial<Record<SettingName, string>
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** The line port is a port of its own: not the client, peer or admin port (0, a free one, never clashes). */
+function portClashes(c: ServerConfig, at: (name: SettingName) => string): string[] {
+  if (c.linePort === undefined || c.linePort === 0) return [];
+  const others = (['port', 'peerPort', 'httpPort'] as const).filter((name) => c[name] === c.linePort);
+  return others.map((name) => `${at('linePort')} is also ${at(name)}: the line protocol needs a port of its own`);
 }
 
 function isWildcard(host: string): boolean {

@@ -1,6 +1,7 @@
 // Goal: the `distkv` binary works as a user runs it: through a node_modules/.bin symlink, `server`, `client -c`, the REPL with piped input, a clear refused-connection error, and signals. Method: real child processes on 127.0.0.1, port 0.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { formatReply, parseAddress, splitCommandLine } from '@distkv/cli';
 import { RespErrorReply } from '@distkv/net';
@@ -10,8 +11,11 @@ import { exitOf, kill, linkedBinary, packageDir, run, startServer } from './help
 const { bin, root } = linkedBinary();
 let server: ChildProcess;
 let port: number;
+let linePort: number;
 beforeAll(async () => {
-  ({ child: server, port } = await startServer(bin, ['--in-memory']));
+  let line: number | undefined;
+  ({ child: server, port, linePort: line } = await startServer(bin, ['--in-memory', '--line-port', '0']));
+  linePort = line as number;
 }, 90_000);
 afterAll(async () => {
   await kill(server);
@@ -38,11 +42,30 @@ describe('distkv client', () => {
     });
   });
 
-  it("replays the seed's kvstore_client session over the line protocol", async () => {
+  it("replays the seed's kvstore_client session over the line protocol, on --line-port", async () => {
     const input = 'PUT hello world\nGET hello\nDEL hello\nGET hello\nQUIT\n';
-    const result = await run(bin, ['client', `127.0.0.1:${port}`, '--line'], { input });
+    const result = await run(bin, ['client', `127.0.0.1:${linePort}`, '--line'], { input });
     expect(result.stdout).toBe('> OK\n> world\n> OK\n> NOT_FOUND\n> ');
     expect(result.code).toBe(0);
+  });
+
+  it('serves Redis inline commands on --port and the line protocol on --line-port, as nc would send them', async () => {
+    const exchange = (to: number, data: string): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ port: to, host: '127.0.0.1' }, () => socket.end(data));
+        let received = '';
+        socket.on('data', (d: Buffer) => {
+          received += d.toString('latin1');
+        });
+        socket.once('error', reject);
+        socket.once('close', () => resolve(received));
+      });
+    expect(await exchange(port, 'PING\r\n\r\nSET nc "a b"\r\nGET nc\r\nPUT nc x\r\n')).toBe(
+      "+PONG\r\n+OK\r\n$3\r\na b\r\n-ERR unknown command 'PUT', with args beginning with: 'nc' 'x' \r\n",
+    );
+    expect(await exchange(linePort, 'GET nc\nPUT nc c d\nGET nc\nDEL nc\nGET nc\nNOPE\n')).toBe(
+      'a b\nOK\nc d\nOK\nNOT_FOUND\nERROR UNKNOWN COMMAND\n',
+    );
   });
 
   it('reads commands from a pipe, with help', async () => {

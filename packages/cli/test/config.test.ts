@@ -104,6 +104,22 @@ describe('configuration precedence: flags > env > file > defaults', () => {
   });
 });
 
+describe('--line-port (issue 20)', () => {
+  it('is off by default, takes a port, and refuses one the client, peer or admin port already uses', () => {
+    expect(resolveServerConfig({ flags: {}, env: {} }).config.linePort).toBeUndefined();
+    expect(resolveServerConfig({ flags: { linePort: '12345' }, env: {} }).config.linePort).toBe(12345);
+    expect(resolveServerConfig({ flags: { linePort: '0' }, env: {} }).config.linePort).toBe(0);
+    expect(problems({ flags: { linePort: '6380' }, env: {} })).toEqual([
+      '--line-port (from flag --line-port) is also --port (from default): the line protocol needs a port of its own',
+    ]);
+    const replica = { peers: 'n2=127.0.0.1:7102', id: 'n1', peerPort: '7101', httpPort: '7201' };
+    expect(problems({ flags: { ...replica }, env: { DISTKV_LINE_PORT: '7201' } })).toEqual([
+      '--line-port (from environment DISTKV_LINE_PORT) is also --http-port (from flag --http-port): the line protocol needs a port of its own',
+    ]);
+    expect(problems({ flags: { linePort: '70000' }, env: {} })[0]).toMatch(/^flag --line-port: /);
+  });
+});
+
 describe('election timing and the catch-up tail (issue 17)', () => {
   const replica = { peers: 'n2=127.0.0.1:7102,n3=127.0.0.1:7103', id: 'n1', peerPort: '7101' };
 

@@ -40,6 +40,8 @@ export function run(
 export interface RunningServer {
   child: ChildProcess;
   port: number;
+  /** The line-protocol port, when the server was given --line-port. */
+  linePort: number | undefined;
   logs: () => string;
 }
 
@@ -68,7 +70,8 @@ export function startServer(
       const match = /listening on [^\s]+:(\d+)/.exec(out);
       if (match !== null) {
         clearTimeout(timer);
-        resolve({ child, port: Number(match[1]), logs: () => out + err });
+        const line = /line protocol on [^\s]+:(\d+)/.exec(out);
+        resolve({ child, port: Number(match[1]), linePort: line === null ? undefined : Number(line[1]), logs: () => out + err });
       }
     });
     child.once('exit', (code) => {
@@ -92,9 +95,9 @@ export async function kill(child: ChildProcess, signal: NodeJS.Signals = 'SIGKIL
   await exited;
 }
 
-/** A base port whose client, peer and HTTP ports (the `cluster up` rule: base+i, base+100+i, base+200+i) are free now. */
+/** A base port whose client, peer, HTTP and line ports (the `cluster up` rule: base+i, base+100+i, base+200+i, base+300+i) are free now. */
 export function freeBasePort(nodes = 3): Promise<number> {
-  return reservePort(Array.from({ length: nodes }, (_, i) => [i, 100 + i, 200 + i]).flat());
+  return reservePort(Array.from({ length: nodes }, (_, i) => [i, 100 + i, 200 + i, 300 + i]).flat());
 }
 
 /** Running (a zombie waiting for its reaper, whose parent died, counts as gone). */

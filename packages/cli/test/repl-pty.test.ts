@@ -17,10 +17,13 @@ const history = join(root, 'history');
 const env = { ...process.env, DISTKV_HISTORY_FILE: history };
 let server: ChildProcess;
 let port: number;
+let linePort: number;
 const pause = (ms = 100): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  ({ child: server, port } = await startServer(bin, ['--in-memory']));
+  let line: number | undefined;
+  ({ child: server, port, linePort: line } = await startServer(bin, ['--in-memory', '--line-port', '0']));
+  linePort = line as number;
 }, 90_000);
 afterAll(async () => {
   await kill(server);
@@ -76,7 +79,7 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('distkv client in a ter
   });
 
   it('line protocol: the seed session with a `> ` prompt', { timeout: 60_000 }, async () => {
-    const pty = startPty(`${bin} client 127.0.0.1:${port} --line`, { cwd: root, env });
+    const pty = startPty(`${bin} client 127.0.0.1:${linePort} --line`, { cwd: root, env });
     try {
       await pty.waitFor(/^> $/);
       const from = pty.output().length;

@@ -60,8 +60,11 @@ export interface ClusterNodeOptions {
   peerListen: PeerAddress;
   /** Where the Raft log and snapshots live. */
   dataDir: string;
-  /** Where clients (redis-cli, ioredis, the line protocol) connect; port 0 picks one. */
-  client: { host: string; port: number };
+  /**
+   * Where clients connect: redis-cli and ioredis on `port`, the seed's line
+   * protocol on `linePort` (left out, none). Port 0 picks one.
+   */
+  client: { host: string; port: number; linePort?: number | undefined };
   /** The admin HTTP endpoint; left out, none. Port 0 picks one. */
   http?: { host: string; port: number } | undefined;
   /**
@@ -224,6 +227,7 @@ export class ClusterNode {
         backend: replica,
         port: options.client.port,
         host: options.client.host,
+        linePort: options.client.linePort,
         limits: options.serverLimits ?? {},
         requirepass: options.requirepass ?? null,
         users: security.users ?? [],

@@ -47,7 +47,10 @@ export function registerClientCommand(program: Command): void {
         .default(10_000)
         .argParser(Number),
     )
-    .option('--line', "speak the seed's line protocol (PUT/GET/DEL) instead of RESP (no leader following)")
+    .option(
+      '--line',
+      "speak the seed's line protocol (PUT/GET/DEL), to a server's --line-port, instead of RESP (no leader following)",
+    )
     .option('-a, --password <password>', 'AUTH with this password on connecting')
     .addOption(new Option('--timeout-ms <ms>', 'per request').default(10_000).argParser(Number))
     .addHelpText(
@@ -59,7 +62,7 @@ export function registerClientCommand(program: Command): void {
         '  distkv client 127.0.0.1:7002 -c "SET greeting hello"     # sent to the leader, wherever it is',
         '  distkv client 127.0.0.1:7001 --endpoints 127.0.0.1:7002,127.0.0.1:7003 --json -c "MGET a b"',
         '  echo "GET greeting" | distkv client 127.0.0.1:7003 --json',
-        '  distkv client 127.0.0.1:6380 --line                       # the seed protocol: PUT/GET/DEL',
+        '  distkv client 127.0.0.1:12345 --line                      # the seed protocol (distkv server --line-port 12345)',
       ].join('\n'),
     )
     .action(async (address: string, flags: ClientFlags) => {

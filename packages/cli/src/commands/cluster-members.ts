@@ -63,7 +63,7 @@ function localEndpoints(flags: LocalFlags): string {
 export function addedNodeArgs(flags: Pick<LocalFlags, 'basePort' | 'dataDir' | 'timing'>, k: number, join_: string): string[] {
   const ports = portsOf(flags.basePort, k);
   // biome-ignore format: one flag per pair reads better
-  const args = ['server', '--id', `n${k}`, '--port', String(ports.client), '--peer-port', String(ports.peer),
+  const args = ['server', '--id', `n${k}`, '--port', String(ports.client), '--line-port', String(ports.line), '--peer-port', String(ports.peer),
     '--http-port', String(ports.http), '--data-dir', join(resolve(flags.dataDir), `n${k}`), '--join', join_,
     '--log-format', 'json'];
   if (flags.timing !== undefined) args.push('--timing', flags.timing);
@@ -212,7 +212,7 @@ export function registerClusterMembership(cluster: Command, defaults: { basePort
           );
         else
           process.stdout.write(
-            `${r.node.id} joined (index ${r.index}): pid ${r.node.pid}  client 127.0.0.1:${r.ports.client}  peer 127.0.0.1:${r.ports.peer}  dashboard http://127.0.0.1:${r.ports.http}/  log ${r.log}\n`,
+            `${r.node.id} joined (index ${r.index}): pid ${r.node.pid}  client 127.0.0.1:${r.ports.client}  peer 127.0.0.1:${r.ports.peer}  dashboard http://127.0.0.1:${r.ports.http}/  line 127.0.0.1:${r.ports.line}  log ${r.log}\n`,
           );
       } catch (err) {
         if (!(err instanceof MembersError)) throw err;

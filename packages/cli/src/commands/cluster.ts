@@ -19,9 +19,9 @@ interface ClusterUpFlags {
 }
 
 // #region port-rule
-/** Node i (from 1): client port base+i-1, peer port base+100+i-1, admin HTTP port base+200+i-1. */
-export function nodePorts(basePort: number, i: number): { client: number; peer: number; http: number } {
-  return { client: basePort + i - 1, peer: basePort + 100 + i - 1, http: basePort + 200 + i - 1 };
+/** Node i (from 1): client port base+i-1, peer port base+100+i-1, admin HTTP port base+200+i-1, line protocol base+300+i-1. */
+export function nodePorts(basePort: number, i: number): { client: number; peer: number; http: number; line: number } {
+  return { client: basePort + i - 1, peer: basePort + 100 + i - 1, http: basePort + 200 + i - 1, line: basePort + 300 + i - 1 };
 }
 // #endregion port-rule
 
@@ -49,9 +49,12 @@ export function registerClusterCommand(program: Command): Command {
         .argParser(integer('--nodes', 1, 99)),
     )
     .addOption(
-      new Option('--base-port <port>', 'node i listens for clients on base+i-1, peers on base+100+i-1, HTTP on base+200+i-1')
+      new Option(
+        '--base-port <port>',
+        'node i listens for clients on base+i-1, peers on base+100+i-1, HTTP on base+200+i-1, the line protocol on base+300+i-1',
+      )
         .default(defaultBasePort)
-        .argParser(integer('--base-port', 1, 65_535 - 300)),
+        .argParser(integer('--base-port', 1, 65_535 - 400)),
     )
     .option('--data-dir <dir>', 'node i keeps its data in <dir>/n<i>', './data')
     .addOption(new Option('--election <algorithm>', 'how the nodes elect a leader').choices(['raft', 'bully']).default('raft'))
@@ -101,7 +104,7 @@ export function registerClusterCommand(program: Command): Command {
 interface NodeProcess {
   id: string;
   child: ChildProcess;
-  ports: { client: number; peer: number; http: number };
+  ports: { client: number; peer: number; http: number; line: number };
   listening: boolean;
   exited: Promise<void>;
 }
@@ -111,7 +114,7 @@ interface NodeProcess {
 export function serverArgs(flags: ClusterUpFlags, i: number): string[] {
   const ports = nodePorts(flags.basePort, i);
   const dir = join(resolve(flags.dataDir), `n${i}`);
-  const args = ['server', '--port', String(ports.client), '--data-dir', dir, '--id', `n${i}`];
+  const args = ['server', '--port', String(ports.client), '--line-port', String(ports.line), '--data-dir', dir, '--id', `n${i}`];
   // Human-readable node logs when a person watches cluster up; JSON lines when its output goes to a file or a pipe.
   args.push('--log-format', process.stdout.isTTY ? 'pretty' : 'json');
   const peers: string[] = [];
@@ -254,7 +257,7 @@ async function clusterUp(flags: ClusterUpFlags): Promise<void> {
       out(`distkv cluster: ${n.id} (pid ${n.child.pid}) exited (${code ?? sig}); not restarted`);
       if (!n.listening) {
         out(
-          `distkv cluster: ${n.id} failed to start; its lines above say why (often port ${n.ports.client}, ${n.ports.peer} or ${n.ports.http} in use, or its data dir held by another distkv)`,
+          `distkv cluster: ${n.id} failed to start; its lines above say why (often port ${n.ports.client}, ${n.ports.peer}, ${n.ports.http} or ${n.ports.line} in use, or its data dir held by another distkv)`,
         );
         void stopAll(1);
       } else if (nodes.every((m) => m.child.exitCode !== null || m.child.signalCode !== null)) {
@@ -310,7 +313,7 @@ function printSummary(flags: ClusterUpFlags, nodes: NodeProcess[], out: (line: s
   out(`distkv cluster up: ${mode}, data in ${resolve(flags.dataDir)}`);
   for (const n of nodes) {
     out(
-      `  ${n.id}  pid ${n.child.pid}  client 127.0.0.1:${n.ports.client}  peer 127.0.0.1:${n.ports.peer}  dashboard http://127.0.0.1:${n.ports.http}/`,
+      `  ${n.id}  pid ${n.child.pid}  client 127.0.0.1:${n.ports.client}  peer 127.0.0.1:${n.ports.peer}  dashboard http://127.0.0.1:${n.ports.http}/  line 127.0.0.1:${n.ports.line}`,
     );
   }
   const first = nodes[0]?.ports.client ?? flags.basePort;

@@ -124,6 +124,7 @@ async function runServer(config: ServerConfig): Promise<void> {
     backend,
     port: config.port,
     host: config.bind,
+    linePort: config.linePort,
     limits,
     requirepass: config.requirepass ?? null,
     ...singleServerSecurity(config),
@@ -140,7 +141,7 @@ async function runServer(config: ServerConfig): Promise<void> {
   const { host, port } = server.address;
   const where = durable === undefined ? 'in memory only' : `data in ${durable.dir}, fsync ${config.fsync}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
-  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
+  process.stdout.write(`distkv listening on ${host}:${port} (RESP2)${linePortText(server)}, ${where}\n`);
 }
 // #endregion run-server
 
@@ -207,7 +208,7 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     // A one-node cluster (--peers none) has nobody to listen for: any free port unless one is given.
     peerListen: { host: config.bind, port: config.peerPort ?? 0 },
     dataDir: resolve(config.dataDir),
-    client: { host: config.bind, port: config.port },
+    client: { host: config.bind, port: config.port, linePort: config.linePort },
     http: config.httpPort === undefined ? undefined : { host: config.bind, port: config.httpPort },
     election: config.election,
     leader: config.leader,
@@ -256,9 +257,15 @@ async function runClusterNode(config: ServerConfig, limits: Partial<ServerLimits
     voters === 1 && joining === undefined ? `no peers, fsync ${config.fsync}` : `peers on ${config.bind}:${config.peerPort}`;
   const where = `replica ${replica.id} of ${voters}, ${leading}, ${timingText(replica.timing)}, reads ${replica.readMode}, ${replica.mode}, ${peersOn}${http}, data in ${resolve(config.dataDir)}${joined}`;
   // Printed last, once signals are handled: tests and scripts read the port from this line (with --port 0).
-  process.stdout.write(`distkv listening on ${host}:${port} (RESP2 and line protocol), ${where}\n`);
+  process.stdout.write(`distkv listening on ${host}:${port} (RESP2)${linePortText(node.server)}, ${where}\n`);
 }
 // #endregion start-replica
+
+/** `, line protocol on host:port` when --line-port is given, else nothing. */
+function linePortText(server: Server): string {
+  const line = server.lineAddress;
+  return line === undefined ? '' : `, line protocol on ${line.host}:${line.port}`;
+}
 
 /** `timing lan (tick 100 ms, heartbeat 100 ms, election timeout 2000-4000 ms)`: what the node elects with. */
 export function timingText(t: ClusterNode['replica']['timing']): string {
