@@ -59,6 +59,48 @@ async function start(
 }
 
 describe('membership in the driver', () => {
+  it('a joiner added and removed before it received anything is told it was removed (its hello reaches a member)', async () => {
+    const nodes: ReplicationNode[] = [];
+    cleanups.push(async () => {
+      for (const n of nodes) await n.stop();
+    });
+    const transports = new Map<string, TcpTransport>();
+    for (const id of ['n1', 'n2', 'n3']) transports.set(id, await listen());
+    const addressOf = (id: string): PeerAddress => (transports.get(id) as TcpTransport).address;
+    for (const id of ['n1', 'n2', 'n3']) {
+      const dir = await mkdtemp(join(tmpdir(), `distkv-members-${id}-`));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const peers = new Map(['n1', 'n2', 'n3'].filter((p) => p !== id).map((p) => [p, addressOf(p)] as const));
+      nodes.push((await start(id, transports.get(id) as TcpTransport, peers, dir)).node);
+    }
+    const leader = (): ReplicationNode | undefined => nodes.find((n) => n.status().role === 'leader');
+    await waitUntil('a leader is elected', () => leader() !== undefined, 4000);
+    const lead = leader() as ReplicationNode;
+
+    // n4 joins (a client address, as a cluster node has: it is what the hello carries), but the change that
+    // adds it names an address where nothing listens: the leader can send it nothing, not even its removal.
+    const dir4 = await mkdtemp(join(tmpdir(), 'distkv-members-n4-'));
+    cleanups.push(() => rm(dir4, { recursive: true, force: true }));
+    const membersToReach = new Map(['n1', 'n2', 'n3'].map((p) => [p, addressOf(p)] as const));
+    const n4 = await start('n4', await listen(), membersToReach, dir4, { join: true, clientAddress: '127.0.0.1:7004' });
+    nodes.push(n4.node);
+    const nowhere = await listen();
+    const deadAddress = `127.0.0.1:${nowhere.address.port}`;
+    await nowhere.close();
+    await lead.proposeConfChange({ type: 'add-learner', node: 'n4' as NodeId, autoPromote: false, address: deadAddress });
+    await lead.proposeConfChange({ type: 'remove', node: 'n4' as NodeId });
+    expect(n4.node.status().conf.voters).toEqual([]); // it never heard of either change
+
+    let told: { index: number | null; toldBy: string | null } | undefined;
+    void n4.node.removed.then((how) => {
+      told = how;
+    });
+    await waitUntil('the removed joiner is told', () => told !== undefined, 8000);
+    expect(told?.index).toBeNull();
+    expect(['n1', 'n2', 'n3']).toContain(told?.toldBy);
+    expect(n4.lines.join('\n')).toMatch(/membership: n4 was removed from the cluster \(n\d said so when it dialed/);
+  });
+
   it('joins a node by snapshot, promotes it, survives its restart, removes a follower and then the leader', async () => {
     const members = new Map<string, Member>();
     cleanups.push(async () => {

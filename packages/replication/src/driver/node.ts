@@ -140,7 +140,7 @@ export class ReplicationNode implements KvBackend {
     this.#tickMs = this.timing.tickMs;
     const self = this.id;
     const whenApplied = (index: number, done: () => void): void => this.#pump.whenApplied(index, done);
-    this.#addresses = new AddressBook(self, () => this.#members(), transport, this.#tickMs);
+    this.#addresses = new AddressBook(self, () => this.#helloPeers(), transport, this.#tickMs);
     this.#configuredPeers = new Map([...options.peers].map(([id, a]) => [id as NodeId, a]));
     this.#compaction = new Compaction(
       log,
@@ -292,6 +292,19 @@ export class ReplicationNode implements KvBackend {
   #members(): NodeId[] {
     const conf = this.raft.conf;
     return [...conf.voters, ...conf.learners];
+  }
+
+  /**
+   * Who hears this node's hellos (and whose it records): the members, and
+   * while this node is none of them (it is joining) the peers it was given
+   * too. A joiner that was added and removed again before it received
+   * anything has no other traffic: its repeated hello is what reaches a
+   * member, which answers that it was removed (#refusal).
+   */
+  #helloPeers(): NodeId[] {
+    const members = this.#members();
+    if (isMember(this.raft.conf, this.id)) return members;
+    return [...new Set([...members, ...this.#configuredPeers.keys()])];
   }
 
   /**
