@@ -15,8 +15,9 @@ need=()
 want=()
 # redis-cli and redis-benchmark: real Redis clients in the net tests (phase 3).
 { command -v redis-cli && command -v redis-benchmark; } >/dev/null || need+=(redis-tools)
-# redis-server: the peer that `pnpm bench core` and `pnpm bench net` compare with.
-command -v redis-server >/dev/null || want+=(redis-server)
+# redis-server: the net tests compare distkv's replies with a real one (redis-compare.test.ts), and
+# `pnpm bench core` and `pnpm bench net` compare with it.
+command -v redis-server >/dev/null || need+=(redis-server)
 # etcd and etcdctl: the peer that `pnpm bench cluster` runs beside distkv (a 3-member etcd, same load).
 command -v etcd >/dev/null || want+=(etcd-server)
 command -v etcdctl >/dev/null || want+=(etcd-client)
