@@ -34,7 +34,8 @@
 //                         output awaited, all left running for the
 //                         chapter's later blocks (until the next background
 //                         block); `--port 6380` becomes a free port and
-//                         every 6380 after it follows
+//                         every 6380 after it follows, and so does the
+//                         seed's `--line-port 12345` (every 12345 after it)
 //      ```sh exit=1       every command of the block must exit with that
 //                         status (a simulator run that finds a failure)
 //      ```sh pty          run in a pseudo-terminal (script(1)); an output
@@ -83,6 +84,8 @@ export const ALLOWED = new Set(['distkv', 'echo']);
 export const COMMAND_MS = 60_000;
 const SERVER_START_MS = 60_000;
 const DEFAULT_ADDRESS = '127.0.0.1:6380';
+/** The seed's port, where the docs show the line protocol (`--line-port 12345`). */
+const DEFAULT_LINE_ADDRESS = '127.0.0.1:12345';
 
 function* markdownFiles(dir) {
   for (const name of readdirSync(dir).sort()) {
@@ -247,7 +250,7 @@ async function build(root) {
 function startServer(root) {
   const child = spawn(
     process.execPath,
-    [...distkvArgv(root), 'server', '--in-memory', '--port', '0', '--bind', '127.0.0.1', '--quiet'],
+    [...distkvArgv(root), 'server', '--in-memory', '--port', '0', '--line-port', '0', '--bind', '127.0.0.1', '--quiet'],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -267,9 +270,10 @@ function startServer(root) {
     const onData = (d) => {
       out += d.toString();
       const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
-      if (m !== null) {
+      const line = /line protocol on (127\.0\.0\.1:\d+)/.exec(out);
+      if (m !== null && line !== null) {
         clearTimeout(timer);
-        done({ address: m[1], stop });
+        done({ address: m[1], lineAddress: line[1], stop });
       }
     };
     child.stdout.on('data', onData);
@@ -318,7 +322,10 @@ async function runSession(root, file, block, env, write) {
   const written = [];
   try {
     for (const step of steps) {
-      const command = server === undefined ? step.command : step.command.replaceAll(DEFAULT_ADDRESS, server.address);
+      const command =
+        server === undefined
+          ? step.command
+          : step.command.replaceAll(DEFAULT_ADDRESS, server.address).replaceAll(DEFAULT_LINE_ADDRESS, server.lineAddress);
       const result = await runCommand(command, env, cwd);
       const actual = outputLines(result.stdout);
       const matches = block.attrs.includes('flags')
@@ -337,7 +344,10 @@ async function runSession(root, file, block, env, write) {
           `${where}: $ ${step.command}\n  expected:\n    ${step.expected.join('\n    ')}\n  printed:\n    ${actual.join('\n    ')}\n  (if the new output is right: node scripts/doctest.mjs --write ${relative(root, file)})`,
         );
       }
-      const shown = server === undefined ? actual : actual.map((l) => l.replaceAll(server.address, DEFAULT_ADDRESS));
+      const shown =
+        server === undefined
+          ? actual
+          : actual.map((l) => l.replaceAll(server.address, DEFAULT_ADDRESS).replaceAll(server.lineAddress, DEFAULT_LINE_ADDRESS));
       written.push(`$ ${step.command}`, ...(matches && !(write && block.attrs.includes('flags')) ? step.expected : shown));
     }
   } finally {
@@ -467,7 +477,7 @@ function tutorialContext(root) {
   delete env.NODE_OPTIONS;
   // 7000-8999 moved to 10000-29999, a multiple of 1000 apart: ports keep their last three digits.
   const shift = 3000 + 1000 * Math.floor(Math.random() * 20);
-  return { root, tmp, env, background: [], port: undefined, shift };
+  return { root, tmp, env, background: [], port: undefined, linePort: undefined, shift };
 }
 
 const FIXED_PORT = /(127\.0\.0\.1:|localhost:|-p |--port |--peer-port |--http-port |--base-port )([78]\d{3})\b/g;
@@ -475,8 +485,11 @@ const FIXED_PORT = /(127\.0\.0\.1:|localhost:|-p |--port |--peer-port |--http-po
 /** The command as run: data paths into the temp directory, port 6380 to the running server's. */
 function tutorialCommand(ctx, command, { starting = false } = {}) {
   let c = command.replace(/(^|\s)\.\/data\b/g, `$1${ctx.tmp}/data`).replace(/\/tmp\/(distkv-[\w-]+)/g, `${ctx.tmp}/$1`);
-  if (starting) c = c.replace(/--port 6380\b/g, '--port 0');
-  else if (ctx.port !== undefined) c = c.replace(/(127\.0\.0\.1:|-p |--port )6380\b/g, `$1${ctx.port}`);
+  if (starting) c = c.replace(/--port 6380\b/g, '--port 0').replace(/--line-port 12345\b/g, '--line-port 0');
+  else {
+    if (ctx.port !== undefined) c = c.replace(/(127\.0\.0\.1:|-p |--port )6380\b/g, `$1${ctx.port}`);
+    if (ctx.linePort !== undefined) c = c.replace(/(127\.0\.0\.1:)12345\b/g, `$1${ctx.linePort}`);
+  }
   return c.replace(FIXED_PORT, (_, before, port) => `${before}${Number(port) + ctx.shift}`);
 }
 
@@ -485,6 +498,7 @@ function tutorialShown(ctx, lines) {
   return lines.map((l) => {
     let shown = l.replaceAll(`${ctx.tmp}/distkv-`, '/tmp/distkv-').replaceAll(`${ctx.tmp}/data`, './data');
     if (ctx.port !== undefined) shown = shown.replace(new RegExp(`(127\\.0\\.0\\.1:|-p |--port )${ctx.port}\\b`, 'g'), '$16380');
+    if (ctx.linePort !== undefined) shown = shown.replace(new RegExp(`(127\\.0\\.0\\.1:)${ctx.linePort}\\b`, 'g'), '$112345');
     return shown.replace(/(127\.0\.0\.1:|localhost:|port |-p )(\d{5})\b/g, (all, before, port) => {
       const p = Number(port) - ctx.shift;
       return p >= 7000 && p < 9000 ? `${before}${p}` : all;
@@ -496,6 +510,7 @@ function stopBackground(ctx) {
   const all = ctx.background;
   ctx.background = [];
   ctx.port = undefined;
+  ctx.linePort = undefined;
   return Promise.all(all.map(stopOne));
 }
 
@@ -546,6 +561,8 @@ function startBackground(ctx, step) {
       out += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       if (m !== null && /--port 6380\b/.test(step.command)) ctx.port = Number(m[1]);
+      const line = /line protocol on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (line !== null && /--line-port 12345\b/.test(step.command)) ctx.linePort = Number(line[1]);
       const lines = render(out)
         .map((l) => l.trimEnd())
         .filter((l, i, all) => l !== '' || i < all.length - 1);
