@@ -3,9 +3,18 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { commands } from '@distkv/core';
 import { splitAt } from '@distkv/core/testing';
-import { encodeRequest, nextInline, ProtocolViolation, RespRequestParser, type Server, splitInline } from '@distkv/net';
-import { missingTool, systemTools } from '@distkv/net/testing';
+import {
+  encodeRequest,
+  type KvBackend,
+  nextInline,
+  ProtocolViolation,
+  RespRequestParser,
+  type Server,
+  splitInline,
+} from '@distkv/net';
+import { MemoryBackend, missingTool, systemTools } from '@distkv/net/testing';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RawSocket, sendUntilClosed, spawnExampleServer, startServer, stopChild } from './helpers.js';
@@ -236,6 +245,39 @@ describe('the Redis port (in process)', () => {
     expect(await sendUntilClosed(linePort, Buffer.concat([encodeRequest(['PING']), Buffer.from('QUIT\n')]))).toBe(
       'ERROR UNKNOWN COMMAND\nERROR UNKNOWN COMMAND\nPONG\n',
     );
+  });
+});
+
+describe('the line port and the read barrier', () => {
+  it('holds line-protocol reads (GET, SIZE, SCAN) behind the backend barrier, as RESP reads are', async () => {
+    const backend = new MemoryBackend();
+    let open: () => void = () => {};
+    let barriers = 0;
+    const gated: KvBackend = {
+      get store() {
+        return backend.store;
+      },
+      execute: (command) => backend.execute(command),
+      readBarrier: () => {
+        barriers++;
+        return new Promise<void>((resolve) => {
+          open = resolve;
+        });
+      },
+    };
+    const { server, linePort } = await startServer({ backend: gated });
+    try {
+      await backend.execute(commands.put(Buffer.from('k'), Buffer.from('v')));
+      const raw = await RawSocket.open(linePort);
+      raw.write('GET k\n');
+      await vi.waitFor(() => expect(barriers).toBe(1));
+      expect(raw.received.length).toBe(0); // no reply while the barrier holds
+      open();
+      expect(await raw.until((t) => t.length >= 2)).toBe('v\n');
+      raw.destroy();
+    } finally {
+      await server.close(1000);
+    }
   });
 });
 
