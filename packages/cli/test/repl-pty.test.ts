@@ -44,8 +44,8 @@ describe.skipIf(!hasScript && process.env.CI !== 'true')('distkv client in a ter
       await first.waitFor(/IN$/, from);
       first.keys('\t');
       await pause();
-      first.keys('\t'); // INCR, INCRBY, INFO: a second Tab lists them
-      await first.waitFor(/INCR\s+INCRBY\s+INFO/, from);
+      first.keys('\t'); // INCR, INCRBY, INCRBYFLOAT, INFO: a second Tab lists them
+      await first.waitFor(/INCR\s+INCRBY\s+INCRBYFLOAT\s+INFO/, from);
       await pause();
       first.keys('\x15'); // Ctrl-U clears the line
       await pause();
