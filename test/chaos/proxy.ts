@@ -51,6 +51,20 @@ export const LOSS_DELAY_MS: readonly [number, number] = [200, 400];
 export const LOSS_SYN_DELAY_MS = 1_000;
 // #endregion loss-fault
 
+/** A server on 127.0.0.1 (port 0: any free port), once it listens. */
+function listenLoopback(onConnection: (client: Socket) => void, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(onConnection);
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+function boundPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
 interface Pipe {
   client: Socket;
   upstream: Socket;
@@ -80,16 +94,9 @@ export class FaultProxy {
   }
 
   /** Starts listening on 127.0.0.1 (port 0: any free port); resolves to the port. */
-  listen(port = 0): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((client) => this.#accept(client));
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        this.#server = server;
-        const address = server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+  async listen(port = 0): Promise<number> {
+    this.#server = await listenLoopback((client) => this.#accept(client), port);
+    return boundPort(this.#server);
   }
 
   /**
@@ -246,16 +253,9 @@ export class IngressProxy {
     readonly helloTimeoutMs = 5_000,
   ) {}
 
-  listen(port = 0): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const server = createServer((client) => this.#accept(client));
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        this.#server = server;
-        const address = server.address();
-        resolve(typeof address === 'object' && address !== null ? address.port : port);
-      });
-    });
+  async listen(port = 0): Promise<number> {
+    this.#server = await listenLoopback((client) => this.#accept(client), port);
+    return boundPort(this.#server);
   }
 
   #accept(client: Socket): void {
