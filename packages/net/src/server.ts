@@ -252,6 +252,8 @@ export class Server {
       Clients: { connected_clients: this.#connections.size, maxclients: this.limits.clientsMax },
       Memory: { used_memory: memory.heapUsed, used_memory_rss: memory.rss },
       Persistence: { loading: 0 },
+      // Redis's CPU section: seconds of this process's CPU time, in system and user mode (what exporters graph).
+      CPU: cpuSeconds(process.cpuUsage()),
       Stats: {
         total_connections_received: this.#connectionsReceived,
         total_commands_processed: this.#commandsProcessed,
@@ -263,4 +265,9 @@ export class Server {
       Keyspace: this.#context.store.size > 0 ? { db0: `keys=${this.#context.store.size},expires=0,avg_ttl=0` } : {},
     };
   }
+}
+
+/** process.cpuUsage() (microseconds) as Redis's INFO CPU fields: seconds with six decimals. */
+function cpuSeconds(usage: NodeJS.CpuUsage): Record<string, string> {
+  return { used_cpu_sys: (usage.system / 1e6).toFixed(6), used_cpu_user: (usage.user / 1e6).toFixed(6) };
 }

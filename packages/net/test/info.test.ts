@@ -32,3 +32,27 @@ describe('INFO server', () => {
     }
   });
 });
+
+describe('INFO cpu, clients, memory, keyspace', () => {
+  it('reports the fields exporters read: CPU seconds that grow with work, clients, memory and db0 keys', async () => {
+    const { server, port } = await startServer();
+    const client = await Client.connect({ port });
+    try {
+      const before = parseInfo(String(await client.call('INFO', 'cpu')));
+      for (const field of ['used_cpu_sys', 'used_cpu_user']) expect(before.get(field)).toMatch(/^\d+\.\d{6}$/);
+      for (let i = 0; i < 2000; i++) await client.call('SET', `k${i % 10}`, 'v'.repeat(100));
+      const after = parseInfo(String(await client.call('INFO', 'cpu')));
+      // CPU time is a counter: what the writes cost shows, and it never goes back.
+      const total = (m: Map<string, string>) => Number(m.get('used_cpu_sys')) + Number(m.get('used_cpu_user'));
+      expect(total(after)).toBeGreaterThan(total(before));
+      const all = parseInfo(String(await client.call('INFO')));
+      expect(all.get('connected_clients')).toBe('1');
+      expect(Number(all.get('used_memory'))).toBeGreaterThan(0);
+      expect(all.get('db0')).toBe('keys=10,expires=0,avg_ttl=0');
+      expect(Number(all.get('uptime_in_seconds'))).toBeGreaterThanOrEqual(0);
+    } finally {
+      await client.close();
+      await server.close();
+    }
+  });
+});
