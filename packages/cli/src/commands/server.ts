@@ -28,7 +28,9 @@ export { parsePeers } from '../config.js';
 export function registerServerCommand(program: Command): void {
   const command = program
     .command('server')
-    .description("run a distkv server: Redis's protocol (redis-cli, ioredis, nc) on --port, the seed's line protocol on --line-port")
+    .description(
+      "run a distkv server: Redis's protocol (redis-cli, ioredis, nc) on --port, the seed's line protocol on --line-port",
+    )
     .option('--config <file>', 'a JSON file of settings, {"port": 7001, "dataDir": "./data"} (or DISTKV_CONFIG)');
   // One flag per setting, from the same table the config file and the environment use.
   for (const name of settingNames) {
