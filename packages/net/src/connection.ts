@@ -135,13 +135,7 @@ export class Connection {
     this.#partialTimer.update(!this.session.authenticated);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.setNoDelay(true);
-    const { idleTimeoutMs } = hooks.context.limits;
-    if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => {
-        hooks.log(`client ${id}: idle for ${idleTimeoutMs} ms, closing`);
-        socket.destroy();
-      });
-    }
+    this.setIdleTimeout(hooks.context.limits.idleTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('end', () => {
       this.#readEnded = true;
@@ -173,6 +167,18 @@ export class Connection {
 
   destroy(): void {
     this.#socket.destroy();
+  }
+
+  /** Closes the connection once it has been idle this long (0: never); CONFIG SET timeout changes it on open ones. */
+  setIdleTimeout(idleTimeoutMs: number): void {
+    const socket = this.#socket;
+    socket.removeAllListeners('timeout');
+    socket.setTimeout(idleTimeoutMs);
+    if (idleTimeoutMs === 0) return;
+    socket.on('timeout', () => {
+      this.#hooks.log(`client ${this.session.id}: idle for ${idleTimeoutMs} ms, closing`);
+      socket.destroy();
+    });
   }
 
   #onData(chunk: Buffer): void {

@@ -42,6 +42,11 @@ export interface ServerContext {
   readonly cursors: ScanCursors;
   readonly info: () => Record<string, Record<string, string | number>>;
   readonly config: () => Record<string, string>;
+  /**
+   * CONFIG SET: applies the (lower-case) name/value pairs, all or none;
+   * undefined when done, else the reason (Redis's text, without `ERR `).
+   */
+  readonly setConfig: (pairs: ReadonlyArray<readonly [string, string]>) => string | undefined;
 }
 
 /**

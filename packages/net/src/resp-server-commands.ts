@@ -5,7 +5,7 @@
  * work (redis-cli's HELLO and COMMAND DOCS, a client library's CLIENT
  * SETINFO, a monitor's INFO), with Redis 7's replies.
  */
-import { authenticate, TOO_MANY_AUTH_FAILURES } from './client-port-security.js';
+import { authenticate, refuseWrite, TOO_MANY_AUTH_FAILURES } from './client-port-security.js';
 import { matcher, parseInt64, SYNTAX, upper } from './resp-args.js';
 import type { CommandSpec, Outcome, ServerContext, SessionState } from './resp-commands.js';
 import { array, bulk, bulkArray, EMPTY_ARRAY, error, integer, NIL, OK, simple } from './resp-server-replies.js';
@@ -32,7 +32,7 @@ export function debug(args: Buffer[], _session: SessionState, server: ServerCont
   return error(`ERR DEBUG subcommand '${args[1]?.toString('latin1') ?? ''}' is not supported: distkv has DEBUG DIGEST`);
 }
 
-export function config(args: Buffer[], _session: SessionState, server: ServerContext): Outcome {
+export function config(args: Buffer[], session: SessionState, server: ServerContext): Outcome {
   const sub = upper(args[1]);
   if (sub === 'GET') {
     if (args.length < 3) return error("ERR wrong number of arguments for 'config|get' command");
@@ -47,8 +47,20 @@ export function config(args: Buffer[], _session: SessionState, server: ServerCon
     return bulkArray(out);
   }
   if (sub === 'RESETSTAT') return OK;
-  if (sub === 'SET' || sub === 'REWRITE')
-    return error(`ERR distkv does not support CONFIG ${sub}: restart the server with other flags`);
+  if (sub === 'SET') {
+    if (args.length < 4 || args.length % 2 !== 0) return error("ERR wrong number of arguments for 'config|set' command");
+    // Not replicated: like Redis's, it changes the node it is sent to. A read-only user may not.
+    if (session.readOnly) return error(refuseWrite(session, server, 'config|set'));
+    const pairs: Array<[string, string]> = [];
+    for (let i = 2; i < args.length; i += 2)
+      pairs.push([(args[i] as Buffer).toString('latin1').toLowerCase(), (args[i + 1] as Buffer).toString('latin1')]);
+    const refused = server.setConfig(pairs);
+    return refused === undefined ? OK : error(`ERR ${refused}`);
+  }
+  if (sub === 'REWRITE')
+    return error(
+      'ERR distkv does not support CONFIG REWRITE: it has no config file of its own to rewrite (pass flags or --config)',
+    );
   return error(`ERR unknown subcommand '${args[1]?.toString('latin1') ?? ''}'. Try CONFIG HELP.`);
 }
 

@@ -22,7 +22,7 @@ import { assert, type LogLine } from '@distkv/core';
 import type { KvBackend } from './backend.js';
 import { type ClientPortSecurityOptions, checkClientExposure, resolveSecurityLimits, UserTable } from './client-port-security.js';
 import { type ClientProtocol, Connection, type RequestSample } from './connection.js';
-import { resolveServerLimits, type ServerLimits } from './limits.js';
+import { resolveServerLimits, type ServerLimits, serverLimitTable } from './limits.js';
 import type { ServerContext } from './resp-commands.js';
 import { REDIS_COMPAT_VERSION } from './resp-server-commands.js';
 import { ScanCursors } from './scan-cursors.js';
@@ -73,7 +73,8 @@ export class Server {
   #closing: Promise<void> | undefined;
 
   private constructor(options: ServerOptions) {
-    this.limits = resolveServerLimits(options.limits);
+    // A copy of its own, not frozen: CONFIG SET changes maxclients and timeout in it while the server runs.
+    this.limits = { ...resolveServerLimits(options.limits) };
     this.#backend = options.backend;
     this.#log = options.log ?? (() => {});
     this.#onRequest = options.onRequest;
@@ -105,6 +106,7 @@ export class Server {
         bind: this.address.host,
         ...extraConfig,
       }),
+      setConfig: (pairs) => this.#setConfig(pairs),
     };
     this.#net = this.#listener(options, 'resp');
     this.#lineNet = options.linePort === undefined ? undefined : this.#listener(options, 'line');
@@ -236,6 +238,42 @@ export class Server {
     return this.#closing;
   }
   // #endregion close
+
+  // #region config-set
+  /**
+   * CONFIG SET of what can change while the server runs: `maxclients`
+   * (new connections past it are refused; open ones stay) and `timeout`
+   * (the idle timeout, in seconds, 0 = none: applied to the open
+   * connections too, as Redis does). Every pair is checked before any is
+   * applied. The rest of CONFIG GET's names are fixed at start: refused,
+   * with Redis's text and the reason.
+   */
+  #setConfig(pairs: ReadonlyArray<readonly [string, string]>): string | undefined {
+    const failed = (name: string, why: string) => `CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
+    const next: Partial<Pick<ServerLimits, 'clientsMax' | 'idleTimeoutMs'>> = {};
+    const seen = new Set<string>();
+    for (const [name, value] of pairs) {
+      if (seen.has(name)) return failed(name, 'duplicate parameter');
+      seen.add(name);
+      if (name !== 'maxclients' && name !== 'timeout') {
+        if (name in this.#context.config())
+          return failed(name, "can't set immutable config (distkv fixes it at start: restart the server with another flag)");
+        return `Unknown option or number of arguments for CONFIG SET - '${name}'`;
+      }
+      const [min, max] =
+        name === 'maxclients' ? [1, serverLimitTable.clientsMax.max] : [0, Math.floor(serverLimitTable.idleTimeoutMs.max / 1000)];
+      const n = /^-?\d{1,20}$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(n)) return failed(name, "argument couldn't be parsed into an integer");
+      if (n < min || n > max) return failed(name, `argument must be between ${min} and ${max} inclusive`);
+      if (name === 'maxclients') next.clientsMax = n;
+      else next.idleTimeoutMs = n * 1000;
+    }
+    const limits = this.limits as ServerLimits; // ours: the one object every connection reads
+    Object.assign(limits, next);
+    if (next.idleTimeoutMs !== undefined) for (const c of this.#connections) c.setIdleTimeout(limits.idleTimeoutMs);
+    return undefined;
+  }
+  // #endregion config-set
 
   #info(): Record<string, Record<string, string | number>> {
     const memory = process.memoryUsage();

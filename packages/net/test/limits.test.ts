@@ -167,3 +167,68 @@ describe('ordering', () => {
     raw.destroy();
   });
 });
+
+describe('CONFIG SET', () => {
+  it('changes maxclients and timeout while the server runs, all pairs or none, with Redis texts for the rest', async () => {
+    const { port } = await serve({ clientsMax: 10 });
+    const admin = await Client.connect({ port });
+    try {
+      const failed = (name: string, why: string) => `ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`;
+      await expect(admin.call('CONFIG', 'SET', 'maxclients')).rejects.toThrow(
+        "ERR wrong number of arguments for 'config|set' command",
+      );
+      await expect(admin.call('CONFIG', 'SET', 'maxclients', 'abc')).rejects.toThrow(
+        failed('maxclients', "argument couldn't be parsed into an integer"),
+      );
+      await expect(admin.call('CONFIG', 'SET', 'maxclients', '0')).rejects.toThrow(
+        failed('maxclients', 'argument must be between 1 and 1000000 inclusive'),
+      );
+      await expect(admin.call('CONFIG', 'SET', 'timeout', '-1')).rejects.toThrow(
+        failed('timeout', 'argument must be between 0 and 2147483 inclusive'),
+      );
+      await expect(admin.call('CONFIG', 'SET', 'maxclients', '5', 'maxclients', '6')).rejects.toThrow(
+        failed('maxclients', 'duplicate parameter'),
+      );
+      await expect(admin.call('CONFIG', 'SET', 'databases', '4')).rejects.toThrow(
+        failed('databases', "can't set immutable config"),
+      );
+      await expect(admin.call('CONFIG', 'SET', 'nosuch', '1')).rejects.toThrow(
+        "ERR Unknown option or number of arguments for CONFIG SET - 'nosuch'",
+      );
+      // A bad pair refuses the whole request: maxclients is not changed by the good pair before it.
+      await expect(admin.call('CONFIG', 'SET', 'maxclients', '2', 'timeout', 'x')).rejects.toThrow(/argument 'timeout'/);
+      expect(String(await admin.call('CONFIG', 'GET', 'maxclients')).split(',')).toEqual(['maxclients', '10']);
+
+      // maxclients 2: the admin and one more; the third is refused as at start.
+      expect(await admin.call('CONFIG', 'SET', 'MAXCLIENTS', '2')).toBe('OK');
+      expect(String(await admin.call('CONFIG', 'GET', 'maxclients')).split(',')).toEqual(['maxclients', '2']);
+      const second = await Client.connect({ port });
+      const third = await RawSocket.open(port);
+      await third.waitClosed();
+      expect(third.received.toString()).toBe('-ERR max number of clients reached\r\n');
+      await second.close();
+
+      // timeout 1: an open idle connection is closed by the new timeout (none was set at start).
+      const idle = await RawSocket.open(port);
+      expect(await admin.call('CONFIG', 'SET', 'timeout', '1')).toBe('OK');
+      expect(String(await admin.call('CONFIG', 'GET', 'timeout')).split(',')).toEqual(['timeout', '1']);
+      await idle.waitClosed();
+      expect(idle.closed).toBe(true);
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+  });
+
+  it('is refused to a read-only user', async () => {
+    const started = await startServer({ users: [{ name: 'viewer', password: 'pw', permission: 'ro' }] });
+    servers.push(started.server);
+    const client = await Client.connect({ port: started.port });
+    try {
+      await client.call('AUTH', 'viewer', 'pw');
+      await expect(client.call('CONFIG', 'SET', 'maxclients', '5')).rejects.toThrow(/NOPERM/);
+      expect(String(await client.call('CONFIG', 'GET', 'maxclients')).split(',')).toEqual(['maxclients', '10000']);
+    } finally {
+      await client.close();
+    }
+  });
+});
