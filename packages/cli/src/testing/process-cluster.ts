@@ -280,11 +280,16 @@ export class ProcessCluster {
     if (this.isUp(id)) throw new Error(`${id} is already running`);
     const others = this.ids.filter((p) => p !== id);
     const peers = others.map((p) => `${p}=${this.#peerAddress(id, p)}`).join(',');
-    // A joined node asks the nodes running now (admin ports when there are, else client ports) to add it.
-    const endpoints = others
-      .filter((p) => this.isUp(p))
-      .map((p) => `127.0.0.1:${this.#node(p).httpPort ?? this.port(p)}`)
-      .join(',');
+    // A joined node asks the nodes running now (admin ports when there are, else client ports once known) to add it.
+    const endpoints = n.joins
+      ? others
+          .filter((p) => this.isUp(p))
+          .flatMap((p) => {
+            const port = this.#node(p).httpPort ?? this.#node(p).port;
+            return port === undefined ? [] : [`127.0.0.1:${port}`];
+          })
+          .join(',')
+      : '';
     if (n.joins && endpoints === '') throw new Error(`${id} joins the cluster, but no node of it runs`);
     const bin = this.#options.bin ?? DISTKV_BIN;
     // biome-ignore format: one flag per pair reads better
