@@ -68,9 +68,9 @@ describe('ioredis', () => {
       expect(await redis.object('ENCODING', 'io:none')).toBeNull();
       const keys = ['io:f', 'io:l1', 'io:l2', 'io:m2', 'io:r2'];
       expect(keys).toContain(await redis.randomkey());
-      const [, stringKeys] = await redis.scan('0', 'TYPE', 'string', 'COUNT', 100);
+      const [, stringKeys] = await redis.scan('0', 'COUNT', 100, 'TYPE', 'string');
       expect(stringKeys.sort()).toEqual(keys);
-      expect((await redis.scan('0', 'TYPE', 'hash', 'COUNT', 100))[1]).toEqual([]);
+      expect((await redis.scan('0', 'COUNT', 100, 'TYPE', 'hash'))[1]).toEqual([]);
       expect(await redis.flushall()).toBe('OK');
       expect(await redis.randomkey()).toBeNull();
       expect(await redis.dbsize()).toBe(0);
