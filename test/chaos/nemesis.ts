@@ -394,13 +394,14 @@ export class Nemesis {
     const c = this.cluster;
     c.changing(id, true);
     try {
-      return await this.#removeSteady(id, steps);
+      return await this.#removeChanging(id, steps);
     } finally {
       c.changing(id, false);
     }
   }
 
-  async #removeSteady(id: string, steps: string[]): Promise<boolean> {
+  /** #remove's work, for a node already marked as changing (#add's failed join is one). */
+  async #removeChanging(id: string, steps: string[]): Promise<boolean> {
     const c = this.cluster;
     const wasLeader = (await c.findLeader()) === id;
     c.leaving(id);
@@ -447,7 +448,7 @@ export class Nemesis {
       } catch (err) {
         steps.push(`join ${id} failed: ${(err as Error).message.split('\n')[0]?.slice(0, 200)}`);
         // Its add may have committed before it gave up: take it out of the members again.
-        await this.#removeSteady(id, steps);
+        await this.#removeChanging(id, steps);
         if (c.ids.includes(id)) await c.retire(id);
         return false;
       }
